@@ -1,0 +1,302 @@
+// Recursive-descent parser for the STIX 2.1 patterning language (spec section 9),
+// following the parser rules of the official ANTLR grammar STIXPattern.g4. It
+// only validates: callers need to know whether an indicator's pattern is
+// well-formed and, if not, where, so no syntax tree is built.
+//
+// The grammar's left-recursive rules become loops, which gives the same
+// left-associativity and precedence: FOLLOWEDBY < OR < AND for observation
+// expressions, OR < AND inside brackets, and qualifiers bind to the single
+// observation expression they follow.
+
+import { tokenize } from './pattern-lexer.ts';
+import type { Token, TokenKind } from './pattern-lexer.ts';
+
+export type PatternResult = { ok: true } | { ok: false; message: string; line: number; column: number };
+
+/**
+ * Parentheses may nest this deep (observation and comparison levels together);
+ * deeper input is reported as an error instead of risking a stack overflow.
+ */
+export const MAX_PATTERN_DEPTH = 200;
+
+// Same as the JSON schema's `type` rule: 3-250 chars, lowercase, single hyphens.
+const STIX_TYPE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/;
+
+const LITERALS: ReadonlySet<TokenKind> = new Set(['Int', 'Float', 'String', 'Binary', 'Hex', 'Timestamp', 'Bool']);
+const ORDERING: ReadonlySet<TokenKind> = new Set(['GT', 'LT', 'GE', 'LE']);
+const STRING_OPERATORS: ReadonlySet<TokenKind> = new Set(['LIKE', 'MATCHES', 'ISSUBSET', 'ISSUPERSET']);
+
+// Thrown inside the parser only; parsePattern turns it into a result.
+class PatternSyntaxError extends Error {
+  line: number;
+  column: number;
+  constructor(message: string, line: number, column: number) {
+    super(message);
+    this.line = line;
+    this.column = column;
+  }
+}
+
+function describe(token: Token): string {
+  if (token.kind === 'EOF') return 'end of input';
+  const text = token.text.length > 40 ? `${token.text.slice(0, 37)}...` : token.text;
+  return token.kind === 'String' ? `string literal ${text}` : `'${text}'`;
+}
+
+class Parser {
+  tokens: Token[];
+  index = 0;
+  depth = 0;
+
+  constructor(tokens: Token[]) {
+    this.tokens = tokens;
+  }
+
+  peek(): Token {
+    // tokenize() always ends the list with EOF or Error, and index never passes it.
+    return this.tokens[this.index] ?? (this.tokens[this.tokens.length - 1] as Token);
+  }
+
+  next(): Token {
+    const token = this.peek();
+    if (this.index < this.tokens.length - 1) this.index++;
+    return token;
+  }
+
+  /** Reports a lexical error where one stopped the token list, else "expected … but found …". */
+  fail(token: Token, expected: string, hint = ''): never {
+    if (token.kind === 'Error') throw new PatternSyntaxError(token.message ?? 'invalid token', token.line, token.column);
+    throw new PatternSyntaxError(`expected ${expected} but found ${describe(token)}${hint}`, token.line, token.column);
+  }
+
+  expect(kind: TokenKind, expected: string): Token {
+    const token = this.next();
+    if (token.kind !== kind) this.fail(token, expected);
+    return token;
+  }
+
+  enter(token: Token): void {
+    if (++this.depth > MAX_PATTERN_DEPTH) {
+      throw new PatternSyntaxError(
+        `expression nested too deeply (more than ${MAX_PATTERN_DEPTH} levels of parentheses)`,
+        token.line,
+        token.column,
+      );
+    }
+  }
+
+  // pattern : observationExpressions EOF
+  pattern(): void {
+    this.observationExpressions();
+    const token = this.peek();
+    if (token.kind !== 'EOF') this.fail(token, "'AND', 'OR', 'FOLLOWEDBY', a qualifier or end of input");
+  }
+
+  // observationExpressions : observationExpressions FOLLOWEDBY observationExpressions | observationExpressionOr
+  observationExpressions(): void {
+    this.observationExpressionOr();
+    while (this.peek().kind === 'FOLLOWEDBY') {
+      this.next();
+      this.observationExpressionOr();
+    }
+  }
+
+  observationExpressionOr(): void {
+    this.observationExpressionAnd();
+    while (this.peek().kind === 'OR') {
+      this.next();
+      this.observationExpressionAnd();
+    }
+  }
+
+  observationExpressionAnd(): void {
+    this.observationExpression();
+    while (this.peek().kind === 'AND') {
+      this.next();
+      this.observationExpression();
+    }
+  }
+
+  // observationExpression : '[' comparisonExpression ']' | '(' observationExpressions ')'
+  //                       | observationExpression (startStop | within | repeated)Qualifier
+  observationExpression(): void {
+    const token = this.next();
+    if (token.kind === '[') {
+      this.comparisonExpression();
+      this.expect(']', "']'");
+    } else if (token.kind === '(') {
+      this.enter(token);
+      this.observationExpressions();
+      this.expect(')', "')'");
+      this.depth--;
+    } else {
+      this.fail(token, "'[' or '('");
+    }
+    for (;;) {
+      const kind = this.peek().kind;
+      if (kind === 'START') this.startStopQualifier();
+      else if (kind === 'WITHIN') this.withinQualifier();
+      else if (kind === 'REPEATS') this.repeatedQualifier();
+      else return;
+    }
+  }
+
+  // startStopQualifier : START TimestampLiteral STOP TimestampLiteral
+  startStopQualifier(): void {
+    this.next();
+    this.expect('Timestamp', 'timestamp literal');
+    this.expect('STOP', "'STOP'");
+    this.expect('Timestamp', 'timestamp literal');
+  }
+
+  // withinQualifier : WITHIN (IntPosLiteral | FloatPosLiteral) SECONDS
+  withinQualifier(): void {
+    this.next();
+    const token = this.next();
+    // Negative numbers are not FloatPos/IntPosLiteral; 0 passes the grammar but
+    // the spec asks for a positive duration.
+    if ((token.kind !== 'Int' && token.kind !== 'Float') || !(Number(token.text) > 0)) {
+      this.fail(token, 'positive number of seconds');
+    }
+    this.expect('SECONDS', "'SECONDS'");
+  }
+
+  // repeatedQualifier : REPEATS IntPosLiteral TIMES
+  repeatedQualifier(): void {
+    this.next();
+    const token = this.next();
+    // As for WITHIN: IntPosLiteral, and the spec asks for a positive count.
+    if (token.kind !== 'Int' || !(Number(token.text) > 0)) {
+      this.fail(token, 'positive integer');
+    }
+    this.expect('TIMES', "'TIMES'");
+  }
+
+  comparisonExpression(): void {
+    this.comparisonExpressionAnd();
+    while (this.peek().kind === 'OR') {
+      this.next();
+      this.comparisonExpressionAnd();
+    }
+  }
+
+  comparisonExpressionAnd(): void {
+    this.propTest();
+    while (this.peek().kind === 'AND') {
+      this.next();
+      this.propTest();
+    }
+  }
+
+  // propTest : objectPath NOT? operator literal | '(' comparisonExpression ')' | EXISTS objectPath
+  propTest(): void {
+    const token = this.peek();
+    if (token.kind === '(') {
+      this.next();
+      this.enter(token);
+      this.comparisonExpression();
+      this.expect(')', "')'");
+      this.depth--;
+      return;
+    }
+    if (token.kind === 'EXISTS') {
+      // The 2.1 grammar has no NOT before EXISTS, so `NOT EXISTS x:y` is rejected.
+      this.next();
+      this.objectPath();
+      return;
+    }
+    if (token.kind !== 'Ident' && token.kind !== 'IdentHyphen') this.fail(token, "object path, '(' or 'EXISTS'");
+    this.objectPath();
+    if (this.peek().kind === 'NOT') this.next();
+    const operator = this.next();
+    if (operator.kind === 'EQ' || operator.kind === 'NEQ') {
+      this.literal(true);
+    } else if (ORDERING.has(operator.kind)) {
+      this.literal(false);
+    } else if (operator.kind === 'IN') {
+      this.setLiteral();
+    } else if (STRING_OPERATORS.has(operator.kind)) {
+      this.expect('String', 'string literal');
+    } else {
+      this.fail(operator, 'comparison operator');
+    }
+  }
+
+  // objectPath : objectType ':' firstPathComponent objectPathComponent?
+  objectPath(): void {
+    const type = this.next();
+    if (type.kind !== 'Ident' && type.kind !== 'IdentHyphen') this.fail(type, 'object type');
+    if (type.text.length < 3 || type.text.length > 250 || !STIX_TYPE.test(type.text)) {
+      throw new PatternSyntaxError(
+        `invalid object type '${type.text.slice(0, 60)}' (a STIX type name has 3 to 250 characters a-z, 0-9 and single hyphens, starting with a letter)`,
+        type.line,
+        type.column,
+      );
+    }
+    this.expect(':', "':'");
+    this.propertyName(this.next());
+    for (;;) {
+      const kind = this.peek().kind;
+      if (kind === '.') {
+        this.next();
+        this.propertyName(this.next());
+      } else if (kind === '[') {
+        this.next();
+        const index = this.next();
+        if (index.kind !== 'Int' && index.kind !== '*') this.fail(index, "list index or '*'");
+        this.expect(']', "']'");
+      } else {
+        return;
+      }
+    }
+  }
+
+  // Path keys are IdentifierWithoutHyphen or StringLiteral: 'x-foo' must be quoted.
+  propertyName(token: Token): void {
+    if (token.kind === 'Ident' || token.kind === 'String') return;
+    this.fail(token, 'property name', token.kind === 'IdentHyphen' ? " (quote names containing '-')" : '');
+  }
+
+  // primitiveLiteral : orderableLiteral | BoolLiteral
+  literal(allowBool: boolean): void {
+    const token = this.next();
+    if (!LITERALS.has(token.kind)) this.fail(token, 'literal');
+    if (token.kind === 'Bool' && !allowBool) this.fail(token, 'orderable literal (number, string, binary, hex or timestamp)');
+  }
+
+  // setLiteral : '(' ')' | '(' primitiveLiteral (',' primitiveLiteral)* ')'
+  setLiteral(): void {
+    const open = this.next();
+    if (open.kind !== '(') this.fail(open, "'(' to start a set of values");
+    if (this.peek().kind === ')') {
+      this.next();
+      return;
+    }
+    this.literal(true);
+    while (this.peek().kind === ',') {
+      this.next();
+      this.literal(true);
+    }
+    this.expect(')', "',' or ')'");
+  }
+}
+
+/**
+ * Checks a pattern against the STIX 2.1 patterning grammar. Never throws, for
+ * any input: errors come back with a 1-based line and column of the offending
+ * token.
+ */
+export function parsePattern(pattern: string): PatternResult {
+  // Callers pass values read from untrusted JSON, which may not be strings at all.
+  if (typeof pattern !== 'string') return { ok: false, message: 'pattern must be a string', line: 1, column: 1 };
+  try {
+    new Parser(tokenize(pattern)).pattern();
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof PatternSyntaxError) {
+      return { ok: false, message: error.message, line: error.line, column: error.column };
+    }
+    // Defensive: a bug here must surface as an invalid pattern, not a crash of the caller.
+    return { ok: false, message: `internal pattern parser error: ${String(error)}`, line: 1, column: 1 };
+  }
+}
