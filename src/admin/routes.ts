@@ -1,0 +1,95 @@
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import type { Deps } from '../deps.ts';
+import { VigilError } from '../errors.ts';
+import * as admin from '../services/admin.ts';
+import { authenticate } from '../services/auth.ts';
+import type { Principal } from '../services/auth.ts';
+import { parseAuthorization } from '../taxii/credentials.ts';
+import { readBodyText } from '../taxii/body.ts';
+import * as s from './schemas.ts';
+
+type AdminEnv = { Variables: { principal: Principal } };
+
+const BODY_LIMIT = 1_048_576;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  const text = await readBodyText(c.req.raw, BODY_LIMIT);
+  let json: unknown;
+  try {
+    json = JSON.parse(text || '{}');
+  } catch {
+    throw new VigilError('invalid-json');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : 'body';
+    throw new VigilError('bad-request', `${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function uuid(value: string, what: string): string {
+  if (!UUID.test(value)) throw new VigilError('not-found', `no ${what} '${value.slice(0, 100)}'`);
+  return value.toLowerCase();
+}
+
+/** The JSON admin API: API roots, collections, clients and their grants. Admin token only. */
+export function adminRoutes(deps: Deps): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>({ strict: false });
+  app.use('*', async (c, next) => {
+    const creds = parseAuthorization(c.req.header('authorization'));
+    const principal = creds && (await authenticate(deps, creds));
+    if (!principal) throw new VigilError('unauthorized', 'the admin API needs the admin token as a Bearer token');
+    c.set('principal', principal);
+    await next();
+  });
+  const who = (c: Context<AdminEnv>) => c.get('principal');
+
+  app.get('/api-roots', async (c) => c.json({ api_roots: await admin.listApiRoots(deps, who(c)) }));
+  app.post('/api-roots', async (c) => c.json(await admin.createApiRoot(deps, who(c), await body(c, s.createApiRootBody)), 201));
+  app.get('/api-roots/:name', async (c) => c.json(await admin.getApiRoot(deps, who(c), c.req.param('name'))));
+  app.patch('/api-roots/:name', async (c) =>
+    c.json(await admin.updateApiRoot(deps, who(c), c.req.param('name'), await body(c, s.updateApiRootBody))),
+  );
+  app.delete('/api-roots/:name', async (c) => {
+    await admin.deleteApiRoot(deps, who(c), c.req.param('name'));
+    return c.body(null, 204);
+  });
+
+  app.get('/collections', async (c) => c.json({ collections: await admin.listCollections(deps, who(c), c.req.query('api_root')) }));
+  app.post('/collections', async (c) => c.json(await admin.createCollection(deps, who(c), await body(c, s.createCollectionBody)), 201));
+  app.get('/collections/:id', async (c) => c.json(await admin.getCollection(deps, who(c), uuid(c.req.param('id'), 'collection'))));
+  app.patch('/collections/:id', async (c) =>
+    c.json(await admin.updateCollection(deps, who(c), uuid(c.req.param('id'), 'collection'), await body(c, s.updateCollectionBody))),
+  );
+  app.delete('/collections/:id', async (c) => {
+    await admin.deleteCollection(deps, who(c), uuid(c.req.param('id'), 'collection'));
+    return c.body(null, 204);
+  });
+
+  app.get('/clients', async (c) => c.json({ clients: await admin.listClients(deps, who(c)) }));
+  app.post('/clients', async (c) => c.json(await admin.createClient(deps, who(c), await body(c, s.createClientBody)), 201));
+  app.get('/clients/:id', async (c) => c.json(await admin.getClient(deps, who(c), uuid(c.req.param('id'), 'client'))));
+  app.patch('/clients/:id', async (c) =>
+    c.json(await admin.updateClient(deps, who(c), uuid(c.req.param('id'), 'client'), await body(c, s.updateClientBody))),
+  );
+  app.delete('/clients/:id', async (c) => {
+    await admin.deleteClient(deps, who(c), uuid(c.req.param('id'), 'client'));
+    return c.body(null, 204);
+  });
+  app.post('/clients/:id/token', async (c) => c.json(await admin.rotateClientToken(deps, who(c), uuid(c.req.param('id'), 'client'))));
+  app.put('/clients/:id/grants/:collectionId', async (c) => {
+    const grant = await body(c, s.putGrantBody);
+    const collectionId = uuid(c.req.param('collectionId'), 'collection');
+    return c.json(await admin.putGrant(deps, who(c), uuid(c.req.param('id'), 'client'), { collection_id: collectionId, ...grant }));
+  });
+  app.delete('/clients/:id/grants/:collectionId', async (c) => {
+    const collectionId = uuid(c.req.param('collectionId'), 'collection');
+    return c.json(await admin.putGrant(deps, who(c), uuid(c.req.param('id'), 'client'), { collection_id: collectionId, can_read: false, can_write: false }));
+  });
+  return app;
+}

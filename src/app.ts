@@ -1,0 +1,45 @@
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { adminRoutes } from './admin/routes.ts';
+import type { Deps } from './deps.ts';
+import { VigilError, errorResource } from './errors.ts';
+import { pendingMigrations } from './store/migrate.ts';
+import { WWW_AUTHENTICATE } from './taxii/credentials.ts';
+import { TAXII_MEDIA_TYPE } from './taxii/media.ts';
+import { taxiiRoutes } from './taxii/routes.ts';
+
+/** The one place where an error becomes a response: a TAXII error resource (§3.6.1). */
+function toResponse(c: Context, err: Error, deps: Deps): Response {
+  let error: VigilError;
+  if (err instanceof VigilError) error = err;
+  else if (err instanceof HTTPException) error = new VigilError(err.status === 413 ? 'payload-too-large' : 'bad-request', err.message);
+  else {
+    deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'unhandled error');
+    error = new VigilError('internal', 'the node failed to handle this request; the error is in its log');
+  }
+  const headers: Record<string, string> = { 'Content-Type': TAXII_MEDIA_TYPE };
+  if (error.code === 'unauthorized') headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
+  return c.body(JSON.stringify(errorResource(error)), error.status, headers);
+}
+
+/** Builds the node's HTTP app; no I/O happens until a request arrives. */
+export function createApp(deps: Deps): Hono {
+  const app = new Hono({ strict: false });
+  app.onError((err, c) => toResponse(c, err, deps));
+  app.notFound((c) => toResponse(c, new VigilError('not-found', `nothing at ${new URL(c.req.url).pathname}`), deps));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      const pending = await pendingMigrations(deps.database);
+      if (pending.length) return c.json({ status: 'migrations pending', pending }, 503);
+      return c.json({ status: 'ready' });
+    } catch {
+      return c.json({ status: 'database unreachable' }, 503);
+    }
+  });
+  app.route('/admin', adminRoutes(deps));
+  app.route('/', taxiiRoutes(deps));
+  return app;
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+// The only reader of process.env: every setting is validated once, at start, then frozen.
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const configSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(8000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  MAX_CONTENT_LENGTH: positiveInt.default(104_857_600),
+  PAGE_SIZE_MAX: positiveInt.max(100_000).default(1000),
+  STATUS_RETENTION_HOURS: positiveInt.default(24),
+  SYNC_INGEST_MAX_OBJECTS: z.coerce.number().int().min(0).default(1000),
+});
+
+export type Config = Readonly<{
+  host: string;
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminToken: string | undefined;
+  publicUrl: string | undefined;
+  logLevel: (typeof logLevels)[number];
+  maxContentLength: number;
+  pageSizeMax: number;
+  statusRetentionHours: number;
+  syncIngestMaxObjects: number;
+}>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the settings from an environment; an invalid one throws a ConfigError naming it. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "unset", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    host: c.HOST,
+    port: c.PORT,
+    databaseUrl: c.DATABASE_URL,
+    dataDir: c.DATA_DIR,
+    adminToken: c.ADMIN_TOKEN,
+    publicUrl: c.PUBLIC_URL,
+    logLevel: c.LOG_LEVEL,
+    maxContentLength: c.MAX_CONTENT_LENGTH,
+    pageSizeMax: c.PAGE_SIZE_MAX,
+    statusRetentionHours: c.STATUS_RETENTION_HOURS,
+    syncIngestMaxObjects: c.SYNC_INGEST_MAX_OBJECTS,
+  });
+}

@@ -1,0 +1,17 @@
+import type { Config } from './config.ts';
+import type { Log } from './log.ts';
+import type { Database } from './store/database.ts';
+import type { CursorKey } from './services/cursor.ts';
+import type { JobRunner } from './services/jobs.ts';
+
+/** Everything a request or a background job needs, built once at start and passed in. */
+export type Deps = Readonly<{
+  config: Config;
+  database: Database;
+  log: Log;
+  /** SHA-256 of the admin token. */
+  adminTokenHash: Buffer;
+  cursorKey: CursorKey;
+  /** Runs background ingest work. */
+  jobs: JobRunner;
+}>;

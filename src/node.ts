@@ -1,0 +1,73 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { createDefaults, loadAdminToken, loadCursorKey } from './bootstrap.ts';
+import type { Config } from './config.ts';
+import type { Deps } from './deps.ts';
+import { createLog } from './log.ts';
+import type { Log } from './log.ts';
+import { createJobRunner } from './services/jobs.ts';
+import { hashToken } from './services/tokens.ts';
+import { openPGlite, openPostgres } from './store/database.ts';
+import type { Database } from './store/database.ts';
+import { migrate } from './store/migrate.ts';
+import path from 'node:path';
+
+export type RunningNode = { deps: Deps; url: string; server: ServerType; close(): Promise<void> };
+
+export async function openDatabase(config: Config): Promise<Database> {
+  return config.databaseUrl ? openPostgres(config.databaseUrl) : openPGlite(path.join(config.dataDir, 'pgdata'));
+}
+
+export async function migrateOrThrow(database: Database): Promise<string[]> {
+  const result = await migrate(database);
+  if (result.error) throw new Error(`migration ${result.error.migration} failed: ${result.error.message}`);
+  return result.applied;
+}
+
+/** Builds the dependencies on an open, migrated database (tests pass their own database). */
+export async function buildDeps(config: Config, database: Database, log: Log = createLog(config)): Promise<Deps> {
+  const admin = loadAdminToken(config);
+  if (admin.created) log.info({ file: admin.file }, 'generated an admin token; read it from this file');
+  else if (admin.file) log.info({ file: admin.file }, 'using the admin token kept in this file');
+  const jobs = createJobRunner();
+  const deps: Deps = {
+    config,
+    database,
+    log,
+    adminTokenHash: hashToken(admin.token),
+    cursorKey: await loadCursorKey(database),
+    jobs,
+  };
+  const defaults = await createDefaults(database, config);
+  if (defaults) log.info({ api_root: 'default', collection: defaults.collectionId }, 'created the default API root and collection');
+  jobs.start(deps);
+  return deps;
+}
+
+/** config → database → migrate → app → serve. */
+export async function startNode(config: Config, database?: Database): Promise<RunningNode> {
+  const log = createLog(config);
+  const db = database ?? (await openDatabase(config));
+  const applied = await migrateOrThrow(db);
+  if (applied.length) log.info({ applied }, 'applied migrations');
+  const deps = await buildDeps(config, db, log);
+  const app = createApp(deps);
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url, database: db.kind }, 'Vigil is listening');
+  return {
+    deps,
+    url,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.jobs.stop();
+      if (!database) await db.close();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { Deps } from '../deps.ts';
+import { findClientByTokenHash } from '../store/clients.ts';
+import { hashToken, sameHash } from './tokens.ts';
+
+export type Principal = { kind: 'admin' } | { kind: 'client'; id: string; name: string };
+
+export type Credentials = { scheme: 'bearer'; token: string } | { scheme: 'basic'; user: string; password: string };
+
+export const ADMIN_USER = 'admin';
+
+/**
+ * Bearer: a client token or the admin token. Basic (what many SIEMs speak): the client's name
+ * and its token, or `admin` and the admin token. Only hashes are compared, in constant time.
+ */
+export async function authenticate(deps: Deps, creds: Credentials): Promise<Principal | undefined> {
+  const secret = creds.scheme === 'bearer' ? creds.token : creds.password;
+  const hash = hashToken(secret);
+  if (sameHash(hash, deps.adminTokenHash)) {
+    return creds.scheme === 'basic' && creds.user !== ADMIN_USER ? undefined : { kind: 'admin' };
+  }
+  const client = await findClientByTokenHash(deps.database.db, hash);
+  if (!client || !sameHash(Buffer.from(client.token_hash), hash)) return undefined;
+  if (creds.scheme === 'basic' && creds.user !== client.name) return undefined;
+  return { kind: 'client', id: client.id, name: client.name };
+}

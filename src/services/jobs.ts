@@ -1,0 +1,75 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Deps } from '../deps.ts';
+import { claimJob, deleteExpiredStatuses, deleteJob, extendLease, listDetails } from '../store/statuses.ts';
+import { CHUNK_SIZE, ingestChunk } from './ingest.ts';
+
+const LEASE_SECONDS = 120;
+const SWEEP_MS = 30_000;
+
+export type JobRunner = {
+  kick(statusId: string): void;
+  /** Resolves when no job this process started is still running (tests, shutdown). */
+  idle(): Promise<void>;
+  start(deps: Deps): void;
+  stop(): Promise<void>;
+};
+
+async function processJob(deps: Deps, statusId?: string): Promise<boolean> {
+  const job = await claimJob(deps.database.db, LEASE_SECONDS, statusId);
+  if (!job) return false;
+  const body = JSON.parse(job.objects) as { objects?: unknown[] };
+  const objects = Array.isArray(body.objects) ? body.objects : [];
+  const pending = (await listDetails(deps.database.db, job.status_id)).filter((d) => d.outcome === 'pending');
+  for (let i = 0; i < pending.length; i += CHUNK_SIZE) {
+    const entries = pending.slice(i, i + CHUNK_SIZE).map((d) => ({ seq: d.seq, object: objects[d.seq] }));
+    await ingestChunk(deps, job.collection_id, job.status_id, entries);
+    await extendLease(deps.database.db, job.status_id, LEASE_SECONDS);
+    // Let requests run between chunks: a 40 MB bundle must not stall the node.
+    await yieldToEventLoop();
+  }
+  await deleteJob(deps.database.db, job.status_id);
+  return true;
+}
+
+/**
+ * Runs queued ingest jobs: at once for a job this replica queued, and on a timer for any job
+ * whose replica died (its lease runs out). Also drops expired statuses.
+ */
+export function createJobRunner(): JobRunner {
+  let deps: Deps | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const running = new Set<Promise<unknown>>();
+
+  const track = (work: Promise<unknown>) => {
+    const p = work
+      .catch((err: unknown) => deps?.log.error({ err }, 'ingest job failed; it will be retried when its lease ends'))
+      .finally(() => running.delete(p));
+    running.add(p);
+  };
+
+  const sweep = async () => {
+    if (!deps) return;
+    await deleteExpiredStatuses(deps.database.db);
+    while (await processJob(deps)) {}
+  };
+
+  return {
+    kick(statusId) {
+      if (deps) track(processJob(deps, statusId));
+    },
+    async idle() {
+      while (running.size > 0) await Promise.all(running);
+    },
+    start(d) {
+      deps = d;
+      track(sweep());
+      timer = setInterval(() => track(sweep()), SWEEP_MS);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await this.idle();
+      deps = undefined;
+    },
+  };
+}

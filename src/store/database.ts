@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PGliteDriver, PostgresDialect } from 'kysely';
+import type { DatabaseConnection, Driver } from 'kysely';
+import pg from 'pg';
+import type { Schema } from './schema.ts';
+
+/** What a migration needs beyond Kysely: run a multi-statement script under a cluster-wide lock. */
+export type ScriptSession = {
+  exec(script: string): Promise<void>;
+  query<T>(text: string): Promise<T[]>;
+};
+
+export type Database = {
+  db: Kysely<Schema>;
+  kind: 'postgres' | 'pglite';
+  /** Runs fn on one dedicated session holding an advisory lock, so replicas never migrate at once. */
+  withScriptSession<T>(fn: (session: ScriptSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+};
+
+const MIGRATION_LOCK = 727_384_001;
+
+export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    async withScriptSession(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+        try {
+          return await fn({
+            exec: async (script) => void (await client.query(script)),
+            query: async (text) => (await client.query(text)).rows,
+          });
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/**
+ * Kysely's PGlite driver hands its single connection to every caller at once, so a query from
+ * one request could run inside another request's transaction. This driver queues callers.
+ */
+class QueuedPGliteDriver extends PGliteDriver implements Driver {
+  #tail: Promise<void> = Promise.resolve();
+  #release: (() => void) | undefined;
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const previous = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    this.#release = release;
+    return super.acquireConnection();
+  }
+
+  override async releaseConnection(): Promise<void> {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+}
+
+class QueuedPGliteDialect extends PGliteDialect {
+  readonly #pglite: PGlite;
+  constructor(pglite: PGlite) {
+    super({ pglite });
+    this.#pglite = pglite;
+  }
+  override createDriver(): Driver {
+    return new QueuedPGliteDriver({ pglite: this.#pglite });
+  }
+}
+
+/** The embedded database: PostgreSQL in WebAssembly, in-process, kept in `dir` (or memory). */
+export async function openPGlite(dir: string | undefined): Promise<Database> {
+  if (dir) mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+  const pglite = await PGlite.create(dir ? path.resolve(dir) : undefined);
+  const db = new Kysely<Schema>({ dialect: new QueuedPGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    async withScriptSession(fn) {
+      return fn({
+        exec: async (script) => void (await pglite.exec(script)),
+        query: async <T>(text: string) => (await pglite.query<T>(text)).rows,
+      });
+    },
+    async close() {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { sql } from 'kysely';
+import type { RawBuilder } from 'kysely';
+
+/** Which versions of each object a read selects (TAXII 2.1 §3.4.2: match[version]). */
+export type VersionMatch = { kind: 'last' } | { kind: 'first' } | { kind: 'all' } | { kind: 'at'; at: string };
+
+export type ObjectFilters = {
+  /** Strictly after this date_added (microsecond text, already truncated to 6 digits). */
+  after?: string | undefined;
+  ids?: string[] | undefined;
+  types?: string[] | undefined;
+  versions?: VersionMatch[] | undefined;
+  specVersions?: string[] | undefined;
+  /** Without specVersions, take every spec version instead of only the latest (DELETE). */
+  anySpecVersion?: boolean | undefined;
+};
+
+const TRUE = sql<boolean>`true`;
+
+function anyOf(column: RawBuilder<unknown>, values: string[]): RawBuilder<boolean> {
+  return sql<boolean>`${column} IN (${sql.join(values)})`;
+}
+
+/**
+ * The spec-version rule for rows of one id: given versions, those; else only the latest spec
+ * version held for the id (TAXII 2.1 §3.4.2, applied before the version rule).
+ */
+function specCondition(alias: string, specVersions: string[] | undefined, outer?: string): RawBuilder<boolean> {
+  const col = sql.ref(`${alias}.spec_version`);
+  if (specVersions?.length) return anyOf(col, specVersions);
+  if (outer) return sql<boolean>`${col} = ${sql.ref(`${outer}.spec_version`)}`;
+  return sql<boolean>`${col} = (SELECT max(s.spec_version) FROM objects s
+    WHERE s.collection_id = ${sql.ref(`${alias}.collection_id`)} AND s.id = ${sql.ref(`${alias}.id`)})`;
+}
+
+function versionCondition(match: VersionMatch, specVersions: string[] | undefined, anySpec: boolean): RawBuilder<boolean> {
+  if (match.kind === 'all') return TRUE;
+  if (match.kind === 'at') return sql<boolean>`o.version_at = ${match.at}::timestamptz`;
+  const cmp = match.kind === 'last' ? sql.raw('>') : sql.raw('<');
+  return sql<boolean>`NOT EXISTS (SELECT 1 FROM objects v
+    WHERE v.collection_id = o.collection_id AND v.id = o.id
+      AND ${anySpec && !specVersions?.length ? TRUE : specCondition('v', specVersions, 'o')} AND v.version_at ${cmp} o.version_at)`;
+}
+
+/** The WHERE clause of every read of a collection's objects, on alias `o`. */
+export function objectsWhere(collectionId: string, f: ObjectFilters): RawBuilder<boolean> {
+  const parts: RawBuilder<boolean>[] = [sql<boolean>`o.collection_id = ${collectionId}`];
+  if (f.after) parts.push(sql<boolean>`o.date_added > ${f.after}::timestamptz`);
+  if (f.ids?.length) parts.push(anyOf(sql.ref('o.id'), f.ids));
+  if (f.types?.length) parts.push(anyOf(sql.ref('o.type'), f.types));
+  if (f.specVersions?.length || !f.anySpecVersion) parts.push(specCondition('o', f.specVersions));
+  const versions = f.versions?.length ? f.versions : [{ kind: 'last' } as const];
+  if (!versions.some((v) => v.kind === 'all')) {
+    parts.push(sql<boolean>`(${sql.join(versions.map((v) => versionCondition(v, f.specVersions, !!f.anySpecVersion)), sql` OR `)})`);
+  }
+  return sql<boolean>`${sql.join(parts, sql` AND `)}`;
+}

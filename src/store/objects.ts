@@ -1,0 +1,118 @@
+import { sql } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import type { Schema } from './schema.ts';
+import { objectsWhere } from './objects-query.ts';
+import type { ObjectFilters } from './objects-query.ts';
+
+export type Db = Kysely<Schema>;
+
+/** One stored object version as read for a page: the object stays JSON text, never parsed. */
+export type ObjectRow = {
+  date_added: string;
+  id: string;
+  spec_version: string;
+  version: string;
+  json: string;
+};
+
+export type ManifestRow = Omit<ObjectRow, 'json'>;
+
+const versionText = sql<string>`coalesce(o.version, to_char(o.version_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`;
+const dateAddedText = sql<string>`to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** A keyset page in date_added order; asks for one row more than `limit` so `more` is exact. */
+export async function selectObjects(db: Db, collectionId: string, f: ObjectFilters, limit: number): Promise<ObjectRow[]> {
+  const r = await sql<ObjectRow>`
+    SELECT ${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version, o.object::text AS json
+    FROM objects o WHERE ${objectsWhere(collectionId, f)}
+    ORDER BY o.date_added LIMIT ${limit + 1}`.execute(db);
+  return r.rows;
+}
+
+export async function selectManifest(db: Db, collectionId: string, f: ObjectFilters, limit: number): Promise<ManifestRow[]> {
+  const r = await sql<ManifestRow>`
+    SELECT ${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version
+    FROM objects o WHERE ${objectsWhere(collectionId, f)}
+    ORDER BY o.date_added LIMIT ${limit + 1}`.execute(db);
+  return r.rows;
+}
+
+export async function objectExists(db: Db, collectionId: string, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('objects')
+    .select(sql<number>`1`.as('one'))
+    .where('collection_id', '=', collectionId)
+    .where('id', '=', id)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Deletes the versions of one object that the filters select; returns how many went. */
+export async function deleteObjectVersions(db: Db, collectionId: string, f: ObjectFilters): Promise<number> {
+  const r = await sql`
+    DELETE FROM objects WHERE (collection_id, date_added) IN (
+      SELECT o.collection_id, o.date_added FROM objects o WHERE ${objectsWhere(collectionId, f)})`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** One object version ready to store: `json` is the object exactly as received. */
+export type NewObject = {
+  id: string;
+  type: string;
+  specVersion: string;
+  version: string | null;
+  markingRefs: string[];
+  json: string;
+};
+
+export type InsertOutcome = { inserted: boolean };
+
+/**
+ * Stores a batch in one statement. Locking the collection row to reserve date_added stamps
+ * means writers to a collection commit in stamp order, so a poller that has read up to a
+ * stamp can never later find an earlier one committed (the late-commit problem). A version
+ * already held is left as it was: its date_added never moves.
+ */
+export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
+  if (batch.length === 0) return [];
+  const rows = JSON.stringify(batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json]));
+  const r = await sql<{ id: string; spec_version: string; version: string | null }>`
+    WITH stamp AS (
+      UPDATE collections
+      SET last_date_added = greatest(clock_timestamp(), last_date_added + interval '1 microsecond')
+                            + (${batch.length}::int - 1) * interval '1 microsecond'
+      WHERE id = ${collectionId}
+      RETURNING last_date_added - (${batch.length}::int - 1) * interval '1 microsecond' AS base
+    ), input AS (
+      SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
+             r.value->>3 AS version,
+             ARRAY(SELECT jsonb_array_elements_text(r.value->4)) AS marking_refs,
+             (r.value->>5)::jsonb AS object
+      FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
+    ), stamped AS (
+      SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added FROM input, stamp
+    )
+    INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object)
+    SELECT ${collectionId}::uuid, date_added, id, type, spec_version, version,
+           coalesce(version::timestamptz, date_added), coalesce(version::timestamptz, '-infinity'), marking_refs, object
+    FROM stamped ORDER BY ord
+    ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
+    RETURNING id, spec_version, version`.execute(tx);
+  // A key appears once in the result even when the batch repeats it: only its first copy counts.
+  const fresh = new Set(r.rows.map((row) => versionIdentity(row.id, row.spec_version, row.version)));
+  return batch.map((o) => ({ inserted: fresh.delete(versionIdentity(o.id, o.specVersion, o.version)) }));
+}
+
+function versionIdentity(id: string, specVersion: string, version: string | null): string {
+  return `${id}\u0000${specVersion}\u0000${version ?? ''}`;
+}
+
+/** The server-side versions (first date_added) of versionless objects, by id. */
+export async function versionlessVersions(db: Db, collectionId: string, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const r = await sql<{ id: string; version: string }>`
+    SELECT o.id, ${versionText} AS version FROM objects o
+    WHERE o.collection_id = ${collectionId} AND o.version IS NULL AND o.id IN (${sql.join(ids)})`.execute(db);
+  return new Map(r.rows.map((row) => [row.id, row.version]));
+}

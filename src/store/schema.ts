@@ -1,0 +1,89 @@
+import type { ColumnType, Generated } from 'kysely';
+
+// Timestamps are read as text (to_char) wherever they reach a client; Kysely's types here
+// cover the columns as written.
+type Timestamp = ColumnType<Date | string, string | undefined, string>;
+
+export type NodeSettingsTable = { key: string; value: string };
+
+export type ApiRootsTable = {
+  name: string;
+  title: string;
+  description: string | null;
+  max_content_length: ColumnType<string | number, number, number>;
+  created: Generated<Timestamp>;
+};
+
+export type CollectionsTable = {
+  id: string;
+  api_root: string;
+  title: string;
+  description: string | null;
+  alias: string | null;
+  last_date_added: Generated<Timestamp>;
+  created: Generated<Timestamp>;
+};
+
+export type ClientsTable = {
+  id: string;
+  name: string;
+  token_hash: Uint8Array;
+  created: Generated<Timestamp>;
+};
+
+export type CollectionGrantsTable = {
+  client_id: string;
+  collection_id: string;
+  can_read: boolean;
+  can_write: boolean;
+};
+
+export type ObjectsTable = {
+  collection_id: string;
+  date_added: Timestamp;
+  id: string;
+  type: string;
+  spec_version: string;
+  version: string | null;
+  version_at: Timestamp;
+  version_key: Timestamp;
+  marking_refs: string[];
+  object: unknown;
+};
+
+export type StatusesTable = {
+  id: string;
+  collection_id: string;
+  client_id: string | null;
+  request_timestamp: Timestamp;
+  total_count: number;
+  expires: Timestamp;
+};
+
+export type StatusDetailsTable = {
+  status_id: string;
+  seq: number;
+  outcome: 'success' | 'failure' | 'pending';
+  object_id: string | null;
+  version: string | null;
+  message: string | null;
+};
+
+export type IngestJobsTable = {
+  status_id: string;
+  collection_id: string;
+  objects: string;
+  lease_until: Generated<Timestamp>;
+};
+
+export type Schema = {
+  node_settings: NodeSettingsTable;
+  api_roots: ApiRootsTable;
+  collections: CollectionsTable;
+  clients: ClientsTable;
+  collection_grants: CollectionGrantsTable;
+  objects: ObjectsTable;
+  statuses: StatusesTable;
+  status_details: StatusDetailsTable;
+  ingest_jobs: IngestJobsTable;
+};

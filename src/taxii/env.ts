@@ -1,0 +1,3 @@
+import type { Principal } from '../services/auth.ts';
+
+export type TaxiiEnv = { Variables: { principal: Principal } };

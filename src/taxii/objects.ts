@@ -1,0 +1,74 @@
+import { Hono } from 'hono';
+import type { Deps } from '../deps.ts';
+import { requireApiRoot } from '../services/access.ts';
+import { addObjects } from '../services/ingest.ts';
+import { deleteObject, getManifest, getObject, getObjects, getVersions } from '../services/read-objects.ts';
+import { getStatus } from '../services/status.ts';
+import { bodyKind } from './media.ts';
+import { parseObjectsBody, readBodyText } from './body.ts';
+import { pathUuid } from './collections.ts';
+import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, parsePageQuery } from './query.ts';
+import { pageResponse, taxiiJson, taxiiText } from './respond.ts';
+import type { TaxiiEnv } from './env.ts';
+
+/** TAXII 2.1 §4.3 and §5.3–5.8: status, manifest, objects, object, versions. */
+export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
+  const app = new Hono<TaxiiEnv>();
+  const pageSize = deps.config.pageSizeMax;
+
+  const where = async (root: string, id: string) => ({
+    root: (await requireApiRoot(deps, root)).name,
+    collectionId: pathUuid(id, 'collection'),
+  });
+
+  app.get('/:root/status/:id/', async (c) => {
+    const root = await requireApiRoot(deps, c.req.param('root'));
+    return taxiiJson(c, await getStatus(deps, c.get('principal'), root.name, pathUuid(c.req.param('id'), 'status')));
+  });
+
+  app.get('/:root/collections/:id/manifest/', async (c) => {
+    const w = await where(c.req.param('root'), c.req.param('id'));
+    const page = await getManifest(deps, c.get('principal'), w, parsePageQuery(c.req.url, OBJECTS_PARAMS, pageSize));
+    const records = page.items.map((r) =>
+      JSON.stringify({ id: r.id, date_added: r.date_added, version: r.version, media_type: `application/stix+json;version=${r.spec_version}` }),
+    );
+    return pageResponse(c, page, 'objects', records);
+  });
+
+  app.get('/:root/collections/:id/objects/', async (c) => {
+    const w = await where(c.req.param('root'), c.req.param('id'));
+    const page = await getObjects(deps, c.get('principal'), w, parsePageQuery(c.req.url, OBJECTS_PARAMS, pageSize));
+    return pageResponse(c, page, 'objects', page.items.map((r) => r.json));
+  });
+
+  app.post('/:root/collections/:id/objects/', async (c) => {
+    const root = await requireApiRoot(deps, c.req.param('root'));
+    const collectionId = pathUuid(c.req.param('id'), 'collection');
+    const kind = bodyKind(c.req.header('content-type'));
+    const rawBody = await readBodyText(c.req.raw, root.max_content_length);
+    const objects = parseObjectsBody(rawBody, kind);
+    const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, objects, rawBody });
+    return taxiiJson(c, status, 202);
+  });
+
+  app.get('/:root/collections/:id/objects/:objectId/', async (c) => {
+    const w = { ...(await where(c.req.param('root'), c.req.param('id'))), objectId: c.req.param('objectId') };
+    const page = await getObject(deps, c.get('principal'), w, parsePageQuery(c.req.url, OBJECT_PARAMS, pageSize));
+    return pageResponse(c, page, 'objects', page.items.map((r) => r.json));
+  });
+
+  app.delete('/:root/collections/:id/objects/:objectId/', async (c) => {
+    const w = { ...(await where(c.req.param('root'), c.req.param('id'))), objectId: c.req.param('objectId') };
+    const { filters } = parsePageQuery(c.req.url, DELETE_PARAMS, pageSize);
+    await deleteObject(deps, c.get('principal'), w, filters);
+    return taxiiText(c, '', 200);
+  });
+
+  app.get('/:root/collections/:id/objects/:objectId/versions/', async (c) => {
+    const w = { ...(await where(c.req.param('root'), c.req.param('id'))), objectId: c.req.param('objectId') };
+    const page = await getVersions(deps, c.get('principal'), w, parsePageQuery(c.req.url, VERSIONS_PARAMS, pageSize));
+    return pageResponse(c, page, 'versions', page.items.map((r) => JSON.stringify(r.version)));
+  });
+
+  return app;
+}
