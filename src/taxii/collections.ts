@@ -32,12 +32,12 @@ function collectionResource(a: CollectionAccess) {
 /** TAXII 2.1 §5.1 and §5.2. */
 export function collectionRoutes(deps: Deps): Hono<TaxiiEnv> {
   const app = new Hono<TaxiiEnv>();
-  app.get('/:root/collections/', async (c) => {
+  app.get('/:root/collections', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
     const visible = await visibleCollections(deps, c.get('principal'), root.name);
     return taxiiJson(c, visible.length ? { collections: visible.map(collectionResource) } : {});
   });
-  app.get('/:root/collections/:id/', async (c) => {
+  app.get('/:root/collections/:id', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
     const id = pathUuid(c.req.param('id'), 'collection');
     return taxiiJson(c, collectionResource(await collectionAccess(deps, c.get('principal'), root.name, id)));

@@ -13,7 +13,7 @@ export function discoveryRoutes(deps: Deps): Hono<TaxiiEnv> {
   const app = new Hono<TaxiiEnv>();
   const base = (origin: string) => deps.config.publicUrl ?? origin;
 
-  app.get('/taxii2/', async (c) => {
+  app.get('/taxii2', async (c) => {
     const roots = await listApiRoots(deps.database.db);
     const origin = base(new URL(c.req.url).origin);
     const urls = roots.map((r) => `${origin}/${r.name}/`);
@@ -26,7 +26,7 @@ export function discoveryRoutes(deps: Deps): Hono<TaxiiEnv> {
     });
   });
 
-  app.get('/:root/', async (c) => {
+  app.get('/:root', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
     return taxiiJson(c, {
       title: root.title,

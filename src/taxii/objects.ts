@@ -21,12 +21,12 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     collectionId: pathUuid(id, 'collection'),
   });
 
-  app.get('/:root/status/:id/', async (c) => {
+  app.get('/:root/status/:id', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
     return taxiiJson(c, await getStatus(deps, c.get('principal'), root.name, pathUuid(c.req.param('id'), 'status')));
   });
 
-  app.get('/:root/collections/:id/manifest/', async (c) => {
+  app.get('/:root/collections/:id/manifest', async (c) => {
     const w = await where(c.req.param('root'), c.req.param('id'));
     const page = await getManifest(deps, c.get('principal'), w, parsePageQuery(c.req.url, OBJECTS_PARAMS, pageSize));
     const records = page.items.map((r) =>
@@ -35,13 +35,13 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     return pageResponse(c, page, 'objects', records);
   });
 
-  app.get('/:root/collections/:id/objects/', async (c) => {
+  app.get('/:root/collections/:id/objects', async (c) => {
     const w = await where(c.req.param('root'), c.req.param('id'));
     const page = await getObjects(deps, c.get('principal'), w, parsePageQuery(c.req.url, OBJECTS_PARAMS, pageSize));
     return pageResponse(c, page, 'objects', page.items.map((r) => r.json));
   });
 
-  app.post('/:root/collections/:id/objects/', async (c) => {
+  app.post('/:root/collections/:id/objects', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
     const collectionId = pathUuid(c.req.param('id'), 'collection');
     const kind = bodyKind(c.req.header('content-type'));
@@ -51,20 +51,20 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     return taxiiJson(c, status, 202);
   });
 
-  app.get('/:root/collections/:id/objects/:objectId/', async (c) => {
+  app.get('/:root/collections/:id/objects/:objectId', async (c) => {
     const w = { ...(await where(c.req.param('root'), c.req.param('id'))), objectId: c.req.param('objectId') };
     const page = await getObject(deps, c.get('principal'), w, parsePageQuery(c.req.url, OBJECT_PARAMS, pageSize));
     return pageResponse(c, page, 'objects', page.items.map((r) => r.json));
   });
 
-  app.delete('/:root/collections/:id/objects/:objectId/', async (c) => {
+  app.delete('/:root/collections/:id/objects/:objectId', async (c) => {
     const w = { ...(await where(c.req.param('root'), c.req.param('id'))), objectId: c.req.param('objectId') };
     const { filters } = parsePageQuery(c.req.url, DELETE_PARAMS, pageSize);
     await deleteObject(deps, c.get('principal'), w, filters);
     return taxiiText(c, '', 200);
   });
 
-  app.get('/:root/collections/:id/objects/:objectId/versions/', async (c) => {
+  app.get('/:root/collections/:id/objects/:objectId/versions', async (c) => {
     const w = { ...(await where(c.req.param('root'), c.req.param('id'))), objectId: c.req.param('objectId') };
     const page = await getVersions(deps, c.get('principal'), w, parsePageQuery(c.req.url, VERSIONS_PARAMS, pageSize));
     return pageResponse(c, page, 'versions', page.items.map((r) => JSON.stringify(r.version)));

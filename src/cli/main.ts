@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { adminClient, CliError } from './admin-client.ts';
+import type { AdminClient } from './admin-client.ts';
+
+// The vigil command: serve and migrate locally; everything else through the admin API.
+
+const cliEnv = z.object({
+  VIGIL_URL: z.url().optional(),
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+});
+
+type Globals = { url?: string; token?: string; json?: boolean };
+
+function connect(globals: Globals): AdminClient {
+  const env = cliEnv.safeParse(process.env);
+  if (!env.success) throw new CliError(`invalid environment: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 2);
+  const url = (globals.url ?? env.data.VIGIL_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
+  let token = globals.token ?? env.data.ADMIN_TOKEN;
+  if (!token) {
+    const file = path.resolve(env.data.DATA_DIR, 'admin-token');
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new CliError(`no admin token: pass --token, set ADMIN_TOKEN, or run where ${file} exists`, 2);
+    }
+  }
+  return adminClient(url, token);
+}
+
+function print(globals: Globals, value: unknown, human: (v: any) => string): void {
+  process.stdout.write(globals.json ? `${JSON.stringify(value, null, 2)}\n` : `${human(value)}\n`);
+}
+
+const table = (rows: Record<string, unknown>[], cols: string[]) =>
+  rows.length === 0 ? '(none)' : rows.map((r) => cols.map((c) => `${c}=${r[c] ?? ''}`).join('  ')).join('\n');
+
+const optionalText = (v: string | undefined) => (v === undefined ? undefined : v);
+
+export function buildProgram(): Command {
+  const program = new Command('vigil')
+    .description('Vigil: a STIX 2.1 / TAXII 2.1 threat-intelligence exchange node')
+    .option('--url <url>', 'the node to administer (default: $VIGIL_URL or http://127.0.0.1:8000)')
+    .option('--token <token>', 'the admin token (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)')
+    .option('--json', 'print JSON for scripts')
+    .exitOverride()
+    .showHelpAfterError();
+  const g = () => program.opts<Globals>();
+  const call = async (method: string, p: string, body?: unknown) => connect(g())(method, p, body);
+
+  program
+    .command('serve')
+    .description('run the node (configured by environment variables; see the README)')
+    .action(async () => {
+      await import('../main.ts');
+      await new Promise(() => {});
+    });
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .action(async () => {
+      const { loadConfig } = await import('../config.ts');
+      const { openDatabase, migrateOrThrow } = await import('../node.ts');
+      const database = await openDatabase(loadConfig());
+      try {
+        const applied = await migrateOrThrow(database);
+        print(g(), { applied }, (v) => (v.applied.length ? `applied: ${v.applied.join(', ')}` : 'the database is up to date'));
+      } finally {
+        await database.close();
+      }
+    });
+
+  const roots = program.command('api-root').description('manage API roots');
+  roots.command('list').action(async () => print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])));
+  roots
+    .command('create <name>')
+    .requiredOption('--title <title>')
+    .option('--description <text>')
+    .option('--max-content-length <octets>', 'largest request body accepted', (v) => Number(v))
+    .action(async (name, o) =>
+      print(g(), await call('POST', 'admin/api-roots', { name, title: o.title, description: o.description, max_content_length: o.maxContentLength }), (v) => `created API root ${v.name}`),
+    );
+  roots
+    .command('update <name>')
+    .option('--title <title>')
+    .option('--description <text>')
+    .option('--max-content-length <octets>', 'largest request body accepted', (v) => Number(v))
+    .action(async (name, o) =>
+      print(g(), await call('PATCH', `admin/api-roots/${encodeURIComponent(name)}`, { title: o.title, description: o.description, max_content_length: o.maxContentLength }), (v) => `updated API root ${v.name}`),
+    );
+  roots.command('delete <name>').description('delete an API root with all its collections and objects').action(async (name) => {
+    await call('DELETE', `admin/api-roots/${encodeURIComponent(name)}`);
+    print(g(), { deleted: name }, () => `deleted API root ${name}`);
+  });
+
+  const cols = program.command('collection').description('manage collections');
+  cols
+    .command('list')
+    .option('--api-root <name>')
+    .action(async (o) => print(g(), await call('GET', `admin/collections${o.apiRoot ? `?api_root=${encodeURIComponent(o.apiRoot)}` : ''}`), (v) => table(v.collections, ['id', 'api_root', 'alias', 'title'])));
+  cols
+    .command('create')
+    .requiredOption('--api-root <name>')
+    .requiredOption('--title <title>')
+    .option('--description <text>')
+    .option('--alias <alias>')
+    .option('--id <uuid>')
+    .action(async (o) =>
+      print(g(), await call('POST', 'admin/collections', { api_root: o.apiRoot, title: o.title, description: o.description, alias: o.alias, id: o.id }), (v) => `created collection ${v.id}`),
+    );
+  cols
+    .command('update <id>')
+    .option('--title <title>')
+    .option('--description <text>')
+    .option('--alias <alias>')
+    .action(async (id, o) =>
+      print(g(), await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, { title: o.title, description: optionalText(o.description), alias: o.alias }), (v) => `updated collection ${v.id}`),
+    );
+  cols.command('delete <id>').description('delete a collection and its objects').action(async (id) => {
+    await call('DELETE', `admin/collections/${encodeURIComponent(id)}`);
+    print(g(), { deleted: id }, () => `deleted collection ${id}`);
+  });
+
+  const clients = program.command('client').description('manage API clients, their tokens and rights');
+  const grants = (v: any) => v.grants.map((x: any) => `  ${x.collection_id} read=${x.can_read} write=${x.can_write}`).join('\n');
+  clients.command('list').action(async () => print(g(), await call('GET', 'admin/clients'), (v) => v.clients.map((c: any) => `${c.id}  ${c.name}\n${grants(c)}`).join('\n') || '(none)'));
+  clients
+    .command('create <name>')
+    .option('--read <collection...>', 'collections it may read')
+    .option('--write <collection...>', 'collections it may write')
+    .action(async (name, o) => {
+      const ids = new Set<string>([...(o.read ?? []), ...(o.write ?? [])]);
+      const list = [...ids].map((id) => ({ collection_id: id, can_read: (o.read ?? []).includes(id), can_write: (o.write ?? []).includes(id) }));
+      const v = (await call('POST', 'admin/clients', { name, grants: list })) as { id: string; token: string };
+      print(g(), v, () => `created client ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`);
+    });
+  clients.command('rotate-token <id>').action(async (id) => {
+    const v = (await call('POST', `admin/clients/${encodeURIComponent(id)}/token`)) as { token: string };
+    print(g(), v, () => `new token (shown once): ${v.token}`);
+  });
+  clients
+    .command('grant <id> <collection>')
+    .addOption(new Option('--read', 'may read').default(false))
+    .addOption(new Option('--write', 'may write').default(false))
+    .action(async (id, collection, o) =>
+      print(g(), await call('PUT', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`, { can_read: o.read, can_write: o.write }), grants),
+    );
+  clients.command('revoke <id> <collection>').action(async (id, collection) =>
+    print(g(), await call('DELETE', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`), grants),
+  );
+  clients.command('delete <id>').action(async (id) => {
+    await call('DELETE', `admin/clients/${encodeURIComponent(id)}`);
+    print(g(), { deleted: id }, () => `deleted client ${id}`);
+  });
+  return program;
+}
+
+/** Exit codes: 0 ok, 1 refused by the node, 2 usage or configuration, 3 node unreachable, 4 not authorised. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError) {
+      process.stderr.write(`vigil: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`vigil: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
