@@ -91,7 +91,10 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
       await upsertDetails(tx, statusId, req.objects.map((o, seq) => pendingDetail(seq, o)));
       await insertJob(tx, statusId, req.collectionId, req.rawBody);
     });
+    // The answer is read before the work starts: a queued request always answers `pending`.
+    const pending = await getStatus(deps, who, req.root, statusId);
     deps.jobs.kick(statusId);
+    return pending;
   }
   return getStatus(deps, who, req.root, statusId);
 }

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
+import { ADMIN_TOKEN, STIX, TAXII, startTestNode } from '../support/node.ts';
+import type { TestNode } from '../support/node.ts';
+import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';
+
+let node: TestNode;
+let base: string;
+const MAX = 200_000;
+
+beforeAll(async () => {
+  node = await startTestNode({ SYNC_INGEST_MAX_OBJECTS: '50' });
+  ({ base } = await collectionWithClient(node));
+  const res = await node.request('/admin/api-roots/default', {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ max_content_length: MAX }),
+  });
+  expect(res.status).toBe(200);
+});
+afterAll(async () => node?.stop());
+
+const post = (body: string, contentType = TAXII) =>
+  node.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+async function storedCount(): Promise<number> {
+  const collectionId = base.split('/').pop()!;
+  const r = await node.database.db.selectFrom('objects').select((eb) => eb.fn.countAll<string>().as('n')).where('collection_id', '=', collectionId).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+describe('status of a POST (TAXII 2.1 §4.3, §5.5)', () => {
+  it('reports each object: successes, and failures with a message naming the offending property', async () => {
+    const good = indicator();
+    const bad = indicator({ pattern: "[ipv4-addr:value = '1.2.3.4'" });
+    const res = await post(JSON.stringify({ objects: [good, bad, { type: 'indicator' }, 42] }));
+    expect(res.status).toBe(202);
+    expect(res.headers.get('content-type')).toBe(TAXII);
+    const s: any = await res.json();
+    expect(s).toMatchObject({ status: 'complete', total_count: 4, success_count: 1, failure_count: 3, pending_count: 0 });
+    expect(s.successes).toEqual([{ id: good.id, version: good.modified, message: 'added' }]);
+    expect(s.failures).toHaveLength(3);
+    expect(s.failures[0]).toMatchObject({ id: bad.id, version: bad.modified });
+    expect(s.failures[0].message).toMatch(/pattern/);
+    expect(s.pendings).toBeUndefined();
+    expect(s.request_timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    const again: any = await (await node.request(`/default/status/${s.id}/`)).json();
+    expect(again).toEqual(s);
+  });
+
+  it('takes a STIX bundle as application/stix+json', async () => {
+    const obj = indicator();
+    const res = await post(JSON.stringify({ type: 'bundle', id: 'bundle--6f6a0ea8-2a9c-4dd4-9b30-c8bd5e5f1a4d', objects: [obj] }), STIX);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ success_count: 1 });
+  });
+
+  it('treats a re-posted version as a success that changes nothing', async () => {
+    const obj = indicator();
+    await postObjects(node, base, [obj]);
+    const before = await storedCount();
+    const s = await postObjects(node, base, [obj, obj]);
+    expect(s).toMatchObject({ success_count: 2, failure_count: 0 });
+    expect(s.successes.map((d: any) => d.message)).toEqual(['already present: nothing changed', 'already present: nothing changed']);
+    expect(await storedCount()).toBe(before);
+  });
+});
+
+describe('large requests are processed in the background', () => {
+  it('answers pending at once, then completes, with counts that always add up', async () => {
+    const objs = Array.from({ length: 400 }, (_, i) => (i % 4 === 3 ? { type: 'indicator', id: `indicator--bad-${i}` } : indicator()));
+    const res = await post(JSON.stringify({ objects: objs }));
+    expect(res.status).toBe(202);
+    let s: any = await res.json();
+    expect(s.total_count).toBe(400);
+    const seen = new Set<string>();
+    for (let i = 0; i < 400 && s.status !== 'complete'; i++) {
+      expect(s.success_count + s.failure_count + s.pending_count).toBe(400);
+      expect(s.successes?.length ?? 0).toBe(s.success_count);
+      expect(s.failures?.length ?? 0).toBe(s.failure_count);
+      expect(s.pendings?.length ?? 0).toBe(s.pending_count);
+      seen.add(s.status);
+      await new Promise((r) => setTimeout(r, 20));
+      s = await (await node.request(`/default/status/${s.id}/`)).json();
+    }
+    expect(seen.has('pending')).toBe(true);
+    expect(s).toMatchObject({ status: 'complete', success_count: 300, failure_count: 100, pending_count: 0 });
+    expect(s.failures[0].message).toMatch(/^objects\[3\]: /);
+  });
+});
+
+describe('bad input never gets a 5xx and never half-writes', () => {
+  it('refuses malformed JSON with 400 and stores nothing', async () => {
+    const before = await storedCount();
+    const body = JSON.stringify({ objects: [indicator(), indicator()] }).slice(0, -3);
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ http_status: '400', error_code: 'invalid-json' });
+    expect(await storedCount()).toBe(before);
+  });
+
+  it('refuses a body that is JSON but not an envelope with 422', async () => {
+    for (const body of ['[]', '"x"', '{"objects": {}}', 'null']) {
+      const res = await post(body);
+      expect(res.status, body).toBe(422);
+    }
+    const bundle = await post('{"objects": []}', STIX);
+    expect(bundle.status).toBe(422);
+  });
+
+  it('gives each of 10,000 invalid objects its own failure', async () => {
+    const objs = Array.from({ length: 10_000 }, (_, i) => ({ type: 'indicator', id: `indicator--${i}`, spec_version: '2.1' }));
+    const bigNode = node; // same node: the envelope is under max_content_length
+    const body = JSON.stringify({ objects: objs });
+    expect(body.length).toBeLessThan(MAX * 5);
+    await bigNode.request('/admin/api-roots/default', {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ max_content_length: 10_000_000 }),
+    });
+    const s = await postObjects(node, base, objs);
+    await bigNode.request('/admin/api-roots/default', {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ max_content_length: MAX }),
+    });
+    expect(s).toMatchObject({ status: 'complete', total_count: 10_000, success_count: 0, failure_count: 10_000 });
+  });
+});
+
+describe('max_content_length (413)', () => {
+  const envelopeOf = (size: number) => {
+    const head = '{"objects":[],"x":"';
+    return head + 'a'.repeat(size - head.length - 2) + '"}';
+  };
+
+  it('accepts a body exactly at the limit and refuses one octet more', async () => {
+    expect((await post(envelopeOf(MAX))).status).toBe(202);
+    const over = await post(envelopeOf(MAX + 1));
+    expect(over.status).toBe(413);
+    expect(await over.json()).toMatchObject({ http_status: '413' });
+  });
+
+  it('enforces the limit while a chunked body streams in, whatever the headers say', async () => {
+    const url = new URL(`${node.url}${base}/objects/`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        { method: 'POST', headers: { 'content-type': TAXII, accept: TAXII, authorization: `Bearer ${ADMIN_TOKEN}`, 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.write('{"objects":[],"x":"');
+      const chunk = 'b'.repeat(16_384);
+      let sent = 0;
+      const pump = () => {
+        while (sent < MAX * 3) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end('"}');
+      };
+      pump();
+    });
+    expect(status).toBe(413);
+  });
+});
