@@ -9,6 +9,7 @@ export function createLog(config: Pick<Config, 'logLevel'>): Log {
   return pino({
     level: config.logLevel,
     base: { service: 'vigil' },
+    timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['token', 'password', 'authorization', '*.authorization', 'headers.authorization', 'adminToken'], censor: '[redacted]' },
   });
 }

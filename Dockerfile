@@ -1,0 +1,13 @@
+# The Vigil node, built from this repository (used by docker-compose.yml).
+FROM node:24-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY src ./src
+COPY migrations ./migrations
+COPY bin ./bin
+ENV HOST=0.0.0.0 PORT=8000 DATA_DIR=/data
+VOLUME /data
+EXPOSE 8000
+USER node
+CMD ["npm", "start"]
