@@ -76,7 +76,8 @@ CREATE TABLE statuses (
 );
 CREATE INDEX statuses_by_expiry ON statuses (expires);
 
--- Each object of a request, in envelope order, with its outcome.
+-- Each object of a request, in envelope order, with its outcome. A pending object waits here
+-- as PostgreSQL parsed it from the request body (payload), until it is validated and stored.
 CREATE TABLE status_details (
   status_id uuid NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
   seq       integer NOT NULL,
@@ -84,13 +85,13 @@ CREATE TABLE status_details (
   object_id text,
   version   text,
   message   text,
+  payload   jsonb,
   PRIMARY KEY (status_id, seq)
 );
 
--- Large envelopes wait here, durably, until a node replica processes them.
+-- Large requests wait here, durably, until a node replica processes their pending objects.
 CREATE TABLE ingest_jobs (
   status_id     uuid PRIMARY KEY REFERENCES statuses (id) ON DELETE CASCADE,
   collection_id uuid NOT NULL,
-  objects       text NOT NULL,
   lease_until   timestamptz NOT NULL DEFAULT '-infinity'
 );

@@ -91,5 +91,9 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
     const collectionId = uuid(c.req.param('collectionId'), 'collection');
     return c.json(await admin.putGrant(deps, who(c), uuid(c.req.param('id'), 'client'), { collection_id: collectionId, can_read: false, can_write: false }));
   });
+  // Without this, an unknown /admin/ path falls through to the TAXII routes and their Accept check (406).
+  app.all('*', (c) => {
+    throw new VigilError('not-found', `no admin endpoint ${c.req.method} ${new URL(c.req.url).pathname}`);
+  });
   return app;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
@@ -39,6 +39,12 @@ const table = (rows: Record<string, unknown>[], cols: string[]) =>
   rows.length === 0 ? '(none)' : rows.map((r) => cols.map((c) => `${c}=${r[c] ?? ''}`).join('  ')).join('\n');
 
 const optionalText = (v: string | undefined) => (v === undefined ? undefined : v);
+
+/** A usage error (exit 2) here, rather than NaN sent to the node as `null`. */
+function octets(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number of octets');
+  return Number(value);
+}
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -79,7 +85,7 @@ export function buildProgram(): Command {
     .command('create <name>')
     .requiredOption('--title <title>')
     .option('--description <text>')
-    .option('--max-content-length <octets>', 'largest request body accepted', (v) => Number(v))
+    .option('--max-content-length <octets>', 'largest request body accepted', octets)
     .action(async (name, o) =>
       print(g(), await call('POST', 'admin/api-roots', { name, title: o.title, description: o.description, max_content_length: o.maxContentLength }), (v) => `created API root ${v.name}`),
     );
@@ -87,7 +93,7 @@ export function buildProgram(): Command {
     .command('update <name>')
     .option('--title <title>')
     .option('--description <text>')
-    .option('--max-content-length <octets>', 'largest request body accepted', (v) => Number(v))
+    .option('--max-content-length <octets>', 'largest request body accepted', octets)
     .action(async (name, o) =>
       print(g(), await call('PATCH', `admin/api-roots/${encodeURIComponent(name)}`, { title: o.title, description: o.description, max_content_length: o.maxContentLength }), (v) => `updated API root ${v.name}`),
     );

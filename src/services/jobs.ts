@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Deps } from '../deps.ts';
-import { claimJob, deleteExpiredStatuses, deleteJob, extendLease, listDetails } from '../store/statuses.ts';
-import { CHUNK_SIZE, ingestChunk } from './ingest.ts';
+import { claimJob, deleteExpiredStatuses, deleteJob, extendLease } from '../store/statuses.ts';
+import { ingestNextChunk } from './ingest.ts';
 
 const LEASE_SECONDS = 120;
 const SWEEP_MS = 30_000;
@@ -17,13 +17,9 @@ export type JobRunner = {
 async function processJob(deps: Deps, statusId?: string): Promise<boolean> {
   const job = await claimJob(deps.database.db, LEASE_SECONDS, statusId);
   if (!job) return false;
-  const body = JSON.parse(job.objects) as { objects?: unknown[] };
-  const objects = Array.isArray(body.objects) ? body.objects : [];
-  const pending = (await listDetails(deps.database.db, job.status_id)).filter((d) => d.outcome === 'pending');
-  for (let i = 0; i < pending.length; i += CHUNK_SIZE) {
-    const entries = pending.slice(i, i + CHUNK_SIZE).map((d) => ({ seq: d.seq, object: objects[d.seq] }));
-    await ingestChunk(deps, job.collection_id, job.status_id, entries);
-    await extendLease(deps.database.db, job.status_id, LEASE_SECONDS);
+  const db = deps.database.db;
+  while ((await db.transaction().execute((tx) => ingestNextChunk(tx, job.collection_id, job.status_id))) > 0) {
+    await extendLease(db, job.status_id, LEASE_SECONDS);
     // Let requests run between chunks: a 40 MB bundle must not stall the node.
     await yieldToEventLoop();
   }

@@ -67,12 +67,12 @@ export type StatusDetailsTable = {
   object_id: string | null;
   version: string | null;
   message: string | null;
+  payload: unknown;
 };
 
 export type IngestJobsTable = {
   status_id: string;
   collection_id: string;
-  objects: string;
   lease_until: Generated<Timestamp>;
 };
 

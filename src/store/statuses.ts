@@ -19,20 +19,60 @@ type Executor = Kysely<Schema>;
 
 export async function insertStatus(
   db: Executor,
-  s: { id: string; collectionId: string; clientId: string | null; total: number; retentionHours: number },
+  s: { id: string; collectionId: string; clientId: string | null; retentionHours: number },
 ): Promise<void> {
   await sql`INSERT INTO statuses (id, collection_id, client_id, request_timestamp, total_count, expires)
-    VALUES (${s.id}, ${s.collectionId}, ${s.clientId}, now(), ${s.total}, now() + ${s.retentionHours} * interval '1 hour')`.execute(db);
+    VALUES (${s.id}, ${s.collectionId}, ${s.clientId}, now(), 0, now() + ${s.retentionHours} * interval '1 hour')`.execute(db);
 }
 
-/** Writes (or rewrites) the outcome of some of a status's objects, in one statement. */
-export async function upsertDetails(db: Executor, statusId: string, details: DetailRow[]): Promise<void> {
+export type BodyShape = { type: string | null; objectsType: string | null; bundleType: string | null; count: number };
+
+/**
+ * Lets PostgreSQL parse a request body (JSON text) and records each of its objects as a pending
+ * detail, payload and all, in one statement: no JavaScript parse of a large body blocks the
+ * node, and numbers are kept as sent. A body of the wrong shape records nothing.
+ */
+export async function recordRequestObjects(db: Executor, statusId: string, body: string): Promise<BodyShape> {
+  const r = await sql<BodyShape>`
+    WITH body AS (SELECT ${body}::jsonb AS b),
+    shape AS (
+      SELECT jsonb_typeof(b) AS type, jsonb_typeof(b->'objects') AS objects_type, b->>'type' AS bundle_type FROM body
+    ),
+    recorded AS (
+      INSERT INTO status_details (status_id, seq, outcome, object_id, version, payload)
+      SELECT ${statusId}::uuid, (e.ord - 1)::int, 'pending',
+             CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(e.obj->>'id', 300) END,
+             CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(coalesce(e.obj->>'modified', e.obj->>'created'), 300) END,
+             e.obj
+      FROM body, shape,
+           jsonb_array_elements(CASE WHEN shape.type = 'object' AND shape.objects_type = 'array' THEN body.b->'objects' ELSE '[]'::jsonb END)
+             WITH ORDINALITY AS e(obj, ord)
+      RETURNING 1
+    )
+    SELECT type, objects_type AS "objectsType", bundle_type AS "bundleType", (SELECT count(*) FROM recorded)::int AS count FROM shape`.execute(db);
+  return r.rows[0]!;
+}
+
+export async function setStatusTotal(db: Executor, statusId: string, total: number): Promise<void> {
+  await db.updateTable('statuses').set({ total_count: total }).where('id', '=', statusId).execute();
+}
+
+/** The next pending objects of a request, in order, as JSON text. */
+export async function pendingObjects(db: Executor, statusId: string, limit: number): Promise<{ seq: number; json: string }[]> {
+  const r = await sql<{ seq: number; json: string }>`
+    SELECT seq, payload::text AS json FROM status_details
+    WHERE status_id = ${statusId} AND outcome = 'pending' ORDER BY seq LIMIT ${limit}`.execute(db);
+  return r.rows;
+}
+
+/** Records the outcome of some of a request's objects and lets go of their payloads. */
+export async function settleDetails(db: Executor, statusId: string, details: DetailRow[]): Promise<void> {
   if (details.length === 0) return;
   const rows = JSON.stringify(details);
-  await sql`INSERT INTO status_details (status_id, seq, outcome, object_id, version, message)
-    SELECT ${statusId}::uuid, d.seq, d.outcome, d.object_id, d.version, d.message
+  await sql`UPDATE status_details AS s
+    SET outcome = d.outcome, object_id = d.object_id, version = d.version, message = d.message, payload = NULL
     FROM jsonb_to_recordset(${rows}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)
-    ON CONFLICT (status_id, seq) DO UPDATE SET outcome = excluded.outcome, message = excluded.message`.execute(db);
+    WHERE s.status_id = ${statusId} AND s.seq = d.seq`.execute(db);
 }
 
 export async function findStatus(db: Db, id: string): Promise<StatusRow | undefined> {
@@ -58,22 +98,22 @@ export async function deleteExpiredStatuses(db: Db): Promise<number> {
   return Number(r.numDeletedRows);
 }
 
-export async function insertJob(db: Executor, statusId: string, collectionId: string, objectsJson: string): Promise<void> {
-  await db.insertInto('ingest_jobs').values({ status_id: statusId, collection_id: collectionId, objects: objectsJson }).execute();
+export async function insertJob(db: Executor, statusId: string, collectionId: string): Promise<void> {
+  await db.insertInto('ingest_jobs').values({ status_id: statusId, collection_id: collectionId }).execute();
 }
 
 /**
  * Takes one job whose lease has run out (a new job, or one whose replica died), for
  * `leaseSeconds`; SKIP LOCKED lets replicas share the queue without waiting on each other.
  */
-export async function claimJob(db: Db, leaseSeconds: number, statusId?: string): Promise<{ status_id: string; collection_id: string; objects: string } | undefined> {
-  const r = await sql<{ status_id: string; collection_id: string; objects: string }>`
+export async function claimJob(db: Db, leaseSeconds: number, statusId?: string): Promise<{ status_id: string; collection_id: string } | undefined> {
+  const r = await sql<{ status_id: string; collection_id: string }>`
     UPDATE ingest_jobs SET lease_until = now() + ${leaseSeconds} * interval '1 second'
     WHERE status_id = (
       SELECT status_id FROM ingest_jobs
       WHERE lease_until < now() ${statusId ? sql`AND status_id = ${statusId}` : sql``}
       ORDER BY status_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING status_id, collection_id, objects`.execute(db);
+    RETURNING status_id, collection_id`.execute(db);
   return r.rows[0];
 }
 

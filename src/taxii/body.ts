@@ -28,23 +28,3 @@ export async function readBodyText(req: Request, limit: number): Promise<string>
     throw new VigilError('invalid-json', 'the body is not valid UTF-8');
   }
 }
-
-/** The objects of a POSTed envelope or bundle. Malformed JSON is a 400; the wrong shape a 422. */
-export function parseObjectsBody(text: string, kind: 'envelope' | 'bundle'): unknown[] {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new VigilError('invalid-json', `the body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new VigilError('unprocessable', `the body must be a JSON object (a TAXII envelope or a STIX bundle)`);
-  }
-  const record = body as Record<string, unknown>;
-  if (kind === 'bundle' && record.type !== 'bundle') {
-    throw new VigilError('unprocessable', `a ${'application/stix+json'} body must be a STIX bundle ("type": "bundle")`);
-  }
-  if (record.objects === undefined) return [];
-  if (!Array.isArray(record.objects)) throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
-  return record.objects;
-}

@@ -5,7 +5,7 @@ import { addObjects } from '../services/ingest.ts';
 import { deleteObject, getManifest, getObject, getObjects, getVersions } from '../services/read-objects.ts';
 import { getStatus } from '../services/status.ts';
 import { bodyKind } from './media.ts';
-import { parseObjectsBody, readBodyText } from './body.ts';
+import { readBodyText } from './body.ts';
 import { pathUuid } from './collections.ts';
 import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, parsePageQuery } from './query.ts';
 import { pageResponse, taxiiJson, taxiiText } from './respond.ts';
@@ -45,9 +45,8 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     const root = await requireApiRoot(deps, c.req.param('root'));
     const collectionId = pathUuid(c.req.param('id'), 'collection');
     const kind = bodyKind(c.req.header('content-type'));
-    const rawBody = await readBodyText(c.req.raw, root.max_content_length);
-    const objects = parseObjectsBody(rawBody, kind);
-    const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, objects, rawBody });
+    const body = await readBodyText(c.req.raw, root.max_content_length);
+    const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind });
     return taxiiJson(c, status, 202);
   });
 

@@ -24,7 +24,9 @@ const versionItem = z.string().transform((s, ctx): VersionMatch => {
   if (s === 'last' || s === 'first' || s === 'all') return { kind: s };
   const at = toMicroseconds(s);
   if (!at) ctx.addIssue({ code: 'custom', message: `'${s}' is not last, first, all or a version timestamp` });
-  return { kind: 'at', at: at ?? '' };
+  // The version as sent, not cut: the store casts it as it cast `modified` (PostgreSQL rounds
+  // beyond microseconds), so a version with 7+ fractional digits selects itself.
+  return { kind: 'at', at: at ? s : '' };
 });
 
 const params = z.strictObject({

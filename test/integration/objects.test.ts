@@ -23,7 +23,7 @@ describe('POST then GET objects (TAXII 2.1 §5.4, §5.5)', () => {
     const last = res.headers.get('x-taxii-date-added-last')!;
     expect(first).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     expect(last > first).toBe(true);
-    const body = await res.json();
+    const body: any = await res.json();
     expect(body.more).toBe(false);
     expect(body.objects).toEqual(objs);
   });

@@ -58,7 +58,7 @@ export async function postObjects(node: TestNode, base: string, objects: unknown
     ...(token ? { token } : {}),
   });
   if (res.status !== 202) throw new Error(`POST objects: ${res.status} ${await res.text()}`);
-  let status = await res.json();
+  let status: any = await res.json();
   const root = base.split('/')[1];
   for (let i = 0; status.status !== 'complete' && i < 600; i++) {
     await new Promise((r) => setTimeout(r, 50));
