@@ -17,11 +17,11 @@ import type { StatusResource } from './status.ts';
 export const CHUNK_SIZE = 500;
 
 /**
- * Validates and stores the next pending objects of a request, with their outcomes, in the
- * given transaction, so a status's counts always match what is stored. Returns how many it took.
+ * Validates and stores the pending objects of a request with seq in [from, from + CHUNK_SIZE),
+ * with their outcomes, in the given transaction, so a status's counts always match what is stored.
  */
-export async function ingestNextChunk(tx: Transaction<Schema>, collectionId: string, statusId: string): Promise<number> {
-  const pending = await pendingObjects(tx, statusId, CHUNK_SIZE);
+export async function ingestChunk(tx: Transaction<Schema>, collectionId: string, statusId: string, from: number): Promise<void> {
+  const pending = await pendingObjects(tx, statusId, from, CHUNK_SIZE);
   const details: DetailRow[] = [];
   const batch: (NewObject & { seq: number })[] = [];
   for (const { seq, json } of pending) {
@@ -46,7 +46,20 @@ export async function ingestNextChunk(tx: Transaction<Schema>, collectionId: str
     });
   });
   await settleDetails(tx, statusId, details);
-  return pending.length;
+}
+
+/** Runs chunk after chunk over a request's `total` objects; `between` runs after each chunk. */
+export async function ingestPending(
+  run: (work: (tx: Transaction<Schema>) => Promise<void>) => Promise<void>,
+  collectionId: string,
+  statusId: string,
+  total: number,
+  between: () => Promise<void> = async () => {},
+): Promise<void> {
+  for (let from = 0; from < total; from += CHUNK_SIZE) {
+    await run((tx) => ingestChunk(tx, collectionId, statusId, from));
+    await between();
+  }
 }
 
 export type AddRequest = { root: string; collectionId: string; body: string; kind: 'envelope' | 'bundle' };
@@ -84,7 +97,7 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
         await insertJob(tx, statusId, req.collectionId);
         return true;
       }
-      while ((await ingestNextChunk(tx, req.collectionId, statusId)) > 0) {}
+      await ingestPending((work) => work(tx), req.collectionId, statusId, shape.count);
       return false;
     })
     .catch(asClientError);

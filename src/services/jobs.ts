@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Deps } from '../deps.ts';
 import { claimJob, deleteExpiredStatuses, deleteJob, extendLease } from '../store/statuses.ts';
-import { ingestNextChunk } from './ingest.ts';
+import { ingestPending } from './ingest.ts';
 
 const LEASE_SECONDS = 120;
 const SWEEP_MS = 30_000;
@@ -18,11 +18,11 @@ async function processJob(deps: Deps, statusId?: string): Promise<boolean> {
   const job = await claimJob(deps.database.db, LEASE_SECONDS, statusId);
   if (!job) return false;
   const db = deps.database.db;
-  while ((await db.transaction().execute((tx) => ingestNextChunk(tx, job.collection_id, job.status_id))) > 0) {
+  await ingestPending((work) => db.transaction().execute(work), job.collection_id, job.status_id, job.total_count, async () => {
     await extendLease(db, job.status_id, LEASE_SECONDS);
     // Let requests run between chunks: a 40 MB bundle must not stall the node.
     await yieldToEventLoop();
-  }
+  });
   await deleteJob(deps.database.db, job.status_id);
   return true;
 }

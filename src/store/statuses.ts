@@ -57,11 +57,14 @@ export async function setStatusTotal(db: Executor, statusId: string, total: numb
   await db.updateTable('statuses').set({ total_count: total }).where('id', '=', statusId).execute();
 }
 
-/** The next pending objects of a request, in order, as JSON text. */
-export async function pendingObjects(db: Executor, statusId: string, limit: number): Promise<{ seq: number; json: string }[]> {
+/** The pending objects of a request with seq in [from, from + count), in order, as JSON text. */
+export async function pendingObjects(db: Executor, statusId: string, from: number, count: number): Promise<{ seq: number; json: string }[]> {
+  // A seq range, not `LIMIT`: right after a bulk insert the planner has no statistics and
+  // would scan (and render) every pending row of a large request for each chunk.
   const r = await sql<{ seq: number; json: string }>`
     SELECT seq, payload::text AS json FROM status_details
-    WHERE status_id = ${statusId} AND outcome = 'pending' ORDER BY seq LIMIT ${limit}`.execute(db);
+    WHERE status_id = ${statusId} AND seq >= ${from} AND seq < ${from + count} AND outcome = 'pending'
+    ORDER BY seq`.execute(db);
   return r.rows;
 }
 
@@ -106,14 +109,14 @@ export async function insertJob(db: Executor, statusId: string, collectionId: st
  * Takes one job whose lease has run out (a new job, or one whose replica died), for
  * `leaseSeconds`; SKIP LOCKED lets replicas share the queue without waiting on each other.
  */
-export async function claimJob(db: Db, leaseSeconds: number, statusId?: string): Promise<{ status_id: string; collection_id: string } | undefined> {
-  const r = await sql<{ status_id: string; collection_id: string }>`
+export async function claimJob(db: Db, leaseSeconds: number, statusId?: string): Promise<{ status_id: string; collection_id: string; total_count: number } | undefined> {
+  const r = await sql<{ status_id: string; collection_id: string; total_count: number }>`
     UPDATE ingest_jobs SET lease_until = now() + ${leaseSeconds} * interval '1 second'
     WHERE status_id = (
       SELECT status_id FROM ingest_jobs
       WHERE lease_until < now() ${statusId ? sql`AND status_id = ${statusId}` : sql``}
       ORDER BY status_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING status_id, collection_id`.execute(db);
+    RETURNING status_id, collection_id, (SELECT total_count FROM statuses WHERE id = status_id) AS total_count`.execute(db);
   return r.rows[0];
 }
 
