@@ -43,7 +43,7 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
   app.use('*', async (c, next) => {
     const creds = parseAuthorization(c.req.header('authorization'));
     const principal = creds && (await authenticate(deps, creds));
-    if (!principal) throw new VigilError('unauthorized', 'the admin API needs the admin token as a Bearer token');
+    if (!principal) throw new VigilError('unauthorized', 'the admin API needs the admin token (Bearer, or Basic as user admin)');
     c.set('principal', principal);
     await next();
   });

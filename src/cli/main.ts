@@ -38,7 +38,6 @@ function print(globals: Globals, value: unknown, human: (v: any) => string): voi
 const table = (rows: Record<string, unknown>[], cols: string[]) =>
   rows.length === 0 ? '(none)' : rows.map((r) => cols.map((c) => `${c}=${r[c] ?? ''}`).join('  ')).join('\n');
 
-const optionalText = (v: string | undefined) => (v === undefined ? undefined : v);
 
 /** A usage error (exit 2) here, rather than NaN sent to the node as `null`. */
 function octets(value: string): number {
@@ -123,7 +122,7 @@ export function buildProgram(): Command {
     .option('--description <text>')
     .option('--alias <alias>')
     .action(async (id, o) =>
-      print(g(), await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, { title: o.title, description: optionalText(o.description), alias: o.alias }), (v) => `updated collection ${v.id}`),
+      print(g(), await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, { title: o.title, description: o.description, alias: o.alias }), (v) => `updated collection ${v.id}`),
     );
   cols.command('delete <id>').description('delete a collection and its objects').action(async (id) => {
     await call('DELETE', `admin/collections/${encodeURIComponent(id)}`);

@@ -42,16 +42,31 @@ function versionCondition(match: VersionMatch, specVersions: string[] | undefine
       AND ${anySpec && !specVersions?.length ? TRUE : specCondition('v', specVersions, 'o')} AND v.version_at ${cmp} o.version_at)`;
 }
 
-/** The WHERE clause of every read of a collection's objects, on alias `o`. */
-export function objectsWhere(collectionId: string, f: ObjectFilters): RawBuilder<boolean> {
+/**
+ * The conditions on a row's own columns (collection, position, id, type), on alias `o`: cheap,
+ * and what an index scan in date_added order can check as it goes. `until` bounds a scan window.
+ */
+export function rowConditions(collectionId: string, f: ObjectFilters, until?: string): RawBuilder<boolean> {
   const parts: RawBuilder<boolean>[] = [sql<boolean>`o.collection_id = ${collectionId}`];
   if (f.after) parts.push(sql<boolean>`o.date_added > ${f.after}::timestamptz`);
+  if (until) parts.push(sql<boolean>`o.date_added <= ${until}::timestamptz`);
   if (f.ids?.length) parts.push(anyOf(sql.ref('o.id'), f.ids));
   if (f.types?.length) parts.push(anyOf(sql.ref('o.type'), f.types));
+  return sql<boolean>`${sql.join(parts, sql` AND `)}`;
+}
+
+/** The conditions that compare a row with the other versions of its object (§3.4.2). */
+export function versionConditions(f: ObjectFilters): RawBuilder<boolean> {
+  const parts: RawBuilder<boolean>[] = [TRUE];
   if (f.specVersions?.length || !f.anySpecVersion) parts.push(specCondition('o', f.specVersions));
   const versions = f.versions?.length ? f.versions : [{ kind: 'last' } as const];
   if (!versions.some((v) => v.kind === 'all')) {
     parts.push(sql<boolean>`(${sql.join(versions.map((v) => versionCondition(v, f.specVersions, !!f.anySpecVersion)), sql` OR `)})`);
   }
   return sql<boolean>`${sql.join(parts, sql` AND `)}`;
+}
+
+/** The WHERE clause of every read of a collection's objects, on alias `o`. */
+export function objectsWhere(collectionId: string, f: ObjectFilters, until?: string): RawBuilder<boolean> {
+  return sql<boolean>`${rowConditions(collectionId, f, until)} AND ${versionConditions(f)}`;
 }

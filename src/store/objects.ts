@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import type { Schema } from './schema.ts';
-import { objectsWhere } from './objects-query.ts';
+import { objectsWhere, rowConditions } from './objects-query.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
 export type Db = Kysely<Schema>;
@@ -20,21 +20,56 @@ export type ManifestRow = Omit<ObjectRow, 'json'>;
 const versionText = sql<string>`coalesce(o.version, to_char(o.version_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`;
 const dateAddedText = sql<string>`to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-/** A keyset page in date_added order; asks for one row more than `limit` so `more` is exact. */
+/**
+ * The date_added of the `size`-th row after `f.after` that passes the row conditions, or
+ * undefined when fewer remain: an index-only walk that bounds the next query's range.
+ */
+async function windowEnd(db: Db, collectionId: string, f: ObjectFilters, size: number): Promise<string | undefined> {
+  const r = await sql<{ end: string }>`
+    SELECT to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS end FROM objects o
+    WHERE ${rowConditions(collectionId, f)} ORDER BY o.date_added OFFSET ${size - 1} LIMIT 1`.execute(db);
+  return r.rows[0]?.end;
+}
+
+/**
+ * A keyset page in date_added order, asking for one row more than `limit` so `more` is exact.
+ * The version rules are correlated subqueries the planner cannot estimate; left alone it may
+ * fetch and sort every later row of the collection. So the page is read window by window,
+ * each window a bounded date_added range found on the index: a page costs the same at 10,000
+ * and at 1,000,000 stored objects.
+ */
+async function pageOf<T extends { date_added: string }>(
+  db: Db,
+  collectionId: string,
+  f: ObjectFilters,
+  limit: number,
+  columns: RawBuilder<unknown>,
+): Promise<T[]> {
+  const want = limit + 1;
+  const size = Math.max(2 * want, 1000);
+  const rows: T[] = [];
+  let after = f.after;
+  for (;;) {
+    const window = { ...f, after };
+    const until = await windowEnd(db, collectionId, window, size);
+    const r = await sql<T>`
+      SELECT ${columns} FROM objects o WHERE ${objectsWhere(collectionId, window, until)}
+      ORDER BY o.date_added LIMIT ${want - rows.length}`.execute(db);
+    rows.push(...r.rows);
+    if (rows.length >= want || until === undefined) return rows;
+    after = until;
+  }
+}
+
+const objectColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version, o.object::text AS json`;
+const manifestColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version`;
+
 export async function selectObjects(db: Db, collectionId: string, f: ObjectFilters, limit: number): Promise<ObjectRow[]> {
-  const r = await sql<ObjectRow>`
-    SELECT ${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version, o.object::text AS json
-    FROM objects o WHERE ${objectsWhere(collectionId, f)}
-    ORDER BY o.date_added LIMIT ${limit + 1}`.execute(db);
-  return r.rows;
+  return pageOf<ObjectRow>(db, collectionId, f, limit, objectColumns);
 }
 
 export async function selectManifest(db: Db, collectionId: string, f: ObjectFilters, limit: number): Promise<ManifestRow[]> {
-  const r = await sql<ManifestRow>`
-    SELECT ${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version
-    FROM objects o WHERE ${objectsWhere(collectionId, f)}
-    ORDER BY o.date_added LIMIT ${limit + 1}`.execute(db);
-  return r.rows;
+  return pageOf<ManifestRow>(db, collectionId, f, limit, manifestColumns);
 }
 
 export async function objectExists(db: Db, collectionId: string, id: string): Promise<boolean> {
