@@ -71,6 +71,17 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
     return c.body(null, 204);
   });
 
+  app.put('/collections/:id/red-recipients/:clientId', async (c) =>
+    c.json(await admin.setRedRecipient(deps, who(c), uuid(c.req.param('id'), 'collection'), uuid(c.req.param('clientId'), 'client'), true)),
+  );
+  app.delete('/collections/:id/red-recipients/:clientId', async (c) =>
+    c.json(await admin.setRedRecipient(deps, who(c), uuid(c.req.param('id'), 'collection'), uuid(c.req.param('clientId'), 'client'), false)),
+  );
+  app.get('/collections/:id/objects/:objectId/recipients', async (c) =>
+    c.json({ deliveries: await admin.objectRecipients(deps, who(c), uuid(c.req.param('id'), 'collection'), c.req.param('objectId')) }),
+  );
+  app.get('/collections/:id/denied', async (c) => c.json({ objects: await admin.deniedObjects(deps, who(c), uuid(c.req.param('id'), 'collection')) }));
+
   app.get('/clients', async (c) => c.json({ clients: await admin.listClients(deps, who(c)) }));
   app.post('/clients', async (c) => c.json(await admin.createClient(deps, who(c), await body(c, s.createClientBody)), 201));
   app.get('/clients/:id', async (c) => c.json(await admin.getClient(deps, who(c), uuid(c.req.param('id'), 'client'))));

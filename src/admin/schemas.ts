@@ -24,18 +24,35 @@ export const updateApiRootBody = z.strictObject({
   max_content_length: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
+/** TLP levels by name, as the admin API and the vigil command speak them. */
+export const tlpLevel = z.enum(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']);
+export const clearance = z.enum(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT']);
+
+const collectionPolicy = {
+  /** The level of unmarked objects (AMBER unless set). */
+  default_level: tlpLevel.optional(),
+  /** Takes PAP:CLEAR and PAP:GREEN content only (an automatic-blocking feed). */
+  pap_green_only: z.boolean().optional(),
+  /** Serves reports, groupings, notes and opinions even when they point at objects the recipient may not see. */
+  relax_container_refs: z.boolean().optional(),
+  /** Serves its CLEAR content without credentials. */
+  public: z.boolean().optional(),
+};
+
 export const createCollectionBody = z.strictObject({
   api_root: apiRootName,
   id: z.uuid().optional(),
   title: text(200),
   description: text(2000).optional(),
   alias: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 characters: lower-case letters, digits, ".", "_" or "-"').optional(),
+  ...collectionPolicy,
 });
 
 export const updateCollectionBody = z.strictObject({
   title: text(200).optional(),
   description: text(2000).nullable().optional(),
   alias: createCollectionBody.shape.alias.unwrap().nullable().optional(),
+  ...collectionPolicy,
 });
 
 export const grantBody = z.strictObject({
@@ -49,11 +66,23 @@ export const clientName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/, 'must be 1-100 characters: letters, digits, ".", "_", "@" or "-" (no ":", which HTTP Basic cannot carry)')
   .refine((n) => n !== 'admin', 'is reserved for the admin token');
 
+const clientPolicy = {
+  /** 'peer': another node of the federation, which pulls under an agreement. */
+  kind: z.enum(['client', 'peer']).optional(),
+  /** The strictest TLP level it may receive (CLEAR unless set: least privilege). */
+  clearance: clearance.optional(),
+  /** Belongs to this node's own organisation: needed for AMBER+STRICT. */
+  own_org: z.boolean().optional(),
+  /** For a peer: its agreement lets it pull AMBER objects this node originated. */
+  peer_amber: z.boolean().optional(),
+};
+
 export const createClientBody = z.strictObject({
   name: clientName,
   grants: z.array(grantBody).max(10_000).optional(),
+  ...clientPolicy,
 });
 
-export const updateClientBody = z.strictObject({ name: clientName.optional() });
+export const updateClientBody = z.strictObject({ name: clientName.optional(), ...clientPolicy });
 
 export const putGrantBody = grantBody.omit({ collection_id: true });

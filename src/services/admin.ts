@@ -8,6 +8,9 @@ import * as clients from '../store/clients.ts';
 import * as collections from '../store/collections.ts';
 import type { Principal } from './auth.ts';
 import { generateToken, hashToken } from './tokens.ts';
+import { levelName, levelOf } from '../policy/levels.ts';
+import { deliveriesOfObject } from '../store/deliveries.ts';
+import { listDenied } from '../store/objects.ts';
 
 // What the admin API, the vigil command and the first start share. Each function's first
 // line is the permission check.
@@ -65,34 +68,76 @@ export async function deleteApiRoot(deps: Deps, who: Principal, name: string) {
   if (!(await roots.deleteApiRoot(deps.database.db, name))) throw new VigilError('not-found', `no API root '${name}'`);
 }
 
+/** A collection as the admin API shows it: policy levels by name, RED recipients listed. */
+async function collectionView(deps: Deps, c: collections.CollectionRow) {
+  const { default_level, ...rest } = c;
+  return { ...rest, default_level: levelName(default_level), red_recipients: await collections.listRedRecipients(deps.database.db, c.id) };
+}
+
+function collectionPolicyRow(body: { default_level?: string | undefined; pap_green_only?: boolean | undefined; relax_container_refs?: boolean | undefined; public?: boolean | undefined }) {
+  return {
+    ...(body.default_level !== undefined ? { default_level: levelOf(body.default_level)! } : {}),
+    ...(body.pap_green_only !== undefined ? { pap_green_only: body.pap_green_only } : {}),
+    ...(body.relax_container_refs !== undefined ? { relax_container_refs: body.relax_container_refs } : {}),
+    ...(body.public !== undefined ? { public: body.public } : {}),
+  };
+}
+
 export async function listCollections(deps: Deps, who: Principal, apiRoot?: string) {
   requireAdmin(who);
-  return collections.listCollections(deps.database.db, apiRoot);
+  return Promise.all((await collections.listCollections(deps.database.db, apiRoot)).map((c) => collectionView(deps, c)));
 }
 
 export async function getCollection(deps: Deps, who: Principal, id: string) {
   requireAdmin(who);
-  return found(await collections.findCollection(deps.database.db, id), `collection '${id}'`);
+  return collectionView(deps, found(await collections.findCollection(deps.database.db, id), `collection '${id}'`));
 }
 
 export async function createCollection(deps: Deps, who: Principal, body: z.infer<typeof s.createCollectionBody>) {
   requireAdmin(who);
   found(await roots.findApiRoot(deps.database.db, body.api_root), `API root '${body.api_root}'`);
+  const id = body.id ?? randomUUID();
   const row = {
-    id: body.id ?? randomUUID(),
+    id,
     api_root: body.api_root,
     title: body.title,
     description: body.description ?? null,
     alias: body.alias ?? null,
+    ...collectionPolicyRow(body),
   };
   await unique(collections.insertCollection(deps.database.db, row), `a collection with this id or alias`);
-  return row;
+  return collectionView(deps, (await collections.findCollection(deps.database.db, id))!);
 }
 
 export async function updateCollection(deps: Deps, who: Principal, id: string, body: z.infer<typeof s.updateCollectionBody>) {
   requireAdmin(who);
-  const updated = await unique(collections.updateCollection(deps.database.db, id, body), 'a collection with this alias');
-  return found(updated, `collection '${id}'`);
+  const { default_level: _l, pap_green_only: _p, relax_container_refs: _r, public: _pub, ...plain } = body;
+  const updated = await unique(collections.updateCollection(deps.database.db, id, { ...plain, ...collectionPolicyRow(body) }), 'a collection with this alias');
+  return collectionView(deps, found(updated, `collection '${id}'`));
+}
+
+/** Names a client as a RED recipient of a collection (or, with `named` false, no longer). */
+export async function setRedRecipient(deps: Deps, who: Principal, collectionId: string, clientId: string, named: boolean) {
+  requireAdmin(who);
+  const collection = found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
+  found(await clients.findClient(deps.database.db, clientId), `client '${clientId}'`);
+  await collections.setRedRecipient(deps.database.db, collectionId, clientId, named);
+  return collectionView(deps, collection);
+}
+
+/** "Who received this object?": the recorded AMBER+ pages that covered one of its versions. */
+export async function objectRecipients(deps: Deps, who: Principal, collectionId: string, objectId: string) {
+  requireAdmin(who);
+  found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
+  const rows = await deliveriesOfObject(deps.database.db, collectionId, objectId);
+  return rows.map((d) => ({ ...d, max_level: levelName(d.max_level) }));
+}
+
+/** Objects served to nobody (unknown TLP-like or unresolvable markings), with why. */
+export async function deniedObjects(deps: Deps, who: Principal, collectionId: string) {
+  requireAdmin(who);
+  found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
+  return listDenied(deps.database.db, collectionId);
 }
 
 export async function deleteCollection(deps: Deps, who: Principal, id: string) {
@@ -101,7 +146,24 @@ export async function deleteCollection(deps: Deps, who: Principal, id: string) {
 }
 
 async function clientView(deps: Deps, client: clients.ClientRow) {
-  return { ...client, grants: await clients.listGrants(deps.database.db, client.id) };
+  const policy = await clients.findClientPolicy(deps.database.db, client.id);
+  return {
+    ...client,
+    kind: policy.kind,
+    clearance: levelName(policy.clearance),
+    own_org: policy.own_org,
+    peer_amber: policy.peer_amber,
+    grants: await clients.listGrants(deps.database.db, client.id),
+  };
+}
+
+function clientPolicyRow(body: { kind?: 'client' | 'peer' | undefined; clearance?: string | undefined; own_org?: boolean | undefined; peer_amber?: boolean | undefined }) {
+  return {
+    ...(body.kind !== undefined ? { kind: body.kind } : {}),
+    ...(body.clearance !== undefined ? { clearance: levelOf(body.clearance)! } : {}),
+    ...(body.own_org !== undefined ? { own_org: body.own_org } : {}),
+    ...(body.peer_amber !== undefined ? { peer_amber: body.peer_amber } : {}),
+  };
 }
 
 export async function listClients(deps: Deps, who: Principal) {
@@ -120,7 +182,7 @@ export async function createClient(deps: Deps, who: Principal, body: z.infer<typ
   const token = generateToken();
   const client = { id: randomUUID(), name: body.name };
   await deps.database.db.transaction().execute(async (tx) => {
-    await unique(clients.insertClient(tx, { ...client, token_hash: hashToken(token) }), `client '${body.name}'`);
+    await unique(clients.insertClient(tx, { ...client, ...clientPolicyRow(body), token_hash: hashToken(token) }), `client '${body.name}'`);
     for (const grant of body.grants ?? []) await unique(clients.putGrant(tx, client.id, grant), `collection '${grant.collection_id}'`);
   });
   return { ...(await clientView(deps, client)), token };
@@ -128,7 +190,8 @@ export async function createClient(deps: Deps, who: Principal, body: z.infer<typ
 
 export async function updateClient(deps: Deps, who: Principal, id: string, body: z.infer<typeof s.updateClientBody>) {
   requireAdmin(who);
-  const updated = await unique(clients.updateClient(deps.database.db, id, body), `client '${body.name}'`);
+  const patch = { ...(body.name !== undefined ? { name: body.name } : {}), ...clientPolicyRow(body) };
+  const updated = await unique(clients.updateClient(deps.database.db, id, patch), `client '${body.name}'`);
   return clientView(deps, found(updated, `client '${id}'`));
 }
 

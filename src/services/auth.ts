@@ -2,7 +2,21 @@ import type { Deps } from '../deps.ts';
 import { findClientByTokenHash } from '../store/clients.ts';
 import { hashToken, sameHash } from './tokens.ts';
 
-export type Principal = { kind: 'admin' } | { kind: 'client'; id: string; name: string };
+import type { Clearance } from '../policy/levels.ts';
+
+/** A client of this node, or a peer node (its agreement: GREEN always, AMBER if peerAmber). */
+export type ClientPrincipal = {
+  kind: 'client';
+  id: string;
+  name: string;
+  role: 'client' | 'peer';
+  clearance: Clearance;
+  ownOrg: boolean;
+  peerAmber: boolean;
+};
+
+/** `anonymous`: no credentials at all, which only a public collection accepts. */
+export type Principal = { kind: 'admin' } | ClientPrincipal | { kind: 'anonymous' };
 
 export type Credentials = { scheme: 'bearer'; token: string } | { scheme: 'basic'; user: string; password: string };
 
@@ -21,5 +35,13 @@ export async function authenticate(deps: Deps, creds: Credentials): Promise<Prin
   const client = await findClientByTokenHash(deps.database.db, hash);
   if (!client || !sameHash(Buffer.from(client.token_hash), hash)) return undefined;
   if (creds.scheme === 'basic' && creds.user !== client.name) return undefined;
-  return { kind: 'client', id: client.id, name: client.name };
+  return {
+    kind: 'client',
+    id: client.id,
+    name: client.name,
+    role: client.kind,
+    clearance: client.clearance as Clearance,
+    ownOrg: client.own_org,
+    peerAmber: client.peer_amber,
+  };
 }

@@ -4,11 +4,13 @@ import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { validateStixObject } from '../stix/validate.ts';
 import type { Schema } from '../store/schema.ts';
+import { collectionPolicy } from '../store/collections.ts';
 import { insertObjects, versionlessVersions } from '../store/objects.ts';
-import type { NewObject } from '../store/objects.ts';
+import { classifyBatch } from './ingest-policy.ts';
+import type { Candidate } from './ingest-policy.ts';
 import { insertJob, insertStatus, pendingObjects, recordRequestObjects, setStatusTotal, settleDetails } from '../store/statuses.ts';
 import type { DetailRow } from '../store/statuses.ts';
-import { writableCollection } from './access.ts';
+import { requireAuthenticated, writableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
 import { getStatus } from './status.ts';
 import type { StatusResource } from './status.ts';
@@ -22,27 +24,30 @@ export const CHUNK_SIZE = 500;
  */
 export async function ingestChunk(tx: Transaction<Schema>, collectionId: string, statusId: string, from: number): Promise<void> {
   const pending = await pendingObjects(tx, statusId, from, CHUNK_SIZE);
+  if (pending.length === 0) return;
+  const policy = await collectionPolicy(tx, collectionId);
   const details: DetailRow[] = [];
-  const batch: (NewObject & { seq: number })[] = [];
+  const candidates: Candidate[] = [];
   for (const { seq, json } of pending) {
-    const result = validateStixObject(JSON.parse(json));
-    if (!result.ok) {
-      details.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
-      continue;
-    }
-    const m = result.meta;
-    batch.push({ seq, id: m.id, type: m.type, specVersion: m.specVersion, version: m.version, markingRefs: m.markingRefs, json });
+    const object: unknown = JSON.parse(json);
+    const result = validateStixObject(object);
+    if (!result.ok) details.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
+    else candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json });
   }
-  const outcomes = await insertObjects(tx, collectionId, batch);
-  const versionless = batch.filter((o) => o.version === null).map((o) => o.id);
+  const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, candidates);
+  for (const r of rejected) details.push({ seq: r.seq, outcome: 'failure', object_id: r.id, version: r.version, message: r.message });
+  const outcomes = await insertObjects(tx, collectionId, [...shipped, ...accepted]);
+  const versionless = accepted.filter((o) => o.version === null).map((o) => o.id);
   const serverVersions = await versionlessVersions(tx, collectionId, versionless);
-  batch.forEach((o, i) => {
+  accepted.forEach((o, i) => {
+    const inserted = outcomes[shipped.length + i]!.inserted;
+    const denied = o.denyReason ? `; withheld from every recipient: ${o.denyReason}` : '';
     details.push({
       seq: o.seq,
       outcome: 'success',
       object_id: o.id,
       version: o.version ?? serverVersions.get(o.id) ?? null,
-      message: outcomes[i]!.inserted ? 'added' : 'already present: nothing changed',
+      message: inserted ? `added${denied}` : 'already present: nothing changed',
     });
   });
   await settleDetails(tx, statusId, details);
@@ -79,6 +84,7 @@ function asClientError(err: unknown): never {
  * event loop waits on them, and another replica finishes them if this one dies.
  */
 export async function addObjects(deps: Deps, who: Principal, req: AddRequest): Promise<StatusResource> {
+  requireAuthenticated(who);
   await writableCollection(deps, who, req.root, req.collectionId);
   const statusId = randomUUID();
   const queued = await deps.database.db

@@ -1,18 +1,25 @@
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
-import type { ObjectFilters } from '../store/objects-query.ts';
+import type { ObjectFilters, QueryFilters } from '../store/objects-query.ts';
 import { deleteObjectVersions, objectExists, selectManifest, selectObjects } from '../store/objects.ts';
 import type { ManifestRow, ObjectRow } from '../store/objects.ts';
-import { readableCollection, collectionAccess } from './access.ts';
+import { collectionAccess, readableCollection, requireAuthenticated } from './access.ts';
+import type { CollectionAccess } from './access.ts';
+import { recordDelivery } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 
 /** A read as the client asked for it; `next` continues an earlier page with the same filters. */
-export type PageRequest = { limit: number; next?: string | undefined; filters: ObjectFilters };
+export type PageRequest = { limit: number; next?: string | undefined; filters: QueryFilters };
 
 export type Page<T> = { items: T[]; more: boolean; next?: string; first?: string; last?: string };
 
 type Where = { root: string; collectionId: string };
+
+/** The client's filters plus the TLP policy for this caller on this collection. */
+function policyFilters(access: CollectionAccess, f: QueryFilters): ObjectFilters {
+  return { ...f, audience: access.audience, relaxContainers: access.collection.relax_container_refs };
+}
 
 // The keyset position is the date_added of a page's last row: unique within a collection.
 async function paged<T extends { date_added: string }>(
@@ -20,12 +27,13 @@ async function paged<T extends { date_added: string }>(
   kind: string,
   where: Where & { objectId?: string },
   req: PageRequest,
+  access: CollectionAccess,
   fetch: (filters: ObjectFilters, limit: number) => Promise<T[]>,
 ): Promise<Page<T>> {
   const hash = filterHash([kind, where.collectionId, where.objectId ?? null, req.filters]);
-  const filters = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, hash) } : req.filters;
+  const stated = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, hash) } : req.filters;
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
-  const rows = await fetch(filters, limit);
+  const rows = await fetch(policyFilters(access, stated), limit);
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   const page: Page<T> = { items, more };
@@ -37,43 +45,53 @@ async function paged<T extends { date_added: string }>(
   return page;
 }
 
+async function servedObjects(deps: Deps, who: Principal, access: CollectionAccess, page: Page<ObjectRow>): Promise<Page<ObjectRow>> {
+  await recordDelivery(deps, who, access.collection.id, page);
+  return page;
+}
+
 export async function getObjects(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ObjectRow>> {
-  await readableCollection(deps, who, w.root, w.collectionId);
-  return paged(deps, 'objects', w, req, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  const access = await readableCollection(deps, who, w.root, w.collectionId);
+  const page = await paged(deps, 'objects', w, req, access, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  return servedObjects(deps, who, access, page);
 }
 
 export async function getManifest(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ManifestRow>> {
-  await readableCollection(deps, who, w.root, w.collectionId);
-  return paged(deps, 'manifest', w, req, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
+  const access = await readableCollection(deps, who, w.root, w.collectionId);
+  return paged(deps, 'manifest', w, req, access, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
 }
 
-async function requireObject(deps: Deps, collectionId: string, objectId: string): Promise<void> {
-  if (!(await objectExists(deps.database.db, collectionId, objectId))) {
+/** An object the caller may not see answers 404, exactly as one that does not exist. */
+async function requireObject(deps: Deps, access: CollectionAccess, objectId: string): Promise<void> {
+  const f = policyFilters(access, { ids: [objectId] });
+  if (!(await objectExists(deps.database.db, access.collection.id, f))) {
     throw new VigilError('not-found', `no object '${objectId}' in this collection`);
   }
 }
 
 /** TAXII 2.1 §5.6: the versions of one object that the filters select. */
 export async function getObject(deps: Deps, who: Principal, w: Where & { objectId: string }, req: PageRequest): Promise<Page<ObjectRow>> {
-  await readableCollection(deps, who, w.root, w.collectionId);
-  await requireObject(deps, w.collectionId, w.objectId);
+  const access = await readableCollection(deps, who, w.root, w.collectionId);
+  await requireObject(deps, access, w.objectId);
   const r = { ...req, filters: { ...req.filters, ids: [w.objectId] } };
-  return paged(deps, 'object', w, r, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  const page = await paged(deps, 'object', w, r, access, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  return servedObjects(deps, who, access, page);
 }
 
 /** TAXII 2.1 §5.8: every version of one object, oldest first. */
 export async function getVersions(deps: Deps, who: Principal, w: Where & { objectId: string }, req: PageRequest): Promise<Page<ManifestRow>> {
-  await readableCollection(deps, who, w.root, w.collectionId);
-  await requireObject(deps, w.collectionId, w.objectId);
+  const access = await readableCollection(deps, who, w.root, w.collectionId);
+  await requireObject(deps, access, w.objectId);
   const r = { ...req, filters: { ...req.filters, ids: [w.objectId], versions: [{ kind: 'all' as const }] } };
-  return paged(deps, 'versions', w, r, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
+  return paged(deps, 'versions', w, r, access, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
 }
 
 /** TAXII 2.1 §5.7: without filters every version goes. Needs both read and write rights. */
-export async function deleteObject(deps: Deps, who: Principal, w: Where & { objectId: string }, filters: ObjectFilters): Promise<void> {
+export async function deleteObject(deps: Deps, who: Principal, w: Where & { objectId: string }, filters: QueryFilters): Promise<void> {
+  requireAuthenticated(who);
   const access = await collectionAccess(deps, who, w.root, w.collectionId);
   if (!access.canRead || !access.canWrite) throw new VigilError('forbidden', 'deleting needs read and write rights on the collection');
-  await requireObject(deps, w.collectionId, w.objectId);
-  const f: ObjectFilters = { ...filters, ids: [w.objectId], versions: filters.versions ?? [{ kind: 'all' }], anySpecVersion: true };
-  await deleteObjectVersions(deps.database.db, w.collectionId, f);
+  await requireObject(deps, access, w.objectId);
+  const f = policyFilters(access, { ...filters, ids: [w.objectId], versions: filters.versions ?? [{ kind: 'all' }] });
+  await deleteObjectVersions(deps.database.db, w.collectionId, { ...f, anySpecVersion: true });
 }

@@ -4,6 +4,7 @@ import { findCollection } from '../store/collections.ts';
 import { findStatus, listDetails } from '../store/statuses.ts';
 import type { DetailRow } from '../store/statuses.ts';
 import type { Principal } from './auth.ts';
+import { requireAuthenticated } from './access.ts';
 
 type StatusDetail = { id: string; version: string; message?: string };
 
@@ -30,6 +31,7 @@ function toDetail(d: DetailRow): StatusDetail {
 
 /** A status is shown to the admin and to the client that made the request. */
 export async function getStatus(deps: Deps, who: Principal, root: string, id: string): Promise<StatusResource> {
+  requireAuthenticated(who);
   const notFound = new VigilError('not-found', `no status '${id}' in API root '${root}'`);
   const status = await findStatus(deps.database.db, id);
   if (!status) throw notFound;

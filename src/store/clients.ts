@@ -3,8 +3,25 @@ import type { Db } from './objects.ts';
 export type ClientRow = { id: string; name: string };
 export type GrantRow = { collection_id: string; can_read: boolean; can_write: boolean };
 
-export async function findClientByTokenHash(db: Db, tokenHash: Uint8Array): Promise<(ClientRow & { token_hash: Uint8Array }) | undefined> {
-  return db.selectFrom('clients').select(['id', 'name', 'token_hash']).where('token_hash', '=', tokenHash).executeTakeFirst();
+export type ClientPolicy = { kind: 'client' | 'peer'; clearance: number; own_org: boolean; peer_amber: boolean };
+const policyColumns = ['kind', 'clearance', 'own_org', 'peer_amber'] as const;
+
+export async function findClientByTokenHash(db: Db, tokenHash: Uint8Array): Promise<(ClientRow & ClientPolicy & { token_hash: Uint8Array }) | undefined> {
+  return db
+    .selectFrom('clients')
+    .select(['id', 'name', 'token_hash', ...policyColumns])
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+export async function isRedRecipient(db: Db, collectionId: string, clientId: string): Promise<boolean> {
+  const r = await db
+    .selectFrom('red_recipients')
+    .select('client_id')
+    .where('collection_id', '=', collectionId)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return r !== undefined;
 }
 
 export async function listClients(db: Db): Promise<ClientRow[]> {
@@ -15,11 +32,15 @@ export async function findClient(db: Db, id: string): Promise<ClientRow | undefi
   return db.selectFrom('clients').select(['id', 'name']).where('id', '=', id).executeTakeFirst();
 }
 
-export async function insertClient(db: Db, row: ClientRow & { token_hash: Uint8Array }): Promise<void> {
+export async function findClientPolicy(db: Db, id: string): Promise<ClientPolicy> {
+  return db.selectFrom('clients').select(policyColumns).where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+export async function insertClient(db: Db, row: ClientRow & Partial<ClientPolicy> & { token_hash: Uint8Array }): Promise<void> {
   await db.insertInto('clients').values(row).execute();
 }
 
-export async function updateClient(db: Db, id: string, patch: { name?: string; token_hash?: Uint8Array }): Promise<ClientRow | undefined> {
+export async function updateClient(db: Db, id: string, patch: { name?: string; token_hash?: Uint8Array } & Partial<ClientPolicy>): Promise<ClientRow | undefined> {
   if (Object.keys(patch).length === 0) return findClient(db, id);
   return db.updateTable('clients').set(patch).where('id', '=', id).returning(['id', 'name']).executeTakeFirst();
 }

@@ -1,3 +1,4 @@
+import type { Level } from '../policy/levels.ts';
 import type { Db } from './objects.ts';
 
 export type CollectionRow = {
@@ -6,9 +7,14 @@ export type CollectionRow = {
   title: string;
   description: string | null;
   alias: string | null;
+  /** TLP level of unmarked objects: 0 CLEAR … 4 RED. */
+  default_level: number;
+  pap_green_only: boolean;
+  relax_container_refs: boolean;
+  public: boolean;
 };
 
-const columns = ['id', 'api_root', 'title', 'description', 'alias'] as const;
+const columns = ['id', 'api_root', 'title', 'description', 'alias', 'default_level', 'pap_green_only', 'relax_container_refs', 'public'] as const;
 
 export async function listCollections(db: Db, apiRoot?: string): Promise<CollectionRow[]> {
   let q = db.selectFrom('collections').select(columns);
@@ -20,7 +26,7 @@ export async function findCollection(db: Db, id: string): Promise<CollectionRow 
   return db.selectFrom('collections').select(columns).where('id', '=', id).executeTakeFirst();
 }
 
-export async function insertCollection(db: Db, row: CollectionRow): Promise<void> {
+export async function insertCollection(db: Db, row: Pick<CollectionRow, 'id' | 'api_root' | 'title' | 'description' | 'alias'> & Partial<CollectionRow>): Promise<void> {
   await db.insertInto('collections').values(row).execute();
 }
 
@@ -32,4 +38,27 @@ export async function updateCollection(db: Db, id: string, patch: Partial<Omit<C
 export async function deleteCollection(db: Db, id: string): Promise<boolean> {
   const r = await db.deleteFrom('collections').where('id', '=', id).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
+}
+
+/** What the TLP policy needs of a collection at ingest. */
+export async function collectionPolicy(db: Db, id: string): Promise<{ defaultLevel: Level; papGreenOnly: boolean }> {
+  const r = await db
+    .selectFrom('collections')
+    .select(['default_level', 'pap_green_only'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return { defaultLevel: r.default_level as Level, papGreenOnly: r.pap_green_only };
+}
+
+export async function listRedRecipients(db: Db, collectionId: string): Promise<string[]> {
+  const rows = await db.selectFrom('red_recipients').select('client_id').where('collection_id', '=', collectionId).orderBy('client_id').execute();
+  return rows.map((r) => r.client_id);
+}
+
+export async function setRedRecipient(db: Db, collectionId: string, clientId: string, named: boolean): Promise<void> {
+  if (named) {
+    await db.insertInto('red_recipients').values({ collection_id: collectionId, client_id: clientId }).onConflict((oc) => oc.doNothing()).execute();
+  } else {
+    await db.deleteFrom('red_recipients').where('collection_id', '=', collectionId).where('client_id', '=', clientId).execute();
+  }
 }

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
+import type { Audience } from '../policy/audience.ts';
+import { levelVisible, referencesVisible } from './visibility.ts';
 
 /** Which versions of each object a read selects (TAXII 2.1 §3.4.2: match[version]). */
 export type VersionMatch = { kind: 'last' } | { kind: 'first' } | { kind: 'all' } | { kind: 'at'; at: string };
@@ -13,7 +15,14 @@ export type ObjectFilters = {
   specVersions?: string[] | undefined;
   /** Without specVersions, take every spec version instead of only the latest (DELETE). */
   anySpecVersion?: boolean | undefined;
+  /** Who the rows are for: the TLP policy is applied in the query, on every read. */
+  audience: Audience;
+  /** The collection lets reports, groupings, notes and opinions through whatever they point at. */
+  relaxContainers?: boolean | undefined;
 };
+
+/** The filters a client states in its query; the services add who the rows are for. */
+export type QueryFilters = Omit<ObjectFilters, 'audience' | 'relaxContainers' | 'anySpecVersion'>;
 
 const TRUE = sql<boolean>`true`;
 
@@ -52,12 +61,14 @@ export function rowConditions(collectionId: string, f: ObjectFilters, until?: st
   if (until) parts.push(sql<boolean>`o.date_added <= ${until}::timestamptz`);
   if (f.ids?.length) parts.push(anyOf(sql.ref('o.id'), f.ids));
   if (f.types?.length) parts.push(anyOf(sql.ref('o.type'), f.types));
+  parts.push(levelVisible('o', f.audience));
   return sql<boolean>`${sql.join(parts, sql` AND `)}`;
 }
 
-/** The conditions that compare a row with the other versions of its object (§3.4.2). */
+/** The conditions that compare a row with the other versions of its object (§3.4.2) and with what it references. */
 export function versionConditions(f: ObjectFilters): RawBuilder<boolean> {
   const parts: RawBuilder<boolean>[] = [TRUE];
+  parts.push(referencesVisible('o', f.audience, !!f.relaxContainers));
   if (f.specVersions?.length || !f.anySpecVersion) parts.push(specCondition('o', f.specVersions));
   const versions = f.versions?.length ? f.versions : [{ kind: 'last' } as const];
   if (!versions.some((v) => v.kind === 'all')) {

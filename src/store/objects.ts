@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import type { Schema } from './schema.ts';
 import { objectsWhere, rowConditions } from './objects-query.ts';
+import { referencesVisible } from './visibility.ts';
+import { DENY } from '../policy/levels.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
 export type Db = Kysely<Schema>;
@@ -12,10 +14,12 @@ export type ObjectRow = {
   id: string;
   spec_version: string;
   version: string;
+  /** The TLP level it was served at (for the audit). */
+  level: number;
   json: string;
 };
 
-export type ManifestRow = Omit<ObjectRow, 'json'>;
+export type ManifestRow = Omit<ObjectRow, 'json' | 'level'>;
 
 const versionText = sql<string>`coalesce(o.version, to_char(o.version_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`;
 const dateAddedText = sql<string>`to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -61,7 +65,7 @@ async function pageOf<T extends { date_added: string }>(
   }
 }
 
-const objectColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version, o.object::text AS json`;
+const objectColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version, o.tlp_level AS level, o.object::text AS json`;
 const manifestColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version`;
 
 export async function selectObjects(db: Db, collectionId: string, f: ObjectFilters, limit: number): Promise<ObjectRow[]> {
@@ -72,15 +76,10 @@ export async function selectManifest(db: Db, collectionId: string, f: ObjectFilt
   return pageOf<ManifestRow>(db, collectionId, f, limit, manifestColumns);
 }
 
-export async function objectExists(db: Db, collectionId: string, id: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('objects')
-    .select(sql<number>`1`.as('one'))
-    .where('collection_id', '=', collectionId)
-    .where('id', '=', id)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+/** Is any version the filters (and the audience) allow there? */
+export async function objectExists(db: Db, collectionId: string, f: ObjectFilters): Promise<boolean> {
+  const r = await sql`SELECT 1 FROM objects o WHERE ${rowConditions(collectionId, f)} AND ${referencesVisible('o', f.audience, !!f.relaxContainers)} LIMIT 1`.execute(db);
+  return r.rows.length > 0;
 }
 
 /** Deletes the versions of one object that the filters select; returns how many went. */
@@ -99,6 +98,14 @@ export type NewObject = {
   version: string | null;
   markingRefs: string[];
   json: string;
+  /** This version's own effective TLP level; the stored level is the strictest of the id's. */
+  level: number;
+  pap: number | null;
+  denyReason: string | null;
+  refKind: 'link' | 'container' | null;
+  refIds: string[];
+  /** The peer node it came from; null when this node originated it. */
+  origin: string | null;
 };
 
 export type InsertOutcome = { inserted: boolean };
@@ -107,11 +114,14 @@ export type InsertOutcome = { inserted: boolean };
  * Stores a batch in one statement. Locking the collection row to reserve date_added stamps
  * means writers to a collection commit in stamp order, so a poller that has read up to a
  * stamp can never later find an earlier one committed (the late-commit problem). A version
- * already held is left as it was: its date_added never moves.
+ * already held is left as it was: its date_added never moves. Every version of an id carries
+ * the strictest level ever seen for it (id_levels), older versions included.
  */
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
-  const rows = JSON.stringify(batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json]));
+  const rows = JSON.stringify(
+    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin]),
+  );
   const r = await sql<{ id: string; spec_version: string; version: string | null }>`
     WITH stamp AS (
       UPDATE collections
@@ -123,20 +133,44 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
              r.value->>3 AS version,
              ARRAY(SELECT jsonb_array_elements_text(r.value->4)) AS marking_refs,
-             (r.value->>5)::jsonb AS object
+             (r.value->>5)::jsonb AS object,
+             (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
+             r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
+             r.value->>11 AS origin
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
+    ), levels AS (
+      INSERT INTO id_levels (collection_id, id, tlp_level)
+      SELECT ${collectionId}::uuid, id, max(level) FROM input GROUP BY id
+      ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = greatest(id_levels.tlp_level, excluded.tlp_level)
+      RETURNING id, tlp_level
     ), stamped AS (
       SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added FROM input, stamp
     )
-    INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object)
-    SELECT ${collectionId}::uuid, date_added, id, type, spec_version, version,
-           coalesce(version::timestamptz, date_added), coalesce(version::timestamptz, '-infinity'), marking_refs, object
-    FROM stamped ORDER BY ord
+    INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
+                         tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin)
+    SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
+           coalesce(s.version::timestamptz, s.date_added), coalesce(s.version::timestamptz, '-infinity'), s.marking_refs, s.object,
+           l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin
+    FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
     ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
     RETURNING id, spec_version, version`.execute(tx);
+  // A stricter version raises the level of the versions already held.
+  await sql`UPDATE objects o SET tlp_level = l.tlp_level FROM id_levels l
+    WHERE o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
+      AND o.id IN (${sql.join([...new Set(batch.map((b) => b.id))])}) AND o.tlp_level < l.tlp_level`.execute(tx);
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
   const fresh = new Set(r.rows.map((row) => versionIdentity(row.id, row.spec_version, row.version)));
   return batch.map((o) => ({ inserted: fresh.delete(versionIdentity(o.id, o.specVersion, o.version)) }));
+}
+
+/** Stored marking-definition objects of a collection, by id (their latest version). */
+export async function findMarkingDefinitions(db: Db, collectionId: string, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
+  if (ids.length === 0) return new Map();
+  const r = await sql<{ id: string; json: string }>`
+    SELECT DISTINCT ON (o.id) o.id, o.object::text AS json FROM objects o
+    WHERE o.collection_id = ${collectionId} AND o.type = 'marking-definition' AND o.id IN (${sql.join(ids)})
+    ORDER BY o.id, o.version_at DESC`.execute(db);
+  return new Map(r.rows.map((row) => [row.id, JSON.parse(row.json) as Record<string, unknown>]));
 }
 
 function versionIdentity(id: string, specVersion: string, version: string | null): string {
@@ -150,4 +184,12 @@ export async function versionlessVersions(db: Db, collectionId: string, ids: str
     SELECT o.id, ${versionText} AS version FROM objects o
     WHERE o.collection_id = ${collectionId} AND o.version IS NULL AND o.id IN (${sql.join(ids)})`.execute(db);
   return new Map(r.rows.map((row) => [row.id, row.version]));
+}
+
+/** The objects of a collection served to nobody, with why (for the admin). */
+export async function listDenied(db: Db, collectionId: string): Promise<{ id: string; version: string; date_added: string; reason: string | null }[]> {
+  const r = await sql<{ id: string; version: string; date_added: string; reason: string | null }>`
+    SELECT o.id, ${versionText} AS version, ${dateAddedText} AS date_added, o.deny_reason AS reason
+    FROM objects o WHERE o.collection_id = ${collectionId} AND o.tlp_level = ${DENY} ORDER BY o.date_added LIMIT 10000`.execute(db);
+  return r.rows;
 }

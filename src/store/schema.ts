@@ -21,6 +21,10 @@ export type CollectionsTable = {
   description: string | null;
   alias: string | null;
   last_date_added: Generated<Timestamp>;
+  default_level: Generated<number>;
+  pap_green_only: Generated<boolean>;
+  relax_container_refs: Generated<boolean>;
+  public: Generated<boolean>;
   created: Generated<Timestamp>;
 };
 
@@ -29,6 +33,10 @@ export type ClientsTable = {
   name: string;
   token_hash: Uint8Array;
   created: Generated<Timestamp>;
+  kind: Generated<'client' | 'peer'>;
+  clearance: Generated<number>;
+  own_org: Generated<boolean>;
+  peer_amber: Generated<boolean>;
 };
 
 export type CollectionGrantsTable = {
@@ -49,6 +57,25 @@ export type ObjectsTable = {
   version_key: Timestamp;
   marking_refs: string[];
   object: unknown;
+  tlp_level: number;
+  pap_level: number | null;
+  deny_reason: string | null;
+  ref_kind: 'link' | 'container' | null;
+  ref_ids: string[];
+  origin: string | null;
+};
+
+export type RedRecipientsTable = { collection_id: string; client_id: string };
+export type IdLevelsTable = { collection_id: string; id: string; tlp_level: number };
+export type DeliveriesTable = {
+  seq: Generated<string>;
+  recipient: string;
+  collection_id: string;
+  first_date_added: Timestamp;
+  last_date_added: Timestamp;
+  object_count: number;
+  max_level: number;
+  delivered_at: Generated<Timestamp>;
 };
 
 export type StatusesTable = {
@@ -86,4 +113,7 @@ export type Schema = {
   statuses: StatusesTable;
   status_details: StatusDetailsTable;
   ingest_jobs: IngestJobsTable;
+  red_recipients: RedRecipientsTable;
+  id_levels: IdLevelsTable;
+  deliveries: DeliveriesTable;
 };

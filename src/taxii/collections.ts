@@ -16,7 +16,7 @@ export function pathUuid(value: string, what: string): string {
 }
 
 /** TAXII 2.1 §5.2.1: `can_read`/`can_write` are the caller's own rights. */
-function collectionResource(a: CollectionAccess) {
+function collectionResource(a: Pick<CollectionAccess, 'collection' | 'canRead' | 'canWrite'>) {
   const c = a.collection;
   return {
     id: c.id,

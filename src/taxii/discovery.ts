@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.ts';
 import { listApiRoots } from '../store/api-roots.ts';
-import { requireApiRoot } from '../services/access.ts';
+import { requireApiRoot, requireAuthenticated } from '../services/access.ts';
 import { TAXII_MEDIA_TYPE } from './media.ts';
 import { taxiiJson } from './respond.ts';
 import type { TaxiiEnv } from './env.ts';
@@ -14,6 +14,7 @@ export function discoveryRoutes(deps: Deps): Hono<TaxiiEnv> {
   const base = (origin: string) => deps.config.publicUrl ?? origin;
 
   app.get('/taxii2', async (c) => {
+    requireAuthenticated(c.get('principal'));
     const roots = await listApiRoots(deps.database.db);
     const origin = base(new URL(c.req.url).origin);
     const urls = roots.map((r) => `${origin}/${r.name}/`);
@@ -27,6 +28,7 @@ export function discoveryRoutes(deps: Deps): Hono<TaxiiEnv> {
   });
 
   app.get('/:root', async (c) => {
+    requireAuthenticated(c.get('principal'));
     const root = await requireApiRoot(deps, c.req.param('root'));
     return taxiiJson(c, {
       title: root.title,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { VigilError } from '../errors.ts';
-import type { ObjectFilters, VersionMatch } from '../store/objects-query.ts';
+import type { QueryFilters, VersionMatch } from '../store/objects-query.ts';
 import type { PageRequest } from '../services/read-objects.ts';
 import { toMicroseconds } from './timestamp.ts';
 
@@ -61,7 +61,7 @@ export function parsePageQuery(url: string, allowed: readonly Param[], defaultLi
     throw new VigilError('invalid-parameter', `${issue.path.join('.')}: ${issue.message}`);
   }
   const q = parsed.data;
-  const filters: ObjectFilters = {
+  const filters: QueryFilters = {
     after: q.added_after,
     ids: q['match[id]'],
     types: q['match[type]'],

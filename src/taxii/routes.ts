@@ -14,11 +14,12 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
   const app = new Hono<TaxiiEnv>({ strict: false });
   app.use('*', async (c, next) => {
     assertAcceptable(c.req.header('accept'));
-    const creds = parseAuthorization(c.req.header('authorization'));
-    const principal = creds && (await authenticate(deps, creds));
-    if (!principal) {
-      throw new VigilError('unauthorized', creds ? 'the credentials were not accepted' : 'send a Bearer token, or HTTP Basic with your client name and token');
-    }
+    // No Authorization at all is the anonymous caller, whom only a public collection serves;
+    // credentials that do not check out are a 401 whatever the endpoint.
+    const header = c.req.header('authorization');
+    const creds = parseAuthorization(header);
+    const principal = header === undefined ? ({ kind: 'anonymous' } as const) : creds && (await authenticate(deps, creds));
+    if (!principal) throw new VigilError('unauthorized', 'the credentials were not accepted');
     c.set('principal', principal);
     await next();
   });

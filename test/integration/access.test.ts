@@ -16,7 +16,7 @@ let rw: Client, ro: Client, wo: Client, stranger: Client;
 
 async function client(grants: { collection_id: string; can_read: boolean; can_write: boolean }[]): Promise<Client> {
   const name = `client-${randomUUID().slice(0, 8)}`;
-  const c = await adminJson(node, 'POST', '/admin/clients', { name, grants });
+  const c = await adminJson(node, 'POST', '/admin/clients', { name, grants, clearance: 'AMBER' });
   return { id: c.id, name, token: c.token };
 }
 

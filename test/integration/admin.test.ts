@@ -212,7 +212,7 @@ describe('clients', () => {
     expect(created.body.grants).toEqual([{ collection_id: collectionId, can_read: true, can_write: false }]);
 
     const one = await call('GET', `/clients/${id}`);
-    expect(one.body).toEqual({ id, name, grants: created.body.grants });
+    expect(one.body).toEqual({ id, name, kind: 'client', clearance: 'CLEAR', own_org: false, peer_amber: false, grants: created.body.grants });
     const list = await call('GET', '/clients');
     expect(list.body.clients).toContainEqual(one.body);
     expect(one.text).not.toContain(token);

@@ -25,15 +25,21 @@ export function ipv4(value: string): StixObject {
 }
 
 /** A collection in the default API root, and a client with the given rights on it. */
+/**
+ * A collection in the default API root, and a client with the given rights on it. The client
+ * has AMBER clearance, so it sees unmarked objects (AMBER by default) as the TAXII tests expect.
+ */
 export async function collectionWithClient(
   node: TestNode,
   rights: { can_read: boolean; can_write: boolean } = { can_read: true, can_write: true },
   root = 'default',
+  clearance = 'AMBER',
 ): Promise<{ collectionId: string; clientId: string; clientName: string; token: string; base: string }> {
   const col = await adminJson(node, 'POST', '/admin/collections', { api_root: root, title: `test ${randomUUID()}` });
   const clientName = `client-${randomUUID().slice(0, 8)}`;
   const client = await adminJson(node, 'POST', '/admin/clients', {
     name: clientName,
+    clearance,
     grants: [{ collection_id: col.id, ...rights }],
   });
   return { collectionId: col.id, clientId: client.id, clientName, token: client.token, base: `/${root}/collections/${col.id}` };

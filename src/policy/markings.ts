@@ -1,0 +1,78 @@
+import { CLEAR, DENY } from './levels.ts';
+import type { Level, Pap } from './levels.ts';
+import { TLP2_EXTENSION_ID, TLP_IDS } from './tlp-ids.ts';
+
+/** What a marking-definition object is, as far as sharing goes. */
+export type MarkingKind =
+  | { kind: 'tlp'; level: Level }
+  | { kind: 'unknown-tlp' }
+  | { kind: 'pap'; pap: Pap }
+  | { kind: 'iep' }
+  | { kind: 'statement' }
+  | { kind: 'other' };
+
+const PAP_BY_NAME: Record<string, Pap> = { CLEAR: 0, WHITE: 0, GREEN: 1, AMBER: 2, RED: 3 };
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v.trim() : '';
+}
+
+/**
+ * Classifies a stored marking-definition object. A TLP-looking definition (definition_type
+ * "tlp", a "TLP:" name, or the TLP 2.0 extension) that is not in the alias table is unknown TLP.
+ */
+export function classifyMarkingDefinition(md: Record<string, unknown>): MarkingKind {
+  const id = text(md.id);
+  const known = TLP_IDS.get(id);
+  if (known !== undefined) return { kind: 'tlp', level: known };
+  const type = text(md.definition_type).toLowerCase();
+  const name = text(md.name).toUpperCase();
+  const extensions = md.extensions && typeof md.extensions === 'object' ? (md.extensions as Record<string, unknown>) : {};
+  if (type === 'tlp' || /^TLP\s*[:\s]/.test(name) || TLP2_EXTENSION_ID in extensions) return { kind: 'unknown-tlp' };
+  const definition = md.definition && typeof md.definition === 'object' ? (md.definition as Record<string, unknown>) : {};
+  const papText = (text(definition.pap) || text(definition.PAP) || (name.startsWith('PAP') ? name : '')).toUpperCase();
+  if (type === 'pap' || papText.startsWith('PAP')) {
+    const pap = PAP_BY_NAME[papText.replace(/^PAP\s*[:\s]\s*/, '')];
+    return pap === undefined ? { kind: 'other' } : { kind: 'pap', pap };
+  }
+  if (type === 'iep' || name.startsWith('IEP')) return { kind: 'iep' };
+  if (type === 'statement') return { kind: 'statement' };
+  return { kind: 'other' };
+}
+
+export type Resolution = {
+  /** The object's own effective TLP level (before the per-id rule raises it). */
+  level: Level;
+  /** The strictest PAP marking, if any. */
+  pap: Pap | null;
+  /** Why an object was denied, for the status. */
+  reason?: string;
+};
+
+/**
+ * The effective level of one object version: the strictest TLP among all its markings (object
+ * and granular); none gives `defaultLevel`. An unknown TLP-like marking or a reference that
+ * resolves to nothing makes it DENY: never "unmarked".
+ */
+export function resolveMarkings(
+  refs: readonly string[],
+  definitions: ReadonlyMap<string, MarkingKind>,
+  defaultLevel: Level,
+): Resolution {
+  let tlp: Level | undefined;
+  let pap: Pap | null = null;
+  for (const ref of refs) {
+    const known = TLP_IDS.get(ref);
+    const kind: MarkingKind | undefined = known !== undefined ? { kind: 'tlp', level: known } : definitions.get(ref);
+    if (!kind) return { level: DENY, pap, reason: `marking ${ref} cannot be resolved: no such marking-definition in this collection` };
+    if (kind.kind === 'unknown-tlp') return { level: DENY, pap, reason: `marking ${ref} looks like TLP but is not a known TLP marking` };
+    if (kind.kind === 'tlp') tlp = tlp === undefined ? kind.level : (Math.max(tlp, kind.level) as Level);
+    if (kind.kind === 'pap') pap = pap === null ? kind.pap : (Math.max(pap, kind.pap) as Pap);
+  }
+  return { level: tlp ?? defaultLevel, pap };
+}
+
+/** Marking definitions are served to whoever sees what they mark: unmarked ones are CLEAR. */
+export function defaultLevelFor(type: string, collectionDefault: Level): Level {
+  return type === 'marking-definition' ? CLEAR : collectionDefault;
+}

@@ -1,0 +1,69 @@
+import type { Transaction } from 'kysely';
+import { CLEAR } from '../policy/levels.ts';
+import type { Level } from '../policy/levels.ts';
+import { classifyMarkingDefinition, defaultLevelFor, resolveMarkings } from '../policy/markings.ts';
+import type { MarkingKind } from '../policy/markings.ts';
+import { objectReferences } from '../policy/references.ts';
+import { objectsToShip } from '../policy/shipped-markings.ts';
+import { TLP_IDS } from '../policy/tlp-ids.ts';
+import type { StixMeta } from '../stix/validate.ts';
+import { findMarkingDefinitions } from '../store/objects.ts';
+import type { NewObject } from '../store/objects.ts';
+import type { Schema } from '../store/schema.ts';
+
+export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
+
+export type Candidate = { seq: number; object: Record<string, unknown>; meta: StixMeta; json: string };
+
+export type Classified = {
+  accepted: (NewObject & { seq: number })[];
+  rejected: { seq: number; id: string; version: string | null; message: string }[];
+  /** TLP 2.0 definitions this batch references and the collection lacks: stored first. */
+  shipped: NewObject[];
+};
+
+function toNew(meta: StixMeta, json: string, object: Record<string, unknown>): Omit<NewObject, 'level' | 'pap' | 'denyReason'> {
+  const refs = objectReferences(object);
+  return {
+    id: meta.id,
+    type: meta.type,
+    specVersion: meta.specVersion,
+    version: meta.version,
+    markingRefs: meta.markingRefs,
+    json,
+    refKind: refs.kind,
+    refIds: refs.refs,
+    origin: null,
+  };
+}
+
+/**
+ * Resolves each valid object's markings against the alias table and the marking definitions
+ * held in the collection or sent in the same request (shared/reference/tlp.md).
+ */
+export async function classifyBatch(tx: Transaction<Schema>, collectionId: string, policy: CollectionPolicy, batch: Candidate[]): Promise<Classified> {
+  const inBatch = new Map<string, Record<string, unknown>>();
+  for (const c of batch) if (c.meta.type === 'marking-definition') inBatch.set(c.meta.id, c.object);
+  const referenced = new Set(batch.flatMap((c) => c.meta.markingRefs));
+  const lookup = [...referenced].filter((id) => !inBatch.has(id) && (!TLP_IDS.has(id) || objectsToShip([id]).length > 0));
+  const stored = await findMarkingDefinitions(tx, collectionId, lookup);
+  const definitions = new Map<string, MarkingKind>();
+  for (const [id, md] of [...stored, ...inBatch]) definitions.set(id, classifyMarkingDefinition(md));
+
+  const result: Classified = { accepted: [], rejected: [], shipped: [] };
+  for (const c of batch) {
+    const r = resolveMarkings(c.meta.markingRefs, definitions, defaultLevelFor(c.meta.type, policy.defaultLevel));
+    if (policy.papGreenOnly && r.pap !== null && r.pap >= 2) {
+      result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: 'object_marking_refs: this collection takes PAP:CLEAR and PAP:GREEN content only' });
+      continue;
+    }
+    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
+  }
+  const missing = [...referenced].filter((id) => !stored.has(id) && !inBatch.has(id));
+  for (const md of objectsToShip(missing)) {
+    if (stored.has(md.id) || inBatch.has(md.id)) continue;
+    const meta: StixMeta = { id: md.id, type: md.type, specVersion: '2.1', version: md.created as string, markingRefs: [] };
+    result.shipped.push({ ...toNew(meta, JSON.stringify(md), md), level: CLEAR, pap: null, denyReason: null });
+  }
+  return result;
+}
