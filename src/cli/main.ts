@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { z } from 'zod';
 import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
+import { clientPolicyBody, clientPolicyOptions, collectionPolicyBody, collectionPolicyOptions, policyCommands } from './policy-options.ts';
 
 // The vigil command: serve and migrate locally; everything else through the admin API.
 
@@ -106,24 +107,29 @@ export function buildProgram(): Command {
     .command('list')
     .option('--api-root <name>')
     .action(async (o) => print(g(), await call('GET', `admin/collections${o.apiRoot ? `?api_root=${encodeURIComponent(o.apiRoot)}` : ''}`), (v) => table(v.collections, ['id', 'api_root', 'alias', 'title'])));
-  cols
-    .command('create')
-    .requiredOption('--api-root <name>')
-    .requiredOption('--title <title>')
-    .option('--description <text>')
-    .option('--alias <alias>')
-    .option('--id <uuid>')
-    .action(async (o) =>
-      print(g(), await call('POST', 'admin/collections', { api_root: o.apiRoot, title: o.title, description: o.description, alias: o.alias, id: o.id }), (v) => `created collection ${v.id}`),
-    );
-  cols
-    .command('update <id>')
-    .option('--title <title>')
-    .option('--description <text>')
-    .option('--alias <alias>')
-    .action(async (id, o) =>
-      print(g(), await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, { title: o.title, description: o.description, alias: o.alias }), (v) => `updated collection ${v.id}`),
-    );
+  collectionPolicyOptions(
+    cols
+      .command('create')
+      .requiredOption('--api-root <name>')
+      .requiredOption('--title <title>')
+      .option('--description <text>')
+      .option('--alias <alias>')
+      .option('--id <uuid>'),
+  ).action(async (o) =>
+    print(
+      g(),
+      await call('POST', 'admin/collections', { api_root: o.apiRoot, title: o.title, description: o.description, alias: o.alias, id: o.id, ...collectionPolicyBody(o) }),
+      (v) => `created collection ${v.id}`,
+    ),
+  );
+  collectionPolicyOptions(cols.command('update <id>').option('--title <title>').option('--description <text>').option('--alias <alias>')).action(async (id, o) =>
+    print(
+      g(),
+      await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, { title: o.title, description: o.description, alias: o.alias, ...collectionPolicyBody(o) }),
+      (v) => `updated collection ${v.id}`,
+    ),
+  );
+  policyCommands(cols, call, (value, human) => print(g(), value, human));
   cols.command('delete <id>').description('delete a collection and its objects').action(async (id) => {
     await call('DELETE', `admin/collections/${encodeURIComponent(id)}`);
     print(g(), { deleted: id }, () => `deleted collection ${id}`);
@@ -132,14 +138,17 @@ export function buildProgram(): Command {
   const clients = program.command('client').description('manage API clients, their tokens and rights');
   const grants = (v: any) => v.grants.map((x: any) => `  ${x.collection_id} read=${x.can_read} write=${x.can_write}`).join('\n');
   clients.command('list').action(async () => print(g(), await call('GET', 'admin/clients'), (v) => v.clients.map((c: any) => `${c.id}  ${c.name}\n${grants(c)}`).join('\n') || '(none)'));
-  clients
-    .command('create <name>')
+  clientPolicyOptions(clients.command('update <id>').option('--name <name>')).action(async (id, o) =>
+    print(g(), await call('PATCH', `admin/clients/${encodeURIComponent(id)}`, { name: o.name, ...clientPolicyBody(o) }), (v) => `updated client ${v.name}: clearance ${v.clearance}`),
+  );
+  clientPolicyOptions(clients
+    .command('create <name>'))
     .option('--read <collection...>', 'collections it may read')
     .option('--write <collection...>', 'collections it may write')
     .action(async (name, o) => {
       const ids = new Set<string>([...(o.read ?? []), ...(o.write ?? [])]);
       const list = [...ids].map((id) => ({ collection_id: id, can_read: (o.read ?? []).includes(id), can_write: (o.write ?? []).includes(id) }));
-      const v = (await call('POST', 'admin/clients', { name, grants: list })) as { id: string; token: string };
+      const v = (await call('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) })) as { id: string; token: string };
       print(g(), v, () => `created client ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`);
     });
   clients.command('rotate-token <id>').action(async (id) => {

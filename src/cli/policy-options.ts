@@ -1,0 +1,75 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+// The TLP policy as the vigil command speaks it: options shared by create and update, and the
+// commands for RED recipients, the audit and denied objects.
+
+const LEVELS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+
+function level(allowed: string[]) {
+  return (v: string) => {
+    const up = v.toUpperCase();
+    if (!allowed.includes(up)) throw new InvalidArgumentError(`one of ${allowed.join(', ')}`);
+    return up;
+  };
+}
+
+function flag(v: string): boolean {
+  if (v === 'true' || v === 'yes') return true;
+  if (v === 'false' || v === 'no') return false;
+  throw new InvalidArgumentError('true or false');
+}
+
+export function collectionPolicyOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--default-level <level>', 'TLP level of unmarked objects (default AMBER)').argParser(level(LEVELS)))
+    .addOption(new Option('--pap-green-only <bool>', 'take PAP:CLEAR/GREEN content only').argParser(flag))
+    .addOption(new Option('--relax-container-refs <bool>', 'serve reports, groupings, notes and opinions whatever they point at').argParser(flag))
+    .addOption(new Option('--public <bool>', 'serve its CLEAR content without credentials').argParser(flag));
+}
+
+export function collectionPolicyBody(o: Record<string, unknown>) {
+  return { default_level: o.defaultLevel, pap_green_only: o.papGreenOnly, relax_container_refs: o.relaxContainerRefs, public: o.public };
+}
+
+export function clientPolicyOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--clearance <level>', 'strictest TLP it may receive (default CLEAR)').argParser(level(LEVELS.slice(0, 4))))
+    .addOption(new Option('--own-org <bool>', "belongs to this node's organisation (needed for AMBER+STRICT)").argParser(flag))
+    .addOption(new Option('--peer', 'a peer node of the federation, not a client'))
+    .addOption(new Option('--peer-amber <bool>', "a peer's agreement lets it pull AMBER this node originated").argParser(flag));
+}
+
+export function clientPolicyBody(o: Record<string, unknown>) {
+  return { kind: o.peer ? 'peer' : undefined, clearance: o.clearance, own_org: o.ownOrg, peer_amber: o.peerAmber };
+}
+
+type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
+type Print = (value: unknown, human: (v: any) => string) => void;
+
+export function policyCommands(cols: Command, call: Call, print: Print): void {
+  const red = cols.command('red-recipient').description('name the clients that may receive RED content of a collection');
+  for (const [verb, method] of [['add', 'PUT'], ['remove', 'DELETE']] as const) {
+    red.command(`${verb} <collection> <client>`).action(async (collection: string, client: string) =>
+      print(
+        await call(method, `admin/collections/${encodeURIComponent(collection)}/red-recipients/${encodeURIComponent(client)}`),
+        (v) => `RED recipients of ${v.id}: ${v.red_recipients.join(', ') || '(none)'}`,
+      ),
+    );
+  }
+  cols
+    .command('recipients <collection> <object-id>')
+    .description('who received an object: recorded pages with AMBER or stricter content that covered it')
+    .action(async (collection: string, objectId: string) =>
+      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}/recipients`), (v) =>
+        v.deliveries.map((d: any) => `${d.delivered_at}  ${d.recipient}  ${d.max_level}  ${d.object_count} objects`).join('\n') || '(nobody)',
+      ),
+    );
+  cols
+    .command('denied <collection>')
+    .description('objects served to nobody (unknown or unresolvable markings), with why')
+    .action(async (collection: string) =>
+      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/denied`), (v) =>
+        v.objects.map((o: any) => `${o.id}  ${o.version}  ${o.reason ?? ''}`).join('\n') || '(none)',
+      ),
+    );
+}
