@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import type { ObjectFilters, QueryFilters } from '../store/objects-query.ts';
-import { deleteObjectVersions, objectExists, selectManifest, selectObjects } from '../store/objects.ts';
+import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectObjects } from '../store/objects.ts';
 import type { ManifestRow, ObjectRow } from '../store/objects.ts';
 import { collectionAccess, readableCollection, requireAuthenticated } from './access.ts';
 import type { CollectionAccess } from './access.ts';
@@ -93,5 +93,10 @@ export async function deleteObject(deps: Deps, who: Principal, w: Where & { obje
   if (!access.canRead || !access.canWrite) throw new VigilError('forbidden', 'deleting needs read and write rights on the collection');
   await requireObject(deps, access, w.objectId);
   const f = policyFilters(access, { ...filters, ids: [w.objectId], versions: filters.versions ?? [{ kind: 'all' }] });
-  await deleteObjectVersions(deps.database.db, w.collectionId, { ...f, anySpecVersion: true });
+  await deps.database.db.transaction().execute(async (tx) => {
+    await deleteObjectVersions(tx, w.collectionId, { ...f, anySpecVersion: true });
+    // The strictest level ever seen stays with an id, except when the admin removes it whole:
+    // that is how an object denied for a missing marking definition gets a fresh start.
+    if (who.kind === 'admin') await forgetIdLevel(tx, w.collectionId, w.objectId);
+  });
 }

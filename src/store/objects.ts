@@ -163,6 +163,12 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
   return batch.map((o) => ({ inserted: fresh.delete(versionIdentity(o.id, o.specVersion, o.version)) }));
 }
 
+/** Drops the level remembered for an id once no version of it is left. */
+export async function forgetIdLevel(db: Db, collectionId: string, id: string): Promise<void> {
+  await sql`DELETE FROM id_levels l WHERE l.collection_id = ${collectionId} AND l.id = ${id}
+    AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = ${collectionId} AND o.id = ${id})`.execute(db);
+}
+
 /** Stored marking-definition objects of a collection, by id (their latest version). */
 export async function findMarkingDefinitions(db: Db, collectionId: string, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
   if (ids.length === 0) return new Map();
