@@ -39,6 +39,10 @@ export function createApp(deps: Deps): Hono {
       return c.json({ status: 'database unreachable' }, 503);
     }
   });
+  app.get('/.well-known/jwks.json', (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.body(JSON.stringify({ keys: deps.keyring.publicKeys() }), 200, { 'Content-Type': 'application/jwk-set+json' });
+  });
   app.route('/admin', adminRoutes(deps));
   app.route('/', taxiiRoutes(deps));
   return app;

@@ -24,6 +24,10 @@ const configSchema = z.object({
   PAGE_SIZE_MAX: positiveInt.max(100_000).default(1000),
   STATUS_RETENTION_HOURS: positiveInt.default(24),
   SYNC_INGEST_MAX_OBJECTS: z.coerce.number().int().min(0).default(1000),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"').optional(),
+  KEY_DIR: z.string().min(1).optional(),
+  KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).default(3600),
+  KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).default(604_800),
 });
 
 export type Config = Readonly<{
@@ -38,6 +42,11 @@ export type Config = Readonly<{
   pageSizeMax: number;
   statusRetentionHours: number;
   syncIngestMaxObjects: number;
+  /** How peers name this node; unset: chosen with the first key and kept with it. */
+  nodeId: string | undefined;
+  keyDir: string;
+  keyActivationDelaySeconds: number;
+  keyRetentionSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -66,5 +75,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pageSizeMax: c.PAGE_SIZE_MAX,
     statusRetentionHours: c.STATUS_RETENTION_HOURS,
     syncIngestMaxObjects: c.SYNC_INGEST_MAX_OBJECTS,
+    nodeId: c.NODE_ID,
+    keyDir: c.KEY_DIR ?? `${c.DATA_DIR.replace(/\/+$/, '')}/keys`,
+    keyActivationDelaySeconds: c.KEY_ACTIVATION_DELAY_SECONDS,
+    keyRetentionSeconds: c.KEY_RETENTION_SECONDS,
   });
 }

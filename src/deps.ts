@@ -3,6 +3,7 @@ import type { Log } from './log.ts';
 import type { Database } from './store/database.ts';
 import type { CursorKey } from './services/cursor.ts';
 import type { JobRunner } from './services/jobs.ts';
+import type { Keyring } from './federation/keyring.ts';
 
 /** Everything a request or a background job needs, built once at start and passed in. */
 export type Deps = Readonly<{
@@ -14,4 +15,6 @@ export type Deps = Readonly<{
   cursorKey: CursorKey;
   /** Runs background ingest work. */
   jobs: JobRunner;
+  /** The node's identity and signing keys. */
+  keyring: Keyring;
 }>;

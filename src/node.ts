@@ -8,6 +8,7 @@ import type { Deps } from './deps.ts';
 import { createLog } from './log.ts';
 import type { Log } from './log.ts';
 import { createJobRunner } from './services/jobs.ts';
+import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
 import { hashToken } from './services/tokens.ts';
 import { openPGlite, openPostgres } from './store/database.ts';
 import type { Database } from './store/database.ts';
@@ -31,6 +32,8 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
   const admin = loadAdminToken(config);
   if (admin.created) log.info({ file: admin.file }, 'generated an admin token; read it from this file');
   else if (admin.file) log.info({ file: admin.file }, 'using the admin token kept in this file');
+  const keys = await ensureKeyring(config.keyDir, config.nodeId);
+  log.info({ node_id: keys.node_id, key_dir: config.keyDir }, 'node identity');
   const jobs = createJobRunner();
   const deps: Deps = {
     config,
@@ -39,6 +42,7 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
     adminTokenHash: hashToken(admin.token),
     cursorKey: await loadCursorKey(database),
     jobs,
+    keyring: loadKeyring(config.keyDir),
   };
   const defaults = await createDefaults(database, config);
   if (defaults) log.info({ api_root: 'default', collection: defaults.collectionId }, 'created the default API root and collection');

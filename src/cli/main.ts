@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
+import { ConfigError } from '../config.ts';
 import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
+import { keysCommands } from './keys-commands.ts';
 import { clientPolicyBody, clientPolicyOptions, collectionPolicyBody, collectionPolicyOptions, policyCommands } from './policy-options.ts';
 
 // The vigil command: serve and migrate locally; everything else through the admin API.
@@ -78,6 +80,8 @@ export function buildProgram(): Command {
         await database.close();
       }
     });
+
+  keysCommands(program, (value, human) => print(g(), value, human));
 
   const roots = program.command('api-root').description('manage API roots');
   roots.command('list').action(async () => print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])));
@@ -184,6 +188,6 @@ export async function runCli(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     process.stderr.write(`vigil: ${(err as Error).message}\n`);
-    return 1;
+    return err instanceof ConfigError ? 2 : 1;
   }
 }

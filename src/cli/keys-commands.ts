@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { CliError } from './admin-client.ts';
+
+type Print = (value: unknown, human: (v: any) => string) => void;
+
+/** `vigil keys list|rotate`: the node's signing keys, on this machine's key directory. */
+export function keysCommands(program: Command, print: Print): void {
+  const keys = program.command('keys').description("the node's signing keys (in KEY_DIR, default DATA_DIR/keys)");
+  const open = async () => {
+    const { loadConfig } = await import('../config.ts');
+    const keyring = await import('../federation/keyring.ts');
+    return { config: loadConfig(), keyring };
+  };
+  const human = (v: any) =>
+    [`node ${v.node_id}`, ...v.keys.map((k: any) => `${k.kid}  created ${k.created}  signs from ${k.activates}${k.retires ? `  retires ${k.retires}` : ''}`)].join('\n');
+
+  keys.command('list').action(async () => {
+    const { config, keyring } = await open();
+    const state = keyring.readKeyring(config.keyDir);
+    if (!state) throw new CliError(`no keys in ${config.keyDir}: start the node once first`, 1);
+    print(state, human);
+  });
+  keys
+    .command('rotate')
+    .description('make a new key: published at once, signing after KEY_ACTIVATION_DELAY_SECONDS; the old one verifies for KEY_RETENTION_SECONDS more')
+    .action(async () => {
+      const { config, keyring } = await open();
+      try {
+        const state = await keyring.rotateKeys(config.keyDir, {
+          activationDelayMs: config.keyActivationDelaySeconds * 1000,
+          retentionMs: config.keyRetentionSeconds * 1000,
+        });
+        print(state, human);
+      } catch (err) {
+        if (err instanceof keyring.KeyringError) throw new CliError(err.message, 1);
+        throw err;
+      }
+    });
+}
