@@ -92,6 +92,9 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
     await admin.deleteClient(deps, who(c), uuid(c.req.param('id'), 'client'));
     return c.body(null, 204);
   });
+  app.put('/clients/:id/peer', async (c) =>
+    c.json(await admin.setPeerIdentity(deps, who(c), uuid(c.req.param('id'), 'client'), await body(c, s.peerIdentityBody))),
+  );
   app.post('/clients/:id/token', async (c) => c.json(await admin.rotateClientToken(deps, who(c), uuid(c.req.param('id'), 'client'))));
   app.put('/clients/:id/grants/:collectionId', async (c) => {
     const grant = await body(c, s.putGrantBody);

@@ -86,3 +86,20 @@ export const createClientBody = z.strictObject({
 export const updateClientBody = z.strictObject({ name: clientName.optional(), ...clientPolicy });
 
 export const putGrantBody = grantBody.omit({ collection_id: true });
+
+/** An Ed25519 public key as a JWK; its kid, if given, must be its RFC 7638 thumbprint. */
+export const publicJwk = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte key in base64url'),
+  kid: z.string().optional(),
+  alg: z.literal('EdDSA').optional(),
+  use: z.literal('sig').optional(),
+});
+
+/** A peer node's identity, exchanged out of band between CSIRTs: never fetched from the peer. */
+export const peerIdentityBody = z.strictObject({
+  node_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"'),
+  base_url: z.url({ protocol: /^https?$/ }).optional(),
+  keys: z.array(publicJwk).min(1).max(10),
+});

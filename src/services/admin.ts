@@ -11,6 +11,8 @@ import { generateToken, hashToken } from './tokens.ts';
 import { levelName, levelOf } from '../policy/levels.ts';
 import { deliveriesOfObject } from '../store/deliveries.ts';
 import { listDenied } from '../store/objects.ts';
+import * as peers from '../store/peers.ts';
+import { calculateJwkThumbprint } from 'jose';
 
 // What the admin API, the vigil command and the first start share. Each function's first
 // line is the permission check.
@@ -213,4 +215,18 @@ export async function putGrant(deps: Deps, who: Principal, clientId: string, gra
   found(await collections.findCollection(deps.database.db, grant.collection_id), `collection '${grant.collection_id}'`);
   await clients.putGrant(deps.database.db, clientId, grant);
   return clientView(deps, (await clients.findClient(deps.database.db, clientId))!);
+}
+
+/** Pins a peer node's id, URL and public keys (each stored under its RFC 7638 thumbprint). */
+export async function setPeerIdentity(deps: Deps, who: Principal, clientId: string, body: z.infer<typeof s.peerIdentityBody>) {
+  requireAdmin(who);
+  const keys = [];
+  for (const k of body.keys) {
+    const kid = await calculateJwkThumbprint({ kty: k.kty, crv: k.crv, x: k.x }, 'sha256');
+    if (k.kid !== undefined && k.kid !== kid) throw new VigilError('bad-request', `keys: kid ${k.kid} is not the key's RFC 7638 thumbprint (${kid})`);
+    keys.push({ kty: k.kty, crv: k.crv, x: k.x, kid, alg: 'EdDSA', use: 'sig' });
+  }
+  const ok = await unique(peers.setPeerIdentity(deps.database.db, clientId, { node_id: body.node_id, base_url: body.base_url ?? null, pinned_keys: keys }), `a peer with node id '${body.node_id}'`);
+  if (!ok) throw new VigilError('not-found', `no peer client '${clientId}' (create it with kind "peer")`);
+  return { ...(await getClient(deps, who, clientId)), node_id: body.node_id, base_url: body.base_url ?? null, keys };
 }

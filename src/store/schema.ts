@@ -37,7 +37,12 @@ export type ClientsTable = {
   clearance: Generated<number>;
   own_org: Generated<boolean>;
   peer_amber: Generated<boolean>;
+  node_id: string | null;
+  base_url: string | null;
+  pinned_keys: ColumnType<unknown, string | undefined, string>;
 };
+
+export type RequestNoncesTable = { jti: string; expires: Timestamp };
 
 export type CollectionGrantsTable = {
   client_id: string;
@@ -116,4 +121,5 @@ export type Schema = {
   red_recipients: RedRecipientsTable;
   id_levels: IdLevelsTable;
   deliveries: DeliveriesTable;
+  request_nonces: RequestNoncesTable;
 };

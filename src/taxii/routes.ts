@@ -2,6 +2,10 @@ import { Hono } from 'hono';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { authenticate } from '../services/auth.ts';
+import type { Principal } from '../services/auth.ts';
+import { authenticatePeer } from '../services/peer-auth.ts';
+import { PROOF_SCHEME } from '../federation/request-proof.ts';
+import { RESPONSE_SIGNATURE_HEADER, signResponse } from '../federation/response-signature.ts';
 import { collectionRoutes } from './collections.ts';
 import { parseAuthorization } from './credentials.ts';
 import { discoveryRoutes } from './discovery.ts';
@@ -17,8 +21,19 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
     // No Authorization at all is the anonymous caller, whom only a public collection serves;
     // credentials that do not check out are a 401 whatever the endpoint.
     const header = c.req.header('authorization');
+    const [scheme, proof] = header?.trim().split(/\s+/) ?? [];
+    if (scheme === PROOF_SCHEME && proof) {
+      // A peer node's signed pull: its answer is signed too, over the exact body.
+      const url = `${deps.config.publicUrl ?? new URL(c.req.url).origin}${new URL(c.req.url).pathname}${new URL(c.req.url).search}`;
+      const peer = await authenticatePeer(deps, proof, c.req.method, url);
+      c.set('principal', peer.principal);
+      await next();
+      const body = await c.res.clone().text();
+      c.res.headers.set(RESPONSE_SIGNATURE_HEADER, await signResponse(deps.keyring, body, peer.proof.iss, peer.proof.jti));
+      return;
+    }
     const creds = parseAuthorization(header);
-    const principal = header === undefined ? ({ kind: 'anonymous' } as const) : creds && (await authenticate(deps, creds));
+    const principal: Principal | undefined = header === undefined ? { kind: 'anonymous' } : creds && (await authenticate(deps, creds));
     if (!principal) throw new VigilError('unauthorized', 'the credentials were not accepted');
     c.set('principal', principal);
     await next();
