@@ -2,6 +2,31 @@ import type { Command } from 'commander';
 import { CliError } from './admin-client.ts';
 
 type Print = (value: unknown, human: (v: any) => string) => void;
+type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
+
+/**
+ * `vigil client peer <id> --node-id … --keys jwks.json`: pins a peer node's identity, with the
+ * public keys its operators sent (a JWKS file, as its /.well-known/jwks.json serves it).
+ */
+export function peerCommand(clients: Command, call: Call, print: Print): void {
+  clients
+    .command('peer <id>')
+    .description("pin a peer node's id, URL and public keys (a JWKS file exchanged out of band)")
+    .requiredOption('--node-id <id>')
+    .requiredOption('--keys <jwks.json>')
+    .option('--base-url <url>')
+    .action(async (id: string, o: { nodeId: string; keys: string; baseUrl?: string }) => {
+      const { readFileSync } = await import('node:fs');
+      let keys: unknown;
+      try {
+        keys = (JSON.parse(readFileSync(o.keys, 'utf8')) as { keys?: unknown }).keys;
+      } catch (err) {
+        throw new CliError(`cannot read a JWKS from ${o.keys}: ${(err as Error).message}`, 2);
+      }
+      const v = await call('PUT', `admin/clients/${encodeURIComponent(id)}/peer`, { node_id: o.nodeId, base_url: o.baseUrl, keys });
+      print(v, (x) => `peer ${x.name} is node ${x.node_id}; pinned keys: ${x.keys.map((k: any) => k.kid).join(', ')}`);
+    });
+}
 
 /** `vigil keys list|rotate`: the node's signing keys, on this machine's key directory. */
 export function keysCommands(program: Command, print: Print): void {

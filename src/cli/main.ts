@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config.ts';
 import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
-import { keysCommands } from './keys-commands.ts';
+import { keysCommands, peerCommand } from './keys-commands.ts';
 import { clientPolicyBody, clientPolicyOptions, collectionPolicyBody, collectionPolicyOptions, policyCommands } from './policy-options.ts';
 
 // The vigil command: serve and migrate locally; everything else through the admin API.
@@ -155,6 +155,7 @@ export function buildProgram(): Command {
       const v = (await call('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) })) as { id: string; token: string };
       print(g(), v, () => `created client ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`);
     });
+  peerCommand(clients, call, (value, human) => print(g(), value, human));
   clients.command('rotate-token <id>').action(async (id) => {
     const v = (await call('POST', `admin/clients/${encodeURIComponent(id)}/token`)) as { token: string };
     print(g(), v, () => `new token (shown once): ${v.token}`);
