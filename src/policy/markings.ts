@@ -32,8 +32,9 @@ export function classifyMarkingDefinition(md: Record<string, unknown>): MarkingK
   const definition = md.definition && typeof md.definition === 'object' ? (md.definition as Record<string, unknown>) : {};
   const papText = (text(definition.pap) || text(definition.PAP) || (name.startsWith('PAP') ? name : '')).toUpperCase();
   if (type === 'pap' || papText.startsWith('PAP')) {
-    const pap = PAP_BY_NAME[papText.replace(/^PAP\s*[:\s]\s*/, '')];
-    return pap === undefined ? { kind: 'other' } : { kind: 'pap', pap };
+    // A PAP level we do not know is taken as the strictest: it may never loosen a restriction.
+    const pap = PAP_BY_NAME[papText.replace(/^PAP\s*[:\s]\s*/, '')] ?? 3;
+    return { kind: 'pap', pap };
   }
   if (type === 'iep' || name.startsWith('IEP')) return { kind: 'iep' };
   if (type === 'statement') return { kind: 'statement' };

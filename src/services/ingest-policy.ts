@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { CLEAR } from '../policy/levels.ts';
+import { CLEAR, PAP_NAMES } from '../policy/levels.ts';
 import type { Level } from '../policy/levels.ts';
 import { classifyMarkingDefinition, defaultLevelFor, resolveMarkings } from '../policy/markings.ts';
 import type { MarkingKind } from '../policy/markings.ts';
@@ -54,7 +54,7 @@ export async function classifyBatch(tx: Transaction<Schema>, collectionId: strin
   for (const c of batch) {
     const r = resolveMarkings(c.meta.markingRefs, definitions, defaultLevelFor(c.meta.type, policy.defaultLevel));
     if (policy.papGreenOnly && r.pap !== null && r.pap >= 2) {
-      result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: 'object_marking_refs: this collection takes PAP:CLEAR and PAP:GREEN content only' });
+      result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: `object_marking_refs: marked PAP:${PAP_NAMES[r.pap]}; this collection takes PAP:CLEAR and PAP:GREEN content only` });
       continue;
     }
     result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object), level: r.level, pap: r.pap, denyReason: r.reason ?? null });

@@ -139,8 +139,15 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              r.value->>11 AS origin
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
     ), levels AS (
+      -- Only versions this statement stores count: a copy of a version already held (or
+      -- repeated in the batch) is not stored, so its markings raise nothing.
       INSERT INTO id_levels (collection_id, id, tlp_level)
-      SELECT ${collectionId}::uuid, id, max(level) FROM input GROUP BY id
+      SELECT ${collectionId}::uuid, f.id, max(f.level) FROM (
+        SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity')) i.id, i.level FROM input i
+        WHERE NOT EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
+                            AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version::timestamptz, '-infinity'))
+        ORDER BY i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity'), i.ord
+      ) f GROUP BY f.id
       ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = greatest(id_levels.tlp_level, excluded.tlp_level)
       RETURNING id, tlp_level
     ), stamped AS (
