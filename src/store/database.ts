@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PGliteDriver, PostgresDialect } from 'kysely';
-import type { DatabaseConnection, Driver } from 'kysely';
+import type { DatabaseConnection, Driver, PGliteDialectConfig } from 'kysely';
 import pg from 'pg';
+import { PGliteWorker } from './pglite-proxy.ts';
 import type { Schema } from './schema.ts';
 
 /** What a migration needs beyond Kysely: run a multi-statement script under a cluster-wide lock. */
@@ -77,8 +77,8 @@ class QueuedPGliteDriver extends PGliteDriver implements Driver {
 }
 
 class QueuedPGliteDialect extends PGliteDialect {
-  readonly #pglite: PGlite;
-  constructor(pglite: PGlite) {
+  readonly #pglite: PGliteDialectConfig['pglite'];
+  constructor(pglite: PGliteDialectConfig['pglite']) {
     super({ pglite });
     this.#pglite = pglite;
   }
@@ -87,10 +87,13 @@ class QueuedPGliteDialect extends PGliteDialect {
   }
 }
 
-/** The embedded database: PostgreSQL in WebAssembly, in-process, kept in `dir` (or memory). */
+/**
+ * The embedded database: PostgreSQL in WebAssembly, kept in `dir` (or memory). It runs in a
+ * worker thread (pglite-worker.ts), so a heavy statement does not stall the event loop.
+ */
 export async function openPGlite(dir: string | undefined): Promise<Database> {
   if (dir) mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
-  const pglite = await PGlite.create(dir ? path.resolve(dir) : undefined);
+  const pglite = await PGliteWorker.create(dir ? path.resolve(dir) : undefined);
   const db = new Kysely<Schema>({ dialect: new QueuedPGliteDialect(pglite) });
   return {
     db,
