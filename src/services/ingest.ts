@@ -53,18 +53,22 @@ export async function ingestChunk(tx: Transaction<Schema>, collectionId: string,
   await settleDetails(tx, statusId, details);
 }
 
-/** Runs chunk after chunk over a request's `total` objects; `between` runs after each chunk. */
+/**
+ * Runs chunk after chunk over a request's `total` objects; `between` runs after each chunk and
+ * may answer false to stop there (the rest stays pending). True when every chunk ran.
+ */
 export async function ingestPending(
   run: (work: (tx: Transaction<Schema>) => Promise<void>) => Promise<void>,
   collectionId: string,
   statusId: string,
   total: number,
-  between: () => Promise<void> = async () => {},
-): Promise<void> {
+  between: () => Promise<boolean> = async () => true,
+): Promise<boolean> {
   for (let from = 0; from < total; from += CHUNK_SIZE) {
     await run((tx) => ingestChunk(tx, collectionId, statusId, from));
-    await between();
+    if (!(await between())) return from + CHUNK_SIZE >= total;
   }
+  return true;
 }
 
 export type AddRequest = { root: string; collectionId: string; body: string; kind: 'envelope' | 'bundle' };

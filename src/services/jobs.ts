@@ -14,17 +14,24 @@ export type JobRunner = {
   stop(): Promise<void>;
 };
 
-async function processJob(deps: Deps, statusId?: string): Promise<boolean> {
+async function processJob(deps: Deps, stopping: () => boolean, statusId?: string): Promise<boolean> {
   const job = await claimJob(deps.database.db, LEASE_SECONDS, statusId);
   if (!job) return false;
   const db = deps.database.db;
-  await ingestPending((work) => db.transaction().execute(work), job.collection_id, job.status_id, job.total_count, async () => {
+  const done = await ingestPending((work) => db.transaction().execute(work), job.collection_id, job.status_id, job.total_count, async () => {
+    // On shutdown, stop after this chunk and hand the rest back at once: the next replica (or
+    // the next start) resumes from the objects still pending.
+    if (stopping()) {
+      await extendLease(db, job.status_id, -LEASE_SECONDS);
+      return false;
+    }
     await extendLease(db, job.status_id, LEASE_SECONDS);
     // Let requests run between chunks: a 40 MB bundle must not stall the node.
     await yieldToEventLoop();
+    return true;
   });
-  await deleteJob(deps.database.db, job.status_id);
-  return true;
+  if (done) await deleteJob(deps.database.db, job.status_id);
+  return done;
 }
 
 /**
@@ -34,6 +41,8 @@ async function processJob(deps: Deps, statusId?: string): Promise<boolean> {
 export function createJobRunner(): JobRunner {
   let deps: Deps | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const isStopping = () => stopping;
   const running = new Set<Promise<unknown>>();
 
   const track = (work: Promise<unknown>) => {
@@ -46,23 +55,25 @@ export function createJobRunner(): JobRunner {
   const sweep = async () => {
     if (!deps) return;
     await deleteExpiredStatuses(deps.database.db);
-    while (await processJob(deps)) {}
+    while (!stopping && (await processJob(deps, isStopping))) {}
   };
 
   return {
     kick(statusId) {
-      if (deps) track(processJob(deps, statusId));
+      if (deps && !stopping) track(processJob(deps, isStopping, statusId));
     },
     async idle() {
       while (running.size > 0) await Promise.all(running);
     },
     start(d) {
       deps = d;
+      stopping = false;
       track(sweep());
       timer = setInterval(() => track(sweep()), SWEEP_MS);
       timer.unref();
     },
     async stop() {
+      stopping = true;
       if (timer) clearInterval(timer);
       await this.idle();
       deps = undefined;
