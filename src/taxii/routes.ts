@@ -23,9 +23,10 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
     const header = c.req.header('authorization');
     const [scheme, proof] = header?.trim().split(/\s+/) ?? [];
     if (scheme === PROOF_SCHEME && proof) {
-      // A peer node's signed pull: its answer is signed too, over the exact body.
-      const url = `${deps.config.publicUrl ?? new URL(c.req.url).origin}${new URL(c.req.url).pathname}${new URL(c.req.url).search}`;
-      const peer = await authenticatePeer(deps, proof, c.req.method, url);
+      // A peer node's signed pull: its answer is signed too, over the exact body. The proof is
+      // bound to the URL the peer used: this node's public URL when it sits behind a proxy.
+      const { origin, pathname, search } = new URL(c.req.url);
+      const peer = await authenticatePeer(deps, proof, c.req.method, `${deps.config.publicUrl ?? origin}${pathname}${search}`);
       c.set('principal', peer.principal);
       await next();
       const body = await c.res.clone().text();
