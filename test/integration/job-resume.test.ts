@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { TAXII, startTestNode, testDatabase } from '../support/node.ts';
 import { collectionWithClient, indicator } from '../support/stix.ts';
@@ -17,7 +18,7 @@ describe('a large request outlives the node that took it', () => {
     await first.stop(); // stops between chunks, while work is left
     const look = await db.open();
     const left = await look.db.selectFrom('status_details').select((eb) => eb.fn.countAll<string>().as('n')).where('status_id', '=', id).where('outcome', '=', 'pending').executeTakeFirstOrThrow();
-    const job = await look.db.selectFrom('ingest_jobs').select(['status_id']).where('status_id', '=', id).where('lease_until', '<', new Date().toISOString()).execute();
+    const job = await look.db.selectFrom('ingest_jobs').select(['status_id']).where('status_id', '=', id).where('lease_until', '<', sql<string>`now()`).execute();
     await look.close();
     expect(Number(left.n)).toBeGreaterThan(0);
     expect(job).toHaveLength(1); // handed back: its lease already ran out
