@@ -11,3 +11,10 @@ CREATE TABLE request_nonces (
   expires timestamptz NOT NULL
 );
 CREATE INDEX request_nonces_by_expiry ON request_nonces (expires);
+
+-- Where an object version entered the federation, and that node's detached JWS over its
+-- canonical JSON (RFC 8785), passed on unchanged by every relay. objects.origin keeps which
+-- peer this node received it from (NULL: submitted here).
+ALTER TABLE objects
+  ADD COLUMN origin_node      text,
+  ADD COLUMN origin_signature text;

@@ -22,7 +22,10 @@ export type Classified = {
   shipped: NewObject[];
 };
 
-function toNew(meta: StixMeta, json: string, object: Record<string, unknown>): Omit<NewObject, 'level' | 'pap' | 'denyReason'> {
+/** Signs an object version as its origin node (see federation/origin-signature.ts). */
+export type OriginSigner = { nodeId: string; sign(object: unknown): string };
+
+function toNew(meta: StixMeta, json: string, object: Record<string, unknown>, signer: OriginSigner): Omit<NewObject, 'level' | 'pap' | 'denyReason'> {
   const refs = objectReferences(object);
   return {
     id: meta.id,
@@ -33,7 +36,10 @@ function toNew(meta: StixMeta, json: string, object: Record<string, unknown>): O
     json,
     refKind: refs.kind,
     refIds: refs.refs,
+    // Submitted here: this node is where it enters the federation, and signs it as such.
     origin: null,
+    originNode: signer.nodeId,
+    originSignature: signer.sign(object),
   };
 }
 
@@ -41,7 +47,13 @@ function toNew(meta: StixMeta, json: string, object: Record<string, unknown>): O
  * Resolves each valid object's markings against the alias table and the marking definitions
  * held in the collection or sent in the same request (shared/reference/tlp.md).
  */
-export async function classifyBatch(tx: Transaction<Schema>, collectionId: string, policy: CollectionPolicy, batch: Candidate[]): Promise<Classified> {
+export async function classifyBatch(
+  tx: Transaction<Schema>,
+  collectionId: string,
+  policy: CollectionPolicy,
+  batch: Candidate[],
+  signer: OriginSigner,
+): Promise<Classified> {
   const inBatch = new Map<string, Record<string, unknown>>();
   for (const c of batch) if (c.meta.type === 'marking-definition') inBatch.set(c.meta.id, c.object);
   const referenced = new Set(batch.flatMap((c) => c.meta.markingRefs));
@@ -57,13 +69,13 @@ export async function classifyBatch(tx: Transaction<Schema>, collectionId: strin
       result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: `object_marking_refs: marked PAP:${PAP_NAMES[r.pap]}; this collection takes PAP:CLEAR and PAP:GREEN content only` });
       continue;
     }
-    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
+    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object, signer), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
   }
   const missing = [...referenced].filter((id) => !stored.has(id) && !inBatch.has(id));
   for (const md of objectsToShip(missing)) {
     if (stored.has(md.id) || inBatch.has(md.id)) continue;
     const meta: StixMeta = { id: md.id, type: md.type, specVersion: '2.1', version: md.created as string, markingRefs: [] };
-    result.shipped.push({ ...toNew(meta, JSON.stringify(md), md), level: CLEAR, pap: null, denyReason: null });
+    result.shipped.push({ ...toNew(meta, JSON.stringify(md), md, signer), level: CLEAR, pap: null, denyReason: null });
   }
   return result;
 }

@@ -7,7 +7,8 @@ import type { Schema } from '../store/schema.ts';
 import { collectionPolicy } from '../store/collections.ts';
 import { insertObjects, versionlessVersions } from '../store/objects.ts';
 import { classifyBatch } from './ingest-policy.ts';
-import type { Candidate } from './ingest-policy.ts';
+import type { Candidate, OriginSigner } from './ingest-policy.ts';
+import { originSigner } from '../federation/origin-signature.ts';
 import { insertJob, insertStatus, pendingObjects, recordRequestObjects, setStatusTotal, settleDetails } from '../store/statuses.ts';
 import type { DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated, writableCollection } from './access.ts';
@@ -22,7 +23,7 @@ export const CHUNK_SIZE = 500;
  * Validates and stores the pending objects of a request with seq in [from, from + CHUNK_SIZE),
  * with their outcomes, in the given transaction, so a status's counts always match what is stored.
  */
-export async function ingestChunk(tx: Transaction<Schema>, collectionId: string, statusId: string, from: number): Promise<void> {
+export async function ingestChunk(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, statusId: string, from: number): Promise<void> {
   const pending = await pendingObjects(tx, statusId, from, CHUNK_SIZE);
   if (pending.length === 0) return;
   const policy = await collectionPolicy(tx, collectionId);
@@ -34,7 +35,7 @@ export async function ingestChunk(tx: Transaction<Schema>, collectionId: string,
     if (!result.ok) details.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
     else candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json });
   }
-  const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, candidates);
+  const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, candidates, signer);
   for (const r of rejected) details.push({ seq: r.seq, outcome: 'failure', object_id: r.id, version: r.version, message: r.message });
   const outcomes = await insertObjects(tx, collectionId, [...shipped, ...accepted]);
   const versionless = accepted.filter((o) => o.version === null).map((o) => o.id);
@@ -59,13 +60,14 @@ export async function ingestChunk(tx: Transaction<Schema>, collectionId: string,
  */
 export async function ingestPending(
   run: (work: (tx: Transaction<Schema>) => Promise<void>) => Promise<void>,
+  signer: OriginSigner,
   collectionId: string,
   statusId: string,
   total: number,
   between: () => Promise<boolean> = async () => true,
 ): Promise<boolean> {
   for (let from = 0; from < total; from += CHUNK_SIZE) {
-    await run((tx) => ingestChunk(tx, collectionId, statusId, from));
+    await run((tx) => ingestChunk(tx, signer, collectionId, statusId, from));
     if (!(await between())) return from + CHUNK_SIZE >= total;
   }
   return true;
@@ -107,7 +109,7 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
         await insertJob(tx, statusId, req.collectionId);
         return true;
       }
-      await ingestPending((work) => work(tx), req.collectionId, statusId, shape.count);
+      await ingestPending((work) => work(tx), originSigner(deps.keyring), req.collectionId, statusId, shape.count);
       return false;
     })
     .catch(asClientError);

@@ -12,7 +12,18 @@ import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 /** A read as the client asked for it; `next` continues an earlier page with the same filters. */
 export type PageRequest = { limit: number; next?: string | undefined; filters: QueryFilters };
 
-export type Page<T> = { items: T[]; more: boolean; next?: string; first?: string; last?: string };
+export type Page<T> = {
+  items: T[];
+  more: boolean;
+  next?: string;
+  first?: string;
+  last?: string;
+  /** Properties the envelope carries beside `objects` (origin signatures, for peers). */
+  extra?: Record<string, unknown>;
+};
+
+/** Per object version on a page: where it entered the federation, and that node's signature. */
+export type OriginRecord = { id: string; version: string; node: string; signature: string };
 
 type Where = { root: string; collectionId: string };
 
@@ -47,6 +58,13 @@ async function paged<T extends { date_added: string }>(
 
 async function servedObjects(deps: Deps, who: Principal, access: CollectionAccess, page: Page<ObjectRow>): Promise<Page<ObjectRow>> {
   await recordDelivery(deps, who, access.collection.id, page);
+  if (access.audience.kind === 'peer') {
+    // Peers get each version's origin signature, passed on unchanged from wherever it began.
+    const origins: OriginRecord[] = page.items.flatMap((r) =>
+      r.origin_node && r.origin_signature ? [{ id: r.id, version: r.version, node: r.origin_node, signature: r.origin_signature }] : [],
+    );
+    if (origins.length) page.extra = { x_vigil_origins: origins };
+  }
   return page;
 }
 

@@ -16,10 +16,12 @@ export type ObjectRow = {
   version: string;
   /** The TLP level it was served at (for the audit). */
   level: number;
+  origin_node: string | null;
+  origin_signature: string | null;
   json: string;
 };
 
-export type ManifestRow = Omit<ObjectRow, 'json' | 'level'>;
+export type ManifestRow = Omit<ObjectRow, 'json' | 'level' | 'origin_node' | 'origin_signature'>;
 
 const versionText = sql<string>`coalesce(o.version, to_char(o.version_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`;
 const dateAddedText = sql<string>`to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -65,7 +67,7 @@ async function pageOf<T extends { date_added: string }>(
   }
 }
 
-const objectColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version, o.tlp_level AS level, o.object::text AS json`;
+const objectColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version, o.tlp_level AS level, o.origin_node, o.origin_signature, o.object::text AS json`;
 const manifestColumns = sql`${dateAddedText} AS date_added, o.id, o.spec_version, ${versionText} AS version`;
 
 export async function selectObjects(db: Db, collectionId: string, f: ObjectFilters, limit: number): Promise<ObjectRow[]> {
@@ -104,8 +106,11 @@ export type NewObject = {
   denyReason: string | null;
   refKind: 'link' | 'container' | null;
   refIds: string[];
-  /** The peer node it came from; null when this node originated it. */
+  /** The peer node it came from; null when it was submitted here. */
   origin: string | null;
+  /** The node where it entered the federation, and that node's signature over it. */
+  originNode: string | null;
+  originSignature: string | null;
 };
 
 export type InsertOutcome = { inserted: boolean };
@@ -120,7 +125,7 @@ export type InsertOutcome = { inserted: boolean };
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
   const rows = JSON.stringify(
-    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin]),
+    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin, o.originNode, o.originSignature]),
   );
   const r = await sql<{ id: string; spec_version: string; version: string | null }>`
     WITH stamp AS (
@@ -136,7 +141,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              (r.value->>5)::jsonb AS object,
              (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
              r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
-             r.value->>11 AS origin
+             r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
     ), levels AS (
       -- Only versions this statement stores count: a copy of a version already held (or
@@ -154,10 +159,10 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added FROM input, stamp
     )
     INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
-                         tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin)
+                         tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature)
     SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
            coalesce(s.version::timestamptz, s.date_added), coalesce(s.version::timestamptz, '-infinity'), s.marking_refs, s.object,
-           l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin
+           l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature
     FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
     ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
     RETURNING id, spec_version, version`.execute(tx);

@@ -68,6 +68,8 @@ export type ObjectsTable = {
   ref_kind: 'link' | 'container' | null;
   ref_ids: string[];
   origin: string | null;
+  origin_node: string | null;
+  origin_signature: string | null;
 };
 
 export type RedRecipientsTable = { collection_id: string; client_id: string };

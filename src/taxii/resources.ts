@@ -58,6 +58,8 @@ export const manifestResource = z.strictObject({ ...paging, objects: z.array(man
 export const envelopeResource = z.strictObject({
   ...paging,
   objects: z.array(z.looseObject({ id: z.string(), type: z.string() })).min(1).optional(),
+  /** Vigil's addition, for peer nodes only: each version's origin node and its signature. */
+  x_vigil_origins: z.array(z.strictObject({ id: z.string(), version: z.string(), node: z.string(), signature: z.string() })).optional(),
 });
 
 export const versionsResource = z.strictObject({ ...paging, versions: z.array(z.string()).min(1).optional() });

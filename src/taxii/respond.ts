@@ -24,5 +24,6 @@ function dateHeaders(page: Page<unknown>): Record<string, string> {
 export function pageResponse(c: Context, page: Page<unknown>, listName: string, items: string[]): Response {
   if (items.length === 0) return taxiiText(c, '{}');
   const next = page.next ? `,"next":${JSON.stringify(page.next)}` : '';
-  return taxiiText(c, `{"more":${page.more}${next},"${listName}":[${items.join(',')}]}`, 200, dateHeaders(page));
+  const extra = page.extra ? Object.entries(page.extra).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') : '';
+  return taxiiText(c, `{"more":${page.more}${next}${extra},"${listName}":[${items.join(',')}]}`, 200, dateHeaders(page));
 }

@@ -7,6 +7,7 @@ import { ensureKeyring, loadKeyring } from '../../src/federation/keyring.ts';
 import type { Keyring } from '../../src/federation/keyring.ts';
 import { createRequestProof, PROOF_SCHEME } from '../../src/federation/request-proof.ts';
 import { RESPONSE_SIGNATURE_HEADER, verifyResponse, ResponseSignatureError } from '../../src/federation/response-signature.ts';
+import { verifyOrigin } from '../../src/federation/origin-signature.ts';
 import { TAXII, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
@@ -61,6 +62,22 @@ describe('signed pulls between nodes', () => {
       keys: served.deps.keyring.publicKeys(),
     });
     expect(claims.jti).toBe(jti);
+  });
+
+  it("passes each version's origin signature to the peer, verifiable with the origin node's keys", async () => {
+    const { token } = await createRequestProof(puller, 'node-a', 'GET', url());
+    const { body } = await pull(token);
+    const envelope = JSON.parse(body);
+    expect(envelope.x_vigil_origins).toHaveLength(envelope.objects.length);
+    for (const [i, o] of envelope.objects.entries()) {
+      const origin = envelope.x_vigil_origins[i];
+      expect(origin).toMatchObject({ id: o.id, version: o.modified, node: 'node-a' });
+      await verifyOrigin(origin.signature, o, 'node-a', served.deps.keyring.publicKeys());
+      await expect(verifyOrigin(origin.signature, { ...o, name: 'altered by a relay' }, 'node-a', served.deps.keyring.publicKeys())).rejects.toThrow();
+    }
+    // a node's own clients get the plain TAXII envelope
+    const plain: any = await (await served.request(`${base}/objects/`)).json();
+    expect(plain).not.toHaveProperty('x_vigil_origins');
   });
 
   it('lets the puller detect a tampered body, a missing signature and another request', async () => {
