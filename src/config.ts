@@ -28,6 +28,8 @@ const configSchema = z.object({
   KEY_DIR: z.string().min(1).optional(),
   KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).default(3600),
   KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).default(604_800),
+  TRUST_ANCHOR: z.string().min(1).optional(),
+  TRUST_LIST: z.string().min(1).optional(),
 });
 
 export type Config = Readonly<{
@@ -47,6 +49,9 @@ export type Config = Readonly<{
   keyDir: string;
   keyActivationDelaySeconds: number;
   keyRetentionSeconds: number;
+  /** The federation operator's public key (a JWK file) and the signed trust list it checks. */
+  trustAnchor: string | undefined;
+  trustList: string | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -63,6 +68,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  if (Boolean(c.TRUST_ANCHOR) !== Boolean(c.TRUST_LIST)) {
+    throw new ConfigError('invalid configuration:\n  TRUST_LIST: TRUST_LIST and TRUST_ANCHOR go together (the signed list, and the operator key that checks it)');
+  }
   return Object.freeze({
     host: c.HOST,
     port: c.PORT,
@@ -79,5 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyDir: c.KEY_DIR ?? `${c.DATA_DIR.replace(/\/+$/, '')}/keys`,
     keyActivationDelaySeconds: c.KEY_ACTIVATION_DELAY_SECONDS,
     keyRetentionSeconds: c.KEY_RETENTION_SECONDS,
+    trustAnchor: c.TRUST_ANCHOR,
+    trustList: c.TRUST_LIST,
   });
 }

@@ -4,6 +4,7 @@ import type { Database } from './store/database.ts';
 import type { CursorKey } from './services/cursor.ts';
 import type { JobRunner } from './services/jobs.ts';
 import type { Keyring } from './federation/keyring.ts';
+import type { TrustList } from './federation/trust-list.ts';
 
 /** Everything a request or a background job needs, built once at start and passed in. */
 export type Deps = Readonly<{
@@ -17,4 +18,6 @@ export type Deps = Readonly<{
   jobs: JobRunner;
   /** The node's identity and signing keys. */
   keyring: Keyring;
+  /** The federation's verified trust list, when one is configured. */
+  trustList: TrustList | undefined;
 }>;

@@ -14,6 +14,11 @@ import { openPGlite, openPostgres } from './store/database.ts';
 import type { Database } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { JWK } from 'jose';
+import { ConfigError } from './config.ts';
+import { TrustListError, verifyTrustList } from './federation/trust-list.ts';
+import type { TrustList } from './federation/trust-list.ts';
 
 export type RunningNode = { deps: Deps; url: string; server: ServerType; close(): Promise<void> };
 
@@ -25,6 +30,31 @@ export async function migrateOrThrow(database: Database): Promise<string[]> {
   const result = await migrate(database);
   if (result.error) throw new Error(`migration ${result.error.migration} failed: ${result.error.message}`);
   return result.applied;
+}
+
+/** TRUST_LIST checked against TRUST_ANCHOR at start: a forged or expired list stops the node. */
+async function loadTrustList(config: Config): Promise<TrustList | undefined> {
+  if (!config.trustList || !config.trustAnchor) return undefined;
+  const read = (file: string, setting: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`invalid configuration:\n  ${setting}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  let anchor: JWK;
+  try {
+    anchor = JSON.parse(read(config.trustAnchor, 'TRUST_ANCHOR')) as JWK;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`invalid configuration:\n  TRUST_ANCHOR: ${config.trustAnchor} is not a JWK`);
+  }
+  try {
+    return await verifyTrustList(read(config.trustList, 'TRUST_LIST'), anchor);
+  } catch (err) {
+    if (err instanceof TrustListError) throw new ConfigError(`invalid configuration:\n  TRUST_LIST: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Builds the dependencies on an open, migrated database (tests pass their own database). */
@@ -43,6 +73,7 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
     cursorKey: await loadCursorKey(database),
     jobs,
     keyring: loadKeyring(config.keyDir),
+    trustList: await loadTrustList(config),
   };
   const defaults = await createDefaults(database, config);
   if (defaults) log.info({ api_root: 'default', collection: defaults.collectionId }, 'created the default API root and collection');

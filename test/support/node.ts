@@ -63,8 +63,16 @@ export async function startTestNode(
   const source = db ?? (await testDatabase());
   const database = await source.open();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-data-'));
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', ...env });
-  const node = await startNode(config, database);
+  let node: RunningNode;
+  try {
+    const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', ...env });
+    node = await startNode(config, database);
+  } catch (err) {
+    await database.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (owned) await source.drop();
+    throw err;
+  }
   return {
     ...node,
     database,
