@@ -4,6 +4,7 @@ import type { Schema } from './schema.ts';
 import { objectsWhere, rowConditions } from './objects-query.ts';
 import { referencesVisible } from './visibility.ts';
 import { DENY } from '../policy/levels.ts';
+import { taxiiTime } from './timestamps.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
 export type Db = Kysely<Schema>;
@@ -23,8 +24,8 @@ export type ObjectRow = {
 
 export type ManifestRow = Omit<ObjectRow, 'json' | 'level' | 'origin_node' | 'origin_signature'>;
 
-const versionText = sql<string>`coalesce(o.version, to_char(o.version_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`;
-const dateAddedText = sql<string>`to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const versionText = sql<string>`coalesce(o.version, ${taxiiTime('o.version_at')})`;
+const dateAddedText = taxiiTime('o.date_added');
 
 /**
  * The date_added of the `size`-th row after `f.after` that passes the row conditions, or
@@ -32,7 +33,7 @@ const dateAddedText = sql<string>`to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY
  */
 async function windowEnd(db: Db, collectionId: string, f: ObjectFilters, size: number): Promise<string | undefined> {
   const r = await sql<{ end: string }>`
-    SELECT to_char(o.date_added AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS end FROM objects o
+    SELECT ${dateAddedText} AS end FROM objects o
     WHERE ${rowConditions(collectionId, f)} ORDER BY o.date_added OFFSET ${size - 1} LIMIT 1`.execute(db);
   return r.rows[0]?.end;
 }
