@@ -28,6 +28,7 @@ const configSchema = z.object({
   KEY_DIR: z.string().min(1).optional(),
   KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).default(3600),
   KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).default(604_800),
+  PULL_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   TRUST_ANCHOR: z.string().min(1).optional(),
   TRUST_LIST: z.string().min(1).optional(),
 });
@@ -52,6 +53,8 @@ export type Config = Readonly<{
   /** The federation operator's public key (a JWK file) and the signed trust list it checks. */
   trustAnchor: string | undefined;
   trustList: string | undefined;
+  /** How often the puller looks for due subscriptions; 0 turns the timer off (pulls run only on demand). */
+  pullTickMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -89,5 +92,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyRetentionSeconds: c.KEY_RETENTION_SECONDS,
     trustAnchor: c.TRUST_ANCHOR,
     trustList: c.TRUST_LIST,
+    pullTickMs: c.PULL_TICK_MS,
   });
 }

@@ -3,6 +3,7 @@ import type { Log } from './log.ts';
 import type { Database } from './store/database.ts';
 import type { CursorKey } from './services/cursor.ts';
 import type { JobRunner } from './services/jobs.ts';
+import type { Puller } from './services/puller.ts';
 import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
 
@@ -16,6 +17,8 @@ export type Deps = Readonly<{
   cursorKey: CursorKey;
   /** Runs background ingest work. */
   jobs: JobRunner;
+  /** Pulls the subscriptions to peers' collections. */
+  puller: Puller;
   /** The node's identity and signing keys. */
   keyring: Keyring;
   /** The federation's verified trust list, when one is configured. */

@@ -8,6 +8,7 @@ import type { Deps } from './deps.ts';
 import { createLog } from './log.ts';
 import type { Log } from './log.ts';
 import { createJobRunner } from './services/jobs.ts';
+import { createPuller } from './services/puller.ts';
 import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
 import { hashToken } from './services/tokens.ts';
 import { openPGlite, openPostgres } from './store/database.ts';
@@ -65,6 +66,7 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
   const keys = await ensureKeyring(config.keyDir, config.nodeId);
   log.info({ node_id: keys.node_id, key_dir: config.keyDir }, 'node identity');
   const jobs = createJobRunner();
+  const puller = createPuller();
   const deps: Deps = {
     config,
     database,
@@ -72,12 +74,14 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
     adminTokenHash: hashToken(admin.token),
     cursorKey: await loadCursorKey(database),
     jobs,
+    puller,
     keyring: loadKeyring(config.keyDir),
     trustList: await loadTrustList(config),
   };
   const defaults = await createDefaults(database, config);
   if (defaults) log.info({ api_root: 'default', collection: defaults.collectionId }, 'created the default API root and collection');
   jobs.start(deps);
+  puller.start(deps);
   return deps;
 }
 
@@ -101,6 +105,7 @@ export async function startNode(config: Config, database?: Database): Promise<Ru
     server,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.puller.stop();
       await deps.jobs.stop();
       if (!database) await db.close();
     },

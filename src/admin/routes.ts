@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import * as admin from '../services/admin.ts';
+import * as subscriptions from '../services/subscriptions.ts';
 import { authenticate } from '../services/auth.ts';
 import type { Principal } from '../services/auth.ts';
 import { parseAuthorization } from '../taxii/credentials.ts';
@@ -104,6 +105,16 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
   app.delete('/clients/:id/grants/:collectionId', async (c) => {
     const collectionId = uuid(c.req.param('collectionId'), 'collection');
     return c.json(await admin.putGrant(deps, who(c), uuid(c.req.param('id'), 'client'), { collection_id: collectionId, can_read: false, can_write: false }));
+  });
+  app.get('/subscriptions', async (c) => c.json({ subscriptions: await subscriptions.listSubscriptions(deps, who(c)) }));
+  app.post('/subscriptions', async (c) => c.json(await subscriptions.createSubscription(deps, who(c), await body(c, s.createSubscriptionBody)), 201));
+  app.get('/subscriptions/:id', async (c) => c.json(await subscriptions.getSubscription(deps, who(c), uuid(c.req.param('id'), 'subscription'))));
+  app.get('/subscriptions/:id/quarantine', async (c) =>
+    c.json({ objects: await subscriptions.subscriptionQuarantine(deps, who(c), uuid(c.req.param('id'), 'subscription')) }),
+  );
+  app.delete('/subscriptions/:id', async (c) => {
+    await subscriptions.deleteSubscription(deps, who(c), uuid(c.req.param('id'), 'subscription'));
+    return c.body(null, 204);
   });
   // Without this, an unknown /admin/ path falls through to the TAXII routes and their Accept check (406).
   app.all('*', (c) => {

@@ -103,3 +103,15 @@ export const peerIdentityBody = z.strictObject({
   base_url: z.url({ protocol: /^https?$/ }).optional(),
   keys: z.array(publicJwk).min(1).max(10),
 });
+
+const remoteName = z.string().regex(/^[^/?#\s]{1,200}$/, 'must be 1-200 characters, without "/", "?", "#" or spaces');
+
+/** Pull a peer's collection into one of ours, every `interval_seconds` (60 unless set). */
+export const createSubscriptionBody = z.strictObject({
+  /** A client of kind "peer" whose node id, base URL and keys are pinned. */
+  peer_id: z.uuid(),
+  remote_api_root: remoteName,
+  remote_collection_id: remoteName,
+  collection_id: z.uuid(),
+  interval_seconds: z.number().int().min(1).max(86_400).optional(),
+});

@@ -6,6 +6,7 @@ import { ConfigError } from '../config.ts';
 import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
 import { keysCommands, peerCommand, trustListCommands } from './federation-commands.ts';
+import { subscriptionCommands } from './subscription-commands.ts';
 import { clientPolicyBody, clientPolicyOptions, collectionPolicyBody, collectionPolicyOptions, policyCommands } from './policy-options.ts';
 
 // The vigil command: serve and migrate locally; everything else through the admin API.
@@ -83,6 +84,7 @@ export function buildProgram(): Command {
 
   keysCommands(program, (value, human) => print(g(), value, human));
   trustListCommands(program, (value, human) => print(g(), value, human));
+  subscriptionCommands(program, call, (value, human) => print(g(), value, human));
 
   const roots = program.command('api-root').description('manage API roots');
   roots.command('list').action(async () => print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])));

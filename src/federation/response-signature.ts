@@ -10,15 +10,20 @@ import type { Keyring } from './keyring.ts';
 
 export const RESPONSE_SIGNATURE_HEADER = 'X-Vigil-Response-Signature';
 
-export type ResponseClaims = { iss: string; aud: string; jti: string; digest: string; iat: number };
+/**
+ * `last` is the page's X-TAXII-Date-Added-Last: the puller's next cursor travels in a header, so
+ * it is signed too — a changed header could otherwise make a puller skip objects.
+ */
+export type ResponseClaims = { iss: string; aud: string; jti: string; digest: string; iat: number; last?: string };
 
 export function bodyDigest(body: string | Uint8Array): string {
   return createHash('sha256').update(body).digest('base64url');
 }
 
-export async function signResponse(keyring: Keyring, body: string, audience: string, jti: string): Promise<string> {
+export async function signResponse(keyring: Keyring, body: string, audience: string, jti: string, last?: string | null): Promise<string> {
   const { kid, key } = await keyring.signingKey();
   const claims: ResponseClaims = { iss: keyring.nodeId, aud: audience, jti, digest: bodyDigest(body), iat: Math.floor(Date.now() / 1000) };
+  if (last) claims.last = last;
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: ALGORITHM, kid, typ: 'vigil-response+jws' }).sign(key);
 }
 

@@ -13,7 +13,10 @@ import type { Schema } from '../store/schema.ts';
 
 export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
 
-export type Candidate = { seq: number; object: Record<string, unknown>; meta: StixMeta; json: string };
+/** Where a version pulled from a peer came from: stored as received, never signed again. */
+export type ReceivedOrigin = { origin: string; originNode: string; originSignature: string };
+
+export type Candidate = { seq: number; object: Record<string, unknown>; meta: StixMeta; json: string; received?: ReceivedOrigin };
 
 export type Classified = {
   accepted: (NewObject & { seq: number })[];
@@ -25,8 +28,17 @@ export type Classified = {
 /** Signs an object version as its origin node (see federation/origin-signature.ts). */
 export type OriginSigner = { nodeId: string; sign(object: unknown): string };
 
-function toNew(meta: StixMeta, json: string, object: Record<string, unknown>, signer: OriginSigner): Omit<NewObject, 'level' | 'pap' | 'denyReason'> {
+function toNew(
+  meta: StixMeta,
+  json: string,
+  object: Record<string, unknown>,
+  signer: OriginSigner,
+  received?: ReceivedOrigin,
+): Omit<NewObject, 'level' | 'pap' | 'denyReason'> {
   const refs = objectReferences(object);
+  // Pulled from a peer: its origin and signature pass on unchanged (and `modified` is never
+  // rewritten), so two nodes pulling from each other never loop.
+  const provenance = received ?? { origin: null, originNode: signer.nodeId, originSignature: signer.sign(object) };
   return {
     id: meta.id,
     type: meta.type,
@@ -37,9 +49,7 @@ function toNew(meta: StixMeta, json: string, object: Record<string, unknown>, si
     refKind: refs.kind,
     refIds: refs.refs,
     // Submitted here: this node is where it enters the federation, and signs it as such.
-    origin: null,
-    originNode: signer.nodeId,
-    originSignature: signer.sign(object),
+    ...provenance,
   };
 }
 
@@ -69,7 +79,7 @@ export async function classifyBatch(
       result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: `object_marking_refs: marked PAP:${PAP_NAMES[r.pap]}; this collection takes PAP:CLEAR and PAP:GREEN content only` });
       continue;
     }
-    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object, signer), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
+    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object, signer, c.received), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
   }
   const missing = [...referenced].filter((id) => !stored.has(id) && !inBatch.has(id));
   for (const md of objectsToShip(missing)) {

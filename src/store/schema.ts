@@ -110,6 +110,47 @@ export type IngestJobsTable = {
   lease_until: Generated<Timestamp>;
 };
 
+export type SubscriptionsTable = {
+  id: string;
+  peer_id: string;
+  remote_api_root: string;
+  remote_collection_id: string;
+  collection_id: string;
+  interval_seconds: number;
+  cursor: string | null;
+  lease_owner: string | null;
+  lease_until: Generated<Timestamp>;
+  next_attempt: Generated<Timestamp>;
+  consecutive_failures: Generated<number>;
+  last_success: Timestamp | null;
+  last_error: string | null;
+  last_pulled_count: Generated<number>;
+  created: Generated<Timestamp>;
+};
+
+export type ReceiptsTable = {
+  seq: Generated<string>;
+  subscription_id: string | null;
+  peer: string;
+  signature: string;
+  body_digest: string;
+  object_count: number;
+  received_at: Generated<Timestamp>;
+};
+
+export type QuarantineTable = {
+  seq: Generated<string>;
+  subscription_id: string | null;
+  collection_id: string;
+  peer: string;
+  id: string;
+  version: string | null;
+  object: unknown;
+  origin_node: string | null;
+  origin_signature: string | null;
+  received_at: Generated<Timestamp>;
+};
+
 export type Schema = {
   node_settings: NodeSettingsTable;
   api_roots: ApiRootsTable;
@@ -124,4 +165,7 @@ export type Schema = {
   id_levels: IdLevelsTable;
   deliveries: DeliveriesTable;
   request_nonces: RequestNoncesTable;
+  subscriptions: SubscriptionsTable;
+  receipts: ReceiptsTable;
+  quarantine: QuarantineTable;
 };

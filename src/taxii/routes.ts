@@ -30,7 +30,8 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
       c.set('principal', peer.principal);
       await next();
       const body = await c.res.clone().text();
-      c.res.headers.set(RESPONSE_SIGNATURE_HEADER, await signResponse(deps.keyring, body, peer.proof.iss, peer.proof.jti));
+      const last = c.res.headers.get('X-TAXII-Date-Added-Last');
+      c.res.headers.set(RESPONSE_SIGNATURE_HEADER, await signResponse(deps.keyring, body, peer.proof.iss, peer.proof.jti, last));
       return;
     }
     const creds = parseAuthorization(header);

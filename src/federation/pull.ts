@@ -1,0 +1,132 @@
+import type { JWK } from 'jose';
+import { z } from 'zod';
+import type { Keyring } from './keyring.ts';
+import { OriginSignatureError, verifyOrigin } from './origin-signature.ts';
+import type { Limits, PeerClients, PeerErrorCode } from './peer-client.ts';
+import { PeerRequestError } from './peer-client.ts';
+import { createRequestProof, PROOF_SCHEME } from './request-proof.ts';
+import { bodyDigest, RESPONSE_SIGNATURE_HEADER, ResponseSignatureError, verifyResponse } from './response-signature.ts';
+import { memberKeys } from './trust-list.ts';
+import type { TrustList } from './trust-list.ts';
+
+// One page of a peer's collection, fetched over a signed pull and checked end to end before
+// anything is parsed or stored: the response signature over the exact bytes, then the envelope,
+// then every object's origin signature. Any failure refuses the whole page.
+
+export const TAXII_ACCEPT = 'application/taxii+json;version=2.1';
+
+export type PullErrorCode = PeerErrorCode | 'bad-signature' | 'bad-origin' | 'malformed' | 'not-configured' | 'lease-lost';
+
+export class PullError extends Error {
+  override name = 'PullError';
+  readonly code: PullErrorCode;
+  constructor(code: PullErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Where to pull from: the peer as pinned here, and its collection. */
+export type PullTarget = { peerNodeId: string; baseUrl: string; pinnedKeys: JWK[]; apiRoot: string; collectionId: string };
+
+export type ReceivedObject = { object: Record<string, unknown>; json: string; originNode: string; originSignature: string };
+
+export type VerifiedPage = {
+  objects: ReceivedObject[];
+  more: boolean;
+  /** X-TAXII-Date-Added-Last: the next added_after; absent on an empty page. */
+  last: string | undefined;
+  signature: string;
+  digest: string;
+};
+
+const originRecord = z.object({ id: z.string().min(1), version: z.string().min(1), node: z.string().min(1), signature: z.string().min(1) });
+// TAXII 2.1 §3.7: every property optional; an empty page is `{}`.
+const envelope = z.object({
+  more: z.boolean().optional(),
+  next: z.string().optional(),
+  objects: z.array(z.looseObject({ id: z.string().min(1), type: z.string().min(1) })).optional(),
+  x_vigil_origins: z.array(originRecord).optional(),
+});
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+export function pageUrl(target: PullTarget, cursor: string | null, limit: number): string {
+  const base = target.baseUrl.replace(/\/+$/, '');
+  const url = new URL(`${base}/${encodeURIComponent(target.apiRoot)}/collections/${encodeURIComponent(target.collectionId)}/objects/`);
+  if (cursor) url.searchParams.set('added_after', cursor);
+  url.searchParams.set('limit', String(limit));
+  return url.href;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The keys that may sign as `node`: the peer's pinned keys, this node's own, or the trust list's. */
+function originKeys(node: string, target: PullTarget, keyring: Keyring, trustList: TrustList | undefined): JWK[] {
+  if (node === target.peerNodeId) return target.pinnedKeys;
+  if (node === keyring.nodeId) return keyring.publicKeys();
+  return trustList ? memberKeys(trustList, node) : [];
+}
+
+export type FetchContext = { clients: PeerClients; keyring: Keyring; trustList: TrustList | undefined; limits?: Partial<Limits> };
+
+export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: string | null, limit: number): Promise<VerifiedPage> {
+  const url = pageUrl(target, cursor, limit);
+  const { token, jti } = await createRequestProof(ctx.keyring, target.peerNodeId, 'GET', url);
+  let res;
+  try {
+    res = await ctx.clients.get(url, { accept: TAXII_ACCEPT, authorization: `${PROOF_SCHEME} ${token}` }, ctx.limits);
+  } catch (err) {
+    if (err instanceof PeerRequestError) throw new PullError(err.code, err.message);
+    throw err;
+  }
+  if (res.status !== 200) throw new PullError('http-status', `the peer answered ${res.status}, not 200`);
+  const signature = header(res.headers, RESPONSE_SIGNATURE_HEADER);
+  let claims: Awaited<ReturnType<typeof verifyResponse>>;
+  try {
+    claims = await verifyResponse(signature, res.body, { issuer: target.peerNodeId, audience: ctx.keyring.nodeId, jti, keys: target.pinnedKeys });
+  } catch (err) {
+    if (err instanceof ResponseSignatureError) throw new PullError('bad-signature', `response signature refused: ${err.message}`);
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    throw new PullError('malformed', 'the page is not JSON');
+  }
+  const parsed = envelope.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new PullError('malformed', `the page is not a TAXII envelope: ${i.path.join('.') || 'envelope'}: ${i.message}`);
+  }
+  const objects = parsed.data.objects ?? [];
+  const more = parsed.data.more ?? false;
+  if (objects.length > limit) throw new PullError('malformed', `the page holds ${objects.length} objects, more than the ${limit} asked for`);
+  if (more && objects.length === 0) throw new PullError('malformed', 'an empty page says there is more');
+  const last = header(res.headers, 'x-taxii-date-added-last');
+  if (objects.length > 0 && (!last || !TIMESTAMP.test(last))) throw new PullError('malformed', 'the page has no valid X-TAXII-Date-Added-Last');
+  // The next cursor comes from that header: it must be the one the peer signed.
+  if (objects.length > 0 && claims.last !== last) throw new PullError('bad-signature', 'X-TAXII-Date-Added-Last is not the one the peer signed');
+
+  const origins = new Map<string, z.infer<typeof originRecord>[]>();
+  for (const r of parsed.data.x_vigil_origins ?? []) origins.set(r.id, [...(origins.get(r.id) ?? []), r]);
+  const received: ReceivedObject[] = [];
+  for (const object of objects) {
+    const version = typeof object.modified === 'string' ? object.modified : typeof object.created === 'string' ? object.created : undefined;
+    const candidates = origins.get(object.id) ?? [];
+    const record = version === undefined ? (candidates.length === 1 ? candidates[0] : undefined) : candidates.find((r) => r.version === version);
+    if (!record) throw new PullError('bad-origin', `${object.id} comes without an origin signature`);
+    try {
+      await verifyOrigin(record.signature, object, record.node, originKeys(record.node, target, ctx.keyring, ctx.trustList));
+    } catch (err) {
+      if (err instanceof OriginSignatureError) throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
+      throw err;
+    }
+    received.push({ object, json: JSON.stringify(object), originNode: record.node, originSignature: record.signature });
+  }
+  return { objects: received, more, last, signature: signature!, digest: bodyDigest(res.body) };
+}

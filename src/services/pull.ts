@@ -1,0 +1,60 @@
+import type { JWK } from 'jose';
+import type { Deps } from '../deps.ts';
+import { fetchPage, PullError } from '../federation/pull.ts';
+import type { PullTarget } from '../federation/pull.ts';
+import type { Limits, PeerClients } from '../federation/peer-client.ts';
+import type { ClaimedSubscription } from '../store/subscriptions.ts';
+import { extendSubscriptionLease, finishFailure, finishSuccess } from '../store/subscriptions.ts';
+import { backoffSeconds } from './backoff.ts';
+import { storeReceivedPage } from './store-received.ts';
+
+export const LEASE_SECONDS = 120;
+
+export type PullOptions = { pageLimit: number; maxPages: number; limits?: Partial<Limits> };
+export const DEFAULT_PULL: PullOptions = { pageLimit: 1000, maxPages: 50 };
+
+export type PullOutcome = { ok: boolean; pages: number; stored: number; quarantined: number; error?: { code: string; message: string } };
+
+function targetOf(sub: ClaimedSubscription): PullTarget {
+  const keys = Array.isArray(sub.pinned_keys) ? (sub.pinned_keys as JWK[]) : [];
+  if (!sub.peer_node_id || !sub.base_url || keys.length === 0) {
+    throw new PullError('not-configured', 'the peer has no node id, base URL or pinned keys (vigil client peer)');
+  }
+  return { peerNodeId: sub.peer_node_id, baseUrl: sub.base_url, pinnedKeys: keys, apiRoot: sub.remote_api_root, collectionId: sub.remote_collection_id };
+}
+
+/**
+ * Pulls a claimed subscription page after page (at most `maxPages`) while the peer says there
+ * is more. No transaction is open during HTTP: each verified page is stored, with the cursor,
+ * in a transaction of its own. Any failure ends the run with a backoff; pages already stored stay.
+ */
+export async function pullSubscription(deps: Deps, clients: PeerClients, sub: ClaimedSubscription, opts: PullOptions = DEFAULT_PULL): Promise<PullOutcome> {
+  const db = deps.database.db;
+  const outcome: PullOutcome = { ok: true, pages: 0, stored: 0, quarantined: 0 };
+  let cursor = sub.cursor;
+  try {
+    const target = targetOf(sub);
+    const ctx = { clients, keyring: deps.keyring, trustList: deps.trustList, ...(opts.limits ? { limits: opts.limits } : {}) };
+    for (let n = 0; n < opts.maxPages; n++) {
+      const page = await fetchPage(ctx, target, cursor, opts.pageLimit);
+      if (page.objects.length === 0) break;
+      const stored = await storeReceivedPage(deps, sub, page, cursor);
+      cursor = page.last!;
+      outcome.pages++;
+      outcome.stored += stored.stored;
+      outcome.quarantined += stored.quarantined;
+      if (stored.quarantined) deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, count: stored.quarantined }, 'received versions quarantined: held here with other content');
+      if (!page.more) break;
+      if (!(await extendSubscriptionLease(db, sub.id, sub.lease_owner, LEASE_SECONDS))) throw new PullError('lease-lost', 'the lease was lost');
+    }
+    await finishSuccess(db, sub.id, sub.lease_owner, outcome.stored);
+  } catch (err) {
+    const code = err instanceof PullError ? err.code : 'internal';
+    const message = `${code}: ${(err as Error).message}`;
+    outcome.ok = false;
+    outcome.error = { code, message };
+    deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, err: message }, 'pull failed; backing off');
+    await finishFailure(db, sub.id, sub.lease_owner, message, backoffSeconds(sub.consecutive_failures), outcome.stored);
+  }
+  return outcome;
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { Deps } from '../deps.ts';
+import { createPeerClients } from '../federation/peer-client.ts';
+import { claimSubscription } from '../store/subscriptions.ts';
+import type { ClaimedSubscription } from '../store/subscriptions.ts';
+import { DEFAULT_PULL, LEASE_SECONDS, pullSubscription } from './pull.ts';
+import type { PullOptions, PullOutcome } from './pull.ts';
+
+const MAX_CONCURRENT = 4;
+
+export type Puller = {
+  /** Pulls one subscription now, due or not (unless another puller holds it): undefined then. */
+  pullNow(subscriptionId: string, opts?: Partial<PullOptions>): Promise<PullOutcome | undefined>;
+  /** Resolves when no pull this process started is still running. */
+  idle(): Promise<void>;
+  start(deps: Deps): void;
+  stop(): Promise<void>;
+};
+
+/**
+ * Runs the subscriptions: a timer claims due ones (a lease each, so replicas sharing one
+ * PostgreSQL never pull the same subscription at once) and pulls a few concurrently, so a slow
+ * peer does not hold up the others. A dead replica's subscriptions return when their lease ends.
+ */
+export function createPuller(): Puller {
+  let deps: Deps | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const clients = createPeerClients();
+  const owner = randomUUID();
+  const running = new Set<Promise<unknown>>();
+  let pulls = 0;
+  let ticking = false;
+
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    const p = work.finally(() => running.delete(p));
+    running.add(p);
+    return p;
+  };
+
+  const pull = (d: Deps, sub: ClaimedSubscription, opts: PullOptions) => {
+    pulls++;
+    return track(pullSubscription(d, clients, sub, opts).finally(() => pulls--));
+  };
+
+  const tick = async () => {
+    if (ticking) return;
+    ticking = true;
+    try {
+      while (deps && !stopping && pulls < MAX_CONCURRENT) {
+        const sub = await claimSubscription(deps.database.db, owner, LEASE_SECONDS);
+        if (!sub) return;
+        void pull(deps, sub, DEFAULT_PULL).catch((err: unknown) => deps?.log.error({ err }, 'pull crashed'));
+      }
+    } finally {
+      ticking = false;
+    }
+  };
+
+  return {
+    async pullNow(id, opts = {}) {
+      if (!deps) throw new Error('the puller is not running');
+      const sub = await claimSubscription(deps.database.db, owner, LEASE_SECONDS, id);
+      if (!sub) return undefined;
+      return pull(deps, sub, { ...DEFAULT_PULL, ...opts });
+    },
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    start(d) {
+      deps = d;
+      stopping = false;
+      const tickMs = d.config.pullTickMs;
+      if (tickMs === 0) return;
+      timer = setInterval(() => void track(tick()).catch((err: unknown) => deps?.log.error({ err }, 'puller tick failed')), tickMs);
+      timer.unref();
+    },
+    async stop() {
+      stopping = true;
+      if (timer) clearInterval(timer);
+      await this.idle();
+      await clients.close();
+      deps = undefined;
+    },
+  };
+}

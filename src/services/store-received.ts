@@ -1,0 +1,53 @@
+import type { Deps } from '../deps.ts';
+import type { VerifiedPage } from '../federation/pull.ts';
+import { PullError } from '../federation/pull.ts';
+import { originSigner } from '../federation/origin-signature.ts';
+import { AMBER_STRICT, RED } from '../policy/levels.ts';
+import { validateStixObject } from '../stix/validate.ts';
+import { collectionPolicy } from '../store/collections.ts';
+import { insertObjects } from '../store/objects.ts';
+import type { ClaimedSubscription } from '../store/subscriptions.ts';
+import { advanceCursor, differingVersions, insertReceipt, quarantineVersions } from '../store/subscriptions.ts';
+import { classifyBatch } from './ingest-policy.ts';
+import type { Candidate } from './ingest-policy.ts';
+
+export type StoredPage = { received: number; stored: number; quarantined: number; refused: number };
+
+/**
+ * Stores a verified page in ONE transaction: the objects, through the same validation and TLP
+ * classification as local ingest (their origin as received), the versions to quarantine, the
+ * receipt, and the cursor, moved only if this puller still holds the lease. All or nothing.
+ */
+export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, page: VerifiedPage, from: string | null): Promise<StoredPage> {
+  const peer = sub.peer_node_id!;
+  const refusedIds: string[] = [];
+  const candidates: Candidate[] = [];
+  page.objects.forEach((r, seq) => {
+    const v = validateStixObject(r.object);
+    if (!v.ok) refusedIds.push(`${v.id ?? '(no id)'}: ${v.message}`);
+    else candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature } });
+  });
+  const result = await deps.database.db.transaction().execute(async (tx) => {
+    // First: it locks the subscription row, and a lost lease stores nothing.
+    if (!(await advanceCursor(tx, sub.id, sub.lease_owner, from, page.last!))) {
+      throw new PullError('lease-lost', 'another puller took this subscription over, or its cursor moved');
+    }
+    const policy = await collectionPolicy(tx, sub.collection_id);
+    const { accepted: classified, rejected, shipped } = await classifyBatch(tx, sub.collection_id, policy, candidates, originSigner(deps.keyring));
+    for (const r of rejected) refusedIds.push(`${r.id}: ${r.message}`);
+    // AMBER+STRICT and RED never leave their node: a peer that sends one breaks the rules.
+    const accepted = classified.filter((o) => {
+      const banned = (o.level === AMBER_STRICT || o.level === RED) && o.markingRefs.length > 0;
+      if (banned) refusedIds.push(`${o.id}: marked AMBER+STRICT or RED, which never leaves its node`);
+      return !banned;
+    });
+    const outcomes = await insertObjects(tx, sub.collection_id, [...shipped, ...accepted]);
+    const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
+    const differing = (await differingVersions(tx, sub.collection_id, held)).map((i) => held[i]!);
+    await quarantineVersions(tx, { subscriptionId: sub.id, collectionId: sub.collection_id, peer }, differing);
+    await insertReceipt(tx, { subscriptionId: sub.id, peer, signature: page.signature, digest: page.digest, count: page.objects.length });
+    return { stored: accepted.length - held.length, quarantined: differing.length };
+  });
+  if (refusedIds.length) deps.log.warn({ subscription: sub.id, peer, refused: refusedIds.slice(0, 20) }, 'objects pulled from a peer were refused');
+  return { received: page.objects.length, ...result, refused: refusedIds.length };
+}

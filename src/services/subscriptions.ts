@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type * as s from '../admin/schemas.ts';
+import type { Deps } from '../deps.ts';
+import { VigilError } from '../errors.ts';
+import { findCollection } from '../store/collections.ts';
+import * as store from '../store/subscriptions.ts';
+import type { Principal } from './auth.ts';
+
+// Subscriptions for the admin API and the vigil command. Each function's first line is the
+// permission check.
+
+function requireAdmin(who: Principal): void {
+  if (who.kind !== 'admin') throw new VigilError('forbidden', 'this needs the admin token');
+}
+
+export const DEFAULT_INTERVAL_SECONDS = 60;
+
+export async function createSubscription(deps: Deps, who: Principal, body: z.infer<typeof s.createSubscriptionBody>) {
+  requireAdmin(who);
+  const db = deps.database.db;
+  const peer = await db.selectFrom('clients').select(['kind', 'node_id', 'base_url']).where('id', '=', body.peer_id).executeTakeFirst();
+  if (!peer || peer.kind !== 'peer') throw new VigilError('not-found', `no peer client '${body.peer_id}' (create it with kind "peer")`);
+  if (!peer.node_id || !peer.base_url) throw new VigilError('unprocessable', 'the peer has no node id or base URL yet: pin them first (PUT /admin/clients/{id}/peer)');
+  if (!(await findCollection(db, body.collection_id))) throw new VigilError('not-found', `no collection '${body.collection_id}'`);
+  const id = randomUUID();
+  try {
+    await store.insertSubscription(db, { id, ...body, interval_seconds: body.interval_seconds ?? DEFAULT_INTERVAL_SECONDS });
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new VigilError('conflict', 'this subscription already exists');
+    throw err;
+  }
+  // A new subscription is due at once: the scheduler's next tick pulls it.
+  return getSubscription(deps, who, id);
+}
+
+export async function listSubscriptions(deps: Deps, who: Principal) {
+  requireAdmin(who);
+  return store.listSubscriptionStatus(deps.database.db);
+}
+
+/** Status: last success, lag behind it, consecutive failures, last error, quarantined versions. */
+export async function getSubscription(deps: Deps, who: Principal, id: string) {
+  requireAdmin(who);
+  const [row] = await store.listSubscriptionStatus(deps.database.db, id);
+  if (!row) throw new VigilError('not-found', `no subscription '${id}'`);
+  return row;
+}
+
+export async function subscriptionQuarantine(deps: Deps, who: Principal, id: string) {
+  await getSubscription(deps, who, id);
+  return store.listQuarantine(deps.database.db, id);
+}
+
+export async function deleteSubscription(deps: Deps, who: Principal, id: string) {
+  requireAdmin(who);
+  if (!(await store.deleteSubscription(deps.database.db, id))) throw new VigilError('not-found', `no subscription '${id}'`);
+}

@@ -1,0 +1,169 @@
+import { sql } from 'kysely';
+import type { Transaction } from 'kysely';
+import type { Db } from './objects.ts';
+import type { Schema } from './schema.ts';
+import { taxiiTime } from './timestamps.ts';
+
+// Subscriptions to a peer's collections, claimed under a lease like ingest jobs: one replica
+// pulls a subscription at a time, and another takes over once a dead replica's lease runs out.
+
+export type NewSubscription = {
+  id: string;
+  peer_id: string;
+  remote_api_root: string;
+  remote_collection_id: string;
+  collection_id: string;
+  interval_seconds: number;
+};
+
+/** A subscription as the puller claims it, with what it needs to know about the peer. */
+export type ClaimedSubscription = NewSubscription & {
+  cursor: string | null;
+  lease_owner: string;
+  consecutive_failures: number;
+  peer_node_id: string | null;
+  base_url: string | null;
+  pinned_keys: unknown;
+};
+
+export type SubscriptionStatus = NewSubscription & {
+  peer_node_id: string | null;
+  cursor: string | null;
+  next_attempt: string;
+  consecutive_failures: number;
+  last_success: string | null;
+  lag_seconds: number | null;
+  last_error: string | null;
+  last_pulled_count: number;
+  quarantined: number;
+  created: string;
+};
+
+const time = taxiiTime;
+
+export async function insertSubscription(db: Db, s: NewSubscription): Promise<void> {
+  await db.insertInto('subscriptions').values(s).execute();
+}
+
+export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('subscriptions').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function listSubscriptionStatus(db: Db, id?: string): Promise<SubscriptionStatus[]> {
+  const r = await sql<SubscriptionStatus>`
+    SELECT s.id, s.peer_id, c.node_id AS peer_node_id, s.remote_api_root, s.remote_collection_id, s.collection_id,
+           s.interval_seconds, s.cursor, ${time('s.next_attempt')} AS next_attempt, s.consecutive_failures,
+           ${time('s.last_success')} AS last_success,
+           extract(epoch FROM now() - s.last_success)::float8 AS lag_seconds,
+           s.last_error, s.last_pulled_count,
+           (SELECT count(*) FROM quarantine q WHERE q.subscription_id = s.id)::int AS quarantined,
+           ${time('s.created')} AS created
+    FROM subscriptions s JOIN clients c ON c.id = s.peer_id
+    ${id ? sql`WHERE s.id = ${id}` : sql``}
+    ORDER BY s.created, s.id`.execute(db);
+  return r.rows;
+}
+
+/**
+ * Takes one due subscription whose lease has run out (or, with `id`, that one whether due or
+ * not), for `leaseSeconds`, under a new owner token; SKIP LOCKED lets replicas share the work.
+ */
+export async function claimSubscription(db: Db, owner: string, leaseSeconds: number, id?: string): Promise<ClaimedSubscription | undefined> {
+  const r = await sql<ClaimedSubscription>`
+    UPDATE subscriptions s SET lease_owner = ${owner}, lease_until = now() + ${leaseSeconds} * interval '1 second'
+    FROM clients c
+    WHERE c.id = s.peer_id AND s.id = (
+      SELECT id FROM subscriptions
+      WHERE lease_until < now() AND ${id ? sql`id = ${id}` : sql`next_attempt <= now()`}
+      ORDER BY next_attempt LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING s.id, s.peer_id, s.remote_api_root, s.remote_collection_id, s.collection_id, s.interval_seconds,
+              s.cursor, s.lease_owner, s.consecutive_failures, c.node_id AS peer_node_id, c.base_url, c.pinned_keys`.execute(db);
+  return r.rows[0];
+}
+
+export async function extendSubscriptionLease(db: Db, id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+  const r = await sql`UPDATE subscriptions SET lease_until = now() + ${leaseSeconds} * interval '1 second'
+    WHERE id = ${id} AND lease_owner = ${owner} RETURNING id`.execute(db);
+  return r.rows.length > 0;
+}
+
+/**
+ * Moves the cursor, in the transaction that stores the page, only if this owner still holds
+ * the lease and nobody moved the cursor meanwhile: false means the page must not be stored.
+ */
+export async function advanceCursor(tx: Transaction<Schema>, id: string, owner: string, from: string | null, to: string): Promise<boolean> {
+  const r = await sql`UPDATE subscriptions SET cursor = ${to}
+    WHERE id = ${id} AND lease_owner = ${owner} AND cursor IS NOT DISTINCT FROM ${from} RETURNING id`.execute(tx);
+  return r.rows.length > 0;
+}
+
+/** Ends a run that stored every page it could: due again after the interval. */
+export async function finishSuccess(db: Db, id: string, owner: string, pulled: number): Promise<void> {
+  await sql`UPDATE subscriptions SET lease_owner = NULL, lease_until = '-infinity',
+      next_attempt = now() + interval_seconds * interval '1 second', consecutive_failures = 0,
+      last_success = now(), last_error = NULL, last_pulled_count = ${pulled}
+    WHERE id = ${id} AND lease_owner = ${owner}`.execute(db);
+}
+
+/** Ends a failed run: one more failure, due again after `delaySeconds` (the backoff). */
+export async function finishFailure(db: Db, id: string, owner: string, error: string, delaySeconds: number, pulled: number): Promise<void> {
+  await sql`UPDATE subscriptions SET lease_owner = NULL, lease_until = '-infinity',
+      next_attempt = now() + ${delaySeconds} * interval '1 second', consecutive_failures = consecutive_failures + 1,
+      last_error = ${error.slice(0, 2000)}, last_pulled_count = ${pulled}
+    WHERE id = ${id} AND lease_owner = ${owner}`.execute(db);
+}
+
+export async function insertReceipt(
+  tx: Transaction<Schema>,
+  r: { subscriptionId: string; peer: string; signature: string; digest: string; count: number },
+): Promise<void> {
+  await tx
+    .insertInto('receipts')
+    .values({ subscription_id: r.subscriptionId, peer: r.peer, signature: r.signature, body_digest: r.digest, object_count: r.count })
+    .execute();
+}
+
+/** A received version to compare with what is held: `json` is the object as received. */
+export type ReceivedVersion = { id: string; specVersion: string; version: string | null; json: string };
+
+/** The indexes of received versions held here under the same key with other content (compared as jsonb). */
+export async function differingVersions(tx: Transaction<Schema>, collectionId: string, items: ReceivedVersion[]): Promise<number[]> {
+  if (items.length === 0) return [];
+  const rows = JSON.stringify(items.map((o, i) => [i, o.id, o.specVersion, o.version, o.json]));
+  const r = await sql<{ ord: number }>`
+    SELECT DISTINCT (i.value->>0)::int AS ord FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
+    JOIN objects o ON o.collection_id = ${collectionId} AND o.id = i.value->>1 AND o.spec_version = i.value->>2
+      AND o.version_key = coalesce((i.value->>3)::timestamptz, '-infinity')
+    WHERE o.object <> (i.value->>4)::jsonb
+    ORDER BY 1`.execute(tx);
+  return r.rows.map((row) => row.ord);
+}
+
+export type QuarantinedVersion = ReceivedVersion & { originNode: string | null; originSignature: string | null };
+
+/** Keeps what a peer sent under a version held here with other content; the same content once. */
+export async function quarantineVersions(
+  tx: Transaction<Schema>,
+  where: { subscriptionId: string; collectionId: string; peer: string },
+  items: QuarantinedVersion[],
+): Promise<void> {
+  if (items.length === 0) return;
+  const rows = JSON.stringify(items.map((o) => [o.id, o.version, o.json, o.originNode, o.originSignature]));
+  await sql`INSERT INTO quarantine (subscription_id, collection_id, peer, id, version, object, origin_node, origin_signature)
+    SELECT ${where.subscriptionId}::uuid, ${where.collectionId}::uuid, ${where.peer}, i.value->>0, i.value->>1,
+           (i.value->>2)::jsonb, i.value->>3, i.value->>4
+    FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
+    WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.collection_id = ${where.collectionId} AND q.id = i.value->>0
+                        AND q.version IS NOT DISTINCT FROM i.value->>1 AND q.object = (i.value->>2)::jsonb)`.execute(tx);
+}
+
+export async function listQuarantine(db: Db, subscriptionId: string) {
+  return db
+    .selectFrom('quarantine')
+    .select(['id', 'version', 'peer', 'origin_node', time('received_at').as('received_at'), sql<string>`object::text`.as('json')])
+    .where('subscription_id', '=', subscriptionId)
+    .orderBy('seq')
+    .limit(1000)
+    .execute();
+}

@@ -1,0 +1,357 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureKeyring, loadKeyring } from '../../src/federation/keyring.ts';
+import { verifyOrigin } from '../../src/federation/origin-signature.ts';
+import { createRequestProof, PROOF_SCHEME } from '../../src/federation/request-proof.ts';
+import { RESPONSE_SIGNATURE_HEADER } from '../../src/federation/response-signature.ts';
+import { claimSubscription } from '../../src/store/subscriptions.ts';
+import { ADMIN_TOKEN, TAXII, startTestNode } from '../support/node.ts';
+import type { TestNode } from '../support/node.ts';
+import { adminJson, indicator, postObjects } from '../support/stix.ts';
+import type { StixObject } from '../support/stix.ts';
+
+const GREEN = 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da';
+const AMBER = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82';
+const RED = 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed';
+const AMBER_STRICT = 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003';
+
+type Mode = 'pass' | 'tamper' | 'bad-signature' | 'garbage' | 'error-500' | 'huge' | 'drop' | 'cursor';
+
+let a: TestNode; // pulls
+let b: TestNode; // is pulled from, through the proxy
+let proxy: http.Server;
+let proxyPort: number;
+let mode: Mode = 'pass';
+let colA: string;
+let colB: string;
+let baseB: string;
+let peerAtB: string; // node-a's client at B
+let subId: string;
+
+/** B as A sees it: passes requests through (Host kept, so proofs still match), or misbehaves. */
+function startProxy(target: string): Promise<http.Server> {
+  const upstream = new URL(target);
+  const server = http.createServer((req, res) => {
+    if (mode === 'error-500') return void res.writeHead(500, { 'content-type': TAXII }).end('{"title":"boom"}');
+    if (mode === 'garbage') return void res.writeHead(200, { 'content-type': TAXII }).end('<html>not a page</html>');
+    if (mode === 'huge') {
+      res.writeHead(200, { 'content-type': TAXII });
+      const chunk = 'x'.repeat(65_536);
+      let n = 0;
+      const write = () => {
+        while (n++ < 64) if (!res.write(chunk)) return void res.once('drain', write);
+        res.end();
+      };
+      return write();
+    }
+    if (mode === 'drop') {
+      res.writeHead(200, { 'content-type': TAXII, 'content-length': '100000' });
+      res.write('{"more":false,"objects":[{"id":');
+      return void setTimeout(() => res.socket?.destroy(), 20);
+    }
+    const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
+      const chunks: Buffer[] = [];
+      upRes.on('data', (c: Buffer) => chunks.push(c));
+      upRes.on('end', () => {
+        let body = Buffer.concat(chunks).toString('utf8');
+        const headers = { ...upRes.headers };
+        delete headers['content-length'];
+        delete headers['transfer-encoding'];
+        if (mode === 'tamper') body = body.replaceAll('Known C2 address', 'Known C2 addrezz');
+        // moves the cursor header a year ahead: a puller believing it would skip objects
+        if (mode === 'cursor' && headers['x-taxii-date-added-last']) headers['x-taxii-date-added-last'] = String(headers['x-taxii-date-added-last']).replace(/^(\d{4})/, (y) => String(Number(y) + 1));
+        if (mode === 'bad-signature') {
+          const [h, p, s] = String(headers[RESPONSE_SIGNATURE_HEADER.toLowerCase()]).split('.');
+          headers[RESPONSE_SIGNATURE_HEADER.toLowerCase()] = `${h}.${p}.${[...s!].reverse().join('')}`;
+        }
+        res.writeHead(upRes.statusCode!, headers).end(body);
+      });
+    });
+    up.on('error', () => res.writeHead(502).end());
+    up.end();
+  });
+  return new Promise((resolve) => server.listen(proxyPort ?? 0, '127.0.0.1', () => resolve(server)));
+}
+
+async function stopProxy(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    proxy.close(() => resolve());
+    proxy.closeAllConnections();
+  });
+}
+
+async function peerClient(node: TestNode, name: string, nodeId: string, keys: unknown[], opts: { collection?: string; baseUrl?: string; amber?: boolean } = {}) {
+  const grants = opts.collection ? [{ collection_id: opts.collection, can_read: true, can_write: false }] : [];
+  const c = await adminJson(node, 'POST', '/admin/clients', { name, kind: 'peer', peer_amber: opts.amber ?? false, grants });
+  await adminJson(node, 'PUT', `/admin/clients/${c.id}/peer`, { node_id: nodeId, keys, ...(opts.baseUrl ? { base_url: opts.baseUrl } : {}) });
+  return c.id as string;
+}
+
+const held = async (node: TestNode, collection: string, id: string) =>
+  (
+    await sql<{ origin: string | null; origin_node: string | null; origin_signature: string | null; json: string }>`
+      SELECT origin, origin_node, origin_signature, object::text AS json FROM objects WHERE collection_id = ${collection} AND id = ${id}`.execute(node.database.db)
+  ).rows;
+
+const subscription = async () =>
+  (
+    await sql<{ cursor: string | null; consecutive_failures: number; wait: number; last_error: string | null }>`
+      SELECT cursor, consecutive_failures, extract(epoch FROM next_attempt - now())::float8 AS wait, last_error
+      FROM subscriptions WHERE id = ${subId}`.execute(a.database.db)
+  ).rows[0]!;
+
+const receipts = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM receipts`.execute(a.database.db)).rows[0]!.n);
+
+const submitAtB = (objects: StixObject[]) => postObjects(b, baseB, objects);
+
+beforeAll(async () => {
+  b = await startTestNode({ NODE_ID: 'node-b', PULL_TICK_MS: '0' });
+  proxy = await startProxy(b.url);
+  proxyPort = (proxy.address() as AddressInfo).port;
+  a = await startTestNode({ NODE_ID: 'node-a', PULL_TICK_MS: '0' });
+  colB = (await adminJson(b, 'POST', '/admin/collections', { api_root: 'default', title: 'shared at B' })).id;
+  baseB = `/default/collections/${colB}`;
+  colA = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: 'pulled from B' })).id;
+  peerAtB = await peerClient(b, 'node-a', 'node-a', a.deps.keyring.publicKeys(), { collection: colB });
+  const peerAtA = await peerClient(a, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: `http://127.0.0.1:${proxyPort}` });
+  const sub = await adminJson(a, 'POST', '/admin/subscriptions', { peer_id: peerAtA, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA, interval_seconds: 1 });
+  subId = sub.id;
+});
+
+afterAll(async () => {
+  await a?.stop();
+  await b?.stop();
+  await new Promise<void>((resolve) => (proxy.listening ? proxy.close(() => resolve()) : resolve()));
+});
+
+describe('the puller: A pulls a collection from B over signed requests', () => {
+  const green = indicator({ object_marking_refs: [GREEN] });
+  const amber1 = indicator({ object_marking_refs: [AMBER] });
+  const amber2 = indicator({ object_marking_refs: [AMBER] });
+  const red = indicator({ object_marking_refs: [RED] });
+  const strict = indicator({ object_marking_refs: [AMBER_STRICT] });
+
+  it('brings GREEN objects with their origin (node-b) and a signature that verifies at A; AMBER only under the agreement; never RED or AMBER+STRICT', async () => {
+    await submitAtB([green, amber1, red, strict]);
+    const outcome = await a.deps.puller.pullNow(subId);
+    expect(outcome).toMatchObject({ ok: true, pages: 1 });
+    const [g] = await held(a, colA, green.id);
+    expect(g).toMatchObject({ origin: 'node-b', origin_node: 'node-b' });
+    await verifyOrigin(g!.origin_signature!, JSON.parse(g!.json), 'node-b', await getPinned());
+    for (const o of [amber1, red, strict]) expect(await held(a, colA, o.id), o.id).toEqual([]);
+    const s = await subscription();
+    expect(s.consecutive_failures).toBe(0);
+    expect(s.cursor).toMatch(/^\d{4}-/);
+    expect(await receipts()).toBe(1);
+  });
+
+  it('brings AMBER once B allows it (peer_amber), and a second pull brings only what is new', async () => {
+    await adminJson(b, 'PATCH', `/admin/clients/${peerAtB}`, { peer_amber: true });
+    // The cursor is the last date_added A was served: amber1, withheld then, lies after it.
+    const again = await a.deps.puller.pullNow(subId);
+    expect(again).toMatchObject({ ok: true, pages: 1, stored: 1 });
+    expect(await held(a, colA, amber1.id)).toHaveLength(1);
+    expect(await a.deps.puller.pullNow(subId)).toMatchObject({ ok: true, pages: 0, stored: 0 });
+    await submitAtB([amber2]);
+    const next = await a.deps.puller.pullNow(subId);
+    expect(next).toMatchObject({ ok: true, pages: 1, stored: 1 });
+    expect(await held(a, colA, amber2.id)).toHaveLength(1);
+    for (const o of [red, strict]) expect(await held(a, colA, o.id), o.id).toEqual([]);
+    expect(await held(a, colA, green.id)).toHaveLength(1);
+  });
+
+  it('never relays AMBER it received to a third peer', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-peer-c-'));
+    await ensureKeyring(dir, 'node-c');
+    const c = loadKeyring(dir);
+    await peerClient(a, 'node-c', 'node-c', c.publicKeys(), { collection: colA, amber: true });
+    const url = `${a.url}/default/collections/${colA}/objects/`;
+    const { token } = await createRequestProof(c, 'node-a', 'GET', url);
+    const res = await fetch(url, { headers: { accept: TAXII, authorization: `${PROOF_SCHEME} ${token}` } });
+    expect(res.status).toBe(200);
+    const ids = ((await res.json()) as { objects: { id: string }[] }).objects.map((o) => o.id);
+    expect(ids).toContain(green.id);
+    expect(ids).not.toContain(amber2.id);
+  });
+
+  it('backs off while B is down, keeps the cursor, and catches up with no duplicate and nothing missed', async () => {
+    const before = await subscription();
+    await stopProxy();
+    const late = indicator({ object_marking_refs: [GREEN] });
+    await submitAtB([late]);
+    const first = await a.deps.puller.pullNow(subId);
+    expect(first).toMatchObject({ ok: false, error: { code: 'unreachable' } });
+    let s = await subscription();
+    expect(s.consecutive_failures).toBe(1);
+    expect(s.cursor).toBe(before.cursor);
+    expect(s.wait).toBeGreaterThan(2);
+    expect(s.wait).toBeLessThanOrEqual(5);
+    expect(s.last_error).toMatch(/unreachable/);
+    expect((await a.deps.puller.pullNow(subId))?.ok).toBe(false);
+    s = await subscription();
+    expect(s.consecutive_failures).toBe(2);
+    expect(s.wait).toBeGreaterThan(4.5);
+    proxy = await startProxy(b.url);
+    const caught = await a.deps.puller.pullNow(subId);
+    expect(caught).toMatchObject({ ok: true, stored: 1 });
+    expect(await held(a, colA, late.id)).toHaveLength(1);
+    expect(await held(a, colA, green.id)).toHaveLength(1);
+    s = await subscription();
+    expect(s.consecutive_failures).toBe(0);
+    expect(s.last_error).toBeNull();
+    const status = await adminJson(a, 'GET', `/admin/subscriptions/${subId}`);
+    expect(status).toMatchObject({ consecutive_failures: 0, last_error: null, quarantined: 0, peer_node_id: 'node-b' });
+    expect(status.lag_seconds).toBeGreaterThanOrEqual(0);
+    expect(status.last_success).toMatch(/Z$/);
+  });
+
+  it.each([
+    ['tamper', 'bad-signature', {}],
+    ['cursor', 'bad-signature', {}],
+    ['bad-signature', 'bad-signature', {}],
+    ['garbage', 'bad-signature', {}],
+    ['error-500', 'http-status', {}],
+    ['huge', 'too-large', { maxBytes: 1_000_000 }],
+    ['drop', 'connection-lost', {}],
+  ] as const)('ingests nothing from a page that fails (%s) and keeps the cursor', async (m, code, limits) => {
+    const fresh = indicator({ object_marking_refs: [GREEN] });
+    await submitAtB([fresh]);
+    const before = await subscription();
+    const receiptsBefore = await receipts();
+    mode = m;
+    try {
+      const outcome = await a.deps.puller.pullNow(subId, { limits });
+      expect(outcome).toMatchObject({ ok: false, stored: 0, error: { code } });
+    } finally {
+      mode = 'pass';
+    }
+    expect(await held(a, colA, fresh.id)).toEqual([]);
+    const s = await subscription();
+    expect(s.cursor).toBe(before.cursor);
+    expect(s.consecutive_failures).toBe(before.consecutive_failures + 1);
+    expect(await receipts()).toBe(receiptsBefore);
+    expect((await a.deps.puller.pullNow(subId))?.ok).toBe(true);
+    expect(await held(a, colA, fresh.id)).toHaveLength(1);
+  });
+
+  it('refuses a whole page when one object has a bad origin signature', async () => {
+    const good = indicator({ object_marking_refs: [GREEN] });
+    const forged = indicator({ object_marking_refs: [GREEN] });
+    await submitAtB([good, forged]);
+    const [row] = await held(b, colB, forged.id);
+    await sql`UPDATE objects SET origin_signature = ${row!.origin_signature!.replace(/..$/, 'AA')} WHERE id = ${forged.id}`.execute(b.database.db);
+    const before = await subscription();
+    const outcome = await a.deps.puller.pullNow(subId);
+    expect(outcome).toMatchObject({ ok: false, error: { code: 'bad-origin' } });
+    expect(await held(a, colA, good.id)).toEqual([]);
+    expect((await subscription()).cursor).toBe(before.cursor);
+    await sql`UPDATE objects SET origin_signature = ${row!.origin_signature} WHERE id = ${forged.id}`.execute(b.database.db);
+    expect((await a.deps.puller.pullNow(subId))?.ok).toBe(true);
+    expect(await held(a, colA, good.id)).toHaveLength(1);
+    expect(await held(a, colA, forged.id)).toHaveLength(1);
+  });
+
+  it('quarantines a version held here with other content, never overwriting it', async () => {
+    const theirs = indicator({ object_marking_refs: [GREEN], name: 'as B has it' });
+    const ours = { ...theirs, name: 'as A has it' };
+    await postObjects(a, `/default/collections/${colA}`, [ours]);
+    await submitAtB([theirs]);
+    const outcome = await a.deps.puller.pullNow(subId);
+    expect(outcome).toMatchObject({ ok: true, stored: 0, quarantined: 1 });
+    const rows = await held(a, colA, theirs.id);
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0]!.json).name).toBe('as A has it');
+    const status = await adminJson(a, 'GET', `/admin/subscriptions/${subId}`);
+    expect(status.quarantined).toBe(1);
+    const q = await adminJson(a, 'GET', `/admin/subscriptions/${subId}/quarantine`);
+    expect(q.objects).toHaveLength(1);
+    expect(JSON.parse(q.objects[0].json).name).toBe('as B has it');
+    // the same content received again is not quarantined twice, and the same version as held is no conflict
+    expect((await a.deps.puller.pullNow(subId))?.quarantined).toBe(0);
+  });
+
+  it('pages through a backlog in several pages', async () => {
+    const batch = Array.from({ length: 25 }, () => indicator({ object_marking_refs: [GREEN] }));
+    await submitAtB(batch);
+    const outcome = await a.deps.puller.pullNow(subId, { pageLimit: 10 });
+    expect(outcome).toMatchObject({ ok: true, pages: 3, stored: 25 });
+    for (const o of batch) expect(await held(a, colA, o.id)).toHaveLength(1);
+  });
+
+  it('lets one puller hold a subscription at a time; another takes over when the lease runs out', async () => {
+    const other = await claimSubscription(a.database.db, crypto.randomUUID(), 120, subId);
+    expect(other).toBeDefined();
+    expect(await a.deps.puller.pullNow(subId)).toBeUndefined();
+    await sql`UPDATE subscriptions SET lease_until = now() - interval '1 second' WHERE id = ${subId}`.execute(a.database.db);
+    expect((await a.deps.puller.pullNow(subId))?.ok).toBe(true);
+  });
+});
+
+describe('the scheduler', () => {
+  it('pulls a new subscription on its own timer', async () => {
+    const t = await startTestNode({ NODE_ID: 'node-t', PULL_TICK_MS: '100' });
+    try {
+      await peerClient(b, 'node-t', 'node-t', t.deps.keyring.publicKeys(), { collection: colB });
+      const peer = await peerClient(t, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: b.url });
+      const col = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'timer' })).id;
+      const sub = await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: peer, remote_api_root: 'default', remote_collection_id: colB, collection_id: col });
+      let status = sub;
+      for (let i = 0; i < 100 && !status.last_success; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await adminJson(t, 'GET', `/admin/subscriptions/${sub.id}`);
+      }
+      expect(status.last_success).toBeTruthy();
+      expect(status.last_pulled_count).toBeGreaterThan(0);
+      expect(status.consecutive_failures).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('vigil subscription', () => {
+  const vigil = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const bin = new URL('../../bin/vigil.js', import.meta.url).pathname;
+      execFile(process.execPath, [bin, '--json', ...args], { env: { ...process.env, VIGIL_URL: a.url, ADMIN_TOKEN }, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
+      );
+    });
+
+  it('adds, lists, shows and removes a subscription', async () => {
+    const peer = (await sql<{ id: string }>`SELECT id FROM clients WHERE node_id = 'node-b'`.execute(a.database.db)).rows[0]!.id;
+    const col = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: 'cli' })).id;
+    const added = await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', '300']);
+    expect(added.code, added.stderr).toBe(0);
+    const { id } = JSON.parse(added.stdout);
+    const list = await vigil(['subscription', 'list']);
+    expect(JSON.parse(list.stdout).subscriptions.map((x: { id: string }) => x.id)).toContain(id);
+    const shown = JSON.parse((await vigil(['subscription', 'show', id])).stdout);
+    expect(shown).toMatchObject({ id, interval_seconds: 300, peer_node_id: 'node-b', consecutive_failures: 0, quarantined: 0 });
+    expect((await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col])).code).toBe(1);
+    expect((await vigil(['subscription', 'remove', id])).code).toBe(0);
+    expect((await vigil(['subscription', 'show', id])).code).toBe(1);
+    expect((await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', 'soon'])).code).toBe(2);
+  });
+
+  it('refuses a subscription to a client that is not a pinned peer', async () => {
+    const plain = await adminJson(a, 'POST', '/admin/clients', { name: 'not-a-peer' });
+    const res = await a.request('/admin/subscriptions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ peer_id: plain.id, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA }),
+    });
+    expect(res.status).toBe(404);
+  });
+});
+
+async function getPinned() {
+  const peers = (await sql<{ pinned_keys: unknown }>`SELECT pinned_keys FROM clients WHERE node_id = 'node-b'`.execute(a.database.db)).rows;
+  return peers[0]!.pinned_keys as never[];
+}
