@@ -245,7 +245,11 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     const forged = indicator({ object_marking_refs: [GREEN] });
     await submitAtB([good, forged]);
     const [row] = await held(b, colB, forged.id);
-    await sql`UPDATE objects SET origin_signature = ${row!.origin_signature!.replace(/..$/, 'AA')} WHERE id = ${forged.id}`.execute(b.database.db);
+    // change one character inside the signature part (always a change, always valid base64url)
+    const sig = row!.origin_signature!;
+    const at = sig.length - 20;
+    const forgedSig = `${sig.slice(0, at)}${sig[at] === 'A' ? 'B' : 'A'}${sig.slice(at + 1)}`;
+    await sql`UPDATE objects SET origin_signature = ${forgedSig} WHERE id = ${forged.id}`.execute(b.database.db);
     const before = await subscription();
     const outcome = await a.deps.puller.pullNow(subId);
     expect(outcome).toMatchObject({ ok: false, error: { code: 'bad-origin' } });
