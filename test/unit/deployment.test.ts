@@ -6,27 +6,39 @@ import { loadConfig } from '../../src/config.ts';
 const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
 
 describe('docker-compose.yml', () => {
-  const compose = parse(read('docker-compose.yml'));
+  const compose = parse(read('docker-compose.yml'), { merge: true });
   const readme = read('README.md');
 
-  it('runs PostgreSQL and a node built from this repository', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['postgres', 'vigil']);
-    expect(compose.services.vigil.build).toBe('.');
-    expect(compose.services.vigil.depends_on.postgres.condition).toBe('service_healthy');
+  const nodes = ['vigil-a', 'vigil-b', 'vigil-c'];
+
+  it('runs PostgreSQL and three nodes built from this repository', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['postgres', ...nodes]);
+    for (const n of nodes) {
+      expect(compose.services[n].build, n).toBe('.');
+      expect(compose.services[n].depends_on.postgres.condition, n).toBe('service_healthy');
+    }
   });
 
-  it('starts the node with the README command, and the Dockerfile does too', () => {
+  it('starts every node with the README command, and the Dockerfile does too', () => {
     expect(readme).toContain('npm install && npm start');
-    expect(compose.services.vigil.command).toEqual(['npm', 'start']);
+    for (const n of nodes) expect(compose.services[n].command, n).toEqual(['npm', 'start']);
     expect(read('Dockerfile')).toContain('CMD ["npm", "start"]');
     expect(readme).toContain('docker compose up --build');
   });
 
-  it('gives the node a configuration that passes its own validation, pointing at the postgres service', () => {
-    const env = compose.services.vigil.environment as Record<string, string>;
-    const config = loadConfig(env);
+  it('gives each node a valid configuration of its own: database (made by the init script), node id, public URL', () => {
+    const init = read('deploy/postgres-init.sql');
     const pgEnv = compose.services.postgres.environment;
-    expect(config.databaseUrl).toBe(`postgres://${pgEnv.POSTGRES_USER}:${pgEnv.POSTGRES_PASSWORD}@postgres:5432/${pgEnv.POSTGRES_DB}`);
-    expect(config.host).toBe('0.0.0.0');
+    const seen = new Set<string>();
+    for (const n of nodes) {
+      const config = loadConfig(compose.services[n].environment as Record<string, string>);
+      const db = config.databaseUrl!.split('/').pop()!;
+      expect(config.databaseUrl, n).toBe(`postgres://${pgEnv.POSTGRES_USER}:${pgEnv.POSTGRES_PASSWORD}@postgres:5432/${db}`);
+      expect(init, n).toContain(`CREATE DATABASE ${db} `);
+      expect(config.publicUrl, n).toBe(`http://${n}:8000`);
+      expect(config.host).toBe('0.0.0.0');
+      seen.add(`${db}|${config.nodeId}`);
+    }
+    expect(seen.size).toBe(3);
   });
 });
