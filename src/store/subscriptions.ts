@@ -1,20 +1,16 @@
 import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { Db } from './objects.ts';
-import type { Schema } from './schema.ts';
+import type { Schema, SubscriptionsTable } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
 
 // Subscriptions to a peer's collections, claimed under a lease like ingest jobs: one replica
 // pulls a subscription at a time, and another takes over once a dead replica's lease runs out.
 
-export type NewSubscription = {
-  id: string;
-  peer_id: string;
-  remote_api_root: string;
-  remote_collection_id: string;
-  collection_id: string;
-  interval_seconds: number;
-};
+export type NewSubscription = Pick<
+  SubscriptionsTable,
+  'id' | 'peer_id' | 'remote_api_root' | 'remote_collection_id' | 'collection_id' | 'interval_seconds'
+>;
 
 /** A subscription as the puller claims it, with what it needs to know about the peer. */
 export type ClaimedSubscription = NewSubscription & {
