@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+
+export type Sizes = {
+  /** Objects in the large collection (read, head poll, growth, TLP). */
+  objects: number;
+  /** The small size the growth scenario compares with. */
+  growthBase: number;
+  envelopes: number;
+  perEnvelope: number;
+  ingestClients: number;
+  pollClients: number;
+  pollSeconds: number;
+  bundleObjects: number;
+  /** Characters of description per indicator in the bundle: about 40 MB at 25,000 objects. */
+  bundlePad: number;
+  pageLimit: number;
+};
+
+export type Options = { smoke: boolean; out: string; databases: { kind: 'postgres' | 'pglite'; url?: string; sizes: Sizes }[] };
+
+const FULL: Sizes = { objects: 200_000, growthBase: 10_000, envelopes: 20, perEnvelope: 1000, ingestClients: 4, pollClients: 50, pollSeconds: 10, bundleObjects: 25_000, bundlePad: 1250, pageLimit: 1000 };
+const PGLITE: Partial<Sizes> = { objects: 20_000, envelopes: 8, bundleObjects: 5000, pollSeconds: 5 };
+const SMOKE: Sizes = { objects: 600, growthBase: 300, envelopes: 4, perEnvelope: 50, ingestClients: 2, pollClients: 4, pollSeconds: 0.5, bundleObjects: 200, bundlePad: 200, pageLimit: 100 };
+
+const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/vigil_ci';
+
+/**
+ * `npm run bench -- --objects 1000000`: PostgreSQL at BENCH_DATABASE_URL and PGlite, full sizes.
+ * `--smoke`: tiny sizes, on PostgreSQL when TEST_DATABASE_URL is set, else on PGlite.
+ */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'test/bench/results/latest.json' },
+      db: { type: 'string' },
+      objects: { type: 'string' },
+      'growth-base': { type: 'string' },
+      envelopes: { type: 'string' },
+      'poll-seconds': { type: 'string' },
+      'poll-clients': { type: 'string' },
+      'bundle-objects': { type: 'string' },
+      'pglite-objects': { type: 'string' },
+    },
+  });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v.replaceAll('_', '')));
+  const given = Object.fromEntries(
+    Object.entries({
+      objects: num(values.objects),
+      growthBase: num(values['growth-base']),
+      envelopes: num(values.envelopes),
+      pollSeconds: num(values['poll-seconds']),
+      pollClients: num(values['poll-clients']),
+      bundleObjects: num(values['bundle-objects']),
+    }).filter(([, v]) => v !== undefined),
+  ) as Partial<Sizes>;
+  if (values.smoke) {
+    const url = env.TEST_DATABASE_URL;
+    const sizes = { ...SMOKE, ...given };
+    return { smoke: true, out: values.out!, databases: [url ? { kind: 'postgres', url, sizes } : { kind: 'pglite', sizes }] };
+  }
+  const full = { ...FULL, ...given };
+  const pglite = { ...full, ...PGLITE, ...(num(values['pglite-objects']) ? { objects: num(values['pglite-objects'])! } : {}) };
+  const all = [
+    { kind: 'postgres' as const, url: env.BENCH_DATABASE_URL || DEFAULT_URL, sizes: full },
+    { kind: 'pglite' as const, sizes: pglite },
+  ];
+  return { smoke: false, out: values.out!, databases: values.db ? all.filter((d) => d.kind === values.db) : all };
+}

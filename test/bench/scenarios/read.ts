@@ -1,0 +1,43 @@
+import { client } from '../load.ts';
+import type { Target } from '../target.ts';
+import { objectsPath } from './setup.ts';
+
+/** Full read: one client paging through the whole collection, following `next`. */
+export async function fullReadNode(t: Target, collectionId: string, limit: number): Promise<{ perSecond: number; objects: number; pages: number; peakRss: number }> {
+  const c = client(t.url, 1);
+  t.rss.reset();
+  const t0 = performance.now();
+  let next: string | undefined;
+  let objects = 0;
+  let pages = 0;
+  do {
+    const r = await c.request(`${objectsPath(collectionId)}?limit=${limit}${next ? `&next=${encodeURIComponent(next)}` : ''}`);
+    if (r.status !== 200) throw new Error(`full read: ${r.status} ${r.text.slice(0, 300)}`);
+    const page = JSON.parse(r.text) as { objects?: unknown[]; next?: string };
+    objects += page.objects?.length ?? 0;
+    pages += 1;
+    next = page.next;
+  } while (next);
+  const seconds = (performance.now() - t0) / 1000;
+  const peakRss = t.rss.peak();
+  await c.close();
+  return { perSecond: objects / seconds, objects, pages, peakRss };
+}
+
+/** The same read straight from PostgreSQL: keyset SELECTs of the object text, `limit` rows a page. */
+export async function fullReadRaw(t: Target, collectionId: string, limit: number): Promise<{ perSecond: number; objects: number }> {
+  const t0 = performance.now();
+  let after = '-infinity';
+  let objects = 0;
+  for (;;) {
+    const rows = await t.sql<{ at: string; json: string }>(
+      `SELECT date_added::text AS at, object::text AS json FROM objects
+       WHERE collection_id = $1 AND date_added > $2::timestamptz ORDER BY date_added LIMIT $3`,
+      [collectionId, after, limit],
+    );
+    objects += rows.length;
+    if (rows.length < limit) break;
+    after = rows[rows.length - 1]!.at;
+  }
+  return { perSecond: objects / ((performance.now() - t0) / 1000), objects };
+}

@@ -1,0 +1,108 @@
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CompiledQuery } from 'kysely';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.ts';
+import { startNode } from '../../src/node.ts';
+import { openPGlite } from '../../src/store/database.ts';
+import { rssProbe } from './rss.ts';
+import type { RssProbe } from './rss.ts';
+
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+
+/** Runs SQL beside the node on the same data: the bulk load and the raw PostgreSQL figures. */
+export type Sql = <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
+
+export type Target = {
+  kind: 'postgres' | 'pglite';
+  url: string;
+  /** SQL on the node's own schema; `connections` separate sessions for concurrent raw work. */
+  sql: Sql;
+  sessions(connections: number): Promise<{ sql: Sql; close(): Promise<void> }>;
+  rss: RssProbe;
+  stop(): Promise<void>;
+};
+
+// The node turns JIT off on its sessions; the raw figures run under the same settings.
+function scopedUrl(url: string, schema: string, jitOff = false): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}${jitOff ? ' -c jit=off' : ''}`);
+  return u.toString();
+}
+
+async function adminQuery(url: string, text: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+function poolSql(pool: pg.Pool): Sql {
+  return async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[];
+}
+
+/** A node in a child process against a fresh schema of the PostgreSQL server at `url`, dropped on stop. */
+export async function postgresTarget(url: string): Promise<Target> {
+  const schema = `vigil_bench_${randomBytes(6).toString('hex')}`;
+  await adminQuery(url, `CREATE SCHEMA ${schema}`);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
+  const env = { ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', DATABASE_URL: scopedUrl(url, schema) };
+  // BENCH_CPU_PROF=dir: the node writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = fork(path.join(import.meta.dirname, 'node-child.ts'), [], { env, execArgv: prof, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const nodeUrl = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`the node exited with ${code} before listening`)));
+  });
+  const pool = new pg.Pool({ connectionString: scopedUrl(url, schema, true), max: 8 });
+  const rss = rssProbe(child.pid!);
+  return {
+    kind: 'postgres',
+    url: nodeUrl,
+    sql: poolSql(pool),
+    async sessions(n) {
+      const p = new pg.Pool({ connectionString: scopedUrl(url, schema, true), max: n });
+      return { sql: poolSql(p), close: () => p.end() };
+    },
+    rss,
+    async stop() {
+      rss.stop();
+      await pool.end();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('stop');
+      await exited;
+      await adminQuery(url, `DROP SCHEMA ${schema} CASCADE`);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A node in this process on PGlite (one session: the raw figures share it, as the node does). */
+export async function pgliteTarget(): Promise<Target> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
+  const database = await openPGlite(path.join(dataDir, 'pgdata'));
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
+  const node = await startNode(config, database);
+  const sql: Sql = async <T>(text: string, params: unknown[] = []) =>
+    (await database.db.executeQuery(CompiledQuery.raw(text, params))).rows as T[];
+  const rss = rssProbe(process.pid);
+  return {
+    kind: 'pglite',
+    url: node.url,
+    sql,
+    sessions: async () => ({ sql, close: async () => {} }),
+    rss,
+    async stop() {
+      rss.stop();
+      await node.close();
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
