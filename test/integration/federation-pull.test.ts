@@ -21,7 +21,7 @@ const AMBER = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82';
 const RED = 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed';
 const AMBER_STRICT = 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003';
 
-type Mode = 'pass' | 'tamper' | 'bad-signature' | 'garbage' | 'error-500' | 'huge' | 'drop' | 'cursor';
+type Mode = 'pass' | 'tamper' | 'bad-signature' | 'garbage' | 'error-500' | 'huge' | 'drop' | 'cursor' | 'slow';
 
 let a: TestNode; // pulls
 let b: TestNode; // is pulled from, through the proxy
@@ -50,6 +50,8 @@ function startProxy(target: string): Promise<http.Server> {
       };
       return write();
     }
+    // a peer that takes too long to answer at all
+    if (mode === 'slow') return void setTimeout(() => res.writeHead(200, { 'content-type': TAXII }).end('{}'), 1500);
     if (mode === 'drop') {
       res.writeHead(200, { 'content-type': TAXII, 'content-length': '100000' });
       res.write('{"more":false,"objects":[{"id":');
@@ -219,6 +221,7 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     ['error-500', 'http-status', {}],
     ['huge', 'too-large', { maxBytes: 1_000_000 }],
     ['drop', 'connection-lost', {}],
+    ['slow', 'timeout', { headersTimeoutMs: 300 }],
   ] as const)('ingests nothing from a page that fails (%s) and keeps the cursor', async (m, code, limits) => {
     const fresh = indicator({ object_marking_refs: [GREEN] });
     await submitAtB([fresh]);
