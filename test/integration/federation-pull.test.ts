@@ -21,7 +21,8 @@ const AMBER = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82';
 const RED = 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed';
 const AMBER_STRICT = 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003';
 
-type Mode = 'pass' | 'tamper' | 'bad-signature' | 'garbage' | 'error-500' | 'huge' | 'drop' | 'cursor' | 'slow';
+type Mode = 'pass' | 'tamper' | 'bad-signature' | 'garbage' | 'error-500' | 'huge' | 'drop' | 'cursor' | 'slow' | 'hang';
+const hanging: http.ServerResponse[] = [];
 
 let a: TestNode; // pulls
 let b: TestNode; // is pulled from, through the proxy
@@ -50,6 +51,8 @@ function startProxy(target: string): Promise<http.Server> {
       };
       return write();
     }
+    // a peer that answers nothing at all, until the test lets go of it
+    if (mode === 'hang') return void hanging.push(res);
     // a peer that takes too long to answer at all
     if (mode === 'slow') return void setTimeout(() => res.writeHead(200, { 'content-type': TAXII }).end('{}'), 1500);
     if (mode === 'drop') {
@@ -317,6 +320,42 @@ describe('the scheduler', () => {
       expect(status.last_pulled_count).toBeGreaterThan(0);
       expect(status.consecutive_failures).toBe(0);
     } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('a stuck peer', () => {
+  it('does not hold up the pulls from other peers', async () => {
+    const t = await startTestNode({ NODE_ID: 'node-u', PULL_TICK_MS: '100' });
+    try {
+      // node-u pulls from B through the proxy (which will hang) and from A directly, a collection
+      // of A's own objects (objects A got from B would need a trust list at node-u)
+      const ownAtA = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: "A's own" })).id;
+      await peerClient(b, 'node-u', 'node-u', t.deps.keyring.publicKeys(), { collection: colB });
+      await peerClient(a, 'node-u', 'node-u', t.deps.keyring.publicKeys(), { collection: ownAtA });
+      const viaProxy = await peerClient(t, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: `http://127.0.0.1:${proxyPort}` });
+      const direct = await peerClient(t, 'node-a', 'node-a', a.deps.keyring.publicKeys(), { baseUrl: a.url });
+      const intoB = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'from B' })).id;
+      const intoA = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'from A' })).id;
+      mode = 'hang';
+      const stuck = await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: viaProxy, remote_api_root: 'default', remote_collection_id: colB, collection_id: intoB, interval_seconds: 1 });
+      for (let i = 0; i < 50 && hanging.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(hanging.length).toBeGreaterThan(0); // B's pull is now stuck in flight
+      const fresh = indicator({ object_marking_refs: [GREEN] });
+      await postObjects(a, `/default/collections/${ownAtA}`, [fresh]);
+      await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: direct, remote_api_root: 'default', remote_collection_id: ownAtA, collection_id: intoA, interval_seconds: 1 });
+      let got: unknown[] = [];
+      for (let i = 0; i < 100 && got.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        got = await held(t, intoA, fresh.id);
+      }
+      expect(got).toHaveLength(1);
+      const status = await adminJson(t, 'GET', `/admin/subscriptions/${stuck.id}`);
+      expect(status.last_success).toBeNull();
+    } finally {
+      mode = 'pass';
+      for (const res of hanging.splice(0)) res.socket?.destroy();
       await t.stop();
     }
   });
