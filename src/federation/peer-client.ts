@@ -26,6 +26,8 @@ export type PeerResponse = { status: number; headers: Record<string, string | st
 export type PeerClients = {
   get(url: string, headers: Record<string, string>, limits?: Partial<Limits>): Promise<PeerResponse>;
   close(): Promise<void>;
+  /** Aborts whatever is in flight (shutdown): a stuck peer must not hold the node up. */
+  destroy(): Promise<void>;
 };
 
 function classify(err: unknown): PeerRequestError {
@@ -89,6 +91,11 @@ export function createPeerClients(defaults: Limits = DEFAULT_LIMITS): PeerClient
       const all = [...pools.values()];
       pools.clear();
       await Promise.all(all.map((p) => p.close().catch(() => p.destroy())));
+    },
+    async destroy() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.destroy().catch(() => {})));
     },
   };
 }

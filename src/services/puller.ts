@@ -78,8 +78,10 @@ export function createPuller(): Puller {
     async stop() {
       stopping = true;
       if (timer) clearInterval(timer);
+      // Abort pulls in flight: each fails as a lost connection, keeps its cursor, and its lease
+      // lets another replica (or the next start) take the subscription over.
+      await clients.destroy();
       await this.idle();
-      await clients.close();
       deps = undefined;
     },
   };
