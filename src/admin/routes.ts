@@ -81,6 +81,9 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
   app.get('/collections/:id/objects/:objectId/recipients', async (c) =>
     c.json({ deliveries: await admin.objectRecipients(deps, who(c), uuid(c.req.param('id'), 'collection'), c.req.param('objectId')) }),
   );
+  app.get('/collections/:id/objects/:objectId', async (c) =>
+    c.json({ versions: await admin.objectProvenance(deps, who(c), uuid(c.req.param('id'), 'collection'), c.req.param('objectId')) }),
+  );
   app.get('/collections/:id/denied', async (c) => c.json({ objects: await admin.deniedObjects(deps, who(c), uuid(c.req.param('id'), 'collection')) }));
 
   app.get('/clients', async (c) => c.json({ clients: await admin.listClients(deps, who(c)) }));

@@ -10,7 +10,7 @@ import type { Principal } from './auth.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import { levelName, levelOf } from '../policy/levels.ts';
 import { deliveriesOfObject } from '../store/deliveries.ts';
-import { listDenied } from '../store/objects.ts';
+import { listDenied, objectProvenance as provenance } from '../store/objects.ts';
 import * as peers from '../store/peers.ts';
 import { calculateJwkThumbprint } from 'jose';
 
@@ -133,6 +133,15 @@ export async function objectRecipients(deps: Deps, who: Principal, collectionId:
   found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
   const rows = await deliveriesOfObject(deps.database.db, collectionId, objectId);
   return rows.map((d) => ({ ...d, max_level: levelName(d.max_level) }));
+}
+
+/** An object's versions with their TLP level and provenance: where each came from, who originated it. */
+export async function objectProvenance(deps: Deps, who: Principal, collectionId: string, objectId: string) {
+  requireAdmin(who);
+  found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
+  const versions = await provenance(deps.database.db, collectionId, objectId);
+  if (versions.length === 0) throw new VigilError('not-found', `no object '${objectId}' in this collection`);
+  return versions.map(({ tlp_level, ...v }) => ({ ...v, tlp_level: levelName(tlp_level) }));
 }
 
 /** Objects served to nobody (unknown TLP-like or unresolvable markings), with why. */

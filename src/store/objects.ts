@@ -212,3 +212,23 @@ export async function listDenied(db: Db, collectionId: string): Promise<{ id: st
     FROM objects o WHERE o.collection_id = ${collectionId} AND o.tlp_level = ${DENY} ORDER BY o.date_added LIMIT 10000`.execute(db);
   return r.rows;
 }
+
+export type ProvenanceRow = {
+  version: string;
+  spec_version: string;
+  date_added: string;
+  tlp_level: number;
+  deny_reason: string | null;
+  received_from: string | null;
+  origin_node: string | null;
+  origin_signature: string | null;
+};
+
+/** Every stored version of an object, with its level and where it came from (for the admin). */
+export async function objectProvenance(db: Db, collectionId: string, id: string): Promise<ProvenanceRow[]> {
+  const r = await sql<ProvenanceRow>`
+    SELECT ${versionText} AS version, o.spec_version, ${dateAddedText} AS date_added, o.tlp_level, o.deny_reason,
+           o.origin AS received_from, o.origin_node, o.origin_signature
+    FROM objects o WHERE o.collection_id = ${collectionId} AND o.id = ${id} ORDER BY o.date_added`.execute(db);
+  return r.rows;
+}

@@ -286,6 +286,20 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect((await a.deps.puller.pullNow(subId))?.quarantined).toBe(0);
   });
 
+  it("shows the admin each pulled version's provenance", async () => {
+    const obj = indicator({ object_marking_refs: [GREEN] });
+    await submitAtB([obj]);
+    await a.deps.puller.pullNow(subId);
+    const { versions } = await adminJson(a, 'GET', `/admin/collections/${colA}/objects/${obj.id}`);
+    expect(versions).toEqual([
+      expect.objectContaining({ version: obj.modified, tlp_level: 'GREEN', received_from: 'node-b', origin_node: 'node-b', origin_signature: expect.any(String) }),
+    ]);
+    const local = indicator();
+    await postObjects(a, `/default/collections/${colA}`, [local]);
+    const mine = await adminJson(a, 'GET', `/admin/collections/${colA}/objects/${local.id}`);
+    expect(mine.versions[0]).toMatchObject({ received_from: null, origin_node: 'node-a', tlp_level: 'AMBER' });
+  });
+
   it('pages through a backlog in several pages', async () => {
     const batch = Array.from({ length: 25 }, () => indicator({ object_marking_refs: [GREEN] }));
     await submitAtB(batch);
