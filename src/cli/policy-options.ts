@@ -65,6 +65,16 @@ export function policyCommands(cols: Command, call: Call, print: Print): void {
       ),
     );
   cols
+    .command('object <collection> <object-id>')
+    .description("an object's versions: TLP level, the peer each came from, its origin node")
+    .action(async (collection: string, objectId: string) =>
+      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}`), (v) =>
+        v.versions
+          .map((x: any) => `${x.version}  ${x.tlp_level}  added ${x.date_added}  from ${x.received_from ?? '(submitted here)'}  origin ${x.origin_node ?? '?'}`)
+          .join('\n'),
+      ),
+    );
+  cols
     .command('denied <collection>')
     .description('objects served to nobody (unknown or unresolvable markings), with why')
     .action(async (collection: string) =>
