@@ -7,6 +7,9 @@ COPY src ./src
 COPY migrations ./migrations
 COPY bin ./bin
 ENV HOST=0.0.0.0 PORT=8000 DATA_DIR=/data
+# The node writes its admin token and keys here as the unprivileged user; a named volume takes
+# this ownership when first mounted.
+RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 8000
 USER node
