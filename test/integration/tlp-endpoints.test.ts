@@ -5,26 +5,12 @@ import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
+import { OPENCTI_AMBER_STRICT, TLP1, TLP2, TLP2_EXTENSION } from '../fixtures/tlp-ids.ts';
 
 // shared/reference/tlp.md through HTTP: who gets which level, on every path out (objects,
 // object, manifest, versions, their date headers, `more`, paging by next and by added_after,
 // DELETE's existence check, status), and the audit of AMBER+ deliveries.
 
-const TLP1 = {
-  white: 'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9',
-  green: 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da',
-  amber: 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82',
-  red: 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed',
-};
-const TLP2 = {
-  clear: 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
-  green: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
-  amber: 'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
-  amberStrict: 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
-  red: 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1',
-};
-const OPENCTI_AMBER_STRICT = 'marking-definition--826578e1-40ad-459f-bc73-ede076f81f37';
-const TLP2_EXTENSION = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
 
 const shared = JSON.parse(readFileSync(new URL('../../../shared/stix/tlp-markings.json', import.meta.url), 'utf8')) as { objects: StixObject[] };
 const sharedById = new Map(shared.objects.map((o) => [o.id, o]));

@@ -4,23 +4,10 @@ import type { Level } from '../../../src/policy/levels.ts';
 import { classifyMarkingDefinition, defaultLevelFor, resolveMarkings } from '../../../src/policy/markings.ts';
 import type { MarkingKind } from '../../../src/policy/markings.ts';
 import { TLP2_EXTENSION_ID } from '../../../src/policy/tlp-ids.ts';
+import { OPENCTI_AMBER_STRICT, TLP1, TLP2 } from '../../fixtures/tlp-ids.ts';
 
 // shared/reference/tlp.md: "The marking definitions" and "Several markings".
 
-const TLP1 = {
-  white: 'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9',
-  green: 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da',
-  amber: 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82',
-  red: 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed',
-};
-const TLP2 = {
-  clear: 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
-  green: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
-  amber: 'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
-  amberStrict: 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
-  red: 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1',
-};
-const OPENCTI_AMBER_STRICT = 'marking-definition--826578e1-40ad-459f-bc73-ede076f81f37';
 const UNKNOWN_ID = 'marking-definition--0c9a1a43-3d2b-4c31-9f41-6d9c1e6a0b77';
 
 function md(over: Record<string, unknown>): Record<string, unknown> {
