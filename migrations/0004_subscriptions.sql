@@ -51,3 +51,7 @@ CREATE TABLE quarantine (
 );
 CREATE INDEX quarantine_by_subscription ON quarantine (subscription_id);
 CREATE INDEX quarantine_by_object ON quarantine (collection_id, id);
+
+-- Whether this node checked a version's origin signature (true; also for what it signed itself)
+-- or stored it unchecked because it knows no key of the origin node (false: no trust list).
+ALTER TABLE objects ADD COLUMN origin_verified boolean;

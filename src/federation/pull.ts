@@ -29,7 +29,7 @@ export class PullError extends Error {
 /** Where to pull from: the peer as pinned here, and its collection. */
 export type PullTarget = { peerNodeId: string; baseUrl: string; pinnedKeys: JWK[]; apiRoot: string; collectionId: string };
 
-export type ReceivedObject = { object: Record<string, unknown>; json: string; originNode: string; originSignature: string };
+export type ReceivedObject = { object: Record<string, unknown>; json: string; originNode: string; originSignature: string; originVerified: boolean };
 
 export type VerifiedPage = {
   objects: ReceivedObject[];
@@ -120,13 +120,18 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     const candidates = origins.get(object.id) ?? [];
     const record = version === undefined ? (candidates.length === 1 ? candidates[0] : undefined) : candidates.find((r) => r.version === version);
     if (!record) throw new PullError('bad-origin', `${object.id} comes without an origin signature`);
+    // A signature is checked whenever a key of its node is known (the peer's, ours, the trust
+    // list's); without one (no trust list) it is kept unchecked and marked so, and the object
+    // still travels under the direct peer's signed response. A signature that fails: refused.
+    const keys = originKeys(record.node, target, ctx.keyring, ctx.trustList);
+    if (keys.length === 0 && ctx.trustList) throw new PullError('bad-origin', `${object.id}: origin node '${record.node}' is not in the federation's trust list`);
     try {
-      await verifyOrigin(record.signature, object, record.node, originKeys(record.node, target, ctx.keyring, ctx.trustList));
+      if (keys.length > 0) await verifyOrigin(record.signature, object, record.node, keys);
     } catch (err) {
       if (err instanceof OriginSignatureError) throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
       throw err;
     }
-    received.push({ object, json: JSON.stringify(object), originNode: record.node, originSignature: record.signature });
+    received.push({ object, json: JSON.stringify(object), originNode: record.node, originSignature: record.signature, originVerified: keys.length > 0 });
   }
   return { objects: received, more, last, signature: signature!, digest: bodyDigest(res.body) };
 }

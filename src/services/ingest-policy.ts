@@ -14,7 +14,7 @@ import type { Schema } from '../store/schema.ts';
 export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
 
 /** Where a version pulled from a peer came from: stored as received, never signed again. */
-export type ReceivedOrigin = { origin: string; originNode: string; originSignature: string };
+export type ReceivedOrigin = { origin: string; originNode: string; originSignature: string; originVerified: boolean };
 
 export type Candidate = { seq: number; object: Record<string, unknown>; meta: StixMeta; json: string; received?: ReceivedOrigin };
 
@@ -38,7 +38,7 @@ function toNew(
   const refs = objectReferences(object);
   // Pulled from a peer: its origin and signature pass on unchanged (and `modified` is never
   // rewritten), so two nodes pulling from each other never loop.
-  const provenance = received ?? { origin: null, originNode: signer.nodeId, originSignature: signer.sign(object) };
+  const provenance = received ?? { origin: null, originNode: signer.nodeId, originSignature: signer.sign(object), originVerified: true };
   return {
     id: meta.id,
     type: meta.type,

@@ -25,7 +25,7 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, pa
   page.objects.forEach((r, seq) => {
     const v = validateStixObject(r.object);
     if (!v.ok) refusedIds.push(`${v.id ?? '(no id)'}: ${v.message}`);
-    else candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature } });
+    else candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature, originVerified: r.originVerified } });
   });
   const result = await deps.database.db.transaction().execute(async (tx) => {
     // First: it locks the subscription row, and a lost lease stores nothing.

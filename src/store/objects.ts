@@ -112,6 +112,8 @@ export type NewObject = {
   /** The node where it entered the federation, and that node's signature over it. */
   originNode: string | null;
   originSignature: string | null;
+  /** True when this node checked (or made) the origin signature; false when it knows no key to check it with. */
+  originVerified: boolean;
 };
 
 export type InsertOutcome = { inserted: boolean };
@@ -126,7 +128,7 @@ export type InsertOutcome = { inserted: boolean };
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
   const rows = JSON.stringify(
-    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin, o.originNode, o.originSignature]),
+    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin, o.originNode, o.originSignature, o.originVerified]),
   );
   const r = await sql<{ id: string; spec_version: string; version: string | null }>`
     WITH stamp AS (
@@ -142,7 +144,8 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              (r.value->>5)::jsonb AS object,
              (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
              r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
-             r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature
+             r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature,
+             (r.value->>14)::boolean AS origin_verified
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
     ), levels AS (
       -- Only versions this statement stores count: a copy of a version already held (or
@@ -160,10 +163,10 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added FROM input, stamp
     )
     INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
-                         tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature)
+                         tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified)
     SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
            coalesce(s.version::timestamptz, s.date_added), coalesce(s.version::timestamptz, '-infinity'), s.marking_refs, s.object,
-           l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature
+           l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature, s.origin_verified
     FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
     ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
     RETURNING id, spec_version, version`.execute(tx);
@@ -222,13 +225,14 @@ export type ProvenanceRow = {
   received_from: string | null;
   origin_node: string | null;
   origin_signature: string | null;
+  origin_verified: boolean | null;
 };
 
 /** Every stored version of an object, with its level and where it came from (for the admin). */
 export async function objectProvenance(db: Db, collectionId: string, id: string): Promise<ProvenanceRow[]> {
   const r = await sql<ProvenanceRow>`
     SELECT ${versionText} AS version, o.spec_version, ${dateAddedText} AS date_added, o.tlp_level, o.deny_reason,
-           o.origin AS received_from, o.origin_node, o.origin_signature
+           o.origin AS received_from, o.origin_node, o.origin_signature, o.origin_verified
     FROM objects o WHERE o.collection_id = ${collectionId} AND o.id = ${id} ORDER BY o.date_added`.execute(db);
   return r.rows;
 }

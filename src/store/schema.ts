@@ -70,6 +70,7 @@ export type ObjectsTable = {
   origin: string | null;
   origin_node: string | null;
   origin_signature: string | null;
+  origin_verified: boolean | null;
 };
 
 export type RedRecipientsTable = { collection_id: string; client_id: string };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureKeyring, loadKeyring } from '../../src/federation/keyring.ts';
-import { verifyOrigin } from '../../src/federation/origin-signature.ts';
+import { signOrigin, verifyOrigin } from '../../src/federation/origin-signature.ts';
 import { createRequestProof, PROOF_SCHEME } from '../../src/federation/request-proof.ts';
 import { RESPONSE_SIGNATURE_HEADER } from '../../src/federation/response-signature.ts';
 import { claimSubscription } from '../../src/store/subscriptions.ts';
@@ -292,12 +292,26 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     await a.deps.puller.pullNow(subId);
     const { versions } = await adminJson(a, 'GET', `/admin/collections/${colA}/objects/${obj.id}`);
     expect(versions).toEqual([
-      expect.objectContaining({ version: obj.modified, tlp_level: 'GREEN', received_from: 'node-b', origin_node: 'node-b', origin_signature: expect.any(String) }),
+      expect.objectContaining({ version: obj.modified, tlp_level: 'GREEN', received_from: 'node-b', origin_node: 'node-b', origin_signature: expect.any(String), origin_verified: true }),
     ]);
     const local = indicator();
     await postObjects(a, `/default/collections/${colA}`, [local]);
     const mine = await adminJson(a, 'GET', `/admin/collections/${colA}/objects/${local.id}`);
     expect(mine.versions[0]).toMatchObject({ received_from: null, origin_node: 'node-a', tlp_level: 'AMBER' });
+  });
+
+  it("keeps, marked unchecked, the origin signature of a node it has no key for (no trust list)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-x-'));
+    await ensureKeyring(dir, 'node-x');
+    const x = loadKeyring(dir);
+    const obj = indicator({ object_marking_refs: [GREEN] });
+    await submitAtB([obj]);
+    // B received it from node-x, which originated and signed it
+    await sql`UPDATE objects SET origin = 'node-x', origin_node = 'node-x', origin_signature = ${signOrigin(x, obj)} WHERE id = ${obj.id}`.execute(b.database.db);
+    expect(await a.deps.puller.pullNow(subId)).toMatchObject({ ok: true });
+    const { versions } = await adminJson(a, 'GET', `/admin/collections/${colA}/objects/${obj.id}`);
+    expect(versions[0]).toMatchObject({ received_from: 'node-b', origin_node: 'node-x', origin_verified: false });
+    await verifyOrigin(versions[0].origin_signature, obj, 'node-x', x.publicKeys());
   });
 
   it('pages through a backlog in several pages', async () => {
