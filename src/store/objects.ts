@@ -174,6 +174,14 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
   await sql`UPDATE objects o SET tlp_level = l.tlp_level FROM id_levels l
     WHERE o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
       AND o.id IN (${sql.join([...new Set(batch.map((b) => b.id))])}) AND o.tlp_level < l.tlp_level`.execute(tx);
+  // The alert outbox, in this transaction: the batch's stamps are the range ending at the
+  // collection's last stamp (its row is locked until commit). Copies of held versions, not
+  // stored, leave gaps in the range, which the matcher reads over.
+  if (r.rows.length > 0) {
+    await sql`INSERT INTO alert_outbox (collection_id, first_added, last_added)
+      SELECT id, last_date_added - (${batch.length}::int - 1) * interval '1 microsecond', last_date_added
+      FROM collections WHERE id = ${collectionId}`.execute(tx);
+  }
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
   const fresh = new Set(r.rows.map((row) => versionIdentity(row.id, row.spec_version, row.version)));
   return batch.map((o) => ({ inserted: fresh.delete(versionIdentity(o.id, o.specVersion, o.version)) }));

@@ -152,6 +152,44 @@ export type QuarantineTable = {
   received_at: Generated<Timestamp>;
 };
 
+export type AlertSubscriptionsTable = {
+  id: string;
+  client_id: string;
+  name: string;
+  collection_ids: string[];
+  filter: unknown;
+  webhook_url: string | null;
+  payload: Generated<'objects' | 'ids'>;
+  active: Generated<boolean>;
+  created: Generated<Timestamp>;
+  modified: Generated<Timestamp>;
+};
+
+export type AlertOutboxTable = {
+  seq: Generated<string>;
+  collection_id: string;
+  first_added: Timestamp;
+  last_added: Timestamp;
+};
+
+export type AlertsTable = {
+  seq: Generated<string>;
+  id: string;
+  subscription_id: string;
+  collection_id: string;
+  object_refs: unknown;
+  stored_at: Timestamp;
+  created: Generated<Timestamp>;
+  state: 'pending' | 'delivered' | 'dead' | 'stream';
+  attempts: Generated<number>;
+  next_attempt: Generated<Timestamp>;
+  lease_owner: string | null;
+  lease_until: Generated<Timestamp>;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: Timestamp | null;
+};
+
 export type Schema = {
   node_settings: NodeSettingsTable;
   api_roots: ApiRootsTable;
@@ -169,4 +207,7 @@ export type Schema = {
   subscriptions: SubscriptionsTable;
   receipts: ReceiptsTable;
   quarantine: QuarantineTable;
+  alert_subscriptions: AlertSubscriptionsTable;
+  alert_outbox: AlertOutboxTable;
+  alerts: AlertsTable;
 };
