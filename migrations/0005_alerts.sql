@@ -42,8 +42,9 @@ CREATE TABLE alerts (
   -- When the earliest matched version was stored: delivery latency is measured from it.
   stored_at       timestamptz NOT NULL,
   created         timestamptz NOT NULL DEFAULT clock_timestamp(),
-  -- pending → delivered | dead (webhook); stream (no webhook: the stream only).
-  state           text NOT NULL CHECK (state IN ('pending', 'delivered', 'dead', 'stream')),
+  -- pending → delivered | dead (webhook); stream (no webhook: the stream only); withheld (the
+  -- client may no longer read any of its objects when it was to be sent).
+  state           text NOT NULL CHECK (state IN ('pending', 'delivered', 'dead', 'stream', 'withheld')),
   attempts        integer NOT NULL DEFAULT 0,
   next_attempt    timestamptz NOT NULL DEFAULT now(),
   lease_owner     uuid,
@@ -55,3 +56,7 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_due ON alerts (next_attempt) WHERE state = 'pending';
 CREATE INDEX alerts_by_subscription ON alerts (subscription_id, seq);
 CREATE INDEX alerts_by_created ON alerts (created);
+
+-- The CPE watchlist: relationships that reference a given vulnerability or software, found
+-- without reading a collection's every relationship.
+CREATE INDEX objects_relationship_refs ON objects USING gin (ref_ids) WHERE type = 'relationship';

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { adminRoutes } from './admin/routes.ts';
+import { alertRoutes } from './alerts/routes.ts';
 import type { Deps } from './deps.ts';
 import { VigilError, errorResource } from './errors.ts';
 import { pendingMigrations } from './store/migrate.ts';
@@ -44,6 +45,7 @@ export function createApp(deps: Deps): Hono {
     return c.body(JSON.stringify({ keys: deps.keyring.publicKeys() }), 200, { 'Content-Type': 'application/jwk-set+json' });
   });
   app.route('/admin', adminRoutes(deps));
+  app.route('/alerts', alertRoutes(deps));
   app.route('/', taxiiRoutes(deps));
   return app;
 }

@@ -29,6 +29,19 @@ const configSchema = z.object({
   KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).default(3600),
   KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).default(604_800),
   PULL_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  ALERT_TICK_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  ALERT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  ALERT_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(5),
+  ALERT_RETRY_MAX_SECONDS: z.coerce.number().min(0.01).max(86_400).default(3600),
+  ALERT_RETENTION_HOURS: positiveInt.default(168),
+  ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  ALERT_WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
+  ALERT_WEBHOOK_ALLOW_HTTP: z.stringbool().default(false),
+  ALERT_WEBHOOK_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+$|^\[?[0-9a-f:.]+\]?$/, 'must be a comma-separated list of host names ("*.example.org" for a domain and its subdomains) or IP addresses')))
+    .optional(),
   TRUST_ANCHOR: z.string().min(1).optional(),
   TRUST_LIST: z.string().min(1).optional(),
 });
@@ -55,6 +68,22 @@ export type Config = Readonly<{
   trustList: string | undefined;
   /** How often the puller looks for due subscriptions; 0 turns the timer off (pulls run only on demand). */
   pullTickMs: number;
+  alerts: Readonly<{
+    /** How often the matcher reads the outbox and the sender looks for due webhooks; 0 turns both off. */
+    tickMs: number;
+    /** Failed webhook attempts before an alert is dead (a dead letter, visible in the API). */
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    retentionHours: number;
+    webhookTimeoutMs: number;
+    /** Webhooks to loopback, private and link-local addresses (off: a webhook is a classic SSRF vector). */
+    allowPrivate: boolean;
+    /** Webhooks over plain http:// (off: https only). */
+    allowHttp: boolean;
+    /** When set, webhooks may only go to these hosts. */
+    hosts: readonly string[] | undefined;
+  }>;
 }>;
 
 export class ConfigError extends Error {
@@ -93,5 +122,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustAnchor: c.TRUST_ANCHOR,
     trustList: c.TRUST_LIST,
     pullTickMs: c.PULL_TICK_MS,
+    alerts: Object.freeze({
+      tickMs: c.ALERT_TICK_MS,
+      maxAttempts: c.ALERT_MAX_ATTEMPTS,
+      retryBaseSeconds: c.ALERT_RETRY_BASE_SECONDS,
+      retryMaxSeconds: c.ALERT_RETRY_MAX_SECONDS,
+      retentionHours: c.ALERT_RETENTION_HOURS,
+      webhookTimeoutMs: c.ALERT_WEBHOOK_TIMEOUT_MS,
+      allowPrivate: c.ALERT_WEBHOOK_ALLOW_PRIVATE,
+      allowHttp: c.ALERT_WEBHOOK_ALLOW_HTTP,
+      hosts: c.ALERT_WEBHOOK_HOSTS,
+    }),
   });
 }

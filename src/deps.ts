@@ -4,6 +4,7 @@ import type { Database } from './store/database.ts';
 import type { CursorKey } from './services/cursor.ts';
 import type { JobRunner } from './services/jobs.ts';
 import type { Puller } from './services/puller.ts';
+import type { AlertRunner } from './services/alert-runner.ts';
 import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
 
@@ -19,6 +20,8 @@ export type Deps = Readonly<{
   jobs: JobRunner;
   /** Pulls the subscriptions to peers' collections. */
   puller: Puller;
+  /** Matches stored objects against alert subscriptions and delivers the alerts. */
+  alerts: AlertRunner;
   /** The node's identity and signing keys. */
   keyring: Keyring;
   /** The federation's verified trust list, when one is configured. */

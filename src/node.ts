@@ -9,6 +9,7 @@ import { createLog } from './log.ts';
 import type { Log } from './log.ts';
 import { createJobRunner } from './services/jobs.ts';
 import { createPuller } from './services/puller.ts';
+import { createAlertRunner } from './services/alert-runner.ts';
 import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
 import { hashToken } from './services/tokens.ts';
 import { openPGlite, openPostgres } from './store/database.ts';
@@ -67,6 +68,7 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
   log.info({ node_id: keys.node_id, key_dir: config.keyDir }, 'node identity');
   const jobs = createJobRunner();
   const puller = createPuller();
+  const alerts = createAlertRunner();
   const deps: Deps = {
     config,
     database,
@@ -75,6 +77,7 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
     cursorKey: await loadCursorKey(database),
     jobs,
     puller,
+    alerts,
     keyring: loadKeyring(config.keyDir),
     trustList: await loadTrustList(config),
   };
@@ -82,6 +85,7 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
   if (defaults) log.info({ api_root: 'default', collection: defaults.collectionId }, 'created the default API root and collection');
   jobs.start(deps);
   puller.start(deps);
+  alerts.start(deps);
   return deps;
 }
 
@@ -106,6 +110,7 @@ export async function startNode(config: Config, database?: Database): Promise<Ru
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.puller.stop();
+      await deps.alerts.stop();
       await deps.jobs.stop();
       if (!database) await db.close();
     },

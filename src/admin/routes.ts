@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import type { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import * as admin from '../services/admin.ts';
@@ -8,35 +7,13 @@ import * as subscriptions from '../services/subscriptions.ts';
 import { authenticate } from '../services/auth.ts';
 import type { Principal } from '../services/auth.ts';
 import { parseAuthorization } from '../taxii/credentials.ts';
-import { readBodyText } from '../taxii/body.ts';
+import { jsonBody, uuidParam } from '../http/json.ts';
 import * as s from './schemas.ts';
 
 type AdminEnv = { Variables: { principal: Principal } };
 
-const BODY_LIMIT = 1_048_576;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const text = await readBodyText(c.req.raw, BODY_LIMIT);
-  let json: unknown;
-  try {
-    json = JSON.parse(text || '{}');
-  } catch {
-    throw new VigilError('invalid-json');
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length ? issue.path.join('.') : 'body';
-    throw new VigilError('bad-request', `${where}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
-function uuid(value: string, what: string): string {
-  if (!UUID.test(value)) throw new VigilError('not-found', `no ${what} '${value.slice(0, 100)}'`);
-  return value.toLowerCase();
-}
+const body = jsonBody;
+const uuid = uuidParam;
 
 /** The JSON admin API: API roots, collections, clients and their grants. Admin token only. */
 export function adminRoutes(deps: Deps): Hono<AdminEnv> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 // The admin API's request bodies: the single definition used to validate and to document.
 
-const RESERVED = new Set(['taxii2', 'admin', 'healthz', 'readyz', 'metrics', 'openapi.json', 'docs', 'console', '.well-known']);
+const RESERVED = new Set(['taxii2', 'admin', 'alerts', 'healthz', 'readyz', 'metrics', 'openapi.json', 'docs', 'console', '.well-known']);
 
 export const apiRootName = z
   .string()

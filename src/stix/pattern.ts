@@ -11,7 +11,8 @@
 import { tokenize } from './pattern-lexer.ts';
 import type { Token, TokenKind } from './pattern-lexer.ts';
 
-export type PatternResult = { ok: true } | { ok: false; message: string; line: number; column: number };
+/** On success, the object types the pattern's comparisons name (ipv4-addr, file, ...), in order of first use. */
+export type PatternResult = { ok: true; objectTypes: string[] } | { ok: false; message: string; line: number; column: number };
 
 /**
  * Parentheses may nest this deep (observation and comparison levels together);
@@ -47,6 +48,7 @@ class Parser {
   tokens: Token[];
   index = 0;
   depth = 0;
+  objectTypes = new Set<string>();
 
   constructor(tokens: Token[]) {
     this.tokens = tokens;
@@ -233,6 +235,7 @@ class Parser {
         type.column,
       );
     }
+    this.objectTypes.add(type.text);
     this.expect(':', "':'");
     this.propertyName(this.next());
     for (;;) {
@@ -290,8 +293,9 @@ export function parsePattern(pattern: string): PatternResult {
   // Callers pass values read from untrusted JSON, which may not be strings at all.
   if (typeof pattern !== 'string') return { ok: false, message: 'pattern must be a string', line: 1, column: 1 };
   try {
-    new Parser(tokenize(pattern)).pattern();
-    return { ok: true };
+    const parser = new Parser(tokenize(pattern));
+    parser.pattern();
+    return { ok: true, objectTypes: [...parser.objectTypes] };
   } catch (error) {
     if (error instanceof PatternSyntaxError) {
       return { ok: false, message: error.message, line: error.line, column: error.column };

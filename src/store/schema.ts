@@ -180,7 +180,7 @@ export type AlertsTable = {
   object_refs: unknown;
   stored_at: Timestamp;
   created: Generated<Timestamp>;
-  state: 'pending' | 'delivered' | 'dead' | 'stream';
+  state: 'pending' | 'delivered' | 'dead' | 'stream' | 'withheld';
   attempts: Generated<number>;
   next_attempt: Generated<Timestamp>;
   lease_owner: string | null;

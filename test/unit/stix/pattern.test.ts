@@ -162,7 +162,7 @@ const INVALID: Invalid[] = [
 
 describe('parsePattern: valid STIX 2.1 patterns', () => {
   it.each(VALID)('%s', (pattern) => {
-    expect(parsePattern(pattern)).toEqual({ ok: true });
+    expect(parsePattern(pattern)).toMatchObject({ ok: true });
   });
 });
 
@@ -179,7 +179,7 @@ describe('parsePattern: invalid patterns', () => {
 describe('parsePattern: precedence and nesting', () => {
   it('accepts exactly the maximum nesting depth and rejects one level more', () => {
     const nested = (depth: number): string => `${'('.repeat(depth)}[file:name = 'a']${')'.repeat(depth)}`;
-    expect(parsePattern(nested(MAX_PATTERN_DEPTH))).toEqual({ ok: true });
+    expect(parsePattern(nested(MAX_PATTERN_DEPTH))).toMatchObject({ ok: true });
     expect(parsePattern(nested(MAX_PATTERN_DEPTH + 1))).toEqual({
       ok: false,
       message: `expression nested too deeply (more than ${MAX_PATTERN_DEPTH} levels of parentheses)`,
@@ -201,21 +201,21 @@ describe('parsePattern: precedence and nesting', () => {
 
   it('parses long flat AND / OR / FOLLOWEDBY chains iteratively', () => {
     const comparisons = Array.from({ length: 50_000 }, (_, i) => `ipv4-addr:value = '10.0.${(i >> 8) & 255}.${i & 255}'`);
-    expect(parsePattern(`[${comparisons.join(' OR ')}]`)).toEqual({ ok: true });
+    expect(parsePattern(`[${comparisons.join(' OR ')}]`)).toMatchObject({ ok: true });
     const observations = Array.from({ length: 20_000 }, (_, i) => `[file:size = ${i}]`);
-    expect(parsePattern(observations.join(' FOLLOWEDBY '))).toEqual({ ok: true });
+    expect(parsePattern(observations.join(' FOLLOWEDBY '))).toMatchObject({ ok: true });
   });
 
   it('handles a multi-megabyte string literal', () => {
-    expect(parsePattern(`[file:name = '${'a\\\\'.repeat(1_000_000)}']`)).toEqual({ ok: true });
-    expect(parsePattern(`[artifact:payload_bin = b'${'QUFB'.repeat(500_000)}']`)).toEqual({ ok: true });
+    expect(parsePattern(`[file:name = '${'a\\\\'.repeat(1_000_000)}']`)).toMatchObject({ ok: true });
+    expect(parsePattern(`[artifact:payload_bin = b'${'QUFB'.repeat(500_000)}']`)).toMatchObject({ ok: true });
   });
 
   it('binds a qualifier to the observation expression it follows', () => {
     // A qualifier after AND-ed expressions applies to the last one only, so it
     // may be followed by further operators without parentheses.
-    expect(parsePattern("[a-b:c = 1] AND [a-b:c = 2] WITHIN 5 SECONDS OR [a-b:c = 3]")).toEqual({ ok: true });
-    expect(parsePattern("[a-b:c = 1] WITHIN 5 SECONDS REPEATS 2 TIMES")).toEqual({ ok: true });
+    expect(parsePattern("[a-b:c = 1] AND [a-b:c = 2] WITHIN 5 SECONDS OR [a-b:c = 3]")).toMatchObject({ ok: true });
+    expect(parsePattern("[a-b:c = 1] WITHIN 5 SECONDS REPEATS 2 TIMES")).toMatchObject({ ok: true });
   });
 });
 
@@ -306,6 +306,13 @@ describe('parsePattern: OASIS example bundles', () => {
   });
 
   it.each(EXAMPLES)('$file $id', ({ pattern }) => {
-    expect(parsePattern(pattern)).toEqual({ ok: true });
+    expect(parsePattern(pattern)).toMatchObject({ ok: true });
+  });
+});
+
+describe('parsePattern: the object types a pattern names', () => {
+  it('lists each type once, in order of first use, across observations', () => {
+    const result = parsePattern("[ipv4-addr:value = '198.51.100.1' OR domain-name:value = 'x.example'] AND [file:hashes.'SHA-256' = 'ab'] AND [ipv4-addr:value = '10.0.0.1']");
+    expect(result).toEqual({ ok: true, objectTypes: ['ipv4-addr', 'domain-name', 'file'] });
   });
 });

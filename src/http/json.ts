@@ -1,0 +1,41 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { VigilError } from '../errors.ts';
+import { readBodyText } from '../taxii/body.ts';
+
+// Request parsing shared by the JSON APIs (admin, alerts): every input through a zod schema,
+// every failure a 400 that names the field.
+
+const BODY_LIMIT = 1_048_576;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function firstIssue(error: z.ZodError, fallback: string): VigilError {
+  const issue = error.issues[0]!;
+  const where = issue.path.length ? issue.path.join('.') : fallback;
+  return new VigilError('bad-request', `${where}: ${issue.message}`);
+}
+
+export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  const text = await readBodyText(c.req.raw, BODY_LIMIT);
+  let json: unknown;
+  try {
+    json = JSON.parse(text || '{}');
+  } catch {
+    throw new VigilError('invalid-json');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw firstIssue(parsed.error, 'body');
+  return parsed.data;
+}
+
+export function queryParams<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw firstIssue(parsed.error, 'query');
+  return parsed.data;
+}
+
+/** A path id that is not a uuid names nothing: 404, not a database error. */
+export function uuidParam(value: string, what: string): string {
+  if (!UUID.test(value)) throw new VigilError('not-found', `no ${what} '${value.slice(0, 100)}'`);
+  return value.toLowerCase();
+}

@@ -1,0 +1,102 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Deps } from '../deps.ts';
+import { pruneAlerts } from '../store/alerts.ts';
+import { matchOutbox } from './alert-matcher.ts';
+import { createWebhookSender, deliverDue } from './alert-delivery.ts';
+import type { WebhookSender } from './alert-delivery.ts';
+
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export type AlertRunner = {
+  /** Match and deliver now rather than at the next tick (after an ingest commits here). */
+  kick(): void;
+  /** Called after a pass that made alerts: open streams look for them at once. */
+  onAlerts(listener: () => void): () => void;
+  /** Runs the matcher and the sender until neither finds work (tests, and the kick). */
+  drain(): Promise<void>;
+  start(deps: Deps): void;
+  stop(): Promise<void>;
+};
+
+/**
+ * The early-warning background work of one replica: the matcher turns the outbox into alerts
+ * (one replica at a time, under an advisory lock), the sender posts due webhooks (replicas
+ * share them by lease). Every replica ticks, so the work goes on when one dies.
+ */
+export function createAlertRunner(): AlertRunner {
+  let deps: Deps | undefined;
+  let sender: WebhookSender | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let lastPrune = 0;
+  const owner = randomUUID();
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  const pass = async (d: Deps, s: WebhookSender) => {
+    for (;;) {
+      const matched = await matchOutbox(d.database, d.log);
+      if (matched?.alerts) events.emit('alerts');
+      const sent = await deliverDue(d, s, owner);
+      if (!matched?.rows && sent === 0) break;
+    }
+    if (Date.now() - lastPrune > PRUNE_EVERY_MS) {
+      lastPrune = Date.now();
+      await pruneAlerts(d.database.db, d.config.alerts.retentionHours);
+    }
+  };
+
+  // One pass at a time; a kick during a pass runs one more after it.
+  const run = (): Promise<void> => {
+    if (!deps || !sender) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    const d = deps;
+    const s = sender;
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await pass(d, s);
+        } while (again && deps);
+      } catch (err) {
+        d.log.error({ err }, 'alert pass failed');
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+
+  return {
+    kick() {
+      if (deps && deps.config.alerts.tickMs > 0) void run();
+    },
+    onAlerts(listener) {
+      events.on('alerts', listener);
+      return () => events.off('alerts', listener);
+    },
+    async drain() {
+      await running;
+      await run();
+    },
+    start(d) {
+      deps = d;
+      sender = createWebhookSender(d);
+      if (d.config.alerts.tickMs === 0) return;
+      timer = setInterval(() => void run(), d.config.alerts.tickMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      deps = undefined;
+      await running;
+      await sender?.close();
+      sender = undefined;
+    },
+  };
+}
