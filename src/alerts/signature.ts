@@ -1,5 +1,6 @@
 import { CompactSign, compactVerify, decodeProtectedHeader, importJWK } from 'jose';
 import type { JWK } from 'jose';
+import { z } from 'zod';
 import { bodyDigest } from '../federation/response-signature.ts';
 import { ALGORITHM } from '../federation/keyring.ts';
 import type { Keyring } from '../federation/keyring.ts';
@@ -20,6 +21,8 @@ export async function signAlert(keyring: Keyring, body: string, alertId: string,
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: ALGORITHM, kid, typ: ALERT_TYPE }).sign(key);
 }
 
+const jwkSet = z.object({ keys: z.array(z.looseObject({ kid: z.string().optional(), kty: z.string() })) });
+
 export class AlertSignatureError extends Error {
   override name = 'AlertSignatureError';
 }
@@ -28,8 +31,10 @@ export class AlertSignatureError extends Error {
  * What a receiver does (and the tests do): find the key by `kid` in the node's JWKS, verify,
  * then check the digest against the body bytes as received.
  */
-export async function verifyAlert(signature: string | null | undefined, body: string | Uint8Array, jwks: { keys: JWK[] }): Promise<AlertClaims> {
+export async function verifyAlert(signature: string | null | undefined, body: string | Uint8Array, jwks: unknown): Promise<AlertClaims> {
   if (!signature) throw new AlertSignatureError('the alert is not signed');
+  const keySet = jwkSet.safeParse(jwks);
+  if (!keySet.success) throw new AlertSignatureError('the key set is not a JWKS ({"keys": [...]})');
   let kid: string | undefined;
   try {
     const header = decodeProtectedHeader(signature);
@@ -38,7 +43,7 @@ export async function verifyAlert(signature: string | null | undefined, body: st
   } catch (err) {
     throw err instanceof AlertSignatureError ? err : new AlertSignatureError('the signature is not a JWS');
   }
-  const jwk = jwks.keys.find((k) => k.kid === kid);
+  const jwk = keySet.data.keys.find((k) => k.kid === kid) as JWK | undefined;
   if (!jwk) throw new AlertSignatureError(`no key ${kid} in the node's JWKS`);
   let claims: AlertClaims;
   try {

@@ -7,6 +7,7 @@ import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
 import { keysCommands, peerCommand, trustListCommands } from './federation-commands.ts';
 import { subscriptionCommands } from './subscription-commands.ts';
+import { alertCommands } from './alert-commands.ts';
 import { clientPolicyBody, clientPolicyOptions, collectionPolicyBody, collectionPolicyOptions, policyCommands } from './policy-options.ts';
 
 // The vigil command: serve and migrate locally; everything else through the admin API.
@@ -19,10 +20,19 @@ const cliEnv = z.object({
 
 type Globals = { url?: string; token?: string; json?: boolean };
 
-function connect(globals: Globals): AdminClient {
+function environment() {
   const env = cliEnv.safeParse(process.env);
   if (!env.success) throw new CliError(`invalid environment: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 2);
-  const url = (globals.url ?? env.data.VIGIL_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
+  return env.data;
+}
+
+function nodeUrl(globals: Globals): string {
+  return (globals.url ?? environment().VIGIL_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
+}
+
+function connect(globals: Globals): AdminClient {
+  const env = { data: environment() };
+  const url = nodeUrl(globals);
   let token = globals.token ?? env.data.ADMIN_TOKEN;
   if (!token) {
     const file = path.resolve(env.data.DATA_DIR, 'admin-token');
@@ -53,7 +63,7 @@ export function buildProgram(): Command {
   const program = new Command('vigil')
     .description('Vigil: a STIX 2.1 / TAXII 2.1 threat-intelligence exchange node')
     .option('--url <url>', 'the node to administer (default: $VIGIL_URL or http://127.0.0.1:8000)')
-    .option('--token <token>', 'the admin token (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)')
+    .option('--token <token>', 'the admin token, or a client token for `alert` (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)')
     .option('--json', 'print JSON for scripts')
     .exitOverride()
     .showHelpAfterError();
@@ -85,6 +95,7 @@ export function buildProgram(): Command {
   keysCommands(program, (value, human) => print(g(), value, human));
   trustListCommands(program, (value, human) => print(g(), value, human));
   subscriptionCommands(program, call, (value, human) => print(g(), value, human));
+  alertCommands(program, call, (value, human) => print(g(), value, human), () => nodeUrl(g()));
 
   const roots = program.command('api-root').description('manage API roots');
   roots.command('list').action(async () => print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])));
