@@ -46,6 +46,9 @@ const configSchema = z.object({
   TRUST_LIST: z.string().min(1).optional(),
 });
 
+/** Every environment variable the node reads (the README documents each). */
+export const SETTINGS = Object.keys(configSchema.shape);
+
 export type Config = Readonly<{
   host: string;
   port: number;
@@ -96,7 +99,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, SETTINGS } from '../../src/config.ts';
 
 describe('configuration from the environment', () => {
   it('has the defaults the README shows', () => {
@@ -18,6 +19,17 @@ describe('configuration from the environment', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('documents every setting in the README', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const missing = SETTINGS.filter((name) => !readme.includes(`| \`${name}\` |`));
+    expect(missing).toEqual([]);
+  });
+
+  it('reads the alert settings, with safe defaults for webhooks', () => {
+    expect(loadConfig({}).alerts).toMatchObject({ tickMs: 250, maxAttempts: 12, allowPrivate: false, allowHttp: false, hosts: undefined });
+    expect(loadConfig({ ALERT_WEBHOOK_HOSTS: 'Hooks.Example.org, *.hospital.eu' }).alerts.hosts).toEqual(['hooks.example.org', '*.hospital.eu']);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 8000, databaseUrl: undefined });
   });
@@ -31,6 +43,10 @@ describe('configuration from the environment', () => {
     ['LOG_LEVEL', 'verbose'],
     ['MAX_CONTENT_LENGTH', '0'],
     ['PAGE_SIZE_MAX', '-5'],
+    ['ALERT_TICK_MS', 'often'],
+    ['ALERT_MAX_ATTEMPTS', '0'],
+    ['ALERT_WEBHOOK_ALLOW_PRIVATE', 'maybe'],
+    ['ALERT_WEBHOOK_HOSTS', 'hooks.example.org, bad host!'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}: `));
