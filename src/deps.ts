@@ -26,4 +26,6 @@ export type Deps = Readonly<{
   keyring: Keyring;
   /** The federation's verified trust list, when one is configured. */
   trustList: TrustList | undefined;
+  /** Aborted when the node begins to stop: open alert streams end, so closing the server does not wait on them. */
+  stopping: AbortSignal;
 }>;

@@ -60,7 +60,12 @@ async function loadTrustList(config: Config): Promise<TrustList | undefined> {
 }
 
 /** Builds the dependencies on an open, migrated database (tests pass their own database). */
-export async function buildDeps(config: Config, database: Database, log: Log = createLog(config)): Promise<Deps> {
+export async function buildDeps(
+  config: Config,
+  database: Database,
+  log: Log = createLog(config),
+  stopping: AbortSignal = new AbortController().signal,
+): Promise<Deps> {
   const admin = loadAdminToken(config);
   if (admin.created) log.info({ file: admin.file }, 'generated an admin token; read it from this file');
   else if (admin.file) log.info({ file: admin.file }, 'using the admin token kept in this file');
@@ -80,6 +85,7 @@ export async function buildDeps(config: Config, database: Database, log: Log = c
     alerts,
     keyring: loadKeyring(config.keyDir),
     trustList: await loadTrustList(config),
+    stopping,
   };
   const defaults = await createDefaults(database, config);
   if (defaults) log.info({ api_root: 'default', collection: defaults.collectionId }, 'created the default API root and collection');
@@ -95,7 +101,8 @@ export async function startNode(config: Config, database?: Database): Promise<Ru
   const db = database ?? (await openDatabase(config));
   const applied = await migrateOrThrow(db);
   if (applied.length) log.info({ applied }, 'applied migrations');
-  const deps = await buildDeps(config, db, log);
+  const stopping = new AbortController();
+  const deps = await buildDeps(config, db, log, stopping.signal);
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
@@ -108,7 +115,11 @@ export async function startNode(config: Config, database?: Database): Promise<Ru
     url,
     server,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      stopping.abort();
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Kept-alive connections with no request in flight would hold close() until their clients let go.
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      await closing;
       await deps.puller.stop();
       await deps.alerts.stop();
       await deps.jobs.stop();

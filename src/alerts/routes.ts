@@ -8,6 +8,7 @@ import { authenticate } from '../services/auth.ts';
 import type { Principal } from '../services/auth.ts';
 import { parseAuthorization } from '../taxii/credentials.ts';
 import * as s from './schemas.ts';
+import { alertStream } from './stream.ts';
 
 export type AlertsEnv = { Variables: { principal: Principal } };
 
@@ -28,6 +29,7 @@ export function alertRoutes(deps: Deps): Hono<AlertsEnv> {
   const who = (c: Context<AlertsEnv>) => c.get('principal');
   const id = (c: Context<AlertsEnv>) => uuidParam(c.req.param('id') ?? '', 'alert subscription');
 
+  app.get('/stream', async (c) => alertStream(deps, c, who(c)));
   app.get('/subscriptions', async (c) => c.json({ subscriptions: await alerts.listAlertSubscriptions(deps, who(c)) }));
   app.post('/subscriptions', async (c) => c.json(await alerts.createAlertSubscription(deps, who(c), await jsonBody(c, s.createAlertSubscriptionBody)), 201));
   app.get('/subscriptions/:id', async (c) => c.json(await alerts.getAlertSubscription(deps, who(c), id(c))));

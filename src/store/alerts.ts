@@ -254,6 +254,12 @@ export async function markWithheld(db: Db, id: string, owner: string): Promise<v
     WHERE id = ${id} AND lease_owner = ${owner} AND state = 'pending'`.execute(db);
 }
 
+/** The subscription no longer has a webhook: the alert is the stream's only, as if matched so. */
+export async function markStreamOnly(db: Db, id: string, owner: string): Promise<void> {
+  await sql`UPDATE alerts SET state = 'stream', lease_owner = NULL, lease_until = '-infinity'
+    WHERE id = ${id} AND lease_owner = ${owner} AND state = 'pending'`.execute(db);
+}
+
 /** Puts a dead alert back in the queue (an operator fixed the receiver). */
 export async function requeueAlert(db: Db, subscriptionId: string, id: string): Promise<boolean> {
   const r = await sql`UPDATE alerts SET state = 'pending', next_attempt = now(), attempts = 0, lease_owner = NULL, lease_until = '-infinity'
@@ -319,4 +325,16 @@ export async function alertObjects(db: Db, collectionId: string, audience: Audie
 export async function pruneAlerts(db: Db, retentionHours: number): Promise<number> {
   const r = await sql`DELETE FROM alerts WHERE created < now() - ${retentionHours} * interval '1 hour' AND state <> 'pending'`.execute(db);
   return Number(r.numAffectedRows ?? 0);
+}
+
+// ---- the SSE stream: every alert of a client (src/alerts/stream.ts) ----------------------
+
+/**
+ * Alerts of all a client's subscriptions (everyone's, for the admin) after an event id, oldest
+ * first. One statement: a subscription made meanwhile is in the page's snapshot with all its alerts.
+ */
+export async function clientAlertsAfter(db: Db, clientId: string | undefined, afterSeq: string, limit: number): Promise<AlertRow[]> {
+  const r = await sql<AlertRow>`SELECT ${alertColumns} FROM alerts a ${alertJoins}
+    WHERE ${clientId ? sql`s.client_id = ${clientId}` : sql`true`} AND a.seq > ${afterSeq}::bigint ORDER BY a.seq LIMIT ${limit}`.execute(db);
+  return r.rows;
 }
