@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from '../config.ts';
@@ -8,6 +6,10 @@ import type { AdminClient } from './admin-client.ts';
 import { keysCommands, peerCommand, trustListCommands } from './federation-commands.ts';
 import { subscriptionCommands } from './subscription-commands.ts';
 import { alertCommands } from './alert-commands.ts';
+import { submitCommand } from './submit.ts';
+import { pollCommand } from './poll.ts';
+import { validateCommand } from './validate.ts';
+import { clientToken, taxiiClient } from './taxii-client.ts';
 import { clientPolicyBody, clientPolicyOptions, collectionPolicyBody, collectionPolicyOptions, policyCommands } from './policy-options.ts';
 
 // The vigil command: serve and migrate locally; everything else through the admin API.
@@ -31,17 +33,8 @@ function nodeUrl(globals: Globals): string {
 }
 
 function connect(globals: Globals): AdminClient {
-  const env = { data: environment() };
   const url = nodeUrl(globals);
-  let token = globals.token ?? env.data.ADMIN_TOKEN;
-  if (!token) {
-    const file = path.resolve(env.data.DATA_DIR, 'admin-token');
-    try {
-      token = readFileSync(file, 'utf8').trim();
-    } catch {
-      throw new CliError(`no admin token: pass --token, set ADMIN_TOKEN, or run where ${file} exists`, 2);
-    }
-  }
+  const token = clientToken(globals.token, environment());
   return adminClient(url, token);
 }
 
@@ -63,7 +56,7 @@ export function buildProgram(): Command {
   const program = new Command('vigil')
     .description('Vigil: a STIX 2.1 / TAXII 2.1 threat-intelligence exchange node')
     .option('--url <url>', 'the node to administer (default: $VIGIL_URL or http://127.0.0.1:8000)')
-    .option('--token <token>', 'the admin token, or a client token for `alert` (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)')
+    .option('--token <token>', 'the admin token, or a client token for alert, submit and poll (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)')
     .option('--json', 'print JSON for scripts')
     .exitOverride()
     .showHelpAfterError();
@@ -96,6 +89,10 @@ export function buildProgram(): Command {
   trustListCommands(program, (value, human) => print(g(), value, human));
   subscriptionCommands(program, call, (value, human) => print(g(), value, human));
   alertCommands(program, call, (value, human) => print(g(), value, human), () => nodeUrl(g()));
+  const taxii = () => taxiiClient(nodeUrl(g()), clientToken(g().token, environment()));
+  submitCommand(program, taxii, () => Boolean(g().json));
+  pollCommand(program, taxii, () => Boolean(g().json));
+  validateCommand(program, () => Boolean(g().json));
 
   const roots = program.command('api-root').description('manage API roots');
   roots.command('list').action(async () => print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])));
