@@ -13,7 +13,8 @@ for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
+// ::/96 holds ::, ::1 and the deprecated IPv4-compatible addresses (::127.0.0.1).
+for (const [net, prefix] of [['::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
 
@@ -45,7 +46,8 @@ export function webhookUrlProblem(raw: string, policy: WebhookPolicy): string | 
   }
   if (url.username || url.password) return 'must not carry credentials: the receiver checks the signature instead';
   if (url.hash) return 'must not have a #fragment';
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // A fully qualified name's trailing dot ("localhost.") names the same host.
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
   if (policy.hosts && !hostAllowed(host, policy.hosts)) return `host ${host} is not in ALERT_WEBHOOK_HOSTS`;
   if (!policy.allowPrivate) {
     if (isIP(host) && isPrivateAddress(host)) return `${host} is a loopback, private or link-local address`;

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { alertBody } from '../alerts/payload.ts';
 import { ALERT_ID_HEADER, ALERT_SIGNATURE_HEADER, signAlert } from '../alerts/signature.ts';
 import { guardedLookup, webhookUrlProblem } from '../alerts/webhook-url.ts';
-import { claimDueAlerts, markDelivered, markFailed, markWithheld } from '../store/alerts.ts';
+import { claimDueAlerts, markDelivered, markFailed, markStreamOnly, markWithheld } from '../store/alerts.ts';
 import type { AlertRow } from '../store/alerts.ts';
 import { backoffSeconds } from './backoff.ts';
 
@@ -40,12 +40,15 @@ export function createWebhookSender(deps: Pick<Deps, 'config'>): WebhookSender {
       const problem = webhookUrlProblem(url, alerts);
       if (problem) return { ok: false, status: null, error: `webhook_url ${problem}` };
       try {
+        // One deadline for the whole exchange: undici's timeouts are per phase and per chunk, so
+        // a receiver trickling its answer would hold this pass (and every alert after it) forever.
         const res = await agent.request({
           origin: new URL(url).origin,
           path: `${new URL(url).pathname}${new URL(url).search}`,
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'vigil-alerts', ...headers },
           body,
+          signal: AbortSignal.timeout(alerts.webhookTimeoutMs),
         });
         await res.body.dump({ limit: MAX_ANSWER_BYTES }).catch(() => {});
         if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, status: res.statusCode };
@@ -63,10 +66,12 @@ export function createWebhookSender(deps: Pick<Deps, 'config'>): WebhookSender {
 
 async function deliverOne(deps: Deps, sender: WebhookSender, owner: string, row: AlertRow): Promise<void> {
   const db = deps.database.db;
+  // The webhook was removed since the match: nothing to send, and no failure to retry.
+  if (!row.webhook_url) return markStreamOnly(db, row.id, owner);
   const body = await alertBody(db, row, deps.keyring.nodeId, deps.config.publicUrl);
   if (body === undefined) return markWithheld(db, row.id, owner);
   const signature = await signAlert(deps.keyring, body, row.id, row.subscription_id);
-  const result = await sender.post(row.webhook_url ?? '', body, {
+  const result = await sender.post(row.webhook_url, body, {
     [ALERT_SIGNATURE_HEADER]: signature,
     [ALERT_ID_HEADER]: row.id,
     'vigil-event-id': row.seq,

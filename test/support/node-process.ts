@@ -42,6 +42,8 @@ export type NodeProcess = {
   running(): boolean;
   /** Starts the process (again) and resolves once /healthz answers 200. */
   start(timeoutMs?: number): Promise<void>;
+  /** Sends `signal` (SIGKILL: a crash, no shutdown at all); resolves once the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** An HTTP request to the node, as its admin unless `token` says otherwise (null: none). */
@@ -50,8 +52,19 @@ export type NodeProcess = {
   admin(method: string, pathname: string, body?: unknown): Promise<any>;
 };
 
-export function nodeProcess(name: string, port: number, env: Record<string, string>): NodeProcess {
-  const url = `http://127.0.0.1:${port}`;
+export type NodeProcessOptions = {
+  /** The address it listens on, for /healthz and `url` (default 127.0.0.1). */
+  host?: string;
+  /** The entry point and working directory (default: this repository's src/main.ts, the test's cwd). */
+  main?: string;
+  cwd?: string;
+  /** true: `env` is the whole environment (besides PATH and HOME), no test defaults added. */
+  exactEnv?: boolean;
+};
+
+export function nodeProcess(name: string, port: number, env: Record<string, string>, opts: NodeProcessOptions = {}): NodeProcess {
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const defaults = opts.exactEnv ? {} : { HOST: '127.0.0.1', PORT: String(port), ADMIN_TOKEN, LOG_LEVEL: 'warn' };
   let child: ChildProcess | undefined;
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   let out = '';
@@ -72,8 +85,9 @@ export function nodeProcess(name: string, port: number, env: Record<string, stri
     running: () => Boolean(child && child.exitCode === null && child.signalCode === null),
     async start(timeoutMs = 45_000) {
       if (self.running()) throw new Error(`${name} is already running`);
-      const c = spawn(process.execPath, [MAIN], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ADMIN_TOKEN, LOG_LEVEL: 'warn', ...env },
+      const c = spawn(process.execPath, [opts.main ?? MAIN], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...defaults, ...env },
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
@@ -98,6 +112,11 @@ export function nodeProcess(name: string, port: number, env: Record<string, stri
         if (Date.now() > deadline) throw new Error(`${name} did not answer /healthz within ${timeoutMs} ms:\n${out}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    },
+    async kill(signal = 'SIGKILL') {
+      if (!child || !exited) return { code: null, signal: null };
+      if (self.running()) child.kill(signal);
+      return exited;
     },
     async stop(graceMs = 10_000) {
       const c = child;
