@@ -26,6 +26,13 @@ describe('docker-compose.yml', () => {
     expect(readme).toContain('docker compose up --build');
   });
 
+  it('calls PostgreSQL healthy only once it listens on TCP (its init script has run), and each node once it answers', () => {
+    // While the init script runs, the server listens on its Unix socket only.
+    expect(compose.services.postgres.healthcheck.test.join(' ')).toMatch(/pg_isready -h 127\.0\.0\.1 /);
+    for (const n of nodes) expect(compose.services[n].healthcheck.test.join(' '), n).toContain('http://127.0.0.1:8000/healthz');
+    expect(readme).toContain('docker compose up --build --wait');
+  });
+
   it('gives each node a valid configuration of its own: database (made by the init script), node id, public URL', () => {
     const init = read('deploy/postgres-init.sql');
     const pgEnv = compose.services.postgres.environment;
