@@ -5,6 +5,8 @@ import { adminRoutes } from './admin/routes.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import type { Deps } from './deps.ts';
 import { VigilError, errorResource } from './errors.ts';
+import { observeRequests } from './http/observe.ts';
+import { metricsRoute } from './metrics/route.ts';
 import { pendingMigrations } from './store/migrate.ts';
 import { WWW_AUTHENTICATE } from './taxii/credentials.ts';
 import { TAXII_MEDIA_TYPE } from './taxii/media.ts';
@@ -17,6 +19,7 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
   else if (err instanceof HTTPException) error = new VigilError(err.status === 413 ? 'payload-too-large' : 'bad-request', err.message);
   else {
     deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'unhandled error');
+    deps.metrics.errors.inc({ kind: 'http' });
     error = new VigilError('internal', 'the node failed to handle this request; the error is in its log');
   }
   const headers: Record<string, string> = { 'Content-Type': TAXII_MEDIA_TYPE };
@@ -27,9 +30,11 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
 /** Builds the node's HTTP app; no I/O happens until a request arrives. */
 export function createApp(deps: Deps): Hono {
   const app = new Hono({ strict: false });
+  app.use('*', observeRequests(deps));
   app.onError((err, c) => toResponse(c, err, deps));
   app.notFound((c) => toResponse(c, new VigilError('not-found', `nothing at ${new URL(c.req.url).pathname}`), deps));
 
+  app.get('/metrics', metricsRoute(deps));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     try {

@@ -15,6 +15,7 @@ const configSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/ })
     .transform((u) => u.replace(/\/+$/, ''))
@@ -55,6 +56,8 @@ export type Config = Readonly<{
   databaseUrl: string | undefined;
   dataDir: string;
   adminToken: string | undefined;
+  /** Lets a Prometheus server read /metrics without holding the admin token. */
+  metricsToken: string | undefined;
   publicUrl: string | undefined;
   logLevel: (typeof logLevels)[number];
   maxContentLength: number;
@@ -112,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: c.DATABASE_URL,
     dataDir: c.DATA_DIR,
     adminToken: c.ADMIN_TOKEN,
+    metricsToken: c.METRICS_TOKEN,
     publicUrl: c.PUBLIC_URL,
     logLevel: c.LOG_LEVEL,
     maxContentLength: c.MAX_CONTENT_LENGTH,

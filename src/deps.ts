@@ -5,6 +5,7 @@ import type { CursorKey } from './services/cursor.ts';
 import type { JobRunner } from './services/jobs.ts';
 import type { Puller } from './services/puller.ts';
 import type { AlertRunner } from './services/alert-runner.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
 
@@ -24,6 +25,8 @@ export type Deps = Readonly<{
   alerts: AlertRunner;
   /** The node's identity and signing keys. */
   keyring: Keyring;
+  /** This replica's Prometheus metrics. */
+  metrics: Metrics;
   /** The federation's verified trust list, when one is configured. */
   trustList: TrustList | undefined;
   /** Aborted when the node begins to stop: open alert streams end, so closing the server does not wait on them. */

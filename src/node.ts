@@ -10,6 +10,7 @@ import type { Log } from './log.ts';
 import { createJobRunner } from './services/jobs.ts';
 import { createPuller } from './services/puller.ts';
 import { createAlertRunner } from './services/alert-runner.ts';
+import { createMetrics } from './metrics/metrics.ts';
 import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
 import { hashToken } from './services/tokens.ts';
 import { openPGlite, openPostgres } from './store/database.ts';
@@ -83,6 +84,7 @@ export async function buildDeps(
     jobs,
     puller,
     alerts,
+    metrics: createMetrics(database),
     keyring: loadKeyring(config.keyDir),
     trustList: await loadTrustList(config),
     stopping,
@@ -96,8 +98,7 @@ export async function buildDeps(
 }
 
 /** config → database → migrate → app → serve. */
-export async function startNode(config: Config, database?: Database): Promise<RunningNode> {
-  const log = createLog(config);
+export async function startNode(config: Config, database?: Database, log: Log = createLog(config)): Promise<RunningNode> {
   const db = database ?? (await openDatabase(config));
   const applied = await migrateOrThrow(db);
   if (applied.length) log.info({ applied }, 'applied migrations');

@@ -76,9 +76,15 @@ async function deliverOne(deps: Deps, sender: WebhookSender, owner: string, row:
     [ALERT_ID_HEADER]: row.id,
     'vigil-event-id': row.seq,
   });
-  if (result.ok) return markDelivered(db, row.id, owner, result.status);
+  if (result.ok) {
+    deps.metrics.alertAttempts.inc({ outcome: 'delivered' });
+    deps.metrics.alertDeliveryLatency.observe(Math.max(0, (Date.now() - Date.parse(row.stored_at)) / 1000));
+    return markDelivered(db, row.id, owner, result.status);
+  }
   const { maxAttempts, retryBaseSeconds, retryMaxSeconds } = deps.config.alerts;
   const dead = row.attempts + 1 >= maxAttempts;
+  deps.metrics.alertAttempts.inc({ outcome: dead ? 'dead' : 'retry' });
+  if (dead) deps.metrics.alertsDead.inc();
   deps.log.warn({ alert: row.id, subscription: row.subscription_id, attempt: row.attempts + 1, dead, error: result.error }, 'webhook delivery failed');
   await markFailed(db, row.id, owner, {
     error: result.error,

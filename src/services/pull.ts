@@ -54,6 +54,7 @@ export async function pullSubscription(deps: Deps, clients: PeerClients, sub: Cl
     outcome.ok = false;
     outcome.error = { code, message };
     deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, err: message }, 'pull failed; backing off');
+    deps.metrics.errors.inc({ kind: 'pull' });
     await finishFailure(db, sub.id, sub.lease_owner, message, backoffSeconds(sub.consecutive_failures), outcome.stored);
   }
   return outcome;

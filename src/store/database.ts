@@ -18,6 +18,8 @@ export type Database = {
   /** Runs fn on one dedicated session holding an advisory lock, so replicas never migrate at once. */
   withScriptSession<T>(fn: (session: ScriptSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** The connection pool of this replica (PostgreSQL only: PGlite has one session). */
+  poolStats?: () => { total: number; idle: number; waiting: number };
 };
 
 const MIGRATION_LOCK = 727_384_001;
@@ -32,6 +34,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   return {
     db,
     kind: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async withScriptSession(fn) {
       const client = await pool.connect();
       try {
