@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { adminRoutes } from './admin/routes.ts';
 import { alertRoutes } from './alerts/routes.ts';
+import { consoleRoutes } from './console/routes.ts';
 import type { Deps } from './deps.ts';
 import { VigilError, errorResource } from './errors.ts';
 import { observeRequests } from './http/observe.ts';
@@ -51,6 +52,7 @@ export function createApp(deps: Deps): Hono {
   });
   app.route('/admin', adminRoutes(deps));
   app.route('/alerts', alertRoutes(deps));
+  app.route('/console', consoleRoutes(deps));
   app.route('/', taxiiRoutes(deps));
   return app;
 }

@@ -1,0 +1,225 @@
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
+import type { TestNode } from '../support/node.ts';
+import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
+import { TLP1 } from '../fixtures/tlp-ids.ts';
+
+// The web console end to end: Debian's Chromium driven by playwright-core against a real node
+// on loopback. One browser for the file; a screenshot of each main page into artifacts/.
+
+const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let node: TestNode;
+let browser: Browser;
+let col: Awaited<ReturnType<typeof collectionWithClient>>;
+const problems: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // Bundles over 3 objects are queued: the status page then fills in as the job runs.
+  [node, browser] = await Promise.all([
+    startTestNode({ SYNC_INGEST_MAX_OBJECTS: '3' }),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+  ]);
+  col = await collectionWithClient(node);
+});
+afterAll(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ baseURL: node.url });
+  const page = await context.newPage();
+  // A CSP violation or a script error shows up here: the console must cause none.
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  page.on('pageerror', (e) => problems.push(e.message));
+  return { context, page };
+}
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto('/console/');
+  await page.getByLabel('Client token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/console/collections');
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+
+describe('the web console in Chromium', () => {
+  it('shows an error for a bad token', async () => {
+    const { context, page } = await newPage();
+    await page.goto('/console/');
+    expect(await page.title()).toBe('Sign in — Vigil console');
+    await page.getByLabel('Client token').fill('vgl_wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('That token was not accepted');
+    await shot(page, '01-signin-error');
+    expect((await context.cookies()).some((c) => c.name === 'vigil_session')).toBe(false);
+    await context.close();
+  });
+
+  it('lets a client submit a bundle, follow its status, browse, page and open an object', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, col.token);
+    await page.getByRole('cell', { name: col.collectionId }).waitFor();
+    expect(await page.title()).toBe('Collections — Vigil console');
+    await shot(page, '02-collections');
+
+    // A bundle with good and bad objects, chosen as a file.
+    const first = indicator({ name: 'Beacon v1', modified: '2024-01-01T00:00:00.000Z' });
+    const goods = [first, indicator({ name: 'Beacon v2', id: first.id, modified: '2024-02-01T00:00:00.000Z' }), indicator({ name: 'Phish domain' }), indicator({ name: 'Loader hash' })];
+    const bads = [
+      { ...indicator({ name: 'no pattern' }), pattern: undefined },
+      { type: 'indicator', id: 'not-an-id', spec_version: '2.1' },
+    ];
+    const bundle = { type: 'bundle', id: 'bundle--5d0092c5-5f74-4287-9642-33f4c354e56d', objects: [...goods, ...bads] };
+    await page.getByRole('link', { name: /Submit a bundle/ }).first().click();
+    await page.getByLabel('STIX bundle file').setInputFiles({ name: 'bundle.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bundle)) });
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/\/console\/status\/default\/[0-9a-f-]{36}$/);
+    await page.locator('[data-field="status"]', { hasText: 'complete' }).waitFor({ timeout: 15_000 });
+    const rows = page.locator('table tbody tr');
+    expect(await rows.count()).toBe(6);
+    expect(await page.locator('tr.outcome-success').count()).toBe(4);
+    const failures = await page.locator('tr.outcome-failure').allTextContents();
+    expect(failures).toHaveLength(2);
+    expect(failures.join('\n')).toMatch(/objects\[4\]: .*pattern/);
+    expect(failures.join('\n')).toMatch(/objects\[5\]: /);
+    await expect(page.locator('#status-summary').textContent()).resolves.toBe('4 stored, 2 rejected, 0 pending');
+    // Whether the page first showed it pending or complete, nothing says it is still storing.
+    expect(await page.locator('#status-pending-notice').count()).toBe(0);
+    await shot(page, '03-status');
+
+    // Browse with a type filter, two per page, and follow `next`.
+    await page.goto(`/console/collections/default/${col.collectionId}`);
+    await page.getByLabel('Type').fill('indicator');
+    await page.getByLabel('Limit').fill('2');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const ids = async () => page.locator('tbody th.id').allTextContents();
+    const page1 = await ids();
+    expect(page1).toHaveLength(2);
+    await shot(page, '04-objects');
+    await page.getByRole('link', { name: 'Next page' }).click();
+    const page2 = await ids();
+    expect(page2.length).toBeGreaterThanOrEqual(1);
+    expect(page2.some((id) => page1.includes(id))).toBe(false);
+    expect(new Set([...page1, ...page2]).size).toBe(3);
+    expect(page.url()).toContain('match%5Btype%5D=indicator');
+    expect(page.url()).toContain('next=');
+
+    // One object's versions, with their TLP level.
+    await page.goto(`/console/collections/default/${col.collectionId}`);
+    await page.getByRole('link', { name: first.id }).click();
+    expect(await page.title()).toBe(`Object ${first.id} — Vigil console`);
+    const versions = page.locator('tbody tr');
+    expect(await versions.count()).toBe(2);
+    expect(await versions.allTextContents()).toEqual([expect.stringContaining('Beacon v1'), expect.stringContaining('Beacon v2')]);
+    expect(await page.locator('tbody .tlp').allTextContents()).toEqual(['TLP:AMBER', 'TLP:AMBER']);
+    await shot(page, '05-object');
+    await context.close();
+  });
+
+  it('shows a client its alert subscriptions and recent deliveries', async () => {
+    await postJson('/alerts/subscriptions', col.token, { name: 'C2 watch', collections: [col.collectionId] });
+    await postObjects(node, col.base, [indicator({ name: 'alerted' })], col.token);
+    const { context, page } = await newPage();
+    await signIn(page, col.token);
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await expect(page.getByRole('heading', { name: 'C2 watch' }).textContent()).resolves.toBe('C2 watch');
+    // The matcher runs every ALERT_TICK_MS: reload until the alert is there.
+    for (let i = 0; i < 40 && (await page.getByText('No alerts yet').count()) > 0; i++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
+    expect(await page.locator('table caption', { hasText: 'Recent deliveries of C2 watch' }).count()).toBe(1);
+    await shot(page, '06-alerts');
+    await context.close();
+  });
+
+  it('shows the admin the peers, their lag and failures', async () => {
+    const jwks = (await (await fetch(`${node.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
+    const peer = await adminJson(node, 'POST', '/admin/clients', { name: 'node-b', kind: 'peer' });
+    await adminJson(node, 'PUT', `/admin/clients/${peer.id}/peer`, { node_id: 'node-b', keys: jwks.keys, base_url: 'http://127.0.0.1:9' });
+    await adminJson(node, 'POST', '/admin/subscriptions', { peer_id: peer.id, remote_api_root: 'default', remote_collection_id: col.collectionId, collection_id: col.collectionId, interval_seconds: 1 });
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Peers' }).click();
+    expect(await page.title()).toBe('Peers — Vigil console');
+    const row = page.getByRole('row', { name: /node-b/ });
+    await expect(row.textContent()).resolves.toContain('never pulled');
+    for (let i = 0; i < 40 && /\b0\b/.test((await row.locator('td').nth(5).textContent()) ?? ''); i++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
+    expect(Number(await row.locator('td').nth(5).textContent())).toBeGreaterThan(0);
+    await shot(page, '07-peers');
+    // The admin sees each version's provenance.
+    await page.goto(`/console/collections/default/${col.collectionId}?limit=1`);
+    await page.locator('tbody th.id a').first().click();
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual(expect.arrayContaining(['Received from', 'Origin node', 'Origin signature checked']));
+    await expect(page.locator('tbody tr').first().textContent()).resolves.toContain('submitted here');
+    await shot(page, '08-admin-object');
+    await context.close();
+  });
+
+  it('refuses a form posted without its CSRF token (403)', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, col.token);
+    await page.goto(`/console/collections/default/${col.collectionId}/submit`);
+    await page.getByLabel('Or paste the bundle').fill(JSON.stringify({ type: 'bundle', id: 'bundle--0c7e0f2a-1b51-4b2e-9d43-5f4f2f1e6d01', objects: [indicator()] }));
+    await page.locator('main input[name="_csrf"]').evaluate((el) => el.remove());
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Submit' }).click()]);
+    expect(response.status()).toBe(403);
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('security token');
+    await context.close();
+  });
+
+  it('ends the session at sign-out: the cookie no longer works', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, col.token);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'vigil_session')!;
+    expect(session.httpOnly).toBe(true);
+    expect(session.sameSite).toBe('Strict');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/console/signin');
+    await context.addCookies([session]);
+    await page.goto('/console/collections');
+    expect(new URL(page.url()).pathname).toBe('/console/signin');
+    await context.close();
+  });
+
+  it('never shows a GREEN client an AMBER object', async () => {
+    const green = await collectionWithClient(node, { can_read: true, can_write: false }, 'default', 'GREEN');
+    const amber = indicator({ name: 'AMBER only', object_marking_refs: [TLP1.amber] });
+    await postObjects(node, green.base, [amber, indicator({ name: 'GREEN news', object_marking_refs: [TLP1.green] })]);
+    const { context, page } = await newPage();
+    await signIn(page, green.token);
+    await page.getByRole('link', { name: /^Browse/ }).click();
+    const text = await page.locator('main').textContent();
+    expect(text).toContain('GREEN news');
+    expect(text).not.toContain('AMBER only');
+    expect(text).not.toContain(amber.id);
+    expect(await page.locator('tbody .tlp').allTextContents()).toEqual(['TLP:GREEN']);
+    await shot(page, '09-green-client');
+    const direct = await page.goto(`/console/collections/default/${green.collectionId}/objects/${amber.id}`);
+    expect(direct?.status()).toBe(404);
+    expect(await page.locator('main').textContent()).not.toContain('AMBER only');
+    await context.close();
+  });
+
+  it('caused no script error or CSP violation on any page', () => {
+    expect(problems.filter((p) => !p.includes('status of 40'))).toEqual([]);
+  });
+});
+
+async function postJson(path: string, token: string, body: unknown): Promise<unknown> {
+  const res = await node.request(path, { method: 'POST', token, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
