@@ -6,6 +6,7 @@ import { alertRoutes } from './alerts/routes.ts';
 import { consoleRoutes } from './console/routes.ts';
 import type { Deps } from './deps.ts';
 import { VigilError, errorResource } from './errors.ts';
+import { apiDocsRoutes } from './http/api-docs.ts';
 import { observeRequests } from './http/observe.ts';
 import { metricsRoute } from './metrics/route.ts';
 import { pendingMigrations } from './store/migrate.ts';
@@ -50,6 +51,8 @@ export function createApp(deps: Deps): Hono {
     c.header('Cache-Control', 'public, max-age=300');
     return c.body(JSON.stringify({ keys: deps.keyring.publicKeys() }), 200, { 'Content-Type': 'application/jwk-set+json' });
   });
+  // /openapi.json and /docs: public, and before the TAXII routes, whose /:root would take /docs.
+  app.route('/', apiDocsRoutes(deps));
   app.route('/admin', adminRoutes(deps));
   app.route('/alerts', alertRoutes(deps));
   app.route('/console', consoleRoutes(deps));

@@ -29,7 +29,7 @@ const versionItem = z.string().transform((s, ctx): VersionMatch => {
   return { kind: 'at', at: at ? s : '' };
 });
 
-const params = z.strictObject({
+export const params = z.strictObject({
   added_after: timestamp.optional(),
   limit: z
     .string()

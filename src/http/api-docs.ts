@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { Deps } from '../deps.ts';
+import { openApiDocument } from './openapi.ts';
+
+// GET /openapi.json and the reference page at /docs (Scalar). Public: documentation reveals no
+// data. The page works offline (hospital networks): Scalar's browser bundle is served from the
+// node itself, and the CSP lets the page reach nothing but this origin.
+
+const require = createRequire(import.meta.url);
+
+/** A file of the Scalar package: its exports map names neither the browser bundle nor package.json. */
+function scalarFile(relative: string): string {
+  return new URL(relative, `file://${require.resolve('@scalar/api-reference')}`).pathname;
+}
+
+type Asset = { raw: Buffer; gzip: Buffer };
+let scalarBundle: Promise<Asset> | undefined;
+
+/** Read and compressed once per process, on first use: createApp does no I/O, and tests that never open /docs pay nothing. */
+function loadScalar(): Promise<Asset> {
+  scalarBundle ??= readFile(scalarFile('./browser/standalone.js')).then((raw) => ({ raw, gzip: gzipSync(raw, { level: 9 }) }));
+  return scalarBundle;
+}
+
+// Scalar injects its styles at run time (hence 'unsafe-inline' for styles only), draws icons as
+// data: images, and the "test request" client calls this origin's API (connect-src 'self').
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+// Everything that would leave the node switched off: telemetry, the hosted fonts, Scalar's request
+// proxy and its services, the AI agent and MCP. Passed as the script tag's data-configuration:
+// Scalar's documented way for the standalone bundle, which needs no inline script.
+const CONFIGURATION = JSON.stringify({
+  telemetry: false,
+  withDefaultFonts: false,
+  proxyUrl: '',
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  showDeveloperTools: 'never',
+  hideClientButton: false,
+  documentDownloadType: 'json',
+}).replaceAll('&', '&amp;').replaceAll("'", '&#39;');
+
+const page = (version: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Vigil API reference</title>
+</head>
+<body>
+<script id="api-reference" data-url="/openapi.json" data-configuration='${CONFIGURATION}'></script>
+<script src="/docs/scalar.js?v=${version}"></script>
+</body>
+</html>
+`;
+
+function secure(c: Context): void {
+  c.header('Content-Security-Policy', DOCS_CSP);
+  c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Referrer-Policy', 'same-origin');
+}
+
+// The page names the bundle with Scalar's version, so a year of caching is safe across upgrades.
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+export function apiDocsRoutes(deps: Deps): Hono {
+  const app = new Hono({ strict: false });
+  let document: string | undefined;
+  let html: string | undefined;
+
+  app.get('/openapi.json', (c) => {
+    document ??= JSON.stringify(openApiDocument({ publicUrl: deps.config.publicUrl }));
+    c.header('Cache-Control', 'no-cache');
+    return c.body(document, 200, { 'Content-Type': 'application/json; charset=utf-8' });
+  });
+  app.get('/docs', (c) => {
+    secure(c);
+    c.header('Cache-Control', 'no-cache');
+    html ??= page(JSON.parse(readFileSync(scalarFile('../package.json'), 'utf8')).version);
+    return c.html(html);
+  });
+  app.get('/docs/scalar.js', async (c) => {
+    const asset = await loadScalar();
+    secure(c);
+    c.header('Cache-Control', IMMUTABLE);
+    c.header('Vary', 'Accept-Encoding');
+    c.header('Content-Type', 'text/javascript; charset=utf-8');
+    if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      c.header('Content-Encoding', 'gzip');
+      return c.body(new Uint8Array(asset.gzip));
+    }
+    return c.body(new Uint8Array(asset.raw));
+  });
+  return app;
+}

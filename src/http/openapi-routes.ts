@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import * as admin from '../admin/schemas.ts';
+import * as alerts from '../alerts/schemas.ts';
+import { streamQuery } from '../alerts/stream.ts';
+import { RESPONSE_SIGNATURE_HEADER } from '../federation/response-signature.ts';
+import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, params as taxiiParams } from '../taxii/query.ts';
+import { STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE } from '../taxii/media.ts';
+import { taxiiResources } from '../taxii/resources.ts';
+
+// Every route of the node's APIs, declared once for the OpenAPI document (openapi.ts). The schemas
+// are the ones the routes validate with; test/integration/openapi.test.ts fails when a route of
+// the app is missing here, or when a route here is not in the app.
+
+/** The named schemas of components.schemas; operations name them. */
+export const componentSchemas = {
+  TaxiiError: taxiiResources.error,
+  Discovery: taxiiResources.discovery,
+  ApiRoot: taxiiResources['api-root'],
+  Collections: taxiiResources.collections,
+  Collection: taxiiResources.collection,
+  Manifest: taxiiResources.manifest,
+  Envelope: taxiiResources.envelope,
+  Versions: taxiiResources.versions,
+  Status: taxiiResources.status,
+  // POST objects also takes a bundle (services/ingest.ts checks `type`); its objects are the envelope's.
+  StixBundle: z.looseObject({ type: z.literal('bundle'), id: z.string().optional(), objects: taxiiResources.envelope.shape.objects }),
+  CreateApiRoot: admin.createApiRootBody,
+  UpdateApiRoot: admin.updateApiRootBody,
+  CreateCollection: admin.createCollectionBody,
+  UpdateCollection: admin.updateCollectionBody,
+  CreateClient: admin.createClientBody,
+  UpdateClient: admin.updateClientBody,
+  PutGrant: admin.putGrantBody,
+  PeerIdentity: admin.peerIdentityBody,
+  CreateSubscription: admin.createSubscriptionBody,
+  CreateAlertSubscription: alerts.createAlertSubscriptionBody,
+  UpdateAlertSubscription: alerts.updateAlertSubscriptionBody,
+  Jwks: z.strictObject({ keys: z.array(admin.publicJwk) }),
+} satisfies Record<string, z.ZodType>;
+
+export type SchemaName = keyof typeof componentSchemas;
+export type Security = 'bearer' | 'basic' | 'vigilProof' | 'anonymous';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export type Operation = {
+  method: Method;
+  /** OpenAPI form: `{id}` for Hono's `:id`. */
+  path: string;
+  tag: 'TAXII' | 'Admin' | 'Alerts' | 'Operations';
+  summary: string;
+  description?: string;
+  query?: Record<string, z.ZodType>;
+  /** Media type → schema. */
+  body?: Partial<Record<string, SchemaName>>;
+  response: { status: number; description: string; media?: string; schema?: SchemaName; headers?: string[] };
+  errors: number[];
+  security: readonly Security[];
+};
+
+const uuid = (what: string) => z.uuid().describe(what);
+
+/** Path parameters by name, wherever they appear. */
+export const pathParams: Record<string, z.ZodType> = {
+  root: admin.apiRootName.describe('API root name'),
+  name: admin.apiRootName.describe('API root name'),
+  id: uuid('The id of the resource the path names (collection, client, subscription or status)'),
+  objectId: z.string().min(1).describe('STIX identifier, e.g. indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f'),
+  clientId: uuid('Client id'),
+  collectionId: uuid('Collection id'),
+  alertId: uuid('Alert id'),
+};
+
+const pick = (names: readonly (keyof typeof taxiiParams.shape)[]) => Object.fromEntries(names.map((n) => [n, taxiiParams.shape[n]]));
+
+// TAXII GETs serve public collections to anonymous callers; peers pull with a proof.
+const TAXII_READ: readonly Security[] = ['bearer', 'basic', 'vigilProof', 'anonymous'];
+const TAXII_AUTH: readonly Security[] = ['bearer', 'basic', 'vigilProof'];
+const TOKEN: readonly Security[] = ['bearer', 'basic'];
+const NONE: readonly Security[] = [];
+
+const READ_ERRORS = [400, 401, 403, 404, 406];
+const PAGE_HEADERS = ['X-TAXII-Date-Added-First', 'X-TAXII-Date-Added-Last', RESPONSE_SIGNATURE_HEADER];
+
+function taxii(method: Method, path: string, summary: string, response: Operation['response'], more: Partial<Operation> = {}): Operation {
+  return { method, path, tag: 'TAXII', summary, response: { media: TAXII_MEDIA_TYPE, ...response }, errors: READ_ERRORS, security: TAXII_READ, ...more };
+}
+
+const json = (description: string, status = 200) => ({ status, description, media: 'application/json' });
+const noContent = { status: 204, description: 'Done' };
+
+function adminOp(method: Method, path: string, summary: string, more: Partial<Operation> = {}): Operation {
+  const errors = method === 'get' ? [401, 403, 404] : [400, 401, 403, 404, 409];
+  return { method, path: `/admin${path}`, tag: 'Admin', summary, response: json(summary), errors, security: TOKEN, ...more };
+}
+
+function alertOp(method: Method, path: string, summary: string, more: Partial<Operation> = {}): Operation {
+  return { method, path: `/alerts${path}`, tag: 'Alerts', summary, response: json(summary), errors: [400, 401, 403, 404], security: TOKEN, ...more };
+}
+
+const operational: Operation[] = [
+  { method: 'get', path: '/healthz', tag: 'Operations', summary: 'Liveness', response: json('{"status":"ok"}'), errors: [], security: NONE },
+  {
+    method: 'get', path: '/readyz', tag: 'Operations', summary: 'Readiness: the database answers and no migration is pending',
+    response: json('{"status":"ready"}'), errors: [503], security: NONE,
+  },
+  {
+    method: 'get', path: '/.well-known/jwks.json', tag: 'Operations', summary: "The node's public signing keys",
+    response: { status: 200, description: 'A JWK set (Ed25519)', media: 'application/jwk-set+json', schema: 'Jwks' }, errors: [], security: NONE,
+  },
+  {
+    method: 'get', path: '/metrics', tag: 'Operations', summary: 'Prometheus metrics of this replica',
+    description: 'METRICS_TOKEN (what Prometheus is given) or the admin token, as a Bearer token.',
+    response: { status: 200, description: 'Prometheus text exposition format', media: 'text/plain; version=0.0.4; charset=utf-8' },
+    errors: [401], security: TOKEN,
+  },
+  { method: 'get', path: '/openapi.json', tag: 'Operations', summary: 'This document', response: json('OpenAPI 3.1'), errors: [], security: NONE },
+];
+
+const objectsPath = '/{root}/collections/{id}/objects/';
+const objectPath = `${objectsPath}{objectId}/`;
+
+const taxiiOps: Operation[] = [
+  taxii('get', '/taxii2/', 'Server discovery (TAXII 2.1 §4.1)', { status: 200, description: 'Discovery resource', schema: 'Discovery' }, { security: TAXII_AUTH }),
+  taxii('get', '/{root}/', 'API root information (§4.2)', { status: 200, description: 'API root resource', schema: 'ApiRoot' }, { security: TAXII_AUTH }),
+  taxii('get', '/{root}/status/{id}/', 'Status of an add-objects request (§4.3)', { status: 200, description: 'Status resource', schema: 'Status' }, { security: TOKEN }),
+  taxii('get', '/{root}/collections/', 'Collections the caller may read or write (§5.1)', { status: 200, description: 'Collections resource', schema: 'Collections' }),
+  taxii('get', '/{root}/collections/{id}/', 'One collection (§5.2)', { status: 200, description: 'Collection resource', schema: 'Collection' }),
+  taxii('get', '/{root}/collections/{id}/manifest/', 'Manifest records (§5.3)', { status: 200, description: 'Manifest resource; `{}` when empty', schema: 'Manifest', headers: PAGE_HEADERS }, { query: pick(OBJECTS_PARAMS) }),
+  taxii('get', objectsPath, 'Objects (§5.4)', { status: 200, description: 'Envelope; `{}` when empty', schema: 'Envelope', headers: PAGE_HEADERS }, { query: pick(OBJECTS_PARAMS) }),
+  taxii('post', objectsPath, 'Add objects (§5.5): 202 and a status', { status: 202, description: 'Status resource', schema: 'Status' }, {
+    body: { [TAXII_MEDIA_TYPE]: 'Envelope', [STIX_MEDIA_TYPE]: 'StixBundle' },
+    errors: [400, 401, 403, 404, 406, 413, 415, 422],
+    security: TOKEN,
+  }),
+  taxii('get', objectPath, "One object's versions (§5.6)", { status: 200, description: 'Envelope', schema: 'Envelope', headers: PAGE_HEADERS }, { query: pick(OBJECT_PARAMS) }),
+  taxii('delete', objectPath, 'Delete versions of an object (§5.7); all without filters', { status: 200, description: 'Deleted (empty body)' }, {
+    query: pick(DELETE_PARAMS),
+    security: TOKEN,
+  }),
+  taxii('get', `${objectPath}versions/`, "An object's version list, oldest first (§5.8)", { status: 200, description: 'Versions resource', schema: 'Versions', headers: PAGE_HEADERS }, { query: pick(VERSIONS_PARAMS) }),
+];
+
+const adminOps: Operation[] = [
+  adminOp('get', '/api-roots', 'List API roots'),
+  adminOp('post', '/api-roots', 'Create an API root', { body: { 'application/json': 'CreateApiRoot' }, response: json('The API root', 201) }),
+  adminOp('get', '/api-roots/{name}', 'Read an API root'),
+  adminOp('patch', '/api-roots/{name}', 'Change an API root', { body: { 'application/json': 'UpdateApiRoot' } }),
+  adminOp('delete', '/api-roots/{name}', 'Delete an API root with its collections', { response: noContent }),
+  adminOp('get', '/collections', 'List collections', { query: { api_root: admin.apiRootName.optional().describe('Only this API root') } }),
+  adminOp('post', '/collections', 'Create a collection', { body: { 'application/json': 'CreateCollection' }, response: json('The collection', 201) }),
+  adminOp('get', '/collections/{id}', 'Read a collection'),
+  adminOp('patch', '/collections/{id}', 'Change a collection', { body: { 'application/json': 'UpdateCollection' } }),
+  adminOp('delete', '/collections/{id}', 'Delete a collection with its objects', { response: noContent }),
+  adminOp('put', '/collections/{id}/red-recipients/{clientId}', 'Name a client as a RED recipient'),
+  adminOp('delete', '/collections/{id}/red-recipients/{clientId}', 'No longer name a client as a RED recipient'),
+  adminOp('get', '/collections/{id}/objects/{objectId}/recipients', 'Who received this object (the audit)'),
+  adminOp('get', '/collections/{id}/objects/{objectId}', 'Every version with its TLP level and provenance'),
+  adminOp('get', '/collections/{id}/denied', 'Objects served to nobody, with why'),
+  adminOp('get', '/clients', 'List clients and their grants (never tokens)'),
+  adminOp('post', '/clients', 'Create a client; the answer holds its token, shown this once', { body: { 'application/json': 'CreateClient' }, response: json('The client and its token', 201) }),
+  adminOp('get', '/clients/{id}', 'Read a client'),
+  adminOp('patch', '/clients/{id}', 'Change a client', { body: { 'application/json': 'UpdateClient' } }),
+  adminOp('delete', '/clients/{id}', 'Delete a client', { response: noContent }),
+  adminOp('put', '/clients/{id}/peer', "Pin a peer node's identity and public keys", { body: { 'application/json': 'PeerIdentity' } }),
+  adminOp('post', '/clients/{id}/token', 'Replace its token (the old one stops working)'),
+  adminOp('put', '/clients/{id}/grants/{collectionId}', 'Set its rights on a collection', { body: { 'application/json': 'PutGrant' } }),
+  adminOp('delete', '/clients/{id}/grants/{collectionId}', 'Remove its rights on a collection'),
+  adminOp('get', '/subscriptions', 'List peer subscriptions with their status'),
+  adminOp('post', '/subscriptions', "Pull a peer's collection into a local one", { body: { 'application/json': 'CreateSubscription' }, response: json('The subscription', 201) }),
+  adminOp('get', '/subscriptions/{id}', 'Status of a peer subscription'),
+  adminOp('get', '/subscriptions/{id}/quarantine', 'Versions received with other content than held here'),
+  adminOp('delete', '/subscriptions/{id}', 'Remove a peer subscription', { response: noContent }),
+];
+
+const alertOps: Operation[] = [
+  alertOp('get', '/stream', 'Alerts as Server-Sent Events', {
+    description: 'Event `alert`, id = the alert sequence number; resume with the `Last-Event-ID` header (or `last_event_id`).',
+    query: streamQuery.shape,
+    response: { status: 200, description: 'text/event-stream', media: 'text/event-stream' },
+  }),
+  alertOp('get', '/subscriptions', "The caller's alert subscriptions"),
+  alertOp('post', '/subscriptions', 'Subscribe', { body: { 'application/json': 'CreateAlertSubscription' }, response: json('The subscription', 201) }),
+  alertOp('get', '/subscriptions/{id}', 'Read an alert subscription'),
+  alertOp('patch', '/subscriptions/{id}', 'Change an alert subscription (filter replaces the whole filter)', { body: { 'application/json': 'UpdateAlertSubscription' } }),
+  alertOp('delete', '/subscriptions/{id}', 'Delete an alert subscription', { response: noContent }),
+  alertOp('get', '/subscriptions/{id}/deliveries', 'Recent alerts: attempts, last status and error, next attempt', { query: alerts.deliveriesQuery.shape }),
+  alertOp('post', '/subscriptions/{id}/deliveries/{alertId}/retry', 'Send a dead alert again'),
+];
+
+export const operations: readonly Operation[] = [...operational, ...taxiiOps, ...adminOps, ...alertOps];
