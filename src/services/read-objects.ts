@@ -9,6 +9,15 @@ import { recordDelivery } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 
+/**
+ * The filters a next token is bound to: all but added_after, which the token's own position
+ * replaces. Some clients (Elastic's TAXII integration) follow `next` without repeating it.
+ */
+function positionless<T extends { after?: unknown }>(filters: T): Omit<T, 'after'> {
+  const { after: _after, ...rest } = filters;
+  return rest;
+}
+
 /** A read as the client asked for it; `next` continues an earlier page with the same filters. */
 export type PageRequest = { limit: number; next?: string | undefined; filters: QueryFilters };
 
@@ -41,7 +50,7 @@ async function paged<T extends { date_added: string }>(
   access: CollectionAccess,
   fetch: (filters: ObjectFilters, limit: number) => Promise<T[]>,
 ): Promise<Page<T>> {
-  const hash = filterHash([kind, where.collectionId, where.objectId ?? null, req.filters]);
+  const hash = filterHash([kind, where.collectionId, where.objectId ?? null, positionless(req.filters)]);
   const stated = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, hash) } : req.filters;
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
   const rows = await fetch(policyFilters(access, stated), limit);

@@ -297,6 +297,19 @@ describe('malformed queries', () => {
     expectTaxiiError(await get(node, `${other.base}/objects/?limit=2&match[type]=indicator&next=${next}`));
   });
 
+  it('follows a next token with or without the added_after it was issued under (Elastic drops it)', async () => {
+    const all = (await get(node, `${seven.base}/objects/?match[version]=all`)).body.objects as { id: string }[];
+    const after = '2000-01-01T00:00:00.000000Z';
+    const p1 = await get(node, `${seven.base}/objects/?limit=2&added_after=${after}`);
+    const next = q(p1.body.next);
+    const withIt = await get(node, `${seven.base}/objects/?limit=2&added_after=${after}&next=${next}`);
+    const without = await get(node, `${seven.base}/objects/?limit=2&next=${next}`);
+    expect(withIt.status).toBe(200);
+    expect(without.status).toBe(200);
+    expect(without.body).toEqual(withIt.body);
+    expect(p1.body.objects.length + withIt.body.objects.length).toBeLessThanOrEqual(all.length);
+  });
+
   it('rejects a forged or garbled next with 400', async () => {
     const p1 = await get(node, `${seven.base}/objects/?limit=2`);
     const token: string = p1.body.next;
