@@ -56,6 +56,9 @@ export function pageUrl(target: PullTarget, cursor: string | null, limit: number
   const url = new URL(`${base}/${encodeURIComponent(target.apiRoot)}/collections/${encodeURIComponent(target.collectionId)}/objects/`);
   if (cursor) url.searchParams.set('added_after', cursor);
   url.searchParams.set('limit', String(limit));
+  // Every version, not only the latest (TAXII's default): a relay keeps an object's history,
+  // and a catch-up must not skip versions that were superseded before it ran.
+  url.searchParams.set('match[version]', 'all');
   return url.href;
 }
 

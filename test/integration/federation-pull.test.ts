@@ -171,6 +171,16 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(await held(a, colA, green.id)).toHaveLength(1);
   });
 
+  it('brings every version of an object, also those superseded before the pull ran', async () => {
+    const v1 = indicator({ object_marking_refs: [GREEN], created: '2024-03-01T00:00:00.000Z', modified: '2024-03-01T00:00:00.000Z' });
+    const v2 = { ...v1, modified: '2024-03-02T00:00:00.000Z', name: 'second version' };
+    await submitAtB([v1]);
+    await submitAtB([v2]);
+    expect(await a.deps.puller.pullNow(subId)).toMatchObject({ ok: true, stored: 2 });
+    const versions = (await held(a, colA, v1.id)).map((row) => JSON.parse(row.json).modified);
+    expect(versions.sort()).toEqual(['2024-03-01T00:00:00.000Z', '2024-03-02T00:00:00.000Z']);
+  });
+
   it('never relays AMBER it received to a third peer', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-peer-c-'));
     await ensureKeyring(dir, 'node-c');
