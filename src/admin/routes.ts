@@ -1,16 +1,15 @@
 import { Hono } from 'hono';
+import { authenticated } from '../http/authenticated.ts';
+import type { PrincipalEnv } from '../http/authenticated.ts';
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import * as admin from '../services/admin.ts';
 import * as subscriptions from '../services/subscriptions.ts';
-import { authenticate } from '../services/auth.ts';
-import type { Principal } from '../services/auth.ts';
-import { parseAuthorization } from '../taxii/credentials.ts';
 import { jsonBody, uuidParam } from '../http/json.ts';
 import * as s from './schemas.ts';
 
-type AdminEnv = { Variables: { principal: Principal } };
+type AdminEnv = PrincipalEnv;
 
 const body = jsonBody;
 const uuid = uuidParam;
@@ -18,13 +17,7 @@ const uuid = uuidParam;
 /** The JSON admin API: API roots, collections, clients and their grants. Admin token only. */
 export function adminRoutes(deps: Deps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>({ strict: false });
-  app.use('*', async (c, next) => {
-    const creds = parseAuthorization(c.req.header('authorization'));
-    const principal = creds && (await authenticate(deps, creds));
-    if (!principal) throw new VigilError('unauthorized', 'the admin API needs the admin token (Bearer, or Basic as user admin)');
-    c.set('principal', principal);
-    await next();
-  });
+  app.use('*', authenticated(deps, 'the admin API needs the admin token (Bearer, or Basic as user admin)'));
   const who = (c: Context<AdminEnv>) => c.get('principal');
 
   app.get('/api-roots', async (c) => c.json({ api_roots: await admin.listApiRoots(deps, who(c)) }));

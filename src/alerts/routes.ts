@@ -1,16 +1,14 @@
 import { Hono } from 'hono';
+import { authenticated } from '../http/authenticated.ts';
+import type { PrincipalEnv } from '../http/authenticated.ts';
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
-import { VigilError } from '../errors.ts';
 import { jsonBody, queryParams, uuidParam } from '../http/json.ts';
 import * as alerts from '../services/alerts.ts';
-import { authenticate } from '../services/auth.ts';
-import type { Principal } from '../services/auth.ts';
-import { parseAuthorization } from '../taxii/credentials.ts';
 import * as s from './schemas.ts';
 import { alertStream } from './stream.ts';
 
-export type AlertsEnv = { Variables: { principal: Principal } };
+export type AlertsEnv = PrincipalEnv;
 
 /**
  * The alert API (JSON): a client's subscriptions, their deliveries, and the live stream.
@@ -19,13 +17,7 @@ export type AlertsEnv = { Variables: { principal: Principal } };
  */
 export function alertRoutes(deps: Deps): Hono<AlertsEnv> {
   const app = new Hono<AlertsEnv>({ strict: false });
-  app.use('*', async (c, next) => {
-    const creds = parseAuthorization(c.req.header('authorization'));
-    const principal = creds && (await authenticate(deps, creds));
-    if (!principal) throw new VigilError('unauthorized', 'send your client token: Bearer, or HTTP Basic with your client name');
-    c.set('principal', principal);
-    await next();
-  });
+  app.use('*', authenticated(deps, 'send your client token: Bearer, or HTTP Basic with your client name'));
   const who = (c: Context<AlertsEnv>) => c.get('principal');
   const id = (c: Context<AlertsEnv>) => uuidParam(c.req.param('id') ?? '', 'alert subscription');
 

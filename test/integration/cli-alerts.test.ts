@@ -1,20 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runVigil } from '../support/cli.ts';
+import type { Run } from '../support/cli.ts';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import { startReceiver } from '../support/webhook-receiver.ts';
 
 // `vigil alert …` as a hospital runs it: a real child process, with its client token.
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = path.join(ROOT, 'bin', 'vigil.js');
-
-type Run = { code: number; stdout: string; stderr: string };
 
 let node: TestNode;
 let tmp: string;
@@ -28,13 +23,7 @@ afterAll(async () => {
 });
 
 function vigil(token: string, args: string[]): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'ADMIN_TOKEN') env[k] = v;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, '--url', node.url, '--token', token, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+  return runVigil(['--url', node.url, '--token', token, ...args]);
 }
 
 describe('vigil alert', () => {

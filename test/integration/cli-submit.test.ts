@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runVigil } from '../support/cli.ts';
+import type { Run } from '../support/cli.ts';
 import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
@@ -13,11 +13,6 @@ import { splitIntoRequests } from '../../src/cli/submit.ts';
 
 // `vigil submit` as an analyst runs it: a real child process against a node on loopback.
 // Requests of more than 3 objects are queued by the node (`pending`), so the CLI must wait.
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = path.join(ROOT, 'bin', 'vigil.js');
-
-type Run = { code: number; stdout: string; stderr: string };
 
 let node: TestNode;
 let tmp: string;
@@ -31,15 +26,7 @@ afterAll(async () => {
 });
 
 function vigil(args: string[], o: { token?: string; url?: string; stdin?: string } = {}): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'ADMIN_TOKEN') env[k] = v;
-  const argv = [BIN, '--url', o.url ?? node.url, '--token', o.token ?? ADMIN_TOKEN, ...args];
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, argv, { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-    child.stdin!.end(o.stdin ?? '');
-  });
+  return runVigil(['--url', o.url ?? node.url, '--token', o.token ?? ADMIN_TOKEN, ...args], { stdin: o.stdin });
 }
 
 function bundleFile(objects: unknown[]): string {

@@ -1,14 +1,7 @@
 import { Writable } from 'node:stream';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { createLog } from '../../src/log.ts';
-import { startNode } from '../../src/node.ts';
-import type { RunningNode } from '../../src/node.ts';
-import type { Database } from '../../src/store/database.ts';
-import { ADMIN_TOKEN, TAXII, testDatabase } from '../support/node.ts';
+import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import { startReceiver } from '../support/webhook-receiver.ts';
@@ -17,60 +10,29 @@ import { startReceiver } from '../support/webhook-receiver.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
-let source: Awaited<ReturnType<typeof testDatabase>>;
-let database: Database;
-let running: RunningNode;
-let dataDir: string;
 const lines: Record<string, unknown>[] = [];
-
-/** The helpers in support/stix.ts take a TestNode: this one is started here to capture its log. */
 let node: TestNode;
 
 beforeAll(async () => {
-  source = await testDatabase();
-  database = await source.open();
-  dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-metrics-'));
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: dataDir,
-    ADMIN_TOKEN,
-    METRICS_TOKEN,
-    LOG_LEVEL: 'info',
-    ALERT_TICK_MS: '100',
-    ALERT_WEBHOOK_ALLOW_PRIVATE: 'true',
-    ALERT_WEBHOOK_ALLOW_HTTP: 'true',
-  });
   const sink = new Writable({
     write(chunk, _enc, done) {
       for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
       done();
     },
   });
-  running = await startNode(config, database, createLog(config, sink));
-  node = {
-    ...running,
-    database,
-    request(pathname, init = {}) {
-      const { token = ADMIN_TOKEN, headers, ...rest } = init;
-      const h = new Headers(headers);
-      if (!h.has('accept')) h.set('accept', TAXII);
-      if (token !== null && !h.has('authorization')) h.set('authorization', `Bearer ${token}`);
-      return fetch(`${running.url}${pathname}`, { ...rest, headers: h });
-    },
-    stop: async () => {},
-  };
+  node = await startTestNode(
+    { METRICS_TOKEN, LOG_LEVEL: 'info', ALERT_TICK_MS: '100', ALERT_WEBHOOK_ALLOW_PRIVATE: 'true', ALERT_WEBHOOK_ALLOW_HTTP: 'true' },
+    undefined,
+    { log: (config) => createLog(config, sink) },
+  );
 });
 
 afterAll(async () => {
-  await running?.close();
-  await database?.close();
-  await source?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await node?.stop();
 });
 
 async function scrape(token: string | null = METRICS_TOKEN): Promise<{ status: number; text: string; type: string | null }> {
-  const res = await fetch(`${running.url}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const res = await fetch(`${node.url}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') };
 }
 
@@ -105,7 +67,7 @@ describe('/metrics', () => {
     expect(sample(text, 'vigil_objects_served_total', { collection: collectionId, level: 'AMBER' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'vigil_ingest_backlog_requests')).toBe(0);
     // PGlite has one session and no pool.
-    if (database.kind === 'postgres') expect(sample(text, 'vigil_db_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
+    if (node.database.kind === 'postgres') expect(sample(text, 'vigil_db_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
     else expect(sample(text, 'vigil_db_pool_connections', { state: 'total' })).toBeUndefined();
   });
 
@@ -123,7 +85,7 @@ describe('/metrics', () => {
       const before = sample((await scrape()).text, 'vigil_alert_webhook_attempts_total', { outcome: 'delivered' }) ?? 0;
       await postObjects(node, base, [indicator()], token);
       await receiver.waitFor(1);
-      await running.deps.alerts.drain();
+      await node.deps.alerts.drain();
       const text = (await scrape()).text;
       expect(sample(text, 'vigil_alert_webhook_attempts_total', { outcome: 'delivered' })).toBe(before + 1);
       expect(sample(text, 'vigil_alert_delivery_latency_seconds_count')).toBeGreaterThanOrEqual(1);

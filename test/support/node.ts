@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
+import type { Log } from '../../src/log.ts';
 import { openPGlite, openPostgres } from '../../src/store/database.ts';
 import type { Database } from '../../src/store/database.ts';
 import { startNode } from '../../src/node.ts';
@@ -58,6 +60,8 @@ export type TestNode = RunningNode & {
 export async function startTestNode(
   env: Record<string, string> = {},
   db?: { open(): Promise<Database>; drop(): Promise<void> },
+  /** `log(config)`: the node's logger (tests that read what it logs); by default LOG_LEVEL's, on stdout. */
+  options: { log?: (config: Config) => Log } = {},
 ): Promise<TestNode> {
   const owned = !db;
   const source = db ?? (await testDatabase());
@@ -66,7 +70,7 @@ export async function startTestNode(
   let node: RunningNode;
   try {
     const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', ...env });
-    node = await startNode(config, database);
+    node = await startNode(config, database, options.log?.(config));
   } catch (err) {
     await database.close();
     rmSync(dataDir, { recursive: true, force: true });
