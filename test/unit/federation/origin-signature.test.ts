@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureKeyring, loadKeyring } from '../../../src/federation/keyring.ts';
 import type { Keyring } from '../../../src/federation/keyring.ts';
 import { OriginSignatureError, signOrigin, verifyOrigin } from '../../../src/federation/origin-signature.ts';
+import canonicalize from 'canonicalize';
+import { FlattenedSign } from 'jose';
 
 let ring: Keyring;
 let other: Keyring;
@@ -33,5 +35,14 @@ describe('origin signatures (detached JWS over RFC 8785 canonical JSON)', () => 
     await expect(verifyOrigin(sig, object, 'node-b', ring.publicKeys())).rejects.toThrow(OriginSignatureError);
     await expect(verifyOrigin(sig, object, 'node-c', other.publicKeys())).rejects.toThrow(/not listed/);
     for (const junk of ['', 'a.b.c', 'x..y', `${sig}.x`]) await expect(verifyOrigin(junk, object, 'node-c', ring.publicKeys())).rejects.toThrow(OriginSignatureError);
+  });
+
+  it('agree with jose: a detached JWS that jose makes over the canonical JSON verifies here, one flipped bit does not', async () => {
+    const { kid, key } = await ring.signingKey();
+    const payload = new TextEncoder().encode(canonicalize(object)!);
+    const jws = await new FlattenedSign(payload).setProtectedHeader({ alg: 'EdDSA', kid, iss: 'node-c', typ: 'vigil-origin+jws' }).sign(key);
+    await expect(verifyOrigin(`${jws.protected}..${jws.signature}`, object, 'node-c', ring.publicKeys())).resolves.toBeUndefined();
+    const flipped = jws.signature.slice(0, 10) + (jws.signature[10] === 'A' ? 'B' : 'A') + jws.signature.slice(11);
+    await expect(verifyOrigin(`${jws.protected}..${flipped}`, object, 'node-c', ring.publicKeys())).rejects.toThrow(/does not match/);
   });
 });
