@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import type { Deps } from '../deps.ts';
 import { fetchPage, PullError } from '../federation/pull.ts';
-import type { PullTarget } from '../federation/pull.ts';
+import type { PullTarget, VerifiedPage } from '../federation/pull.ts';
 import type { Limits, PeerClients } from '../federation/peer-client.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
 import { extendSubscriptionLease, finishFailure, finishSuccess } from '../store/subscriptions.ts';
@@ -35,9 +35,20 @@ export async function pullSubscription(deps: Deps, clients: PeerClients, sub: Cl
   try {
     const target = targetOf(sub);
     const ctx = { clients, keyring: deps.keyring, trustList: deps.trustList, ...(opts.limits ? { limits: opts.limits } : {}) };
+    // The next page is fetched (and its signatures checked) while this one is stored: a catch-up
+    // waits on the peer and on the database at the same time, not one after the other. A page
+    // fetched ahead is only ever stored after the one before it, and dropped if that one fails.
+    let ahead: Promise<VerifiedPage> | undefined;
+    const fetchAfter = (from: string | null) => {
+      const p = fetchPage(ctx, target, from, opts.pageLimit);
+      p.catch(() => {}); // awaited below, or dropped when a store fails
+      return p;
+    };
     for (let n = 0; n < opts.maxPages; n++) {
-      const page = await fetchPage(ctx, target, cursor, opts.pageLimit);
+      const page = await (ahead ?? fetchAfter(cursor));
+      ahead = undefined;
       if (page.objects.length === 0) break;
+      if (page.more && n + 1 < opts.maxPages) ahead = fetchAfter(page.last!);
       const stored = await storeReceivedPage(deps, sub, page, cursor);
       cursor = page.last!;
       outcome.pages++;
