@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runVigil } from '../support/cli.ts';
+import { ROOT, runVigil } from '../support/cli.ts';
 import type { Run } from '../support/cli.ts';
 import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
@@ -89,6 +89,15 @@ describe.concurrent('vigil submit', () => {
     expect(again.stdout).toContain('accepted 0, already present 2, rejected 2');
     expect(again.stdout).toContain(`objects[2] ${badPattern.id}: pattern: `);
     expect(again.stdout).toContain('objects[3] (no id): id: is required');
+  });
+
+  it("submits the README's example bundle: three stored, the fourth refused for its pattern", async () => {
+    const { collectionId, token } = await collectionWithClient(node);
+    const r = await vigil(['--json', 'submit', path.join(ROOT, 'examples', 'bundle.json'), '--collection', collectionId], { token });
+    expect(r.code, r.stderr).toBe(1);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ total: 4, accepted: 3, rejected: 1 });
+    expect(summary.rejections).toEqual([{ index: 3, id: 'indicator--7d4a1c9e-2b6f-4a3d-9e8c-0b5f7a1d3c46', message: expect.stringMatching(/^pattern: syntax error/) }]);
   });
 
   it("splits a bundle over a small API root's max_content_length; every object arrives, in order", async () => {
