@@ -4,9 +4,10 @@ import { clientAudience } from '../policy/audience.ts';
 import type { Audience } from '../policy/audience.ts';
 import { findApiRoot } from '../store/api-roots.ts';
 import type { ApiRootRow } from '../store/api-roots.ts';
-import { findGrant, isRedRecipient, listGrants } from '../store/clients.ts';
-import { findCollection, listCollections } from '../store/collections.ts';
-import type { CollectionRow } from '../store/collections.ts';
+import { listGrants } from '../store/clients.ts';
+import { findCollectionAccess, listCollections } from '../store/collections.ts';
+import type { CollectionAccessRow, CollectionRow } from '../store/collections.ts';
+import type { Level } from '../policy/levels.ts';
 import type { ClientPrincipal, Principal } from './auth.ts';
 
 /** The caller's rights on a collection, and who its reads are for under the TLP policy. */
@@ -30,30 +31,53 @@ export async function requireApiRoot(deps: Deps, name: string): Promise<ApiRootR
   return root;
 }
 
-async function audienceOf(deps: Deps, who: ClientPrincipal, collectionId: string): Promise<Audience> {
+function audienceOf<R>(who: ClientPrincipal, redRecipient: R): Audience | { kind: 'client'; maxLevel: Level; red: R } {
   if (who.role === 'peer') return { kind: 'peer', amber: who.peerAmber };
-  return clientAudience(who.clearance, who.ownOrg, await isRedRecipient(deps.database.db, collectionId, who.id));
+  const { maxLevel } = clientAudience(who.clearance, who.ownOrg, false) as { maxLevel: Level };
+  return { kind: 'client', maxLevel, red: redRecipient };
 }
 
-/** The caller's rights on a collection; one it has no right on does not exist for it (404). */
-export async function collectionAccess(deps: Deps, who: Principal, apiRoot: string, collectionId: string): Promise<CollectionAccess> {
-  const collection = await findCollection(deps.database.db, collectionId);
-  const notFound = new VigilError('not-found', `no collection '${collectionId}' in API root '${apiRoot}'`);
+/**
+ * Who a read is for before the caller's rights are read: a client's RED naming is `red` (a
+ * condition the read's own statement evaluates). Decided again by decideAccess afterwards.
+ */
+export function readerAudience<R>(who: Principal, red: R): Audience | { kind: 'client'; maxLevel: Level; red: R } {
+  if (who.kind === 'anonymous') return { kind: 'public' };
+  if (who.kind === 'admin') return { kind: 'admin' };
+  return audienceOf(who, red);
+}
+
+/** The caller's rights on a collection as found (undefined: no such API root); throws as TAXII answers. */
+export function decideAccess(who: Principal, apiRoot: string, collectionId: string, found: CollectionAccessRow | undefined): CollectionAccess {
+  if (!found) throw new VigilError('not-found', `no API root named '${apiRoot}'`);
+  const { collection, grant } = found;
+  const notFound = () => new VigilError('not-found', `no collection '${collectionId}' in API root '${apiRoot}'`);
   if (who.kind === 'anonymous') {
-    if (!collection?.public || collection.api_root !== apiRoot) throw unauthorized();
+    if (!collection?.public) throw unauthorized();
     return { collection, canRead: true, canWrite: false, audience: { kind: 'public' } };
   }
-  if (!collection || collection.api_root !== apiRoot) throw notFound;
+  if (!collection) throw notFound();
   if (who.kind === 'admin') return { collection, canRead: true, canWrite: true, audience: { kind: 'admin' } };
-  const grant = await findGrant(deps.database.db, who.id, collectionId);
-  if (!grant || (!grant.can_read && !grant.can_write)) throw notFound;
-  return { collection, canRead: grant.can_read, canWrite: grant.can_write, audience: await audienceOf(deps, who, collectionId) };
+  if (!grant || (!grant.can_read && !grant.can_write)) throw notFound();
+  return { collection, canRead: grant.can_read, canWrite: grant.can_write, audience: audienceOf(who, found.red) as Audience };
+}
+
+/**
+ * The caller's rights on a collection; one it has no right on does not exist for it (404).
+ * The API root is checked here too, in the same query: no such root is a 404 before anything.
+ */
+export async function collectionAccess(deps: Deps, who: Principal, apiRoot: string, collectionId: string): Promise<CollectionAccess> {
+  const found = await findCollectionAccess(deps.database.db, apiRoot, collectionId, who.kind === 'client' ? who.id : null);
+  return decideAccess(who, apiRoot, collectionId, found);
+}
+
+export function requireReadable(access: CollectionAccess): CollectionAccess {
+  if (!access.canRead) throw new VigilError('forbidden', 'this client may not read this collection');
+  return access;
 }
 
 export async function readableCollection(deps: Deps, who: Principal, apiRoot: string, collectionId: string): Promise<CollectionAccess> {
-  const access = await collectionAccess(deps, who, apiRoot, collectionId);
-  if (!access.canRead) throw new VigilError('forbidden', 'this client may not read this collection');
-  return access;
+  return requireReadable(await collectionAccess(deps, who, apiRoot, collectionId));
 }
 
 export async function writableCollection(deps: Deps, who: Principal, apiRoot: string, collectionId: string): Promise<CollectionAccess> {

@@ -9,7 +9,7 @@ import { insertObjects, versionlessVersions } from '../store/objects.ts';
 import { classifyBatch } from './ingest-policy.ts';
 import type { Candidate, OriginSigner } from './ingest-policy.ts';
 import { originSigner } from '../federation/origin-signature.ts';
-import { insertJob, insertStatus, pendingObjects, recordRequestObjects, setStatusTotal, settleDetails } from '../store/statuses.ts';
+import { insertDetails, insertJob, insertStatus, parseRequestObjects, pendingObjects, settleDetails } from '../store/statuses.ts';
 import type { DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated, writableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
@@ -20,16 +20,15 @@ import type { StatusResource } from './status.ts';
 export const CHUNK_SIZE = 500;
 
 /**
- * Validates and stores the pending objects of a request with seq in [from, from + CHUNK_SIZE),
- * with their outcomes, in the given transaction, so a status's counts always match what is stored.
+ * Validates and stores objects (JSON text, by seq) in the given transaction; answers each one's
+ * outcome, for the caller to record in the same transaction.
  */
-export async function ingestChunk(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, statusId: string, from: number): Promise<void> {
-  const pending = await pendingObjects(tx, statusId, from, CHUNK_SIZE);
-  if (pending.length === 0) return;
+async function storeObjects(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, objects: { seq: number; json: string }[]): Promise<DetailRow[]> {
+  if (objects.length === 0) return [];
   const policy = await collectionPolicy(tx, collectionId);
   const details: DetailRow[] = [];
   const candidates: Candidate[] = [];
-  for (const { seq, json } of pending) {
+  for (const { seq, json } of objects) {
     const object: unknown = JSON.parse(json);
     const result = validateStixObject(object);
     if (!result.ok) details.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
@@ -51,7 +50,17 @@ export async function ingestChunk(tx: Transaction<Schema>, signer: OriginSigner,
       message: inserted ? `added${denied}` : 'already present: nothing changed',
     });
   });
-  await settleDetails(tx, statusId, details);
+  return details;
+}
+
+/**
+ * Validates and stores the pending objects of a request with seq in [from, from + CHUNK_SIZE),
+ * with their outcomes, in the given transaction, so a status's counts always match what is stored.
+ */
+export async function ingestChunk(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, statusId: string, from: number): Promise<void> {
+  const pending = await pendingObjects(tx, statusId, from, CHUNK_SIZE);
+  if (pending.length === 0) return;
+  await settleDetails(tx, statusId, await storeObjects(tx, signer, collectionId, pending));
 }
 
 /**
@@ -98,18 +107,23 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
     .execute(async (tx) => {
       const clientId = who.kind === 'client' ? who.id : null;
       await insertStatus(tx, { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours });
-      const shape = await recordRequestObjects(tx, statusId, req.body);
+      const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
       if (shape.type !== 'object') throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
       if (req.kind === 'bundle' && shape.bundleType !== 'bundle') {
         throw new VigilError('unprocessable', 'an application/stix+json body must be a STIX bundle ("type": "bundle")');
       }
       if (shape.objectsType !== null && shape.objectsType !== 'array') throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
-      await setStatusTotal(tx, statusId, shape.count);
       if (shape.count > deps.config.syncIngestMaxObjects) {
         await insertJob(tx, statusId, req.collectionId);
         return true;
       }
-      await ingestPending((work) => work(tx), originSigner(deps.keyring), req.collectionId, statusId, shape.count);
+      // Stored inline: each object is sent to PostgreSQL once more (to store it), never parked as pending.
+      const signer = originSigner(deps.keyring);
+      const details: DetailRow[] = [];
+      for (let from = 0; from < shape.objects.length; from += CHUNK_SIZE) {
+        details.push(...(await storeObjects(tx, signer, req.collectionId, shape.objects.slice(from, from + CHUNK_SIZE))));
+      }
+      await insertDetails(tx, statusId, details);
       return false;
     })
     .catch(asClientError);

@@ -1,9 +1,10 @@
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import type { ObjectFilters, QueryFilters } from '../store/objects-query.ts';
-import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectObjects } from '../store/objects.ts';
-import type { ManifestRow, ObjectRow } from '../store/objects.ts';
-import { collectionAccess, readableCollection, requireAuthenticated } from './access.ts';
+import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectManifestWithAccess, selectObjects, selectObjectsWithAccess } from '../store/objects.ts';
+import type { AccessRefs, ManifestRow, ObjectRow, PageWithAccess } from '../store/objects.ts';
+import { readsLatest } from '../store/objects-query.ts';
+import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
 import type { CollectionAccess } from './access.ts';
 import { recordDelivery } from './audit.ts';
 import type { Principal } from './auth.ts';
@@ -53,7 +54,11 @@ async function paged<T extends { date_added: string }>(
   const hash = filterHash([kind, where.collectionId, where.objectId ?? null, positionless(req.filters)]);
   const stated = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, hash) } : req.filters;
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
-  const rows = await fetch(policyFilters(access, stated), limit);
+  return pageOf(deps, await fetch(policyFilters(access, stated), limit), limit, hash);
+}
+
+/** A page from `limit + 1` rows: `more` is exact, `next` the last served position. */
+function pageOf<T extends { date_added: string }>(deps: Deps, rows: T[], limit: number, hash: string): Page<T> {
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   const page: Page<T> = { items, more };
@@ -77,15 +82,52 @@ async function servedObjects(deps: Deps, who: Principal, access: CollectionAcces
   return page;
 }
 
+type WithAccess<T> = (db: Deps['database']['db'], reader: Parameters<typeof selectObjectsWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number) => Promise<PageWithAccess<T>>;
+
+/**
+ * A page of a collection's latest versions (no match[version] or match[spec_version] beyond the
+ * default): the caller's rights and the page come from one statement, and are decided exactly
+ * as readableCollection does. Other reads check the rights first, then read.
+ */
+async function collectionPage<T extends { date_added: string }>(
+  deps: Deps,
+  who: Principal,
+  kind: string,
+  w: Where,
+  req: PageRequest,
+  withAccess: WithAccess<T>,
+  fetch: (filters: ObjectFilters, limit: number) => Promise<T[]>,
+): Promise<{ access: CollectionAccess; page: Page<T> }> {
+  if (!readsLatest({ ...req.filters, audience: { kind: 'admin' } })) {
+    const access = await readableCollection(deps, who, w.root, w.collectionId);
+    return { access, page: await paged(deps, kind, w, req, access, fetch) };
+  }
+  const hash = filterHash([kind, w.collectionId, null, positionless(req.filters)]);
+  let stated: QueryFilters = req.filters;
+  if (req.next) {
+    try {
+      stated = { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, hash) };
+    } catch (err) {
+      // As before: no right on the collection answers first, whatever the token.
+      await readableCollection(deps, who, w.root, w.collectionId);
+      throw err;
+    }
+  }
+  const limit = Math.min(req.limit, deps.config.pageSizeMax);
+  const right = who.kind === 'admin' ? 'admin' : who.kind === 'anonymous' ? 'public' : 'grant';
+  const reader = { apiRoot: w.root, collectionId: w.collectionId, clientId: who.kind === 'client' ? who.id : null, right } as const;
+  const found = await withAccess(deps.database.db, reader, (acc) => ({ ...stated, audience: readerAudience(who, acc.red), relaxContainers: acc.relaxContainers }), limit);
+  const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
+  return { access, page: pageOf(deps, found.rows, limit, hash) };
+}
+
 export async function getObjects(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ObjectRow>> {
-  const access = await readableCollection(deps, who, w.root, w.collectionId);
-  const page = await paged(deps, 'objects', w, req, access, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  const { access, page } = await collectionPage(deps, who, 'objects', w, req, selectObjectsWithAccess, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
   return servedObjects(deps, who, access, page);
 }
 
 export async function getManifest(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ManifestRow>> {
-  const access = await readableCollection(deps, who, w.root, w.collectionId);
-  return paged(deps, 'manifest', w, req, access, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
+  return (await collectionPage(deps, who, 'manifest', w, req, selectManifestWithAccess, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit))).page;
 }
 
 /** An object the caller may not see answers 404, exactly as one that does not exist. */

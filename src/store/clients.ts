@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { PREPARED } from './database.ts';
 import type { Db } from './objects.ts';
 
 export type ClientRow = { id: string; name: string };
@@ -7,11 +9,9 @@ export type ClientPolicy = { kind: 'client' | 'peer'; clearance: number; own_org
 const policyColumns = ['kind', 'clearance', 'own_org', 'peer_amber'] as const;
 
 export async function findClientByTokenHash(db: Db, tokenHash: Uint8Array): Promise<(ClientRow & ClientPolicy & { token_hash: Uint8Array }) | undefined> {
-  return db
-    .selectFrom('clients')
-    .select(['id', 'name', 'token_hash', ...policyColumns])
-    .where('token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  const r = await sql<ClientRow & ClientPolicy & { token_hash: Uint8Array }>`${sql.raw(PREPARED)}
+    SELECT id, name, token_hash, kind, clearance, own_org, peer_amber FROM clients WHERE token_hash = ${tokenHash}`.execute(db);
+  return r.rows[0];
 }
 
 export async function isRedRecipient(db: Db, collectionId: string, clientId: string): Promise<boolean> {

@@ -1,4 +1,7 @@
+import { sql } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import type { Level } from '../policy/levels.ts';
+import { PREPARED } from './database.ts';
 import type { Db } from './objects.ts';
 
 export type CollectionRow = {
@@ -38,6 +41,46 @@ export async function updateCollection(db: Db, id: string, patch: Partial<Omit<C
 export async function deleteCollection(db: Db, id: string): Promise<boolean> {
   const r = await db.deleteFrom('collections').where('id', '=', id).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
+}
+
+/** A collection as one caller sees it: its grant and whether it is a named RED recipient there. */
+export type CollectionAccessRow = {
+  collection: CollectionRow | undefined;
+  grant: { can_read: boolean; can_write: boolean } | undefined;
+  red: boolean;
+};
+
+type AccessColumns = CollectionRow & { can_read: boolean | null; can_write: boolean | null; red: boolean };
+
+/** The API root, the collection in it, the client's grant and RED naming: one row, none without the root. */
+export function accessSelect(apiRoot: string, collectionId: string, clientId: string | null): RawBuilder<AccessColumns> {
+  return sql<AccessColumns>`
+    SELECT ${sql.join(columns.map((c) => sql.ref(`c.${c}`)))}, g.can_read, g.can_write,
+           EXISTS (SELECT 1 FROM red_recipients x WHERE x.collection_id = c.id AND x.client_id = ${clientId}::uuid) AS red
+    FROM api_roots r
+    LEFT JOIN collections c ON c.id = ${collectionId}::uuid AND c.api_root = r.name
+    LEFT JOIN collection_grants g ON g.collection_id = c.id AND g.client_id = ${clientId}::uuid
+    WHERE r.name = ${apiRoot}`;
+}
+
+/** The access columns of a row (accessSelect's, possibly beside others) as what they mean. */
+export function accessRow(row: Record<string, unknown>): CollectionAccessRow {
+  const collection = Object.fromEntries(columns.map((c) => [c, row[c]])) as CollectionRow;
+  const { can_read, can_write } = row as { can_read: boolean | null; can_write: boolean | null };
+  return {
+    collection: collection.id === null ? undefined : collection,
+    grant: can_read === null || can_write === null ? undefined : { can_read, can_write },
+    red: row.red === true,
+  };
+}
+
+/**
+ * The API root, the collection in it, and the client's grant and RED naming, in one query (every
+ * TAXII request on a collection starts here). Undefined when there is no such API root.
+ */
+export async function findCollectionAccess(db: Db, apiRoot: string, collectionId: string, clientId: string | null): Promise<CollectionAccessRow | undefined> {
+  const r = await sql<AccessColumns>`${sql.raw(PREPARED)}${accessSelect(apiRoot, collectionId, clientId)}`.execute(db);
+  return r.rows[0] && accessRow(r.rows[0]);
 }
 
 /** What the TLP policy needs of a collection at ingest. */

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
-import type { Audience } from '../policy/audience.ts';
 import { levelVisible, referencesVisible } from './visibility.ts';
+import type { QueryAudience } from './visibility.ts';
 
 /** Which versions of each object a read selects (TAXII 2.1 §3.4.2: match[version]). */
 export type VersionMatch = { kind: 'last' } | { kind: 'first' } | { kind: 'all' } | { kind: 'at'; at: string };
@@ -16,9 +16,9 @@ export type ObjectFilters = {
   /** Without specVersions, take every spec version instead of only the latest (DELETE). */
   anySpecVersion?: boolean | undefined;
   /** Who the rows are for: the TLP policy is applied in the query, on every read. */
-  audience: Audience;
+  audience: QueryAudience;
   /** The collection lets reports, groupings, notes and opinions through whatever they point at. */
-  relaxContainers?: boolean | undefined;
+  relaxContainers?: boolean | RawBuilder<boolean> | undefined;
 };
 
 /** The filters a client states in its query; the services add who the rows are for. */
@@ -68,13 +68,28 @@ export function rowConditions(collectionId: string, f: ObjectFilters, until?: st
 /** The conditions that compare a row with the other versions of its object (§3.4.2) and with what it references. */
 export function versionConditions(f: ObjectFilters): RawBuilder<boolean> {
   const parts: RawBuilder<boolean>[] = [TRUE];
-  parts.push(referencesVisible('o', f.audience, !!f.relaxContainers));
+  parts.push(referencesVisible('o', f.audience, f.relaxContainers ?? false));
   if (f.specVersions?.length || !f.anySpecVersion) parts.push(specCondition('o', f.specVersions));
   const versions = f.versions?.length ? f.versions : [{ kind: 'last' } as const];
   if (!versions.some((v) => v.kind === 'all')) {
     parts.push(sql<boolean>`(${sql.join(versions.map((v) => versionCondition(v, f.specVersions, !!f.anySpecVersion)), sql` OR `)})`);
   }
   return sql<boolean>`${sql.join(parts, sql` AND `)}`;
+}
+
+/**
+ * A read under the default version rules (no match[spec_version], match[version] only `last`):
+ * the rows flagged `latest`, which every write keeps equal to what versionConditions select.
+ */
+export function readsLatest(f: ObjectFilters): boolean {
+  return !f.specVersions?.length && !f.anySpecVersion && (f.versions ?? []).every((v) => v.kind === 'last');
+}
+
+/** Is a row of alias `v` a later version of the row of alias `o` (spec version first, then time)? */
+export function laterVersion(v: string, o: string): RawBuilder<boolean> {
+  const c = (alias: string, col: string) => sql.ref(`${alias}.${col}`);
+  return sql<boolean>`(${c(v, 'spec_version')} > ${c(o, 'spec_version')}
+    OR (${c(v, 'spec_version')} = ${c(o, 'spec_version')} AND ${c(v, 'version_at')} > ${c(o, 'version_at')}))`;
 }
 
 /** The WHERE clause of every read of a collection's objects, on alias `o`. */

@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import type { Schema } from './schema.ts';
-import { objectsWhere, rowConditions } from './objects-query.ts';
+import { PREPARED } from './database.ts';
+import { accessRow, accessSelect } from './collections.ts';
+import type { CollectionAccessRow } from './collections.ts';
+import { laterVersion, objectsWhere, readsLatest, rowConditions } from './objects-query.ts';
 import { referencesVisible } from './visibility.ts';
 import { DENY } from '../policy/levels.ts';
 import { taxiiTime } from './timestamps.ts';
@@ -40,8 +43,8 @@ async function windowEnd(db: Db, collectionId: string, f: ObjectFilters, size: n
 
 /**
  * A keyset page in date_added order, asking for one row more than `limit` so `more` is exact.
- * The version rules are correlated subqueries the planner cannot estimate; left alone it may
- * fetch and sort every later row of the collection. So the page is read window by window,
+ * Other version rules are correlated subqueries the planner cannot estimate; left alone it may
+ * fetch and sort every later row of the collection. So such a page is read window by window,
  * each window a bounded date_added range found on the index: a page costs the same at 10,000
  * and at 1,000,000 stored objects.
  */
@@ -53,6 +56,15 @@ async function pageOf<T extends { date_added: string }>(
   columns: RawBuilder<unknown>,
 ): Promise<T[]> {
   const want = limit + 1;
+  if (readsLatest(f)) {
+    // One walk of the partial index of latest versions, in date_added order: the rows it skips
+    // (another level, a withheld reference) cost an index entry, not a comparison of versions.
+    const r = await sql<T>`${sql.raw(PREPARED)}
+      SELECT ${columns} FROM objects o
+      WHERE ${rowConditions(collectionId, f)} AND o.latest AND ${referencesVisible('o', f.audience, f.relaxContainers ?? false)}
+      ORDER BY o.date_added LIMIT ${want}`.execute(db);
+    return r.rows;
+  }
   const size = Math.max(2 * want, 1000);
   const rows: T[] = [];
   let after = f.after;
@@ -79,18 +91,77 @@ export async function selectManifest(db: Db, collectionId: string, f: ObjectFilt
   return pageOf<ManifestRow>(db, collectionId, f, limit, manifestColumns);
 }
 
+/** How a reader's right to read a collection shows in its access row (see decideAccess). */
+export type ReadRight = 'admin' | 'public' | 'grant';
+
+/** The access row's conditions a read's filters may use, before the caller's rights are known. */
+export type AccessRefs = { red: RawBuilder<boolean>; relaxContainers: RawBuilder<boolean> };
+
+export type PageWithAccess<T> = { access: CollectionAccessRow | undefined; rows: T[] };
+
+/**
+ * The caller's access row (accessSelect) and, where it may read, a page of latest versions, in
+ * one statement: a poll costs one round trip after authentication. The caller decides on the
+ * access row as it would alone; the page is empty whenever the right is missing.
+ */
+async function latestPageWithAccess<T extends { date_added: string }>(
+  db: Db,
+  who: { apiRoot: string; collectionId: string; clientId: string | null; right: ReadRight },
+  filtersFor: (acc: AccessRefs) => ObjectFilters,
+  limit: number,
+  columns: RawBuilder<unknown>,
+): Promise<PageWithAccess<T>> {
+  const f = filtersFor({ red: sql<boolean>`acc.red`, relaxContainers: sql<boolean>`acc.relax_container_refs` });
+  if (!readsLatest(f)) throw new Error('latestPageWithAccess reads latest versions only');
+  const right = { admin: sql`acc.id IS NOT NULL`, public: sql`acc.public`, grant: sql`coalesce(acc.can_read, false)` }[who.right];
+  // The access row rides on the page's first row only (n = 1), or alone when the page is empty.
+  const r = await sql<T & { access: string }>`${sql.raw(PREPARED)}
+    WITH acc AS MATERIALIZED (${accessSelect(who.apiRoot, who.collectionId, who.clientId)})
+    SELECT CASE WHEN coalesce(p.n, 1) = 1 THEN to_json(acc)::text END AS access, p.* FROM acc LEFT JOIN LATERAL (
+      SELECT ${columns}, row_number() OVER (ORDER BY o.date_added) AS n FROM objects o
+      WHERE ${right} AND ${rowConditions(who.collectionId, f)} AND o.latest AND ${referencesVisible('o', f.audience, f.relaxContainers ?? false)}
+      ORDER BY o.date_added LIMIT ${limit + 1}
+    ) p ON true`.execute(db);
+  const first = r.rows[0];
+  if (!first) return { access: undefined, rows: [] };
+  const access = accessRow(JSON.parse(first.access) as Record<string, unknown>);
+  return { access, rows: first.date_added === null ? [] : r.rows };
+}
+
+export function selectObjectsWithAccess(db: Db, who: Parameters<typeof latestPageWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number): Promise<PageWithAccess<ObjectRow>> {
+  return latestPageWithAccess<ObjectRow>(db, who, filtersFor, limit, objectColumns);
+}
+
+export function selectManifestWithAccess(db: Db, who: Parameters<typeof latestPageWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number): Promise<PageWithAccess<ManifestRow>> {
+  return latestPageWithAccess<ManifestRow>(db, who, filtersFor, limit, manifestColumns);
+}
+
 /** Is any version the filters (and the audience) allow there? */
 export async function objectExists(db: Db, collectionId: string, f: ObjectFilters): Promise<boolean> {
-  const r = await sql`SELECT 1 FROM objects o WHERE ${rowConditions(collectionId, f)} AND ${referencesVisible('o', f.audience, !!f.relaxContainers)} LIMIT 1`.execute(db);
+  const r = await sql`SELECT 1 FROM objects o WHERE ${rowConditions(collectionId, f)} AND ${referencesVisible('o', f.audience, f.relaxContainers ?? false)} LIMIT 1`.execute(db);
   return r.rows.length > 0;
 }
 
-/** Deletes the versions of one object that the filters select; returns how many went. */
-export async function deleteObjectVersions(db: Db, collectionId: string, f: ObjectFilters): Promise<number> {
-  const r = await sql`
+/** Sets `latest` right on every version of the given ids, after versions came or went. */
+async function relabelLatest(tx: Db, collectionId: string, ids: string[]): Promise<void> {
+  await sql`UPDATE objects o SET latest = NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})
+    WHERE o.collection_id = ${collectionId} AND o.id IN (${sql.join(ids)})
+      AND o.latest = EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`.execute(tx);
+}
+
+/**
+ * Deletes the versions of one object that the filters select; returns how many went. Takes the
+ * collection's row lock first, as writers do, so `latest` is relabelled over committed versions.
+ */
+export async function deleteObjectVersions(tx: Transaction<Schema>, collectionId: string, f: ObjectFilters): Promise<number> {
+  await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR UPDATE`.execute(tx);
+  const r = await sql<{ id: string }>`
     DELETE FROM objects WHERE (collection_id, date_added) IN (
-      SELECT o.collection_id, o.date_added FROM objects o WHERE ${objectsWhere(collectionId, f)})`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+      SELECT o.collection_id, o.date_added FROM objects o WHERE ${objectsWhere(collectionId, f)})
+    RETURNING id`.execute(tx);
+  const ids = [...new Set(r.rows.map((row) => row.id))];
+  if (ids.length > 0) await relabelLatest(tx, collectionId, ids);
+  return r.rows.length;
 }
 
 /** One object version ready to store: `json` is the object exactly as received. */
@@ -148,6 +219,8 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              (r.value->>14)::boolean AS origin_verified
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
     ), levels AS (
+      -- Joined with stamp so no id_levels row is locked before the collection row: writers
+      -- wait for each other there, never in a deadlock.
       -- Only versions this statement stores count: a copy of a version already held (or
       -- repeated in the batch) is not stored, so its markings raise nothing.
       INSERT INTO id_levels (collection_id, id, tlp_level)
@@ -156,32 +229,37 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
         WHERE NOT EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
                             AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version::timestamptz, '-infinity'))
         ORDER BY i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity'), i.ord
-      ) f GROUP BY f.id
+      ) f, stamp GROUP BY f.id
       ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = greatest(id_levels.tlp_level, excluded.tlp_level)
       RETURNING id, tlp_level
     ), stamped AS (
-      SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added FROM input, stamp
+      SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added,
+             coalesce(input.version::timestamptz, stamp.base + input.ord * interval '1 microsecond') AS version_at FROM input, stamp
+    ), stored AS (
+      INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
+                           tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified, latest)
+      SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
+             s.version_at, coalesce(s.version::timestamptz, '-infinity'), s.marking_refs, s.object,
+             l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature, s.origin_verified,
+             NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')})
+      FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
+      ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
+      RETURNING id, spec_version, version
+    ), outbox AS (
+      -- The alert outbox, in this transaction: the batch's stamps are the range ending at the
+      -- collection's last stamp (its row is locked until commit). Copies of held versions, not
+      -- stored, leave gaps in the range, which the matcher reads over.
+      INSERT INTO alert_outbox (collection_id, first_added, last_added)
+      SELECT ${collectionId}::uuid, stamp.base, stamp.base + (${batch.length}::int - 1) * interval '1 microsecond'
+      FROM stamp WHERE EXISTS (SELECT 1 FROM stored)
     )
-    INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
-                         tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified)
-    SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
-           coalesce(s.version::timestamptz, s.date_added), coalesce(s.version::timestamptz, '-infinity'), s.marking_refs, s.object,
-           l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature, s.origin_verified
-    FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
-    ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
-    RETURNING id, spec_version, version`.execute(tx);
-  // A stricter version raises the level of the versions already held.
-  await sql`UPDATE objects o SET tlp_level = l.tlp_level FROM id_levels l
+    SELECT id, spec_version, version FROM stored`.execute(tx);
+  // A stricter version raises the level of the versions already held, and a later one takes
+  // `latest` from them (this statement sees the rows just stored, and every committed one).
+  const later = sql`EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`;
+  await sql`UPDATE objects o SET tlp_level = greatest(o.tlp_level, l.tlp_level), latest = NOT ${later} FROM id_levels l
     WHERE o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
-      AND o.id IN (${sql.join([...new Set(batch.map((b) => b.id))])}) AND o.tlp_level < l.tlp_level`.execute(tx);
-  // The alert outbox, in this transaction: the batch's stamps are the range ending at the
-  // collection's last stamp (its row is locked until commit). Copies of held versions, not
-  // stored, leave gaps in the range, which the matcher reads over.
-  if (r.rows.length > 0) {
-    await sql`INSERT INTO alert_outbox (collection_id, first_added, last_added)
-      SELECT id, last_date_added - (${batch.length}::int - 1) * interval '1 microsecond', last_date_added
-      FROM collections WHERE id = ${collectionId}`.execute(tx);
-  }
+      AND o.id IN (${sql.join([...new Set(batch.map((b) => b.id))])}) AND (o.tlp_level < l.tlp_level OR o.latest = ${later})`.execute(tx);
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
   const fresh = new Set(r.rows.map((row) => versionIdentity(row.id, row.spec_version, row.version)));
   return batch.map((o) => ({ inserted: fresh.delete(versionIdentity(o.id, o.specVersion, o.version)) }));

@@ -27,34 +27,50 @@ export async function insertStatus(
 
 export type BodyShape = { type: string | null; objectsType: string | null; bundleType: string | null; count: number };
 
+export type ParsedBody = BodyShape & { objects: { seq: number; json: string }[] };
+
 /**
- * Lets PostgreSQL parse a request body (JSON text) and records each of its objects as a pending
- * detail, payload and all, in one statement: no JavaScript parse of a large body blocks the
- * node, and numbers are kept as sent. A body of the wrong shape records nothing.
+ * Lets PostgreSQL parse a request body (JSON text) in one statement: no JavaScript parse of a
+ * large body blocks the node, and numbers are kept as sent. Sets the status's total. A request
+ * of at most `inline` objects gets each object back as JSON text, for the caller to store in
+ * this transaction with its outcome; a larger one records each as a pending detail, payload and
+ * all, for the job that stores it. A body of the wrong shape records nothing.
  */
-export async function recordRequestObjects(db: Executor, statusId: string, body: string): Promise<BodyShape> {
-  const r = await sql<BodyShape>`
+export async function parseRequestObjects(db: Executor, statusId: string, body: string, inline: number): Promise<ParsedBody> {
+  const r = await sql<BodyShape & { seq: number | null; json: string | null }>`
     WITH body AS (SELECT ${body}::jsonb AS b),
     shape AS (
       SELECT jsonb_typeof(b) AS type, jsonb_typeof(b->'objects') AS objects_type, b->>'type' AS bundle_type FROM body
     ),
+    elems AS (
+      SELECT (e.ord - 1)::int AS seq, e.obj FROM body, shape,
+             jsonb_array_elements(CASE WHEN shape.type = 'object' AND shape.objects_type = 'array' THEN body.b->'objects' ELSE '[]'::jsonb END)
+               WITH ORDINALITY AS e(obj, ord)
+    ),
+    total AS (SELECT count(*)::int AS count FROM elems),
     recorded AS (
       INSERT INTO status_details (status_id, seq, outcome, object_id, version, payload)
-      SELECT ${statusId}::uuid, (e.ord - 1)::int, 'pending',
+      SELECT ${statusId}::uuid, e.seq, 'pending',
              CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(e.obj->>'id', 300) END,
              CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(coalesce(e.obj->>'modified', e.obj->>'created'), 300) END,
              e.obj
-      FROM body, shape,
-           jsonb_array_elements(CASE WHEN shape.type = 'object' AND shape.objects_type = 'array' THEN body.b->'objects' ELSE '[]'::jsonb END)
-             WITH ORDINALITY AS e(obj, ord)
-      RETURNING 1
-    )
-    SELECT type, objects_type AS "objectsType", bundle_type AS "bundleType", (SELECT count(*) FROM recorded)::int AS count FROM shape`.execute(db);
-  return r.rows[0]!;
+      FROM elems e, total WHERE total.count > ${inline}
+    ),
+    counted AS (UPDATE statuses SET total_count = total.count FROM total WHERE statuses.id = ${statusId})
+    SELECT shape.type, shape.objects_type AS "objectsType", shape.bundle_type AS "bundleType", total.count, e.seq, e.obj::text AS json
+    FROM shape CROSS JOIN total LEFT JOIN elems e ON total.count <= ${inline}
+    ORDER BY e.seq`.execute(db);
+  const { type, objectsType, bundleType, count } = r.rows[0]!;
+  const objects = r.rows.flatMap((row) => (row.seq === null || row.json === null ? [] : [{ seq: row.seq, json: row.json }]));
+  return { type, objectsType, bundleType, count, objects };
 }
 
-export async function setStatusTotal(db: Executor, statusId: string, total: number): Promise<void> {
-  await db.updateTable('statuses').set({ total_count: total }).where('id', '=', statusId).execute();
+/** Records the outcome of objects stored without ever being pending (a request stored inline). */
+export async function insertDetails(db: Executor, statusId: string, details: DetailRow[]): Promise<void> {
+  if (details.length === 0) return;
+  await sql`INSERT INTO status_details (status_id, seq, outcome, object_id, version, message)
+    SELECT ${statusId}::uuid, d.seq, d.outcome, d.object_id, d.version, d.message
+    FROM jsonb_to_recordset(${JSON.stringify(details)}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)`.execute(db);
 }
 
 /** The pending objects of a request with seq in [from, from + count), in order, as JSON text. */

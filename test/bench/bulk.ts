@@ -31,6 +31,13 @@ export async function bulkLoad(sql: Sql, collectionId: string, docs: Doc[], star
      ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = greatest(id_levels.tlp_level, excluded.tlp_level)`,
     [collectionId, payload(docs), startMs],
   );
+  // Older versions of the batch's ids are no longer the latest (the node does the same at ingest).
+  await sql(
+    `UPDATE objects o SET latest = false WHERE o.collection_id = $1 AND o.latest AND o.id = ANY ($2::text[])
+       AND EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id
+         AND (v.spec_version > o.spec_version OR (v.spec_version = o.spec_version AND v.version_at > o.version_at)))`,
+    [collectionId, [...new Set(docs.map((d) => d.id))]],
+  );
   await sql(`UPDATE collections SET last_date_added = (SELECT max(date_added) FROM objects WHERE collection_id = $1) WHERE id = $1`, [collectionId]);
 }
 

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 
 export type Sizes = {
-  /** Objects in the large collection (read, head poll, growth, TLP). */
+  /** Objects in the large collection for the head poll, growth and TLP (issue 6: 1,000,000). */
   objects: number;
+  /** Objects in it when the full read pages through it (issue 6: 200,000; at most `objects`). */
+  readObjects: number;
   /** The small size the growth scenario compares with. */
   growthBase: number;
   envelopes: number;
@@ -18,14 +20,14 @@ export type Sizes = {
 
 export type Options = { smoke: boolean; out: string; databases: { kind: 'postgres' | 'pglite'; url?: string; sizes: Sizes }[] };
 
-const FULL: Sizes = { objects: 200_000, growthBase: 10_000, envelopes: 20, perEnvelope: 1000, ingestClients: 4, pollClients: 50, pollSeconds: 10, bundleObjects: 25_000, bundlePad: 1250, pageLimit: 1000 };
-const PGLITE: Partial<Sizes> = { objects: 20_000, envelopes: 8, bundleObjects: 5000, pollSeconds: 5 };
-const SMOKE: Sizes = { objects: 600, growthBase: 300, envelopes: 4, perEnvelope: 50, ingestClients: 2, pollClients: 4, pollSeconds: 0.5, bundleObjects: 200, bundlePad: 200, pageLimit: 100 };
+const FULL: Sizes = { objects: 1_000_000, readObjects: 200_000, growthBase: 10_000, envelopes: 20, perEnvelope: 1000, ingestClients: 4, pollClients: 50, pollSeconds: 10, bundleObjects: 25_000, bundlePad: 1250, pageLimit: 1000 };
+const PGLITE: Partial<Sizes> = { objects: 20_000, readObjects: 20_000, envelopes: 8, bundleObjects: 5000, pollSeconds: 5 };
+const SMOKE: Sizes = { objects: 600, readObjects: 600, growthBase: 300, envelopes: 4, perEnvelope: 50, ingestClients: 2, pollClients: 4, pollSeconds: 0.5, bundleObjects: 200, bundlePad: 200, pageLimit: 100 };
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/vigil_ci';
 
 /**
- * `npm run bench -- --objects 1000000`: PostgreSQL at BENCH_DATABASE_URL and PGlite, full sizes.
+ * `npm run bench -- --objects 200000 --read-objects 100000`: PostgreSQL at BENCH_DATABASE_URL and PGlite, full sizes.
  * `--smoke`: tiny sizes, on PostgreSQL when TEST_DATABASE_URL is set, else on PGlite.
  */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -36,6 +38,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       out: { type: 'string', default: 'test/bench/results/latest.json' },
       db: { type: 'string' },
       objects: { type: 'string' },
+      'read-objects': { type: 'string' },
       'growth-base': { type: 'string' },
       envelopes: { type: 'string' },
       'poll-seconds': { type: 'string' },
@@ -48,6 +51,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const given = Object.fromEntries(
     Object.entries({
       objects: num(values.objects),
+      readObjects: num(values['read-objects']),
       growthBase: num(values['growth-base']),
       envelopes: num(values.envelopes),
       pollSeconds: num(values['poll-seconds']),
@@ -61,7 +65,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     return { smoke: true, out: values.out!, databases: [url ? { kind: 'postgres', url, sizes } : { kind: 'pglite', sizes }] };
   }
   const full = { ...FULL, ...given };
-  const pglite = { ...full, ...PGLITE, ...(num(values['pglite-objects']) ? { objects: num(values['pglite-objects'])! } : {}) };
+  const pgliteObjects = num(values['pglite-objects']);
+  const pglite = { ...full, ...PGLITE, ...(pgliteObjects ? { objects: pgliteObjects, readObjects: pgliteObjects } : {}) };
   const all = [
     { kind: 'postgres' as const, url: env.BENCH_DATABASE_URL || DEFAULT_URL, sizes: full },
     { kind: 'pglite' as const, sizes: pglite },
