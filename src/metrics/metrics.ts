@@ -21,6 +21,13 @@ export type Metrics = {
 
 export const levelName = (level: number): string => LEVEL_NAMES[level] ?? String(level);
 
+/** Counts newly stored versions by TLP level, once their transaction committed. */
+export function countIngested(metrics: Pick<Metrics, 'objectsIngested'>, collectionId: string, levels: readonly number[]): void {
+  const byLevel = new Map<number, number>();
+  for (const l of levels) byLevel.set(l, (byLevel.get(l) ?? 0) + 1);
+  for (const [level, n] of byLevel) metrics.objectsIngested.inc({ collection: collectionId, level: levelName(level) }, n);
+}
+
 /** `pool`: the database handle's own view of its connections, when it has one. */
 export function createMetrics(database: Database): Metrics {
   const registry = new Registry();

@@ -14,6 +14,7 @@ import type { DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated, writableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
 import { getStatus } from './status.ts';
+import { countIngested } from '../metrics/metrics.ts';
 import type { StatusResource } from './status.ts';
 
 /** Objects per transaction: big enough to batch well, small enough to hold the collection's write lock briefly. */
@@ -23,8 +24,11 @@ export const CHUNK_SIZE = 500;
  * Validates and stores objects (JSON text, by seq) in the given transaction; answers each one's
  * outcome, for the caller to record in the same transaction.
  */
-async function storeObjects(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, objects: { seq: number; json: string }[]): Promise<DetailRow[]> {
-  if (objects.length === 0) return [];
+/** What a batch stored: each object's outcome, and the TLP levels of the versions that are new (for the metrics). */
+type Stored = { details: DetailRow[]; levels: number[] };
+
+async function storeObjects(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, objects: { seq: number; json: string }[]): Promise<Stored> {
+  if (objects.length === 0) return { details: [], levels: [] };
   const policy = await collectionPolicy(tx, collectionId);
   const details: DetailRow[] = [];
   const candidates: Candidate[] = [];
@@ -36,7 +40,9 @@ async function storeObjects(tx: Transaction<Schema>, signer: OriginSigner, colle
   }
   const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, candidates, signer);
   for (const r of rejected) details.push({ seq: r.seq, outcome: 'failure', object_id: r.id, version: r.version, message: r.message });
-  const outcomes = await insertObjects(tx, collectionId, [...shipped, ...accepted]);
+  const batch = [...shipped, ...accepted];
+  const outcomes = await insertObjects(tx, collectionId, batch);
+  const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
   const versionless = accepted.filter((o) => o.version === null).map((o) => o.id);
   const serverVersions = await versionlessVersions(tx, collectionId, versionless);
   accepted.forEach((o, i) => {
@@ -50,17 +56,19 @@ async function storeObjects(tx: Transaction<Schema>, signer: OriginSigner, colle
       message: inserted ? `added${denied}` : 'already present: nothing changed',
     });
   });
-  return details;
+  return { details, levels };
 }
 
 /**
  * Validates and stores the pending objects of a request with seq in [from, from + CHUNK_SIZE),
  * with their outcomes, in the given transaction, so a status's counts always match what is stored.
  */
-export async function ingestChunk(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, statusId: string, from: number): Promise<void> {
+export async function ingestChunk(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, statusId: string, from: number): Promise<number[]> {
   const pending = await pendingObjects(tx, statusId, from, CHUNK_SIZE);
-  if (pending.length === 0) return;
-  await settleDetails(tx, statusId, await storeObjects(tx, signer, collectionId, pending));
+  if (pending.length === 0) return [];
+  const stored = await storeObjects(tx, signer, collectionId, pending);
+  await settleDetails(tx, statusId, stored.details);
+  return stored.levels;
 }
 
 /**
@@ -74,9 +82,15 @@ export async function ingestPending(
   statusId: string,
   total: number,
   between: () => Promise<boolean> = async () => true,
+  /** After each chunk commits: the TLP levels of the versions it stored. */
+  committed: (levels: number[]) => void = () => {},
 ): Promise<boolean> {
   for (let from = 0; from < total; from += CHUNK_SIZE) {
-    await run((tx) => ingestChunk(tx, signer, collectionId, statusId, from));
+    let levels: number[] = [];
+    await run(async (tx) => {
+      levels = await ingestChunk(tx, signer, collectionId, statusId, from);
+    });
+    committed(levels);
     if (!(await between())) return from + CHUNK_SIZE >= total;
   }
   return true;
@@ -102,6 +116,7 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   requireAuthenticated(who);
   await writableCollection(deps, who, req.root, req.collectionId);
   const statusId = randomUUID();
+  const levels: number[] = [];
   const queued = await deps.database.db
     .transaction()
     .execute(async (tx) => {
@@ -121,12 +136,17 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
       const signer = originSigner(deps.keyring);
       const details: DetailRow[] = [];
       for (let from = 0; from < shape.objects.length; from += CHUNK_SIZE) {
-        details.push(...(await storeObjects(tx, signer, req.collectionId, shape.objects.slice(from, from + CHUNK_SIZE))));
+        const stored = await storeObjects(tx, signer, req.collectionId, shape.objects.slice(from, from + CHUNK_SIZE));
+        details.push(...stored.details);
+        levels.push(...stored.levels);
       }
       await insertDetails(tx, statusId, details);
       return false;
     })
     .catch(asClientError);
+  // Committed: count what was stored, and let the alert matcher look at once.
+  countIngested(deps.metrics, req.collectionId, levels);
+  if (levels.length > 0) deps.alerts.kick();
   // A queued request's answer is read before its work starts: it always says `pending`.
   const status = await getStatus(deps, who, req.root, statusId);
   if (queued) deps.jobs.kick(statusId);

@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Deps } from '../deps.ts';
 import { claimJob, deleteExpiredStatuses, deleteJob, extendLease } from '../store/statuses.ts';
 import { ingestPending } from './ingest.ts';
+import { countIngested } from '../metrics/metrics.ts';
 import { originSigner } from '../federation/origin-signature.ts';
 
 const LEASE_SECONDS = 120;
@@ -30,6 +31,9 @@ async function processJob(deps: Deps, stopping: () => boolean, statusId?: string
     // Let requests run between chunks: a 40 MB bundle must not stall the node.
     await yieldToEventLoop();
     return true;
+  }, (levels) => {
+    countIngested(deps.metrics, job.collection_id, levels);
+    if (levels.length > 0) deps.alerts.kick();
   });
   if (done) await deleteJob(deps.database.db, job.status_id);
   return done;

@@ -6,6 +6,7 @@ import { AMBER_STRICT, RED } from '../policy/levels.ts';
 import { validateStixObject } from '../stix/validate.ts';
 import { collectionPolicy } from '../store/collections.ts';
 import { insertObjects } from '../store/objects.ts';
+import { countIngested } from '../metrics/metrics.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
 import { advanceCursor, differingVersions, insertReceipt, quarantineVersions } from '../store/subscriptions.ts';
 import { classifyBatch } from './ingest-policy.ts';
@@ -41,13 +42,17 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, pa
       if (banned) refusedIds.push(`${o.id}: marked AMBER+STRICT or RED, which never leaves its node`);
       return !banned;
     });
-    const outcomes = await insertObjects(tx, sub.collection_id, [...shipped, ...accepted]);
+    const batch = [...shipped, ...accepted];
+    const outcomes = await insertObjects(tx, sub.collection_id, batch);
     const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
+    const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
     const differing = (await differingVersions(tx, sub.collection_id, held)).map((i) => held[i]!);
     await quarantineVersions(tx, { subscriptionId: sub.id, collectionId: sub.collection_id, peer }, differing);
     await insertReceipt(tx, { subscriptionId: sub.id, peer, signature: page.signature, digest: page.digest, count: page.objects.length });
-    return { stored: accepted.length - held.length, quarantined: differing.length };
+    return { stored: accepted.length - held.length, quarantined: differing.length, levels };
   });
+  countIngested(deps.metrics, sub.collection_id, result.levels);
+  if (result.levels.length > 0) deps.alerts.kick();
   if (refusedIds.length) deps.log.warn({ subscription: sub.id, peer, refused: refusedIds.slice(0, 20) }, 'objects pulled from a peer were refused');
-  return { received: page.objects.length, ...result, refused: refusedIds.length };
+  return { received: page.objects.length, stored: result.stored, quarantined: result.quarantined, refused: refusedIds.length };
 }

@@ -58,6 +58,12 @@ describe('/metrics', () => {
   it('shows request latency by route and status, objects served by collection and TLP level, after traffic', async () => {
     const { collectionId, token, base } = await collectionWithClient(node);
     await postObjects(node, base, [indicator(), indicator({ object_marking_refs: ['marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb'] })], token);
+    const ingested = (await scrape()).text;
+    expect(sample(ingested, 'vigil_objects_ingested_total', { collection: collectionId, level: 'GREEN' })).toBe(1);
+    expect(sample(ingested, 'vigil_objects_ingested_total', { collection: collectionId, level: 'AMBER' })).toBe(1);
+    // A copy of a version already held is not ingested again.
+    await postObjects(node, base, [JSON.parse(JSON.stringify((await (await node.request(`${base}/objects/`, { token })).json()).objects[0]))], token);
+    expect(sample((await scrape()).text, 'vigil_objects_ingested_total', { collection: collectionId, level: 'AMBER' })).toBe(1);
     const before = sample((await scrape()).text, 'vigil_objects_served_total', { collection: collectionId, level: 'GREEN' }) ?? 0;
     const res = await node.request(`${base}/objects/`, { token });
     expect(res.status).toBe(200);
