@@ -16,13 +16,22 @@ export type Sizes = {
   /** Characters of description per indicator in the bundle: about 40 MB at 25,000 objects. */
   bundlePad: number;
   pageLimit: number;
+  /** Early warning: webhook subscriptions in all (over `alertClients` clients), how many match, indicators posted. */
+  alertSubscriptions: number;
+  alertClients: number;
+  alertMatching: number;
+  alertIndicators: number;
+  /** Federation: objects a peer catches up on, its pull interval, objects timed one by one. */
+  federationObjects: number;
+  federationInterval: number;
+  federationProbes: number;
 };
 
 export type Options = { smoke: boolean; out: string; databases: { kind: 'postgres' | 'pglite'; url?: string; sizes: Sizes }[] };
 
-const FULL: Sizes = { objects: 1_000_000, readObjects: 200_000, growthBase: 10_000, envelopes: 20, perEnvelope: 1000, ingestClients: 4, pollClients: 50, pollSeconds: 10, bundleObjects: 25_000, bundlePad: 1250, pageLimit: 1000 };
-const PGLITE: Partial<Sizes> = { objects: 20_000, readObjects: 20_000, envelopes: 8, bundleObjects: 5000, pollSeconds: 5 };
-const SMOKE: Sizes = { objects: 600, readObjects: 600, growthBase: 300, envelopes: 4, perEnvelope: 50, ingestClients: 2, pollClients: 4, pollSeconds: 0.5, bundleObjects: 200, bundlePad: 200, pageLimit: 100 };
+const FULL: Sizes = { objects: 1_000_000, readObjects: 200_000, growthBase: 10_000, envelopes: 20, perEnvelope: 1000, ingestClients: 4, pollClients: 50, pollSeconds: 10, bundleObjects: 25_000, bundlePad: 1250, pageLimit: 1000, alertSubscriptions: 1000, alertClients: 100, alertMatching: 20, alertIndicators: 20, federationObjects: 100_000, federationInterval: 5, federationProbes: 5 };
+const PGLITE: Partial<Sizes> = { objects: 20_000, readObjects: 20_000, envelopes: 8, bundleObjects: 5000, pollSeconds: 5, federationObjects: 10_000 };
+const SMOKE: Sizes = { objects: 600, readObjects: 600, growthBase: 300, envelopes: 4, perEnvelope: 50, ingestClients: 2, pollClients: 4, pollSeconds: 0.5, bundleObjects: 200, bundlePad: 200, pageLimit: 100, alertSubscriptions: 20, alertClients: 4, alertMatching: 2, alertIndicators: 2, federationObjects: 200, federationInterval: 1, federationProbes: 1 };
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/vigil_ci';
 
@@ -45,6 +54,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'poll-clients': { type: 'string' },
       'bundle-objects': { type: 'string' },
       'pglite-objects': { type: 'string' },
+      'alert-subscriptions': { type: 'string' },
+      'federation-objects': { type: 'string' },
     },
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v.replaceAll('_', '')));
@@ -57,6 +68,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       pollSeconds: num(values['poll-seconds']),
       pollClients: num(values['poll-clients']),
       bundleObjects: num(values['bundle-objects']),
+      alertSubscriptions: num(values['alert-subscriptions']),
+      federationObjects: num(values['federation-objects']),
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Sizes>;
   if (values.smoke) {

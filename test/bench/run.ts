@@ -2,7 +2,8 @@
 import { execSync } from 'node:child_process';
 import os from 'node:os';
 import { parseOptions } from './options.ts';
-import { markdownTable, notMeasured, writeResults } from './report.ts';
+import { markdownTable, writeResults } from './report.ts';
+import { federationScenarios } from './scenarios/federation.ts';
 import type { Row } from './report.ts';
 import { runSuite } from './suite.ts';
 import { pgliteTarget, postgresTarget } from './target.ts';
@@ -32,8 +33,25 @@ for (const d of options.databases) {
     await target.stop();
   }
 }
-rows.push(notMeasured('Federation catch-up: 100,000 objects from a peer', '< 20 s', 'not yet measured'));
-rows.push(notMeasured('Federation latency: new object at the origin, seen at a peer', '≤ pull interval + 1 s', 'not yet measured'));
+// Federation: two more nodes of the same kind, the peer pulling from the origin.
+for (const d of options.databases) {
+  process.stderr.write(`[bench] ${d.kind}: federation (${d.sizes.federationObjects.toLocaleString('en-US')} objects)\n`);
+  const start = (nodeId: string) => (d.kind === 'postgres' ? postgresTarget(d.url!, { NODE_ID: nodeId }) : pgliteTarget({ NODE_ID: nodeId }));
+  const origin = await start('bench-origin');
+  const peer = await start('bench-peer');
+  try {
+    rows.push(
+      ...(await federationScenarios({ target: origin, nodeId: 'bench-origin' }, { target: peer, nodeId: 'bench-peer' }, {
+        objects: d.sizes.federationObjects,
+        intervalSeconds: d.sizes.federationInterval,
+        probes: d.sizes.federationProbes,
+      })),
+    );
+  } finally {
+    await peer.stop();
+    await origin.stop();
+  }
+}
 
 const table = markdownTable(rows);
 process.stdout.write(`${table}\n`);

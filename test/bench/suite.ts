@@ -5,6 +5,7 @@ import type { Sizes } from './options.ts';
 import type { Row } from './report.ts';
 import type { Target } from './target.ts';
 import { ADMIN_TOKEN } from './target.ts';
+import { alertLatency } from './scenarios/alerts.ts';
 import { largeBundle } from './scenarios/bundle.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { headPoll } from './scenarios/poll.ts';
@@ -32,6 +33,9 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
 
   log(`${t.kind}: ingest`);
   rows.push(await ingestScenario(t, { envelopes: s.envelopes, perEnvelope: s.perEnvelope, clients: s.ingestClients, seed: 2 }));
+
+  log(`${t.kind}: alerts (${n(s.alertSubscriptions)} subscriptions)`);
+  rows.push(await alertLatency(t, { subscriptions: s.alertSubscriptions, clients: s.alertClients, matching: s.alertMatching, indicators: s.alertIndicators }));
 
   log(`${t.kind}: large bundle (${n(s.bundleObjects)} objects)`);
   const bundle = await largeBundle(t, { objects: s.bundleObjects, pad: s.bundlePad, seed: 3 });

@@ -48,11 +48,14 @@ function poolSql(pool: pg.Pool): Sql {
 }
 
 /** A node in a child process against a fresh schema of the PostgreSQL server at `url`, dropped on stop. */
-export async function postgresTarget(url: string): Promise<Target> {
+/** What every bench node is started with: webhook receivers and peers live on loopback here. */
+const BENCH_ENV = { ALERT_WEBHOOK_ALLOW_PRIVATE: 'true', ALERT_WEBHOOK_ALLOW_HTTP: 'true' };
+
+export async function postgresTarget(url: string, extraEnv: Record<string, string> = {}): Promise<Target> {
   const schema = `vigil_bench_${randomBytes(6).toString('hex')}`;
   await adminQuery(url, `CREATE SCHEMA ${schema}`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
-  const env = { ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', DATABASE_URL: scopedUrl(url, schema) };
+  const env = { ...process.env, ...BENCH_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', DATABASE_URL: scopedUrl(url, schema) };
   // BENCH_CPU_PROF=dir: the node writes a V8 CPU profile there when it stops (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = fork(path.join(import.meta.dirname, 'node-child.ts'), [], { env, execArgv: prof, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -84,10 +87,10 @@ export async function postgresTarget(url: string): Promise<Target> {
 }
 
 /** A node in this process on PGlite (one session: the raw figures share it, as the node does). */
-export async function pgliteTarget(): Promise<Target> {
+export async function pgliteTarget(extraEnv: Record<string, string> = {}): Promise<Target> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
   const database = await openPGlite(path.join(dataDir, 'pgdata'));
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ ...BENCH_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
   const node = await startNode(config, database);
   const sql: Sql = async <T>(text: string, params: unknown[] = []) =>
     (await database.db.executeQuery(CompiledQuery.raw(text, params))).rows as T[];

@@ -62,7 +62,8 @@ describe('/metrics', () => {
     expect(sample(ingested, 'vigil_objects_ingested_total', { collection: collectionId, level: 'GREEN' })).toBe(1);
     expect(sample(ingested, 'vigil_objects_ingested_total', { collection: collectionId, level: 'AMBER' })).toBe(1);
     // A copy of a version already held is not ingested again.
-    await postObjects(node, base, [JSON.parse(JSON.stringify((await (await node.request(`${base}/objects/`, { token })).json()).objects[0]))], token);
+    const listed = (await (await node.request(`${base}/objects/`, { token })).json()) as { objects: unknown[] };
+    await postObjects(node, base, [listed.objects[0]], token);
     expect(sample((await scrape()).text, 'vigil_objects_ingested_total', { collection: collectionId, level: 'AMBER' })).toBe(1);
     const before = sample((await scrape()).text, 'vigil_objects_served_total', { collection: collectionId, level: 'GREEN' }) ?? 0;
     const res = await node.request(`${base}/objects/`, { token });
