@@ -62,11 +62,13 @@ export async function listAlertSubscriptions(db: Db, clientId: string | undefine
 
 // ---- matching ----------------------------------------------------------------------------
 
-/** Only one matcher runs at a time across replicas, so alerts commit in seq order. */
-const MATCHER_LOCK = 0x7669_6731; // "vig1"
-
+/**
+ * Only one matcher runs at a time across replicas, so alerts commit in seq order. Advisory locks
+ * are database-wide: the key includes the schema, so nodes kept in other schemas of the same
+ * database (and parallel test files) never wait on each other's matcher.
+ */
 export async function tryMatcherLock(tx: Transaction<Schema>): Promise<boolean> {
-  const r = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${MATCHER_LOCK}) AS locked`.execute(tx);
+  const r = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(hashtext('vigil alert matcher ' || current_schema())) AS locked`.execute(tx);
   return r.rows[0]?.locked === true;
 }
 
