@@ -15,9 +15,13 @@ export function observeRequests(deps: Pick<Deps, 'log' | 'metrics'>): Middleware
     const incoming = c.req.header('x-request-id');
     const id = incoming && SANE_ID.test(incoming) ? incoming : randomUUID();
     const start = performance.now();
+    // Set before the handler runs, so the answer it builds carries it: c.header() after the answer
+    // exists would rebuild that answer as a stream (a copy of every page's body). A handler that
+    // made its own Response gets it added after.
+    c.header('X-Request-Id', id);
     await withRequestId(id, async () => {
       await next();
-      c.header('X-Request-Id', id);
+      if (!c.res.headers.has('X-Request-Id')) c.header('X-Request-Id', id);
       const seconds = (performance.now() - start) / 1000;
       // The pattern, not the path: ids in paths would make a label per object.
       const pattern = routePath(c);

@@ -5,11 +5,13 @@ import type { ObjectRow } from '../store/objects.ts';
 import type { Principal } from './auth.ts';
 import { levelName } from '../metrics/metrics.ts';
 
-/** The metrics' count of objects served, by collection and level. */
-function countServed(deps: Deps, collectionId: string, items: ObjectRow[]): void {
-  const byLevel = new Map<number, number>();
-  for (const r of items) byLevel.set(r.level, (byLevel.get(r.level) ?? 0) + 1);
-  for (const [level, n] of byLevel) deps.metrics.objectsServed.inc({ collection: collectionId, level: levelName(level) }, n);
+/** What a page served: how many objects, how many at each TLP level, and its first and last date_added. */
+export type ServedSummary = { count: number; levels: Map<number, number>; first?: string | undefined; last?: string | undefined };
+
+export function servedSummary(page: { items: ObjectRow[]; first?: string; last?: string }): ServedSummary {
+  const levels = new Map<number, number>();
+  for (const r of page.items) levels.set(r.level, (levels.get(r.level) ?? 0) + 1);
+  return { count: page.items.length, levels, first: page.first, last: page.last };
 }
 
 /** How a recipient is named in the audit: stable, never a secret. */
@@ -21,18 +23,19 @@ export function recipientName(who: Principal): string {
 
 /**
  * A page that serves AMBER, AMBER+STRICT or RED content is recorded (recipient, collection, the
- * page's first and last date_added, count): one small insert, and only for such pages.
+ * page's first and last date_added, count): one small insert, and only for such pages. Every
+ * page counts in the metrics of objects served, by collection and level.
  */
-export async function recordDelivery(deps: Deps, who: Principal, collectionId: string, page: { items: ObjectRow[]; first?: string; last?: string }): Promise<void> {
-  countServed(deps, collectionId, page.items);
-  const maxLevel = page.items.reduce((m, r) => Math.max(m, r.level), -1);
-  if (maxLevel < AMBER || !page.first || !page.last) return;
+export async function recordDelivery(deps: Deps, who: Principal, collectionId: string, served: ServedSummary): Promise<void> {
+  for (const [level, n] of served.levels) deps.metrics.objectsServed.inc({ collection: collectionId, level: levelName(level) }, n);
+  const maxLevel = Math.max(-1, ...served.levels.keys());
+  if (maxLevel < AMBER || !served.first || !served.last) return;
   await insertDelivery(deps.database.db, {
     recipient: recipientName(who),
     collection_id: collectionId,
-    first_date_added: page.first,
-    last_date_added: page.last,
-    object_count: page.items.length,
+    first_date_added: served.first,
+    last_date_added: served.last,
+    object_count: served.count,
     max_level: maxLevel,
   });
 }

@@ -16,7 +16,8 @@ export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
 /** Where a version pulled from a peer came from: stored as received, never signed again. */
 export type ReceivedOrigin = { origin: string; originNode: string; originSignature: string; originVerified: boolean };
 
-export type Candidate = { seq: number; object: Record<string, unknown>; meta: StixMeta; json: string; received?: ReceivedOrigin };
+/** `signature`: this node's origin signature, when made ahead (see ingest.ts); `received`: a peer's version. */
+export type Candidate = { seq: number; object: Record<string, unknown>; meta: StixMeta; json: string; signature?: string; received?: ReceivedOrigin };
 
 export type Classified = {
   accepted: (NewObject & { seq: number })[];
@@ -34,11 +35,12 @@ function toNew(
   object: Record<string, unknown>,
   signer: OriginSigner,
   received?: ReceivedOrigin,
+  signature?: string,
 ): Omit<NewObject, 'level' | 'pap' | 'denyReason'> {
   const refs = objectReferences(object);
   // Pulled from a peer: its origin and signature pass on unchanged (and `modified` is never
   // rewritten), so two nodes pulling from each other never loop.
-  const provenance = received ?? { origin: null, originNode: signer.nodeId, originSignature: signer.sign(object), originVerified: true };
+  const provenance = received ?? { origin: null, originNode: signer.nodeId, originSignature: signature ?? signer.sign(object), originVerified: true };
   return {
     id: meta.id,
     type: meta.type,
@@ -79,7 +81,7 @@ export async function classifyBatch(
       result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: `object_marking_refs: marked PAP:${PAP_NAMES[r.pap]}; this collection takes PAP:CLEAR and PAP:GREEN content only` });
       continue;
     }
-    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object, signer, c.received), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
+    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object, signer, c.received, c.signature), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
   }
   const missing = [...referenced].filter((id) => !stored.has(id) && !inBatch.has(id));
   for (const md of objectsToShip(missing)) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Kysely, Transaction } from 'kysely';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { validateStixObject } from '../stix/validate.ts';
@@ -20,25 +21,52 @@ import type { StatusResource } from './status.ts';
 /** Objects per transaction: big enough to batch well, small enough to hold the collection's write lock briefly. */
 export const CHUNK_SIZE = 500;
 
-/**
- * Validates and stores objects (JSON text, by seq) in the given transaction; answers each one's
- * outcome, for the caller to record in the same transaction.
- */
 /** What a batch stored: each object's outcome, and the TLP levels of the versions that are new (for the metrics). */
 type Stored = { details: DetailRow[]; levels: number[] };
 
-async function storeObjects(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, objects: { seq: number; json: string }[]): Promise<Stored> {
-  if (objects.length === 0) return { details: [], levels: [] };
-  const policy = await collectionPolicy(tx, collectionId);
-  const details: DetailRow[] = [];
-  const candidates: Candidate[] = [];
+/** A batch after the work that needs no database: parsed, validated, and signed as origin. */
+type Prepared = { failures: DetailRow[]; candidates: Candidate[] };
+
+/** Objects validated between yields to the event loop, so a chunk's statements keep flowing while the next one is prepared. */
+const PREPARE_SLICE = 100;
+
+/**
+ * Parses, validates and signs objects (JSON text, by seq). Pure CPU: it may run ahead of the
+ * transaction that stores them. A version the collection's policy then refuses (PAP) was signed
+ * for nothing, which is rare and harmless.
+ */
+function prepareObjects(signer: OriginSigner, objects: { seq: number; json: string }[]): Prepared {
+  const prepared: Prepared = { failures: [], candidates: [] };
   for (const { seq, json } of objects) {
     const object: unknown = JSON.parse(json);
     const result = validateStixObject(object);
-    if (!result.ok) details.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
-    else candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json });
+    if (!result.ok) prepared.failures.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
+    else prepared.candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json, signature: signer.sign(object) });
   }
-  const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, candidates, signer);
+  return prepared;
+}
+
+/** prepareObjects in slices, letting other work (a chunk being stored, requests) run between them. */
+async function prepareInSlices(signer: OriginSigner, objects: { seq: number; json: string }[]): Promise<Prepared> {
+  const prepared: Prepared = { failures: [], candidates: [] };
+  for (let at = 0; at < objects.length; at += PREPARE_SLICE) {
+    if (at > 0) await yieldToEventLoop();
+    const slice = prepareObjects(signer, objects.slice(at, at + PREPARE_SLICE));
+    prepared.failures.push(...slice.failures);
+    prepared.candidates.push(...slice.candidates);
+  }
+  return prepared;
+}
+
+/**
+ * Stores prepared objects in the given transaction; answers each one's outcome, for the caller
+ * to record in the same transaction.
+ */
+async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, prepared: Prepared): Promise<Stored> {
+  const details = [...prepared.failures];
+  if (prepared.candidates.length === 0) return { details, levels: [] };
+  const policy = await collectionPolicy(tx, collectionId);
+  const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, prepared.candidates, signer);
   for (const r of rejected) details.push({ seq: r.seq, outcome: 'failure', object_id: r.id, version: r.version, message: r.message });
   const batch = [...shipped, ...accepted];
   const outcomes = await insertObjects(tx, collectionId, batch);
@@ -59,23 +87,23 @@ async function storeObjects(tx: Transaction<Schema>, signer: OriginSigner, colle
   return { details, levels };
 }
 
-/**
- * Validates and stores the pending objects of a request with seq in [from, from + CHUNK_SIZE),
- * with their outcomes, in the given transaction, so a status's counts always match what is stored.
- */
-export async function ingestChunk(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, statusId: string, from: number): Promise<number[]> {
-  const pending = await pendingObjects(tx, statusId, from, CHUNK_SIZE);
-  if (pending.length === 0) return [];
-  const stored = await storeObjects(tx, signer, collectionId, pending);
-  await settleDetails(tx, statusId, stored.details);
-  return stored.levels;
+/** A queued request's chunk: its still-pending objects (seq in [from, from + CHUNK_SIZE)), prepared. */
+async function loadChunk(db: Kysely<Schema>, signer: OriginSigner, statusId: string, from: number): Promise<Prepared & { count: number }> {
+  const pending = await pendingObjects(db, statusId, from, CHUNK_SIZE);
+  return { count: pending.length, ...(await prepareInSlices(signer, pending)) };
 }
 
 /**
- * Runs chunk after chunk over a request's `total` objects; `between` runs after each chunk and
- * may answer false to stop there (the rest stays pending). True when every chunk ran.
+ * Runs chunk after chunk over a request's `total` objects, each stored with its outcomes in a
+ * transaction of its own, so a status's counts always match what is stored. While a chunk is
+ * stored, the next one is read and prepared (parse, validation, origin signature): the node's CPU
+ * work overlaps PostgreSQL's. Chunks are disjoint ranges of seq, and a chunk only settles objects
+ * still pending, so reading one ahead of the previous commit changes nothing. `between` runs
+ * after each chunk and may answer false to stop there (the rest stays pending). True when every
+ * chunk ran.
  */
 export async function ingestPending(
+  db: Kysely<Schema>,
   run: (work: (tx: Transaction<Schema>) => Promise<void>) => Promise<void>,
   signer: OriginSigner,
   collectionId: string,
@@ -85,23 +113,33 @@ export async function ingestPending(
   /** After each chunk commits: the TLP levels of the versions it stored. */
   committed: (levels: number[]) => void = () => {},
 ): Promise<boolean> {
-  for (let from = 0; from < total; from += CHUNK_SIZE) {
+  let ahead = total > 0 ? loadChunk(db, signer, statusId, 0) : undefined;
+  for (let from = 0; ahead; from += CHUNK_SIZE) {
+    const prepared = await ahead;
+    const following = from + CHUNK_SIZE;
+    ahead = following < total ? loadChunk(db, signer, statusId, following) : undefined;
+    // A chunk read ahead and then abandoned (a failed store, a stop) must not become an unhandled rejection.
+    ahead?.catch(() => {});
     let levels: number[] = [];
-    await run(async (tx) => {
-      levels = await ingestChunk(tx, signer, collectionId, statusId, from);
-    });
+    if (prepared.count > 0) {
+      await run(async (tx) => {
+        const stored = await storePrepared(tx, signer, collectionId, prepared);
+        await settleDetails(tx, statusId, stored.details);
+        levels = stored.levels;
+      });
+    }
     committed(levels);
-    if (!(await between())) return from + CHUNK_SIZE >= total;
+    if (!(await between())) return following >= total;
   }
   return true;
 }
 
-export type AddRequest = { root: string; collectionId: string; body: string; kind: 'envelope' | 'bundle' };
+export type AddRequest = { root: string; collectionId: string; body: Uint8Array; kind: 'envelope' | 'bundle' };
 
 /** PostgreSQL's word on a body it could not parse as JSON is the client's error, not ours. */
 function asClientError(err: unknown): never {
   const code = (err as { code?: string }).code;
-  if (code === '22P02' || code === '22P05' || code === '54000') {
+  if (code === '22P02' || code === '22P05' || code === '54000' || code === '22021') {
     throw new VigilError('invalid-json', `the body is not valid JSON: ${(err as Error).message}`);
   }
   throw err;
@@ -136,7 +174,7 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
       const signer = originSigner(deps.keyring);
       const details: DetailRow[] = [];
       for (let from = 0; from < shape.objects.length; from += CHUNK_SIZE) {
-        const stored = await storeObjects(tx, signer, req.collectionId, shape.objects.slice(from, from + CHUNK_SIZE));
+        const stored = await storePrepared(tx, signer, req.collectionId, prepareObjects(signer, shape.objects.slice(from, from + CHUNK_SIZE)));
         details.push(...stored.details);
         levels.push(...stored.levels);
       }

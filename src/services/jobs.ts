@@ -20,7 +20,7 @@ async function processJob(deps: Deps, stopping: () => boolean, statusId?: string
   const job = await claimJob(deps.database.db, LEASE_SECONDS, statusId);
   if (!job) return false;
   const db = deps.database.db;
-  const done = await ingestPending((work) => db.transaction().execute(work), originSigner(deps.keyring), job.collection_id, job.status_id, job.total_count, async () => {
+  const done = await ingestPending(db, (work) => db.transaction().execute(work), originSigner(deps.keyring), job.collection_id, job.status_id, job.total_count, async () => {
     // On shutdown, stop after this chunk and hand the rest back at once: the next replica (or
     // the next start) resumes from the objects still pending.
     if (stopping()) {

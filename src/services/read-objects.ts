@@ -1,12 +1,12 @@
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import type { ObjectFilters, QueryFilters } from '../store/objects-query.ts';
-import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectManifestWithAccess, selectObjects, selectObjectsWithAccess } from '../store/objects.ts';
+import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectManifestWithAccess, selectObjects, selectObjectsTextWithAccess, selectObjectsWithAccess } from '../store/objects.ts';
 import type { AccessRefs, ManifestRow, ObjectRow, PageWithAccess } from '../store/objects.ts';
 import { readsLatest } from '../store/objects-query.ts';
 import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
 import type { CollectionAccess } from './access.ts';
-import { recordDelivery } from './audit.ts';
+import { recordDelivery, servedSummary } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 
@@ -71,7 +71,7 @@ function pageOf<T extends { date_added: string }>(deps: Deps, rows: T[], limit: 
 }
 
 async function servedObjects(deps: Deps, who: Principal, access: CollectionAccess, page: Page<ObjectRow>): Promise<Page<ObjectRow>> {
-  await recordDelivery(deps, who, access.collection.id, page);
+  await recordDelivery(deps, who, access.collection.id, servedSummary(page));
   if (access.audience.kind === 'peer') {
     // Peers get each version's origin signature, passed on unchanged from wherever it began.
     const origins: OriginRecord[] = page.items.flatMap((r) =>
@@ -84,24 +84,20 @@ async function servedObjects(deps: Deps, who: Principal, access: CollectionAcces
 
 type WithAccess<T> = (db: Deps['database']['db'], reader: Parameters<typeof selectObjectsWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number) => Promise<PageWithAccess<T>>;
 
+/** What a read of latest versions needs: its filter hash, the filters as stated (the cursor's position applied), the limit, and the reader. */
+type LatestRead = {
+  hash: string;
+  stated: QueryFilters;
+  limit: number;
+  reader: { apiRoot: string; collectionId: string; clientId: string | null; right: 'admin' | 'public' | 'grant' };
+};
+
 /**
- * A page of a collection's latest versions (no match[version] or match[spec_version] beyond the
- * default): the caller's rights and the page come from one statement, and are decided exactly
- * as readableCollection does. Other reads check the rights first, then read.
+ * A read of a collection's latest versions (no match[version] or match[spec_version] beyond the
+ * default) gets the caller's rights and the page from one statement; undefined for other reads.
  */
-async function collectionPage<T extends { date_added: string }>(
-  deps: Deps,
-  who: Principal,
-  kind: string,
-  w: Where,
-  req: PageRequest,
-  withAccess: WithAccess<T>,
-  fetch: (filters: ObjectFilters, limit: number) => Promise<T[]>,
-): Promise<{ access: CollectionAccess; page: Page<T> }> {
-  if (!readsLatest({ ...req.filters, audience: { kind: 'admin' } })) {
-    const access = await readableCollection(deps, who, w.root, w.collectionId);
-    return { access, page: await paged(deps, kind, w, req, access, fetch) };
-  }
+async function latestRead(deps: Deps, who: Principal, kind: string, w: Where, req: PageRequest): Promise<LatestRead | undefined> {
+  if (!readsLatest({ ...req.filters, audience: { kind: 'admin' } })) return undefined;
   const hash = filterHash([kind, w.collectionId, null, positionless(req.filters)]);
   let stated: QueryFilters = req.filters;
   if (req.next) {
@@ -115,15 +111,73 @@ async function collectionPage<T extends { date_added: string }>(
   }
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
   const right = who.kind === 'admin' ? 'admin' : who.kind === 'anonymous' ? 'public' : 'grant';
-  const reader = { apiRoot: w.root, collectionId: w.collectionId, clientId: who.kind === 'client' ? who.id : null, right } as const;
-  const found = await withAccess(deps.database.db, reader, (acc) => ({ ...stated, audience: readerAudience(who, acc.red), relaxContainers: acc.relaxContainers }), limit);
+  return { hash, stated, limit, reader: { apiRoot: w.root, collectionId: w.collectionId, clientId: who.kind === 'client' ? who.id : null, right } };
+}
+
+/** The policy filters of a latest read, once the statement's access row is known (see decideAccess). */
+function latestFilters(who: Principal, stated: QueryFilters) {
+  return (acc: AccessRefs): ObjectFilters => ({ ...stated, audience: readerAudience(who, acc.red), relaxContainers: acc.relaxContainers });
+}
+
+/**
+ * A page of a collection: for latest versions, the caller's rights and the page come from one
+ * statement, and are decided exactly as readableCollection does. Other reads check the rights
+ * first, then read.
+ */
+async function collectionPage<T extends { date_added: string }>(
+  deps: Deps,
+  who: Principal,
+  kind: string,
+  w: Where,
+  req: PageRequest,
+  withAccess: WithAccess<T>,
+  fetch: (filters: ObjectFilters, limit: number) => Promise<T[]>,
+): Promise<{ access: CollectionAccess; page: Page<T> }> {
+  const latest = await latestRead(deps, who, kind, w, req);
+  if (!latest) {
+    const access = await readableCollection(deps, who, w.root, w.collectionId);
+    return { access, page: await paged(deps, kind, w, req, access, fetch) };
+  }
+  const found = await withAccess(deps.database.db, latest.reader, latestFilters(who, latest.stated), latest.limit);
   const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
-  return { access, page: pageOf(deps, found.rows, limit, hash) };
+  return { access, page: pageOf(deps, found.rows, latest.limit, latest.hash) };
 }
 
 export async function getObjects(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ObjectRow>> {
   const { access, page } = await collectionPage(deps, who, 'objects', w, req, selectObjectsWithAccess, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
   return servedObjects(deps, who, access, page);
+}
+
+/**
+ * An objects page as text, ready to send: `objects` is the comma-joined JSON of `count` objects,
+ * `origins` (peers only) the comma-joined origin records. Pages of latest versions are built by
+ * PostgreSQL (selectObjectsTextWithAccess); other reads join the rows of getObjects.
+ */
+export type ObjectsPage = Omit<Page<never>, 'items' | 'extra'> & { count: number; objects: string; origins?: string };
+
+export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<ObjectsPage> {
+  const latest = await latestRead(deps, who, 'objects', w, req);
+  if (!latest) {
+    const { items, extra, ...page } = await getObjects(deps, who, w, req);
+    const origins = extra?.x_vigil_origins as OriginRecord[] | undefined;
+    return { ...page, count: items.length, objects: items.map((r) => r.json).join(','), ...(origins ? { origins: origins.map((o) => JSON.stringify(o)).join(',') } : {}) };
+  }
+  const peer = who.kind === 'client' && who.role === 'peer';
+  const found = await selectObjectsTextWithAccess(deps.database.db, latest.reader, latestFilters(who, latest.stated), latest.limit, peer);
+  const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
+  const text = found.page!;
+  const count = Math.min(text.fetched, latest.limit);
+  const page: ObjectsPage = { more: text.fetched > latest.limit, count, objects: text.objects ?? '' };
+  if (count > 0 && text.first && text.last) {
+    page.first = text.first;
+    page.last = text.last;
+    if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.hash);
+  }
+  const levels = new Map<number, number>();
+  for (const level of text.levels ?? []) levels.set(level, (levels.get(level) ?? 0) + 1);
+  await recordDelivery(deps, who, access.collection.id, { count, levels, first: page.first, last: page.last });
+  if (access.audience.kind === 'peer' && text.origins) page.origins = text.origins;
+  return page;
 }
 
 export async function getManifest(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ManifestRow>> {

@@ -30,15 +30,15 @@ export type BodyShape = { type: string | null; objectsType: string | null; bundl
 export type ParsedBody = BodyShape & { objects: { seq: number; json: string }[] };
 
 /**
- * Lets PostgreSQL parse a request body (JSON text) in one statement: no JavaScript parse of a
+ * Lets PostgreSQL parse a request body (UTF-8 bytes of JSON text) in one statement: no JavaScript parse of a
  * large body blocks the node, and numbers are kept as sent. Sets the status's total. A request
  * of at most `inline` objects gets each object back as JSON text, for the caller to store in
  * this transaction with its outcome; a larger one records each as a pending detail, payload and
  * all, for the job that stores it. A body of the wrong shape records nothing.
  */
-export async function parseRequestObjects(db: Executor, statusId: string, body: string, inline: number): Promise<ParsedBody> {
+export async function parseRequestObjects(db: Executor, statusId: string, body: Uint8Array, inline: number): Promise<ParsedBody> {
   const r = await sql<BodyShape & { seq: number | null; json: string | null }>`
-    WITH body AS (SELECT ${body}::jsonb AS b),
+    WITH body AS (SELECT convert_from(${body}::bytea, 'UTF8')::jsonb AS b),
     shape AS (
       SELECT jsonb_typeof(b) AS type, jsonb_typeof(b->'objects') AS objects_type, b->>'type' AS bundle_type FROM body
     ),

@@ -2,13 +2,13 @@ import { Hono } from 'hono';
 import type { Deps } from '../deps.ts';
 import { requireApiRoot } from '../services/access.ts';
 import { addObjects } from '../services/ingest.ts';
-import { deleteObject, getManifest, getObject, getObjects, getVersions } from '../services/read-objects.ts';
+import { deleteObject, getManifest, getObject, getObjectsPage, getVersions } from '../services/read-objects.ts';
 import { getStatus } from '../services/status.ts';
 import { bodyKind } from './media.ts';
-import { readBodyText } from './body.ts';
+import { readUtf8Body } from './body.ts';
 import { pathUuid } from './collections.ts';
 import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, parsePageQuery } from './query.ts';
-import { pageResponse, taxiiJson, taxiiText } from './respond.ts';
+import { objectsPageResponse, pageResponse, taxiiJson, taxiiText } from './respond.ts';
 import type { TaxiiEnv } from './env.ts';
 
 /** TAXII 2.1 §4.3 and §5.3–5.8: status, manifest, objects, object, versions. */
@@ -46,15 +46,14 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
   app.get('/:root/collections/:id/objects', async (c) => {
     const root = c.req.param('root');
     const [w, q] = await parse(root, () => [where(root, c.req.param('id')), parsePageQuery(c.req.url, OBJECTS_PARAMS, pageSize)] as const);
-    const page = await getObjects(deps, c.get('principal'), w, q);
-    return pageResponse(c, page, 'objects', page.items.map((r) => r.json));
+    return objectsPageResponse(c, await getObjectsPage(deps, c.get('principal'), w, q));
   });
 
   app.post('/:root/collections/:id/objects', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
     const collectionId = pathUuid(c.req.param('id'), 'collection');
     const kind = bodyKind(c.req.header('content-type'));
-    const body = await readBodyText(c.req.raw, root.max_content_length);
+    const body = await readUtf8Body(c.req.raw, root.max_content_length);
     const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind });
     return taxiiJson(c, status, 202);
   });

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Page } from '../services/read-objects.ts';
+import type { ObjectsPage, Page } from '../services/read-objects.ts';
 import { TAXII_MEDIA_TYPE } from './media.ts';
 
 /** Every TAXII response, errors included, carries the TAXII media type (§1.6.8). */
@@ -13,8 +13,17 @@ export function taxiiJson(c: Context, value: unknown, status: ContentfulStatusCo
 }
 
 /** The X-TAXII-Date-Added-First/-Last headers (§5.3), only on a page that has items. */
-function dateHeaders(page: Page<unknown>): Record<string, string> {
+function dateHeaders(page: { first?: string | undefined; last?: string | undefined }): Record<string, string> {
   return page.first && page.last ? { 'X-TAXII-Date-Added-First': page.first, 'X-TAXII-Date-Added-Last': page.last } : {};
+}
+
+type PageHead = { more: boolean; next?: string | undefined; first?: string | undefined; last?: string | undefined };
+
+/** An envelope around `list`, the comma-joined JSON texts of `count` items; `extra` is more properties, as JSON text. */
+function envelope(c: Context, page: PageHead, listName: string, count: number, list: string, extra = ''): Response {
+  if (count === 0) return taxiiText(c, '{}');
+  const next = page.next ? `,"next":${JSON.stringify(page.next)}` : '';
+  return taxiiText(c, `{"more":${page.more}${next}${extra},"${listName}":[${list}]}`, 200, dateHeaders(page));
 }
 
 /**
@@ -22,8 +31,11 @@ function dateHeaders(page: Page<unknown>): Record<string, string> {
  * database, never parsed). An empty page is `{}`: TAXII lists are never empty.
  */
 export function pageResponse(c: Context, page: Page<unknown>, listName: string, items: string[]): Response {
-  if (items.length === 0) return taxiiText(c, '{}');
-  const next = page.next ? `,"next":${JSON.stringify(page.next)}` : '';
   const extra = page.extra ? Object.entries(page.extra).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') : '';
-  return taxiiText(c, `{"more":${page.more}${next}${extra},"${listName}":[${items.join(',')}]}`, 200, dateHeaders(page));
+  return envelope(c, page, listName, items.length, items.join(','), extra);
+}
+
+/** An objects page whose objects (and, for peers, origin records) PostgreSQL joined already. */
+export function objectsPageResponse(c: Context, page: ObjectsPage): Response {
+  return envelope(c, page, 'objects', page.count, page.objects, page.origins ? `,"x_vigil_origins":[${page.origins}]` : '');
 }

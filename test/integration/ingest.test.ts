@@ -99,6 +99,21 @@ describe('bad input never gets a 5xx and never half-writes', () => {
     expect(await storedCount()).toBe(before);
   });
 
+  it('refuses a body that is not UTF-8 with 400 and stores nothing', async () => {
+    const before = await storedCount();
+    const latin1 = Buffer.concat([Buffer.from(`{"objects":[${JSON.stringify(indicator()).slice(0, -1)},"description":"caf`), Buffer.from([0xe9]), Buffer.from('"}]}')]);
+    const res = await node.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: latin1 });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ http_status: '400', error_code: 'invalid-json', description: expect.stringContaining('UTF-8') });
+    expect(await storedCount()).toBe(before);
+  });
+
+  it('takes a body that starts with a UTF-8 byte order mark', async () => {
+    const res = await node.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ objects: [indicator()] }))]) });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: 'complete', success_count: 1 });
+  });
+
   it('refuses a body that is JSON but not an envelope with 422', async () => {
     for (const body of ['[]', '"x"', '{"objects": {}}', 'null']) {
       const res = await post(body);
@@ -139,6 +154,26 @@ describe('max_content_length (413)', () => {
     const over = await post(envelopeOf(MAX + 1));
     expect(over.status).toBe(413);
     expect(await over.json()).toMatchObject({ http_status: '413' });
+  });
+
+  it('takes a chunked body with no Content-Length, characters split across chunks', async () => {
+    const ind = indicator({ description: 'Überwachung – 医院 🏥' });
+    const bytes = Buffer.from(JSON.stringify({ objects: [ind] }));
+    const url = new URL(`${node.url}${base}/objects/`);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': TAXII, accept: TAXII, authorization: `Bearer ${ADMIN_TOKEN}`, 'transfer-encoding': 'chunked' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      // Seven-byte pieces cut through the multi-byte characters.
+      for (let at = 0; at < bytes.length; at += 7) req.write(bytes.subarray(at, at + 7));
+      req.end();
+    });
+    expect(answer.status).toBe(202);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 'complete', success_count: 1 });
+    const stored = await node.request(`${base}/objects/${ind.id}/`);
+    expect(((await stored.json()) as { objects: { description: string }[] }).objects[0]!.description).toBe('Überwachung – 医院 🏥');
   });
 
   it('enforces the limit while a chunked body streams in, whatever the headers say', async () => {

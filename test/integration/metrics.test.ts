@@ -116,6 +116,17 @@ describe('logs', () => {
     expect(lines.some((l) => l.request_id === id)).toBe(true);
   });
 
+  it('answer the request id on every kind of answer: errors, pages, documents, the stream of alerts', async () => {
+    for (const path of ['/no-such-root/collections/', '/taxii2/', '/openapi.json', '/metrics', '/console/login']) {
+      const res = await node.request(path, { headers: { 'x-request-id': `id-${path.length}` } });
+      await res.arrayBuffer();
+      expect(res.headers.get('x-request-id'), path).toBe(`id-${path.length}`);
+    }
+    const stream = await node.request('/alerts/stream', { headers: { 'x-request-id': 'stream-1', accept: 'text/event-stream' } });
+    expect(stream.headers.get('x-request-id')).toBe('stream-1');
+    await stream.body?.cancel();
+  });
+
   it('never carry a token', async () => {
     await node.request('/taxii2/', { token: 'secret-token-that-must-not-be-logged' });
     const all = JSON.stringify(lines);

@@ -100,7 +100,7 @@ export function submitRoutes(deps: Deps): Hono<ConsoleEnv> {
         throw new VigilError('invalid-json', `not valid JSON: ${(err as Error).message}`);
       }
       const kind = (parsed as { type?: unknown } | null)?.type === 'bundle' ? 'bundle' : 'envelope';
-      const status = await addObjects(deps, who, { root: root.name, collectionId: access.collection.id, body: text, kind });
+      const status = await addObjects(deps, who, { root: root.name, collectionId: access.collection.id, body: Buffer.from(text), kind });
       return c.redirect(`/console/status/${encodeURIComponent(root.name)}/${status.id}`, 303);
     } catch (err) {
       if (!(err instanceof VigilError) || err.status >= 500) throw err;
