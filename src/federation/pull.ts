@@ -118,6 +118,7 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
   const origins = new Map<string, z.infer<typeof originRecord>[]>();
   for (const r of parsed.data.x_vigil_origins ?? []) origins.set(r.id, [...(origins.get(r.id) ?? []), r]);
   const received: ReceivedObject[] = [];
+  const checks: Promise<void>[] = [];
   for (const object of objects) {
     const version = typeof object.modified === 'string' ? object.modified : typeof object.created === 'string' ? object.created : undefined;
     const candidates = origins.get(object.id) ?? [];
@@ -128,13 +129,17 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     // still travels under the direct peer's signed response. A signature that fails: refused.
     const keys = originKeys(record.node, target, ctx.keyring, ctx.trustList);
     if (keys.length === 0 && ctx.trustList) throw new PullError('bad-origin', `${object.id}: origin node '${record.node}' is not in the federation's trust list`);
-    try {
-      if (keys.length > 0) await verifyOrigin(record.signature, object, record.node, keys);
-    } catch (err) {
-      if (err instanceof OriginSignatureError) throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
-      throw err;
+    if (keys.length > 0) {
+      const check = verifyOrigin(record.signature, object, record.node, keys).catch((err: unknown) => {
+        if (err instanceof OriginSignatureError) throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
+        throw err;
+      });
+      check.catch(() => {}); // reported below, in page order
+      checks.push(check);
     }
     received.push({ object, json: JSON.stringify(object), originNode: record.node, originSignature: record.signature, originVerified: keys.length > 0 });
   }
+  // The checks run together on the thread pool; the first refused in page order is the one told.
+  for (const r of await Promise.allSettled(checks)) if (r.status === 'rejected') throw r.reason;
   return { objects: received, more, last, signature: signature!, digest: bodyDigest(res.body) };
 }

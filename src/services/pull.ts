@@ -4,6 +4,7 @@ import { fetchPage, PullError } from '../federation/pull.ts';
 import type { PullTarget, VerifiedPage } from '../federation/pull.ts';
 import type { Limits, PeerClients } from '../federation/peer-client.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
+import { refreshStatisticsIfStale } from '../store/statistics.ts';
 import { extendSubscriptionLease, finishFailure, finishSuccess } from '../store/subscriptions.ts';
 import { backoffSeconds } from './backoff.ts';
 import { storeReceivedPage } from './store-received.ts';
@@ -13,7 +14,8 @@ export const LEASE_SECONDS = 120;
 export type PullOptions = { pageLimit: number; maxPages: number; limits?: Partial<Limits> };
 export const DEFAULT_PULL: PullOptions = { pageLimit: 1000, maxPages: 50 };
 
-export type PullOutcome = { ok: boolean; pages: number; stored: number; quarantined: number; error?: { code: string; message: string } };
+/** `more`: the run stopped at maxPages while the peer had more to send. */
+export type PullOutcome = { ok: boolean; pages: number; stored: number; quarantined: number; more: boolean; error?: { code: string; message: string } };
 
 function targetOf(sub: ClaimedSubscription): PullTarget {
   const keys = Array.isArray(sub.pinned_keys) ? (sub.pinned_keys as JWK[]) : [];
@@ -30,14 +32,14 @@ function targetOf(sub: ClaimedSubscription): PullTarget {
  */
 export async function pullSubscription(deps: Deps, clients: PeerClients, sub: ClaimedSubscription, opts: PullOptions = DEFAULT_PULL): Promise<PullOutcome> {
   const db = deps.database.db;
-  const outcome: PullOutcome = { ok: true, pages: 0, stored: 0, quarantined: 0 };
+  const outcome: PullOutcome = { ok: true, pages: 0, stored: 0, quarantined: 0, more: false };
   let cursor = sub.cursor;
   try {
     const target = targetOf(sub);
     const ctx = { clients, keyring: deps.keyring, trustList: deps.trustList, ...(opts.limits ? { limits: opts.limits } : {}) };
-    // The next page is fetched (and its signatures checked) while this one is stored: a catch-up
-    // waits on the peer and on the database at the same time, not one after the other. A page
-    // fetched ahead is only ever stored after the one before it, and dropped if that one fails.
+    // The next page is fetched (and its signatures checked, on the thread pool) while this one is
+    // stored: a catch-up waits on the peer and on the database at the same time, not one after
+    // the other. A page fetched ahead is only stored after the one before it, dropped if that fails.
     let ahead: Promise<VerifiedPage> | undefined;
     const fetchAfter = (from: string | null) => {
       const p = fetchPage(ctx, target, from, opts.pageLimit);
@@ -54,8 +56,11 @@ export async function pullSubscription(deps: Deps, clients: PeerClients, sub: Cl
       outcome.pages++;
       outcome.stored += stored.stored;
       outcome.quarantined += stored.quarantined;
+      // A backlog outgrows the planner's statistics as it lands (store/statistics.ts).
+      if (stored.stored > 0) await refreshStatisticsIfStale(db).catch((err: unknown) => deps.log.warn({ err }, 'ANALYZE after a received page failed'));
       if (stored.quarantined) deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, count: stored.quarantined }, 'received versions quarantined: held here with other content');
       if (!page.more) break;
+      outcome.more = n + 1 === opts.maxPages;
       if (!(await extendSubscriptionLease(db, sub.id, sub.lease_owner, LEASE_SECONDS))) throw new PullError('lease-lost', 'the lease was lost');
     }
     await finishSuccess(db, sub.id, sub.lease_owner, outcome.stored);
@@ -63,6 +68,7 @@ export async function pullSubscription(deps: Deps, clients: PeerClients, sub: Cl
     const code = err instanceof PullError ? err.code : 'internal';
     const message = `${code}: ${(err as Error).message}`;
     outcome.ok = false;
+    outcome.more = false;
     outcome.error = { code, message };
     deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, err: message }, 'pull failed; backing off');
     deps.metrics.errors.inc({ kind: 'pull' });

@@ -22,7 +22,7 @@ export type Puller = {
  * PostgreSQL never pull the same subscription at once) and pulls a few concurrently, so a slow
  * peer does not hold up the others. A dead replica's subscriptions return when their lease ends.
  */
-export function createPuller(): Puller {
+export function createPuller(defaults: PullOptions = DEFAULT_PULL): Puller {
   let deps: Deps | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -38,9 +38,20 @@ export function createPuller(): Puller {
     return p;
   };
 
-  const pull = (d: Deps, sub: ClaimedSubscription, opts: PullOptions) => {
+  const pull = (d: Deps, sub: ClaimedSubscription, opts: PullOptions, goOn = false) => {
     pulls++;
-    return track(pullSubscription(d, clients, sub, opts).finally(() => pulls--));
+    const run = async () => {
+      let outcome = await pullSubscription(d, clients, sub, opts);
+      // A backlog longer than one run goes on at once, not an interval later: the run ended by
+      // releasing the lease, and takes it again as the timer would (another replica may win).
+      while (goOn && outcome.more && !stopping) {
+        const next = await claimSubscription(d.database.db, owner, LEASE_SECONDS, sub.id);
+        if (!next) break;
+        outcome = await pullSubscription(d, clients, next, opts);
+      }
+      return outcome;
+    };
+    return track(run().finally(() => pulls--));
   };
 
   const tick = async () => {
@@ -50,7 +61,7 @@ export function createPuller(): Puller {
       while (deps && !stopping && pulls < MAX_CONCURRENT) {
         const sub = await claimSubscription(deps.database.db, owner, LEASE_SECONDS);
         if (!sub) return;
-        void pull(deps, sub, DEFAULT_PULL).catch((err: unknown) => deps?.log.error({ err }, 'pull crashed'));
+        void pull(deps, sub, defaults, true).catch((err: unknown) => deps?.log.error({ err }, 'pull crashed'));
       }
     } finally {
       ticking = false;
@@ -62,7 +73,7 @@ export function createPuller(): Puller {
       if (!deps) throw new Error('the puller is not running');
       const sub = await claimSubscription(deps.database.db, owner, LEASE_SECONDS, id);
       if (!sub) return undefined;
-      return pull(deps, sub, { ...DEFAULT_PULL, ...opts });
+      return pull(deps, sub, { ...defaults, ...opts });
     },
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running]);

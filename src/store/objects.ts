@@ -5,6 +5,7 @@ import { PREPARED } from './database.ts';
 import { accessRow, accessSelect } from './collections.ts';
 import type { CollectionAccessRow } from './collections.ts';
 import { laterVersion, objectsWhere, readsLatest, rowConditions } from './objects-query.ts';
+import { allVersionsPage, readsAllVersions } from './objects-all-versions.ts';
 import { referencesVisible } from './visibility.ts';
 import { DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf } from './timestamps.ts';
@@ -65,6 +66,7 @@ async function pageOf<T extends { date_added: string }>(
       ORDER BY o.date_added LIMIT ${want}`.execute(db);
     return r.rows;
   }
+  if (readsAllVersions(f) && !db.isTransaction) return allVersionsPage<T>(db, collectionId, f, limit, columns);
   const size = Math.max(2 * want, 1000);
   const rows: T[] = [];
   let after = f.after;

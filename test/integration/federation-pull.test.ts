@@ -10,6 +10,7 @@ import { ensureKeyring, loadKeyring } from '../../src/federation/keyring.ts';
 import { signOrigin, verifyOrigin } from '../../src/federation/origin-signature.ts';
 import { createRequestProof, PROOF_SCHEME } from '../../src/federation/request-proof.ts';
 import { RESPONSE_SIGNATURE_HEADER } from '../../src/federation/response-signature.ts';
+import { createPuller } from '../../src/services/puller.ts';
 import { claimSubscription } from '../../src/store/subscriptions.ts';
 import { ADMIN_TOKEN, TAXII, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
@@ -277,6 +278,25 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(await held(a, colA, forged.id)).toHaveLength(1);
   });
 
+  it('refuses a page whose one bad signature is among many checked at once, or malformed', async () => {
+    const batch = Array.from({ length: 30 }, () => indicator({ object_marking_refs: [GREEN] }));
+    await submitAtB(batch);
+    const victim = batch[17]!;
+    const [row] = await held(b, colB, victim.id);
+    const [header] = row!.origin_signature!.split('.');
+    const before = await subscription();
+    for (const bad of [`${header}..${signOrigin(b.deps.keyring, batch[3]).split('.')[2]}`, `${header}..AAAA`]) {
+      await sql`UPDATE objects SET origin_signature = ${bad} WHERE id = ${victim.id}`.execute(b.database.db);
+      const outcome = await a.deps.puller.pullNow(subId);
+      expect(outcome).toMatchObject({ ok: false, error: { code: 'bad-origin', message: expect.stringContaining(victim.id) } });
+      for (const o of batch) expect(await held(a, colA, o.id)).toEqual([]);
+      expect((await subscription()).cursor).toBe(before.cursor);
+    }
+    await sql`UPDATE objects SET origin_signature = ${row!.origin_signature} WHERE id = ${victim.id}`.execute(b.database.db);
+    expect((await a.deps.puller.pullNow(subId))?.ok).toBe(true);
+    for (const o of batch) expect(await held(a, colA, o.id)).toHaveLength(1);
+  });
+
   it('quarantines a version held here with other content, never overwriting it', async () => {
     const theirs = indicator({ object_marking_refs: [GREEN], name: 'as B has it' });
     const ours = { ...theirs, name: 'as A has it' };
@@ -358,6 +378,34 @@ describe('the scheduler', () => {
       expect(status.last_pulled_count).toBeGreaterThan(0);
       expect(status.consecutive_failures).toBe(0);
     } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('a backlog longer than one run', () => {
+  it('is pulled run after run at once, not a pull interval later', async () => {
+    const t = await startTestNode({ NODE_ID: 'node-c', PULL_TICK_MS: '0' });
+    // two pages of two objects a run: nine objects take three runs
+    const puller = createPuller({ pageLimit: 2, maxPages: 2 });
+    try {
+      const shared = (await adminJson(b, 'POST', '/admin/collections', { api_root: 'default', title: 'backlog at B' })).id;
+      const backlog = Array.from({ length: 9 }, () => indicator({ object_marking_refs: [GREEN] }));
+      await postObjects(b, `/default/collections/${shared}`, backlog);
+      await peerClient(b, 'node-c', 'node-c', t.deps.keyring.publicKeys(), { collection: shared });
+      const peer = await peerClient(t, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: b.url });
+      const col = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'backlog' })).id;
+      await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: peer, remote_api_root: 'default', remote_collection_id: shared, collection_id: col, interval_seconds: 3600 });
+      puller.start({ ...t.deps, config: { ...t.deps.config, pullTickMs: 50 } });
+      const count = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM objects WHERE collection_id = ${col}`.execute(t.database.db)).rows[0]!.n);
+      let n = 0;
+      for (let i = 0; i < 100 && n < backlog.length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        n = await count();
+      }
+      expect(n).toBe(backlog.length);
+    } finally {
+      await puller.stop();
       await t.stop();
     }
   });
