@@ -23,7 +23,14 @@ function canonicalBytes(object: unknown): Uint8Array {
  */
 export function signOrigin(keyring: Keyring, object: unknown): string {
   const { kid, key } = keyring.signingKeyObject();
-  const header = Buffer.from(JSON.stringify({ alg: ALGORITHM, kid, iss: keyring.nodeId, typ: 'vigil-origin+jws' })).toString('base64url');
+  return signWith(originHeader(kid, keyring.nodeId), key, object);
+}
+
+function originHeader(kid: string, nodeId: string): string {
+  return Buffer.from(JSON.stringify({ alg: ALGORITHM, kid, iss: nodeId, typ: 'vigil-origin+jws' })).toString('base64url');
+}
+
+function signWith(header: string, key: KeyObject, object: unknown): string {
   const input = `${header}.${Buffer.from(canonicalBytes(object)).toString('base64url')}`;
   return `${header}..${sign(null, Buffer.from(input), key).toString('base64url')}`;
 }
@@ -91,7 +98,28 @@ function verifyAsync(data: Buffer, key: KeyObject, signature: Buffer): Promise<b
   });
 }
 
-/** What ingest needs to sign the versions that enter the federation here. */
+/** How long a signer keeps the active key before asking the keyring again (a rotation's delay). */
+const KEY_RECHECK_MS = 1000;
+
+/**
+ * What ingest needs to sign the versions that enter the federation here. It asks the keyring for
+ * the active key at most once a second, not per object: each ask reads the keyring file's status
+ * (a stat call, 12 µs of a 90 µs per-object budget at ingest in a CPU profile).
+ */
 export function originSigner(keyring: Keyring): { nodeId: string; sign(object: unknown): string } {
-  return { nodeId: keyring.nodeId, sign: (object) => signOrigin(keyring, object) };
+  const nodeId = keyring.nodeId;
+  let checked = -Infinity;
+  let active: { header: string; key: KeyObject } | undefined;
+  return {
+    nodeId,
+    sign(object) {
+      const now = performance.now();
+      if (!active || now - checked > KEY_RECHECK_MS) {
+        const { kid, key } = keyring.signingKeyObject();
+        active = { header: originHeader(kid, nodeId), key };
+        checked = now;
+      }
+      return signWith(active.header, active.key, object);
+    },
+  };
 }

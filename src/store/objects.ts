@@ -332,7 +332,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     const later = sql`EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`;
     await sql`UPDATE objects o SET tlp_level = greatest(o.tlp_level, l.tlp_level), latest = NOT ${later} FROM id_levels l
       WHERE o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
-        AND o.id IN (${sql.join(relabel)}) AND (o.tlp_level < l.tlp_level OR o.latest = ${later})`.execute(tx);
+        AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)}) AND (o.tlp_level < l.tlp_level OR o.latest = ${later})`.execute(tx);
   }
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
   const fresh = new Set(r.rows.filter((row) => row.kind === 'stored').map((row) => versionIdentity(row.id, row.spec_version!, row.version)));

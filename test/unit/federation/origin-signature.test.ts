@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureKeyring, loadKeyring } from '../../../src/federation/keyring.ts';
 import type { Keyring } from '../../../src/federation/keyring.ts';
-import { OriginSignatureError, signOrigin, verifyOrigin } from '../../../src/federation/origin-signature.ts';
+import { OriginSignatureError, originSigner, signOrigin, verifyOrigin } from '../../../src/federation/origin-signature.ts';
 import canonicalize from 'canonicalize';
 import { FlattenedSign } from 'jose';
 
@@ -27,6 +27,22 @@ describe('origin signatures (detached JWS over RFC 8785 canonical JSON)', () => 
     expect(sig).toMatch(/^[\w-]+\.\.[\w-]+$/);
     const reordered = JSON.parse(JSON.stringify({ nested: { a: [true, null], b: 1 }, n: 1.5e21, pattern: object.pattern, name: object.name, id: object.id, type: object.type }));
     await expect(verifyOrigin(sig, reordered, 'node-c', ring.publicKeys())).resolves.toBeUndefined();
+  });
+
+  it("are made alike by ingest's signer, which asks the keyring for its key once, not per object", async () => {
+    let asked = 0;
+    const counting: Keyring = Object.assign(Object.create(ring) as Keyring, {
+      signingKeyObject: (now?: Date) => {
+        asked++;
+        return ring.signingKeyObject(now);
+      },
+    });
+    const signer = originSigner(counting);
+    expect(signer.nodeId).toBe('node-c');
+    const sigs = Array.from({ length: 50 }, (_, i) => signer.sign({ ...object, n: i }));
+    expect(asked).toBe(1);
+    expect(sigs[0]!.split('.')[0]).toBe(signOrigin(ring, object).split('.')[0]);
+    for (const [i, sig] of sigs.entries()) await expect(verifyOrigin(sig, { ...object, n: i }, 'node-c', ring.publicKeys())).resolves.toBeUndefined();
   });
 
   it('refuse an altered object, another origin, an unlisted key, and garbage', async () => {
