@@ -82,8 +82,9 @@ export class PGliteWorker {
       workerData: { dir } satisfies WorkerData,
       name: 'pglite',
       // The worker inherits the process's Node options, but `--input-type` (`node --input-type=module
-      // -e …`) applies to string input only and would stop it from starting.
-      execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
+      // -e …`) applies to string input only, and V8's heap flags (`npm start` caps the young
+      // generation) are refused in a worker: either would stop it from starting.
+      execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type') && !/^--max-(semi|old)-space-size/.test(arg)),
     });
     this.waitReady = new Promise<unknown>((resolve, reject) => {
       this.#pending.set(READY_ID, { resolve, reject });

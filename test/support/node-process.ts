@@ -1,15 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_TOKEN, TAXII } from './node.ts';
 
-// Real node processes (`node src/main.ts`) for end-to-end tests: started with an environment of
+// Real node processes (`node src/main.ts`, with the Node flags of `npm start`, so they run as
+// deployed) for end-to-end tests: started with an environment of
 // their own, stopped with SIGTERM (SIGKILL when that does not end them in time), and restartable
 // on the same port and data. Every child started here is killed when the test process exits,
 // whatever happened to the test.
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const START_FLAGS = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
 const OUTPUT_LIMIT = 64_000;
 const live = new Set<ChildProcess>();
 
@@ -85,7 +90,7 @@ export function nodeProcess(name: string, port: number, env: Record<string, stri
     running: () => Boolean(child && child.exitCode === null && child.signalCode === null),
     async start(timeoutMs = 45_000) {
       if (self.running()) throw new Error(`${name} is already running`);
-      const c = spawn(process.execPath, [opts.main ?? MAIN], {
+      const c = spawn(process.execPath, [...START_FLAGS, opts.main ?? MAIN], {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...defaults, ...env },
         ...(opts.cwd ? { cwd: opts.cwd } : {}),
         stdio: ['ignore', 'pipe', 'pipe'],
