@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CompiledQuery } from 'kysely';
@@ -47,6 +47,16 @@ function poolSql(pool: pg.Pool): Sql {
   return async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[];
 }
 
+/**
+ * The V8 flags the node runs with: those of `npm start` (package.json), so the bench measures the
+ * node as deployed; BENCH_NODE_FLAGS replaces them for an experiment.
+ */
+export function nodeFlags(): string[] {
+  if (process.env.BENCH_NODE_FLAGS !== undefined) return process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
+  const pkg = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(' ').filter((word) => word.startsWith('--'));
+}
+
 /** A node in a child process against a fresh schema of the PostgreSQL server at `url`, dropped on stop. */
 /** What every bench node is started with: webhook receivers and peers live on loopback here. */
 const BENCH_ENV = { ALERT_WEBHOOK_ALLOW_PRIVATE: 'true', ALERT_WEBHOOK_ALLOW_HTTP: 'true' };
@@ -58,7 +68,7 @@ export async function postgresTarget(url: string, extraEnv: Record<string, strin
   const env = { ...process.env, ...BENCH_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', DATABASE_URL: scopedUrl(url, schema) };
   // BENCH_CPU_PROF=dir: the node writes a V8 CPU profile there when it stops (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = fork(path.join(import.meta.dirname, 'node-child.ts'), [], { env, execArgv: prof, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(import.meta.dirname, 'node-child.ts'), [], { env, execArgv: [...prof, ...nodeFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const nodeUrl = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));
     child.once('exit', (code) => reject(new Error(`the node exited with ${code} before listening`)));
