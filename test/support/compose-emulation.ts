@@ -220,7 +220,8 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
 
       const command = s.command ?? ['npm', 'start'];
       const script = command.join(' ') === 'npm start' ? pkg.scripts.start : command.join(' ');
-      const main = /^node (\S+\.ts)$/.exec(script ?? '')?.[1];
+      // Node flags (`npm start`'s) are applied by nodeProcess itself.
+      const main = /^node(?: --\S+)* (\S+\.ts)$/.exec(script ?? '')?.[1];
       if (!main) throw new Error(`${name}: command ${command.join(' ')} (${script}) not emulated`);
 
       for (const p of s.ports ?? []) {
