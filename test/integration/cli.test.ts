@@ -213,5 +213,5 @@ describe.concurrent('migrate', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // two cold PGlite processes, each ~6 s alone: past 30 s when CI's workers share 2 cores
 });
