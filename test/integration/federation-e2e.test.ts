@@ -185,7 +185,7 @@ beforeAll(async () => {
   const peerBAtA = await peerClient(a, 'node-b', 'node-b', keys.b, { baseUrl: b.url });
   await peerClient(a, 'node-t', 'node-t', testPeer.publicKeys(), { read: colA });
   subA = (await a.admin('POST', '/admin/subscriptions', { peer_id: peerBAtA, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA, interval_seconds: INTERVAL_S })).id;
-}, 90_000);
+}, 180_000); // three nodes, two of them fresh PGlite ones, starting on a loaded machine
 
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.stop(5_000)));

@@ -88,7 +88,8 @@ export function nodeProcess(name: string, port: number, env: Record<string, stri
     url,
     output: () => out,
     running: () => Boolean(child && child.exitCode === null && child.signalCode === null),
-    async start(timeoutMs = 45_000) {
+    // A fresh PGlite node starts in ~10 s alone; two at once beside CI's other files passed 45 s.
+    async start(timeoutMs = 90_000) {
       if (self.running()) throw new Error(`${name} is already running`);
       const c = spawn(process.execPath, [...START_FLAGS, opts.main ?? MAIN], {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...defaults, ...env },
