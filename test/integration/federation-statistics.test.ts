@@ -23,9 +23,10 @@ describe('refreshStatisticsIfStale', () => {
     const col = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'stats' })).id;
     expect(await refreshStatisticsIfStale(node.database.db, 1000)).toBe(false);
     await postObjects(node, `/default/collections/${col}`, Array.from({ length: 20 }, () => indicator()));
-    // the row counts reach the statistics views shortly after the commit
+    // The row counts reach the statistics views after the commit: PostgreSQL 15 flushes a
+    // backend's pending counts at most once a second, and an idle one's within 10 s.
     let analyzed = false;
-    for (let i = 0; i < 40 && !analyzed; i++) {
+    for (let i = 0; i < 250 && !analyzed; i++) {
       analyzed = await refreshStatisticsIfStale(node.database.db, 10);
       if (!analyzed) await new Promise((r) => setTimeout(r, 100));
     }
