@@ -81,7 +81,12 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
         client.release();
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      // Kysely ends the pool only once a query of its own has run: `vigil migrate` runs scripts
+      // on the pool directly, and its idle session kept the process alive 10 s after the work.
+      if (!pool.ending) await pool.end();
+    },
   };
 }
 
