@@ -8,6 +8,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import { startNode } from '../../src/node.ts';
 import { openPGlite } from '../../src/store/database.ts';
+import { seedPGlite } from '../support/pglite-template.ts';
 import { rssProbe } from './rss.ts';
 import type { RssProbe } from './rss.ts';
 
@@ -99,6 +100,8 @@ export async function postgresTarget(url: string, extraEnv: Record<string, strin
 /** A node in this process on PGlite (one session: the raw figures share it, as the node does). */
 export async function pgliteTarget(extraEnv: Record<string, string> = {}): Promise<Target> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
+  // Under the test suite (bench:smoke), a copy of its migrated template: no figure covers the start.
+  seedPGlite(path.join(dataDir, 'pgdata'));
   const database = await openPGlite(path.join(dataDir, 'pgdata'));
   const config = loadConfig({ ...BENCH_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
   const node = await startNode(config, database);

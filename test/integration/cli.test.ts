@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, TAXII, startTestNode } from '../support/node.ts';
+import { ADMIN_TOKEN, TAXII, onPostgres, startTestNode, testSchema } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson } from '../support/stix.ts';
 
@@ -199,10 +199,12 @@ describe.concurrent('failures and exit codes', () => {
 });
 
 describe.concurrent('migrate', () => {
-  it('applies 0001_init.sql to a fresh PGlite database, then finds it up to date', async () => {
+  // On the suite's database: a fresh schema on the PostgreSQL server, or a fresh PGlite directory.
+  it(`applies 0001_init.sql to a fresh ${onPostgres ? 'PostgreSQL schema' : 'PGlite database'}, then finds it up to date`, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-cli-'));
+    const schema = onPostgres ? await testSchema(process.env.TEST_DATABASE_URL!) : undefined;
     try {
-      const env = { DATABASE_URL: undefined, DATA_DIR: dir, VIGIL_URL: undefined, LOG_LEVEL: 'silent' };
+      const env = { DATABASE_URL: schema?.url, DATA_DIR: dir, VIGIL_URL: undefined, LOG_LEVEL: 'silent' };
       const first = await vigil(['migrate'], env);
       expectOk(first);
       expect(first.stdout).toContain('applied');
@@ -213,6 +215,7 @@ describe.concurrent('migrate', () => {
       expect(second.stdout).not.toContain('0001_init.sql');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await schema?.drop();
     }
   }, 200_000); // two PGlite CLI runs, 8.5 and 5 s alone (CPU-bound): one passed 30 s while CI's 3 workers shared 2 cores
 });

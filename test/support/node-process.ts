@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_TOKEN, TAXII } from './node.ts';
+import { seedPGlite } from './pglite-template.ts';
 
 // Real node processes (`node src/main.ts`, with the Node flags of `npm start`, so they run as
 // deployed) for end-to-end tests: started with an environment of
@@ -91,6 +93,8 @@ export function nodeProcess(name: string, port: number, env: Record<string, stri
     // A fresh PGlite node starts in ~10 s alone; two at once beside CI's other files passed 45 s.
     async start(timeoutMs = 90_000) {
       if (self.running()) throw new Error(`${name} is already running`);
+      // A node on PGlite starts from the suite's migrated template unless it runs as a user would.
+      if (!opts.exactEnv && env.DATA_DIR && !env.DATABASE_URL) seedPGlite(path.resolve(opts.cwd ?? '.', env.DATA_DIR, 'pgdata'));
       const c = spawn(process.execPath, [...START_FLAGS, opts.main ?? MAIN], {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...defaults, ...env },
         ...(opts.cwd ? { cwd: opts.cwd } : {}),

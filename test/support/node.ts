@@ -9,6 +9,7 @@ import type { Log } from '../../src/log.ts';
 import { openPGlite, openPostgres } from '../../src/store/database.ts';
 import type { Database } from '../../src/store/database.ts';
 import { startNode } from '../../src/node.ts';
+import { seedPGlite } from './pglite-template.ts';
 import type { RunningNode } from '../../src/node.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -19,18 +20,26 @@ export const STIX = 'application/stix+json;version=2.1';
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
 /**
- * A fresh database for one test file: a schema of its own on the PostgreSQL server, or an
- * in-memory PGlite. `reopen` gives a second handle on the same data (a restart, a replica).
+ * A fresh database for one test file: a schema of its own on the PostgreSQL server, or a PGlite
+ * data directory of its own (a copy of the suite's migrated template). Each `open` gives another
+ * handle on the same data (a restart, a replica).
  */
 export async function testDatabase(): Promise<{ open(): Promise<Database>; drop(): Promise<void> }> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-'));
+    seedPGlite(path.join(dir, 'pgdata'));
     return {
       open: () => openPGlite(path.join(dir, 'pgdata')),
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
+  const schema = await testSchema(url);
+  return { open: () => openPostgres(schema.url), drop: schema.drop };
+}
+
+/** A fresh schema on the PostgreSQL server at `url`: a URL whose sessions use it, and its removal. */
+export async function testSchema(url: string): Promise<{ url: string; drop(): Promise<void> }> {
   const schema = `vigil_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -39,7 +48,7 @@ export async function testDatabase(): Promise<{ open(): Promise<Database>; drop(
   const scoped = new URL(url);
   scoped.searchParams.set('options', `-c search_path=${schema}`);
   return {
-    open: () => openPostgres(scoped.toString()),
+    url: scoped.toString(),
     async drop() {
       const c = new pg.Client({ connectionString: url });
       await c.connect();
