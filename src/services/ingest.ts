@@ -24,6 +24,13 @@ export const CHUNK_SIZE = 500;
 /** What a batch stored: each object's outcome, and the TLP levels of the versions that are new (for the metrics). */
 type Stored = { details: DetailRow[]; levels: number[] };
 
+/**
+ * Objects per store in a request stored inline (SYNC_INGEST_MAX_OBJECTS, 1,000 by default): its
+ * transaction holds the lock from its first store to commit whatever the chunking, so fewer,
+ * larger stores hold it for fewer round trips.
+ */
+const INLINE_CHUNK = 1000;
+
 /** A batch after the work that needs no database: parsed, validated, and signed as origin. */
 type Prepared = { failures: DetailRow[]; candidates: Candidate[] };
 
@@ -171,10 +178,20 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
         return true;
       }
       // Stored inline: each object is sent to PostgreSQL once more (to store it), never parked as pending.
+      // The collection's write lock, taken by the first store, is held to commit, and other
+      // requests to the collection wait for it: everything is prepared before that (no parsing or
+      // signing under the lock), in slices (a transaction that holds the lock needs this event
+      // loop between its statements), then stored INLINE_CHUNK objects a statement. Measured
+      // against two stores of 500 prepared in turn: lock waits 24-27 s → 11 s over two rounds of
+      // 20 envelopes × 1,000 from 4 clients, the node 3.8-5.2k → 5.1-7.7k objects/s.
       const signer = originSigner(deps.keyring);
       const details: DetailRow[] = [];
-      for (let from = 0; from < shape.objects.length; from += CHUNK_SIZE) {
-        const stored = await storePrepared(tx, signer, req.collectionId, prepareObjects(signer, shape.objects.slice(from, from + CHUNK_SIZE)));
+      const prepared: Prepared[] = [];
+      for (let from = 0; from < shape.objects.length; from += INLINE_CHUNK) {
+        prepared.push(await prepareInSlices(signer, shape.objects.slice(from, from + INLINE_CHUNK)));
+      }
+      for (const chunk of prepared) {
+        const stored = await storePrepared(tx, signer, req.collectionId, chunk);
         details.push(...stored.details);
         levels.push(...stored.levels);
       }
