@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveries, eventually, flakyReceiver, subscribe, verifyReceived } from '../support/alerts.ts';
 import { freePort, nodeProcess } from '../support/node-process.ts';
 import type { NodeProcess } from '../support/node-process.ts';
+import { testSchema } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { indicator, postObjects } from '../support/stix.ts';
 
@@ -17,8 +16,7 @@ import { indicator, postObjects } from '../support/stix.ts';
 const OPEN = { ALERT_WEBHOOK_ALLOW_PRIVATE: 'true', ALERT_WEBHOOK_ALLOW_HTTP: 'true', LOG_LEVEL: 'error', PULL_TICK_MS: '0' };
 let dataDir: string;
 let port: number;
-let schemaUrl: string | undefined;
-let schema: string | undefined;
+let schema: Awaited<ReturnType<typeof testSchema>> | undefined;
 const procs: NodeProcess[] = [];
 // Retries no sooner than half a second: no delivery is in flight when a process is killed.
 const RETRY = { ALERT_RETRY_BASE_SECONDS: '1', ALERT_RETRY_MAX_SECONDS: '1' };
@@ -28,30 +26,17 @@ let running: NodeProcess | undefined;
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-restart-'));
   port = await freePort();
-  const url = process.env.TEST_DATABASE_URL;
-  if (!url) return;
-  schema = `vigil_test_${randomBytes(6).toString('hex')}`;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`CREATE SCHEMA ${schema}`);
-  await c.end();
-  const scoped = new URL(url);
-  scoped.searchParams.set('options', `-c search_path=${schema}`);
-  schemaUrl = scoped.toString();
+  if (process.env.TEST_DATABASE_URL) schema = await testSchema(process.env.TEST_DATABASE_URL);
 });
 afterAll(async () => {
   for (const p of procs.splice(0)) await p.kill();
   rmSync(dataDir, { recursive: true, force: true });
-  if (!schema) return;
-  const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await c.connect();
-  await c.query(`DROP SCHEMA ${schema} CASCADE`);
-  await c.end();
+  await schema?.drop();
 });
 
 /** A node process on this test's database: a fresh data directory, or the schema on the server. */
 function start(name: string, port: number, env: Record<string, string>): NodeProcess {
-  const p = nodeProcess(name, port, { ...OPEN, DATA_DIR: dataDir, ...(schemaUrl ? { DATABASE_URL: schemaUrl } : {}), ...env });
+  const p = nodeProcess(name, port, { ...OPEN, DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}), ...env });
   procs.push(p);
   return p;
 }

@@ -1,5 +1,4 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,7 +8,7 @@ import type { Keyring, PublicJwk } from '../../src/federation/keyring.ts';
 import { OriginSignatureError, verifyOrigin } from '../../src/federation/origin-signature.ts';
 import { createRequestProof, PROOF_SCHEME } from '../../src/federation/request-proof.ts';
 import { generateOperatorKey, signTrustList } from '../../src/federation/trust-list.ts';
-import { TAXII } from '../support/node.ts';
+import { TAXII, testSchema } from '../support/node.ts';
 import { freePorts, nodeProcess } from '../support/node-process.ts';
 import type { NodeProcess } from '../support/node-process.ts';
 import { indicator } from '../support/stix.ts';
@@ -32,7 +31,7 @@ const INTERVAL_MS = INTERVAL_S * 1000;
 const HOP_DEADLINE_MS = 5 * INTERVAL_MS;
 
 const pgUrl = process.env.TEST_DATABASE_URL;
-const schema = `vigil_e2e_${randomBytes(6).toString('hex')}`;
+let schema: Awaited<ReturnType<typeof testSchema>> | undefined;
 
 let root: string;
 let a: NodeProcess;
@@ -158,13 +157,8 @@ beforeAll(async () => {
   });
   let databaseA: Record<string, string> = {};
   if (pgUrl) {
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const scoped = new URL(pgUrl);
-    scoped.searchParams.set('options', `-c search_path=${schema}`);
-    databaseA = { DATABASE_URL: scoped.toString() };
+    schema = await testSchema(pgUrl);
+    databaseA = { DATABASE_URL: schema.url };
   }
   a = nodeProcess('node-a', portA!, { ...env('a'), ...databaseA });
   b = nodeProcess('node-b', portB!, env('b'));
@@ -189,12 +183,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.stop(5_000)));
-  if (pgUrl) {
-    const admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
-  }
+  await schema?.drop();
   if (root) rmSync(root, { recursive: true, force: true });
 }, 30_000);
 
@@ -270,7 +259,7 @@ describe('three node processes federated A ← B ← C', () => {
       const client = new pg.Client({ connectionString: pgUrl });
       await client.connect();
       try {
-        const rows = await client.query(`SELECT origin, origin_node, origin_signature FROM ${schema}.objects WHERE collection_id = $1 AND id = $2`, [colA, green.id]);
+        const rows = await client.query(`SELECT origin, origin_node, origin_signature FROM ${schema!.name}.objects WHERE collection_id = $1 AND id = $2`, [colA, green.id]);
         expect(rows.rows).toEqual([{ origin: 'node-b', origin_node: 'node-c', origin_signature: origin.signature }]);
       } finally {
         await client.end();

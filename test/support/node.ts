@@ -38,8 +38,8 @@ export async function testDatabase(): Promise<{ open(): Promise<Database>; drop(
   return { open: () => openPostgres(schema.url), drop: schema.drop };
 }
 
-/** A fresh schema on the PostgreSQL server at `url`: a URL whose sessions use it, and its removal. */
-export async function testSchema(url: string): Promise<{ url: string; drop(): Promise<void> }> {
+/** A fresh schema on the PostgreSQL server at `url`: its name, a URL whose sessions use it, and its removal. */
+export async function testSchema(url: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const schema = `vigil_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -48,6 +48,7 @@ export async function testSchema(url: string): Promise<{ url: string; drop(): Pr
   const scoped = new URL(url);
   scoped.searchParams.set('options', `-c search_path=${schema}`);
   return {
+    name: schema,
     url: scoped.toString(),
     async drop() {
       const c = new pg.Client({ connectionString: url });

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openPGlite } from '../../src/store/database.ts';
-import { migrate } from '../../src/store/migrate.ts';
+import { migrateOrThrow } from '../../src/node.ts';
 
 // A fresh PGlite data directory costs 4-6 s of CPU (initdb inside WebAssembly), and the PGlite
 // pass of the suite made about sixty: a third of its CPU on CI's two cores. The suite's global
@@ -19,8 +19,7 @@ export async function createPGliteTemplate(): Promise<{ dir: string; remove(): v
   const dir = path.join(root, 'pgdata');
   const database = await openPGlite(dir);
   try {
-    const result = await migrate(database);
-    if (result.error) throw new Error(`template migration ${result.error.migration}: ${result.error.message}`);
+    await migrateOrThrow(database);
   } finally {
     await database.close();
   }
@@ -29,12 +28,11 @@ export async function createPGliteTemplate(): Promise<{ dir: string; remove(): v
 
 /**
  * Fills `dir` (a PGlite data directory not made yet) with a copy of the template, where the
- * global setup made one; otherwise leaves it for PGlite to create. Returns whether it copied.
+ * global setup made one; otherwise leaves it for PGlite to create.
  */
-export function seedPGlite(dir: string): boolean {
+export function seedPGlite(dir: string): void {
   const template = process.env[TEMPLATE_ENV];
-  if (!template || existsSync(dir)) return false;
+  if (!template || existsSync(dir)) return;
   mkdirSync(path.dirname(dir), { recursive: true });
   cpSync(template, dir, { recursive: true });
-  return true;
 }
