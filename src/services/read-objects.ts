@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import type { ObjectFilters, QueryFilters } from '../store/objects-query.ts';
-import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectManifestWithAccess, selectObjects, selectObjectsTextWithAccess, selectObjectsWithAccess } from '../store/objects.ts';
+import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectManifestWithAccess, selectObjects, selectObjectsTextWithAccess, selectObjectsWithAccess, PAGE_CHUNK } from '../store/objects.ts';
 import type { AccessRefs, ManifestRow, ObjectRow, PageWithAccess } from '../store/objects.ts';
 import { readsLatest } from '../store/objects-query.ts';
 import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
@@ -149,34 +149,42 @@ export async function getObjects(deps: Deps, who: Principal, w: Where, req: Page
 }
 
 /**
- * An objects page as text, ready to send: `objects` is the comma-joined JSON of `count` objects,
- * `origins` (peers only) the comma-joined origin records. Pages of latest versions are built by
- * PostgreSQL (selectObjectsTextWithAccess); other reads join the rows of getObjects.
+ * An objects page as text, ready to send: `objects` is the JSON of `count` objects, comma-joined
+ * in chunks of PAGE_CHUNK (so no page is one string big enough for V8's large-object space);
+ * `origins` (peers only) the origin records, chunked alike. Pages of latest versions are built
+ * by PostgreSQL (selectObjectsTextWithAccess); other reads join the rows of getObjects.
  */
-export type ObjectsPage = Omit<Page<never>, 'items' | 'extra'> & { count: number; objects: string; origins?: string };
+export type ObjectsPage = Omit<Page<never>, 'items' | 'extra'> & { count: number; objects: string[]; origins?: string[] };
+
+/** Texts comma-joined PAGE_CHUNK at a time. */
+function joinInChunks(texts: string[]): string[] {
+  const chunks: string[] = [];
+  for (let at = 0; at < texts.length; at += PAGE_CHUNK) chunks.push(texts.slice(at, at + PAGE_CHUNK).join(','));
+  return chunks;
+}
 
 export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<ObjectsPage> {
   const latest = await latestRead(deps, who, 'objects', w, req);
   if (!latest) {
     const { items, extra, ...page } = await getObjects(deps, who, w, req);
     const origins = extra?.x_vigil_origins as OriginRecord[] | undefined;
-    return { ...page, count: items.length, objects: items.map((r) => r.json).join(','), ...(origins ? { origins: origins.map((o) => JSON.stringify(o)).join(',') } : {}) };
+    return { ...page, count: items.length, objects: joinInChunks(items.map((r) => r.json)), ...(origins ? { origins: joinInChunks(origins.map((o) => JSON.stringify(o))) } : {}) };
   }
   const peer = who.kind === 'client' && who.role === 'peer';
   const found = await selectObjectsTextWithAccess(deps.database.db, latest.reader, latestFilters(who, latest.stated), latest.limit, peer);
   const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
   const text = found.page!;
   const count = Math.min(text.fetched, latest.limit);
-  const page: ObjectsPage = { more: text.fetched > latest.limit, count, objects: text.objects ?? '' };
+  const page: ObjectsPage = { more: text.fetched > latest.limit, count, objects: text.objects };
   if (count > 0 && text.first && text.last) {
     page.first = text.first;
     page.last = text.last;
     if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.hash);
   }
   const levels = new Map<number, number>();
-  for (const level of text.levels ?? []) levels.set(level, (levels.get(level) ?? 0) + 1);
+  for (const level of text.levels) levels.set(level, (levels.get(level) ?? 0) + 1);
   await recordDelivery(deps, who, access.collection.id, { count, levels, first: page.first, last: page.last });
-  if (access.audience.kind === 'peer' && text.origins) page.origins = text.origins;
+  if (access.audience.kind === 'peer' && text.origins.length > 0) page.origins = text.origins;
   return page;
 }
 

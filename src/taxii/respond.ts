@@ -35,7 +35,36 @@ export function pageResponse(c: Context, page: Page<unknown>, listName: string, 
   return envelope(c, page, listName, items.length, items.join(','), extra);
 }
 
-/** An objects page whose objects (and, for peers, origin records) PostgreSQL joined already. */
+/**
+ * The parts' UTF-8 bytes in one buffer, each part written where it goes: joining the strings
+ * first would make one string of the whole page, which V8 keeps in its large-object space
+ * until a full collection.
+ */
+function concatUtf8(parts: string[]): Buffer {
+  let size = 0;
+  for (const part of parts) size += Buffer.byteLength(part);
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const part of parts) at += bytes.write(part, at);
+  return bytes;
+}
+
+/** `chunks` with a comma between each two, after `parts`. */
+function pushJoined(parts: string[], chunks: string[]): void {
+  chunks.forEach((chunk, i) => (i === 0 ? parts.push(chunk) : parts.push(',', chunk)));
+}
+
+/** An objects page whose objects (and, for peers, origin records) PostgreSQL joined already, in chunks. */
 export function objectsPageResponse(c: Context, page: ObjectsPage): Response {
-  return envelope(c, page, 'objects', page.count, page.objects, page.origins ? `,"x_vigil_origins":[${page.origins}]` : '');
+  if (page.count === 0) return taxiiText(c, '{}');
+  const parts = [`{"more":${page.more}${page.next ? `,"next":${JSON.stringify(page.next)}` : ''}`];
+  if (page.origins) {
+    parts.push(',"x_vigil_origins":[');
+    pushJoined(parts, page.origins);
+    parts.push(']');
+  }
+  parts.push(',"objects":[');
+  pushJoined(parts, page.objects);
+  parts.push(']}');
+  return c.body(concatUtf8(parts) as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': TAXII_MEDIA_TYPE, ...dateHeaders(page) });
 }

@@ -29,7 +29,7 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
       const peer = await authenticatePeer(deps, proof, c.req.method, `${deps.config.publicUrl ?? origin}${pathname}${search}`);
       c.set('principal', peer.principal);
       await next();
-      const body = await c.res.clone().text();
+      const body = new Uint8Array(await c.res.clone().arrayBuffer());
       const last = c.res.headers.get('X-TAXII-Date-Added-Last');
       c.res.headers.set(RESPONSE_SIGNATURE_HEADER, await signResponse(deps.keyring, body, peer.proof.iss, peer.proof.jti, last));
       return;

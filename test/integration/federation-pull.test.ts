@@ -279,9 +279,10 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
   });
 
   it('refuses a page whose one bad signature is among many checked at once, or malformed', async () => {
-    const batch = Array.from({ length: 30 }, () => indicator({ object_marking_refs: [GREEN] }));
+    // More than one chunk of the page text (50 objects), the bad one in the third.
+    const batch = Array.from({ length: 130 }, () => indicator({ object_marking_refs: [GREEN] }));
     await submitAtB(batch);
-    const victim = batch[17]!;
+    const victim = batch[117]!;
     const [row] = await held(b, colB, victim.id);
     const [header] = row!.origin_signature!.split('.');
     const before = await subscription();

@@ -36,3 +36,24 @@ describe('POST then GET objects (TAXII 2.1 §5.4, §5.5)', () => {
     expect(res.headers.get('x-taxii-date-added-last')).toBeNull();
   });
 });
+
+describe('a page longer than one chunk of the page text', () => {
+  it('serves every object once, in date_added order, with exact byte lengths for text outside ASCII', async () => {
+    const { base: many } = await collectionWithClient(node);
+    // Three chunks and a bit (the store joins 50 objects a chunk), some descriptions outside
+    // ASCII: the response is assembled from each chunk's UTF-8 bytes.
+    const objs = Array.from({ length: 163 }, (_, i) => indicator({ name: `chunked ${i}`, description: i % 7 === 0 ? `Überwachung ${i} — 监控 🛡️` : `plain ${i}` }));
+    expect(await postObjects(node, many, objs)).toMatchObject({ status: 'complete', success_count: 163 });
+
+    const first = await node.request(`${many}/objects/?limit=120`);
+    const text = await first.text();
+    expect(Number(first.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    const page: any = JSON.parse(text);
+    expect(page.more).toBe(true);
+    expect(page.objects).toEqual(objs.slice(0, 120));
+
+    const rest: any = await (await node.request(`${many}/objects/?limit=120&next=${encodeURIComponent(page.next)}`)).json();
+    expect(rest.more).toBe(false);
+    expect(rest.objects).toEqual(objs.slice(120));
+  });
+});
