@@ -160,7 +160,8 @@ export type ObjectsText = {
   origins: string[];
 };
 
-type ChunkRow = { k: number | null; fetched: number | null; first: string | null; last: string | null; objects: string | null; levels: number[] | null; origins: string | null };
+/** `k` (the chunk's number) is a bigint, so text; only its presence matters here. */
+type ChunkRow = { k: string | null; fetched: number | null; first: string | null; last: string | null; objects: string | null; levels: number[] | null; origins: string | null };
 
 export async function selectObjectsTextWithAccess(
   db: Db,
@@ -178,9 +179,10 @@ export async function selectObjectsTextWithAccess(
     ? sql`string_agg(json_build_object('id', m.id, 'version', m.version, 'node', m.origin_node, 'signature', m.origin_signature)::text, ',' ORDER BY m.n)
           FILTER (WHERE m.n <= ${limit} AND m.origin_node IS NOT NULL AND m.origin_signature IS NOT NULL)`
     : sql`NULL::text`;
-  // One pass over the matched rows, in the page's order (no materialised copies: this costs what
-  // the same keyset SELECT costs alone), grouped in chunks. Row limit + 1 only tells whether
-  // there is more. The access row rides on the first chunk, or alone when the page is empty.
+  // One pass over the matched rows, in the page's order, then grouped in chunks (an in-memory
+  // sort of the page's rows by chunk: EXPLAIN ANALYZE gave 5.1-6.6 ms for a 1,000-object page
+  // against 5.5-5.8 ms for one string_agg of it). Row limit + 1 only tells whether there is
+  // more. The access row rides on the first chunk, or alone when the page is empty.
   const r = await sql<ChunkRow & { access: string | null }>`${sql.raw(PREPARED)}
     WITH acc AS MATERIALIZED (${accessSelect(who.apiRoot, who.collectionId, who.clientId)})
     SELECT CASE WHEN coalesce(p.k, 0) = 0 THEN to_json(acc)::text END AS access, p.* FROM acc LEFT JOIN LATERAL (
