@@ -19,11 +19,15 @@ function dateHeaders(page: { first?: string | undefined; last?: string | undefin
 
 type PageHead = { more: boolean; next?: string | undefined; first?: string | undefined; last?: string | undefined };
 
+/** An envelope's opening: `{"more":…` and `"next"` where there is one. */
+function envelopeHead(page: PageHead): string {
+  return `{"more":${page.more}${page.next ? `,"next":${JSON.stringify(page.next)}` : ''}`;
+}
+
 /** An envelope around `list`, the comma-joined JSON texts of `count` items; `extra` is more properties, as JSON text. */
 function envelope(c: Context, page: PageHead, listName: string, count: number, list: string, extra = ''): Response {
   if (count === 0) return taxiiText(c, '{}');
-  const next = page.next ? `,"next":${JSON.stringify(page.next)}` : '';
-  return taxiiText(c, `{"more":${page.more}${next}${extra},"${listName}":[${list}]}`, 200, dateHeaders(page));
+  return taxiiText(c, `${envelopeHead(page)}${extra},"${listName}":[${list}]}`, 200, dateHeaders(page));
 }
 
 /**
@@ -57,7 +61,7 @@ function pushJoined(parts: string[], chunks: string[]): void {
 /** An objects page whose objects (and, for peers, origin records) PostgreSQL joined already, in chunks. */
 export function objectsPageResponse(c: Context, page: ObjectsPage): Response {
   if (page.count === 0) return taxiiText(c, '{}');
-  const parts = [`{"more":${page.more}${page.next ? `,"next":${JSON.stringify(page.next)}` : ''}`];
+  const parts = [envelopeHead(page)];
   if (page.origins) {
     parts.push(',"x_vigil_origins":[');
     pushJoined(parts, page.origins);
