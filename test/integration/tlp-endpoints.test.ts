@@ -12,8 +12,8 @@ import { OPENCTI_AMBER_STRICT, TLP1, TLP2, TLP2_EXTENSION } from '../fixtures/tl
 // DELETE's existence check, status), and the audit of AMBER+ deliveries.
 
 
-const shared = JSON.parse(readFileSync(new URL('../../../shared/stix/tlp-markings.json', import.meta.url), 'utf8')) as { objects: StixObject[] };
-const sharedById = new Map(shared.objects.map((o) => [o.id, o]));
+const markingsBundle = JSON.parse(readFileSync(new URL('../fixtures/stix/tlp-markings.json', import.meta.url), 'utf8')) as { objects: StixObject[] };
+const markingById = new Map(markingsBundle.objects.map((o) => [o.id, o]));
 
 let node: TestNode;
 beforeAll(async () => {
@@ -772,7 +772,7 @@ describe('TLP 2.0 markings are shipped into the collection before the first obje
     const s = await postObjects(node, col.base, [i1]);
     expect(s).toMatchObject({ total_count: 1, success_count: 1, failure_count: 0 });
     const r = await get(`${col.base}/objects/`, green.token);
-    expect(r.body).toEqual({ more: false, objects: [sharedById.get(TLP2_EXTENSION), sharedById.get(TLP2.green), i1] });
+    expect(r.body).toEqual({ more: false, objects: [markingById.get(TLP2_EXTENSION), markingById.get(TLP2.green), i1] });
     const manifest = (await get(`${col.base}/manifest/`, green.token)).body.objects as ManifestRecord[];
     expect(manifest.map((m) => m.id)).toEqual([TLP2_EXTENSION, TLP2.green, i1.id]);
     expect([...manifest].sort((a, b) => a.date_added.localeCompare(b.date_added))).toEqual(manifest);
@@ -784,11 +784,11 @@ describe('TLP 2.0 markings are shipped into the collection before the first obje
     await expectComplete(await postObjects(node, col.base, [i2]), 1);
     await expectComplete(await postObjects(node, col.base, [i3]), 1);
     // The client sending a definition itself: nothing shipped twice.
-    await expectComplete(await postObjects(node, col.base, [sharedById.get(TLP2.clear)!, i4]), 2);
+    await expectComplete(await postObjects(node, col.base, [markingById.get(TLP2.clear)!, i4]), 2);
     const all = await adminManifest(col.base, '&match[version]=all');
     expect(all.map((m) => m.id)).toEqual([TLP2_EXTENSION, TLP2.green, i1.id, i2.id, TLP2.amber, i3.id, TLP2.clear, i4.id]);
     await expectServes(col.base, green.token, [TLP2_EXTENSION, TLP2.green, i1.id, i2.id, TLP2.amber, TLP2.clear, i4.id]);
-    expect((await get(`${col.base}/objects/${TLP2.amber}/`, green.token)).body.objects).toEqual([sharedById.get(TLP2.amber)]);
+    expect((await get(`${col.base}/objects/${TLP2.amber}/`, green.token)).body.objects).toEqual([markingById.get(TLP2.amber)]);
   });
 
   it('ships nothing for TLP 1.0 markings, which STIX predefines', async () => {

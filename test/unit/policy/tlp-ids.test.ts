@@ -7,14 +7,15 @@ import { objectsToShip } from '../../../src/policy/shipped-markings.ts';
 import { TLP2_EXTENSION_ID, TLP_IDS } from '../../../src/policy/tlp-ids.ts';
 import { TLP1_MARKINGS, TLP2_EXTENSION_ID as VALIDATOR_TLP2_EXTENSION_ID } from '../../../src/stix/meta-objects.ts';
 
-// shared/reference/tlp.md: one closed alias table, pinned against the shared JSON of the markings.
+// tlp.md (the project's TLP reference): one closed alias table, pinned against the JSON of the
+// markings in test/fixtures/stix/tlp-markings.json.
 
 type Md = Record<string, any> & { id: string; type: string };
 
-const sharedUrl = new URL('../../../../shared/stix/tlp-markings.json', import.meta.url);
+const fixtureUrl = new URL('../../fixtures/stix/tlp-markings.json', import.meta.url);
 const shippedUrl = new URL('../../../src/policy/tlp-markings.json', import.meta.url);
-const shared = JSON.parse(readFileSync(sharedUrl, 'utf8')) as { objects: Md[] };
-const markings = shared.objects.filter((o) => o.type === 'marking-definition');
+const fixture = JSON.parse(readFileSync(fixtureUrl, 'utf8')) as { objects: Md[] };
+const markings = fixture.objects.filter((o) => o.type === 'marking-definition');
 
 const OPENCTI_AMBER_STRICT = 'marking-definition--826578e1-40ad-459f-bc73-ede076f81f37';
 
@@ -33,7 +34,7 @@ function namedLevel(md: Md): Level {
 }
 
 describe('the TLP alias table (tlp-ids.ts)', () => {
-  it('holds the nine marking definitions of shared/stix/tlp-markings.json', () => {
+  it('holds the nine marking definitions of test/fixtures/stix/tlp-markings.json', () => {
     expect(markings).toHaveLength(9);
     expect(new Set(markings.map((m) => m.id)).size).toBe(9);
   });
@@ -57,7 +58,7 @@ describe('the TLP alias table (tlp-ids.ts)', () => {
     expect(markings.some((m) => m.id === OPENCTI_AMBER_STRICT)).toBe(false);
   });
 
-  it('holds nothing else: the shared markings and the OpenCTI id, exactly', () => {
+  it('holds nothing else: the fixture markings and the OpenCTI id, exactly', () => {
     expect([...TLP_IDS.keys()].sort()).toEqual([...markings.map((m) => m.id), OPENCTI_AMBER_STRICT].sort());
   });
 
@@ -66,25 +67,25 @@ describe('the TLP alias table (tlp-ids.ts)', () => {
     const tlp1 = markings.filter((m) => m.definition_type === 'tlp').map((m) => m.id).sort();
     expect([...TLP1_MARKINGS.keys()].sort()).toEqual(tlp1);
     expect(VALIDATOR_TLP2_EXTENSION_ID).toBe(TLP2_EXTENSION_ID);
-    const extension = shared.objects.filter((o) => o.type === 'extension-definition');
+    const extension = fixture.objects.filter((o) => o.type === 'extension-definition');
     expect(extension.map((e) => e.id)).toEqual([TLP2_EXTENSION_ID]);
   });
 
-  it('classifies every shared marking as the TLP level of the table', () => {
+  it('classifies every fixture marking as the TLP level of the table', () => {
     for (const md of markings) expect(classifyMarkingDefinition(md)).toEqual({ kind: 'tlp', level: statedLevel(md) });
   });
 });
 
 describe('the marking definitions the node ships (src/policy/tlp-markings.json)', () => {
-  it('is the shared file, byte for byte', () => {
-    expect(readFileSync(shippedUrl).equals(readFileSync(sharedUrl))).toBe(true);
-    expect(JSON.parse(readFileSync(shippedUrl, 'utf8'))).toEqual(shared);
+  it('is the fixture file, byte for byte', () => {
+    expect(readFileSync(shippedUrl).equals(readFileSync(fixtureUrl))).toBe(true);
+    expect(JSON.parse(readFileSync(shippedUrl, 'utf8'))).toEqual(fixture);
   });
 
-  it('ships the extension definition first, then the TLP 2.0 markings referenced, each as in the shared file', () => {
+  it('ships the extension definition first, then the TLP 2.0 markings referenced, each as in the fixture file', () => {
     const green = 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb';
     const red = 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1';
-    const byId = new Map(shared.objects.map((o) => [o.id, o]));
+    const byId = new Map(fixture.objects.map((o) => [o.id, o]));
     expect(objectsToShip([red, green, red])).toEqual([byId.get(TLP2_EXTENSION_ID), byId.get(green), byId.get(red)]);
   });
 

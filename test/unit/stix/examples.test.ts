@@ -1,4 +1,4 @@
-// Every object of the public OASIS example bundles, the shared TLP markings and our
+// Every object of the public OASIS example bundles, the TLP markings and our
 // one-of-each-type fixture must validate: real data is the final test of the rules.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { objectKind, SCO_TYPES, SDO_TYPES, SRO_TYPES, META_TYPES } from '../../.
 import { validateStixObject } from '../../../src/stix/validate.ts';
 import { VALID_OBJECTS } from './helpers.ts';
 
-const SHARED = fileURLToPath(new URL('../../../../shared/stix/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../fixtures/stix/', import.meta.url));
 
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -22,16 +22,16 @@ type Case = [string, unknown];
 
 function objectsOf(path: string): Case[] {
   const json = JSON.parse(readFileSync(path, 'utf8')) as { type?: string; objects?: unknown[]; id?: string };
-  const label = relative(SHARED, path);
+  const label = relative(FIXTURES, path);
   // interop-objectmarking-test.json is a single object rather than a bundle: check it too.
   const objects = Array.isArray(json.objects) ? json.objects : [json];
   return objects.map((object, i) => [`${label} #${i} ${(object as { id?: string }).id ?? ''}`, object]);
 }
 
-const exampleCases: Case[] = jsonFiles(join(SHARED, 'examples')).flatMap(objectsOf);
-const tlpCases: Case[] = objectsOf(join(SHARED, 'tlp-markings.json'));
+const exampleCases: Case[] = jsonFiles(join(FIXTURES, 'oasis-examples')).flatMap(objectsOf);
+const tlpCases: Case[] = objectsOf(join(FIXTURES, 'tlp-markings.json'));
 
-describe('the OASIS example bundles in shared/stix/examples', () => {
+describe('the OASIS example bundles in test/fixtures/stix/oasis-examples', () => {
   it('are all there', () => {
     expect(exampleCases.length).toBeGreaterThan(300);
   });
@@ -42,7 +42,7 @@ describe('the OASIS example bundles in shared/stix/examples', () => {
   });
 });
 
-describe('shared/stix/tlp-markings.json', () => {
+describe('test/fixtures/stix/tlp-markings.json', () => {
   it.each(tlpCases)('%s is valid', (_, object) => {
     const result = validateStixObject(object);
     expect(result.ok ? 'ok' : result.message).toBe('ok');

@@ -277,8 +277,8 @@ describe('pattern lexer', () => {
   });
 });
 
-// Every STIX-patterned indicator in the shared OASIS example bundles must parse.
-const EXAMPLES_DIR = fileURLToPath(new URL('../../../../shared/stix/examples/', import.meta.url));
+// Every STIX-patterned indicator in the OASIS example bundles must parse.
+const EXAMPLES_DIR = fileURLToPath(new URL('../../fixtures/stix/oasis-examples/', import.meta.url));
 
 type ExampleIndicator = { file: string; id: string; pattern: string };
 
