@@ -1,7 +1,7 @@
 // Validates one STIX object as received (STIX 2.1 §3-7, leniently STIX 2.0) and
 // extracts what the store needs. The object itself is never transformed: callers
 // store the original JSON. Dispatch is by `type` to one schema built at load time.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { IDENTIFIER_PATTERN, isStixType, objectKind, splitIdentifier, UUID_PATTERN } from './identifiers.ts';
 import { formatIssues, stixErrorMap } from './messages.ts';
 import { customObjectSchema, legacyMarkingDefinitionSchema, legacyObjectSchema, stixObjectSchemas } from './object-schemas.ts';
@@ -83,14 +83,40 @@ function schemaFor(type: string, specVersion: '2.0' | '2.1'): z.ZodType {
   return Object.hasOwn(stixObjectSchemas, type) ? stixObjectSchemas[type]! : customObjectSchema;
 }
 
-// Custom properties named *_ref / *_refs are references too (§3 naming convention).
-// Spec properties were checked, non-empty lists included, by the schema; an empty custom
-// list is let through, as platforms export them (OpenCTI's x_opencti_granted_refs).
-function checkCustomReferences(object: StixRecord): string | null {
-  for (const [key, value] of Object.entries(object)) {
+// Custom properties are judged by their names only (STIX 2.1 §11.1, worded as STIX 2.0
+// Part 1 §7.1.1), which PROPERTY_NAME above enforces: "Custom Property names MUST be in ASCII
+// and MUST only contain the characters a–z (lowercase ASCII), 0–9, and underscore (_)", "MUST
+// have a minimum length of 3 ASCII characters", "MUST be no longer than 250 ASCII characters";
+// 2.1 adds that property names MUST begin with a letter. The "x_" prefix is a SHOULD ("Custom
+// Property names SHOULD start with “x_”"), so names without it are not refused.
+// No rule gives a custom property's value a type. §2.9 binds values of type identifier ("All
+// identifiers ... MUST follow the form object-type--UUID"), and a property has that type only
+// where the spec's property tables say so (§3.1: names are "exactly the same ... as the names
+// listed in the property tables"); a name ending in _ref is a convention of those tables, not
+// a requirement on custom properties. So a custom *_ref / *_refs property may hold any JSON
+// value: ATT&CK for ICS ships "x_mitre_data_source_ref": "". The OASIS stix2-validator (its
+// JSON schema's common/properties.json) and python-stix2 check custom names, not these values.
+// Spec reference properties of a 2.1 object are checked, types and all, by its zod schema;
+// TLP visibility only ever reads those (policy/references.ts, object_marking_refs, marking_ref).
+
+/** The reference properties STIX defines, by type: the *_ref / *_refs keys of each schema. */
+const SPEC_REFERENCES: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.entries(stixObjectSchemas).map(([type, schema]) => [
+    type,
+    schema instanceof z.ZodObject ? Object.keys(schema.shape).filter((key) => key.endsWith('_ref') || key.endsWith('_refs')) : [],
+  ]),
+);
+
+// The lenient STIX 2.0 schema checks the common properties only, so a 2.0 object's own
+// reference properties (source_ref, object_refs, ...) are checked here, as before: they are
+// what a link or container exposes. An empty list is let through, as it always was for 2.0.
+function checkLegacyReferences(object: StixRecord, type: string): string | null {
+  for (const key of SPEC_REFERENCES.get(type) ?? []) {
+    if (!Object.hasOwn(object, key)) continue;
+    const value = object[key];
     if (key.endsWith('_ref')) {
       if (typeof value !== 'string' || !IDENTIFIER_PATTERN.test(value)) return `${key}: must be a STIX identifier (<type>--<UUID>)`;
-    } else if (key.endsWith('_refs')) {
+    } else {
       if (!Array.isArray(value)) return `${key}: must be a list of STIX identifiers`;
       const bad = value.findIndex((v: unknown) => typeof v !== 'string' || !IDENTIFIER_PATTERN.test(v));
       if (bad >= 0) return `${key}[${bad}]: must be a STIX identifier (<type>--<UUID>)`;
@@ -127,7 +153,7 @@ function validate(input: unknown): ValidationResult {
   const type = object['type'] as string;
   const result = schemaFor(type, header.specVersion).safeParse(object, PARSE_OPTIONS);
   if (!result.success) return fail(formatIssues(result.error.issues));
-  const referenceProblem = checkCustomReferences(object);
+  const referenceProblem = header.specVersion === '2.0' ? checkLegacyReferences(object, type) : null;
   if (referenceProblem !== null) return fail(referenceProblem);
 
   return {

@@ -174,13 +174,37 @@ describe('custom content (§11)', () => {
     expectInvalid(valid('tool', { _x_acme: 1 }), "'_x_acme': is not a valid property name");
   });
 
-  it('custom *_ref and *_refs properties hold identifiers', () => {
+  it('a custom property named *_ref or *_refs may hold any value: §11.1 rules its name, not its value', () => {
+    // MITRE ATT&CK for ICS ships objects with "x_mitre_data_source_ref": "".
+    expectValid({
+      type: 'x-mitre-data-component', spec_version: '2.1', id: 'x-mitre-data-component--3d20385b-24ef-40e1-9f56-f39750379077',
+      created: '2021-10-20T15:05:19.274Z', modified: '2022-04-25T14:00:00.188Z', name: 'Process Creation',
+      x_mitre_data_source_ref: '', object_marking_refs: [TLP_GREEN],
+    });
+    expectValid(valid('tool', { x_mitre_data_source_ref: '' }));
+    expectValid(valid('tool', { x_foo_refs: [''] }));
+    expectValid(valid('tool', { x_acme_owner_ref: 'bob', x_acme_related_refs: [IDENTITY, 'bob'], x_acme_other_refs: IDENTITY }));
+    expectValid(valid('tool', { x_acme_count_ref: 7, x_acme_map_refs: { a: 1 }, x_opencti_granted_refs: [] }));
+    expectValid(valid('file', { x_acme_seen_ref: '' }));
     expectValid(valid('tool', { x_acme_owner_ref: IDENTITY, x_acme_related_refs: [IDENTITY] }));
-    expectInvalid(valid('tool', { x_acme_owner_ref: 'bob' }), 'x_acme_owner_ref: must be a STIX identifier');
-    expectInvalid(valid('tool', { x_acme_related_refs: [IDENTITY, 'bob'] }), 'x_acme_related_refs[1]: must be a STIX identifier');
-    expectInvalid(valid('tool', { x_acme_related_refs: IDENTITY }), 'x_acme_related_refs: must be a list of STIX identifiers');
-    // Unlike spec lists, an empty custom list is tolerated: platforms export them.
-    expectValid(valid('tool', { x_opencti_granted_refs: [] }));
+  });
+
+  it('a custom *_ref name still follows the name rules', () => {
+    expectInvalid(valid('tool', { 'x-acme-owner_ref': IDENTITY }), "'x-acme-owner_ref': is not a valid property name");
+    expectInvalid(valid('tool', { X_acme_owner_ref: IDENTITY }), "'X_acme_owner_ref': is not a valid property name");
+  });
+
+  it('spec reference properties keep their types: an empty or malformed value is refused', () => {
+    expectInvalid(valid('tool', { created_by_ref: '' }), "created_by_ref: must be an identifier of type 'identity'");
+    expectInvalid(valid('tool', { object_marking_refs: [''] }), "object_marking_refs[0]: must be an identifier of type 'marking-definition'");
+    expectInvalid(valid('tool', { granular_markings: [{ marking_ref: '', selectors: ['name'] }] }), 'granular_markings[0].marking_ref: must be an identifier');
+    expectInvalid(valid('relationship', { source_ref: '' }), 'source_ref: must be a STIX identifier');
+    expectInvalid(valid('relationship', { target_ref: 'bob' }), 'target_ref: must be a STIX identifier');
+    expectInvalid(valid('sighting', { sighting_of_ref: '' }), 'sighting_of_ref: must be a STIX identifier');
+    expectInvalid(valid('sighting', { where_sighted_refs: [''] }), 'where_sighted_refs[0]: must be an identifier');
+    expectInvalid(valid('report', { object_refs: [IDENTITY, ''] }), 'object_refs[1]: must be a STIX identifier');
+    expectInvalid(valid('report', { object_refs: [] }), 'object_refs: must not be empty');
+    expectInvalid(valid('email-message', { from_ref: '' }), 'from_ref: must be an identifier');
   });
 
   it('accepts custom object types that satisfy the common rules', () => {
@@ -229,6 +253,21 @@ describe('STIX 2.0 objects, stored beside 2.1 ones', () => {
     expectInvalid({ ...indicator20, modified: 'yesterday' }, 'modified: must be a STIX timestamp');
     expectInvalid({ ...indicator20, id: 'malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f' }, 'id: type prefix');
     expectInvalid({ ...indicator20, created_by_ref: 'me' }, "created_by_ref: must be an identifier of type 'identity'");
+  });
+
+  it('still requires identifiers in the reference properties STIX defines for the type', () => {
+    const relationship20 = valid('relationship', { spec_version: undefined });
+    expectValid(relationship20);
+    expectInvalid({ ...relationship20, source_ref: '' }, 'source_ref: must be a STIX identifier');
+    expectInvalid({ ...relationship20, target_ref: 7 }, 'target_ref: must be a STIX identifier');
+    const sighting20 = valid('sighting', { spec_version: undefined });
+    expectInvalid({ ...sighting20, observed_data_refs: 'observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf' }, 'observed_data_refs: must be a list of STIX identifiers');
+    expectInvalid({ ...sighting20, where_sighted_refs: [IDENTITY, ''] }, 'where_sighted_refs[1]: must be a STIX identifier');
+    expectInvalid(valid('report', { spec_version: undefined, object_refs: ['bob'] }), 'object_refs[0]: must be a STIX identifier');
+  });
+
+  it('accepts any value in a custom *_ref property, as for 2.1', () => {
+    expectValid({ ...indicator20, x_mitre_data_source_ref: '', x_foo_refs: [''] });
   });
 
   it('accepts a 2.0 TLP marking-definition (no spec_version)', () => {
