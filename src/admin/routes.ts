@@ -54,7 +54,7 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
   app.get('/collections/:id/objects/:objectId', async (c) =>
     c.json({ versions: await admin.objectProvenance(deps, who(c), uuid(c.req.param('id'), 'collection'), c.req.param('objectId')) }),
   );
-  app.get('/collections/:id/denied', async (c) => c.json({ objects: await admin.deniedObjects(deps, who(c), uuid(c.req.param('id'), 'collection')) }));
+  app.get('/collections/:id/denied', async (c) => c.json(await admin.deniedObjects(deps, who(c), uuid(c.req.param('id'), 'collection'))));
 
   app.get('/clients', async (c) => c.json({ clients: await admin.listClients(deps, who(c)) }));
   app.post('/clients', async (c) => c.json(await admin.createClient(deps, who(c), await body(c, s.createClientBody)), 201));

@@ -76,10 +76,16 @@ export function policyCommands(cols: Command, call: Call, print: Print): void {
     );
   cols
     .command('denied <collection>')
-    .description('objects served to nobody (unknown or unresolvable markings), with why')
+    .alias('withheld')
+    .description('versions served to nobody, with why: waiting for a marking definition, unknown TLP-like marking, ...')
     .action(async (collection: string) =>
-      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/denied`), (v) =>
-        v.objects.map((o: any) => `${o.id}  ${o.version}  ${o.reason ?? ''}`).join('\n') || '(none)',
-      ),
+      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/denied`), (v) => {
+        if (v.objects.length === 0) return '(none)';
+        const lines = v.objects.map((o: any) => `${o.id}  ${o.version}  ${o.cause}  ${o.reason}`);
+        const waiting = v.waiting.map((w: any) => `  ${w.marking_definition}: holds back ${w.objects} version(s)`);
+        if (waiting.length > 0) lines.push('', 'missing marking definitions (send them to release what they hold back):', ...waiting);
+        if (v.truncated) lines.push('', '(more: only the oldest 10,000 are listed)');
+        return lines.join('\n');
+      }),
     );
 }

@@ -155,7 +155,7 @@ const adminOps: Operation[] = [
   adminOp('delete', '/collections/{id}/red-recipients/{clientId}', 'No longer name a client as a RED recipient'),
   adminOp('get', '/collections/{id}/objects/{objectId}/recipients', 'Who received this object (the audit)'),
   adminOp('get', '/collections/{id}/objects/{objectId}', 'Every version with its TLP level and provenance'),
-  adminOp('get', '/collections/{id}/denied', 'Objects served to nobody, with why'),
+  adminOp('get', '/collections/{id}/denied', 'Versions served to nobody, with why, and the marking definitions they wait for'),
   adminOp('get', '/clients', 'List clients and their grants (never tokens)'),
   adminOp('post', '/clients', 'Create a client; the answer holds its token, shown this once', { body: { 'application/json': 'CreateClient' }, response: json('The client and its token', 201) }),
   adminOp('get', '/clients/{id}', 'Read a client'),

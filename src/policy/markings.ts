@@ -48,12 +48,31 @@ export type Resolution = {
   pap: Pap | null;
   /** Why an object was denied, for the status. */
   reason?: string;
+  /**
+   * The marking ids no definition is known for yet: the object is withheld until they arrive
+   * (a later request, a peer's page), then resolved again. Absent when every marking resolved.
+   */
+  unresolved?: string[];
 };
+
+const UNKNOWN_TLP = 'looks like TLP but is not a known TLP marking';
+
+/** Why a version with a known reason is withheld, as the admin's listing names it. */
+export function denyCause(reason: string): 'unknown-tlp-marking' | 'refused-marking' {
+  return reason.endsWith(UNKNOWN_TLP) ? 'unknown-tlp-marking' : 'refused-marking';
+}
+
+/** The reason a version waiting for marking definitions gives, in statuses and the admin's listing. */
+export function waitingReason(unresolved: readonly string[]): string {
+  const s = unresolved.length > 1 ? 's' : '';
+  return `withheld until marking-definition${s} ${unresolved.join(', ')} ${s ? 'are' : 'is'} known: no such marking-definition in this request or this collection yet`;
+}
 
 /**
  * The effective level of one object version: the strictest TLP among all its markings (object
- * and granular); none gives `defaultLevel`. An unknown TLP-like marking or a reference that
- * resolves to nothing makes it DENY: never "unmarked".
+ * and granular); none gives `defaultLevel`. An unknown TLP-like marking makes it DENY for good; a
+ * reference that resolves to nothing makes it DENY until the definition is known: never
+ * "unmarked".
  */
 export function resolveMarkings(
   refs: readonly string[],
@@ -62,14 +81,16 @@ export function resolveMarkings(
 ): Resolution {
   let tlp: Level | undefined;
   let pap: Pap | null = null;
+  const unresolved: string[] = [];
   for (const ref of refs) {
     const known = TLP_IDS.get(ref);
     const kind: MarkingKind | undefined = known !== undefined ? { kind: 'tlp', level: known } : definitions.get(ref);
-    if (!kind) return { level: DENY, pap, reason: `marking ${ref} cannot be resolved: no such marking-definition in this collection` };
-    if (kind.kind === 'unknown-tlp') return { level: DENY, pap, reason: `marking ${ref} looks like TLP but is not a known TLP marking` };
-    if (kind.kind === 'tlp') tlp = tlp === undefined ? kind.level : (Math.max(tlp, kind.level) as Level);
-    if (kind.kind === 'pap') pap = pap === null ? kind.pap : (Math.max(pap, kind.pap) as Pap);
+    if (!kind) unresolved.push(ref);
+    else if (kind.kind === 'unknown-tlp') return { level: DENY, pap, reason: `marking ${ref} ${UNKNOWN_TLP}` };
+    else if (kind.kind === 'tlp') tlp = tlp === undefined ? kind.level : (Math.max(tlp, kind.level) as Level);
+    else if (kind.kind === 'pap') pap = pap === null ? kind.pap : (Math.max(pap, kind.pap) as Pap);
   }
+  if (unresolved.length > 0) return { level: DENY, pap, reason: waitingReason(unresolved), unresolved };
   return { level: tlp ?? defaultLevel, pap };
 }
 

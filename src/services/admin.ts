@@ -9,6 +9,7 @@ import * as collections from '../store/collections.ts';
 import type { Principal } from './auth.ts';
 import { generateToken, hashToken } from './tokens.ts';
 import { levelName, levelOf } from '../policy/levels.ts';
+import { denyCause, waitingReason } from '../policy/markings.ts';
 import { deliveriesOfObject } from '../store/deliveries.ts';
 import { listDenied, objectProvenance as provenance } from '../store/objects.ts';
 import * as peers from '../store/peers.ts';
@@ -144,11 +145,28 @@ export async function objectProvenance(deps: Deps, who: Principal, collectionId:
   return versions.map(({ tlp_level, ...v }) => ({ ...v, tlp_level: levelName(tlp_level) }));
 }
 
-/** Objects served to nobody (unknown TLP-like or unresolvable markings), with why. */
+/** Versions listed at most by the withheld listing; `truncated` says when there are more. */
+const WITHHELD_LIMIT = 10_000;
+
+/**
+ * A collection's versions served to nobody, with why: waiting for a marking definition (and
+ * which), an unknown TLP-like marking, a marking the collection or the federation refuses, or
+ * another version of the same object withheld. `waiting` counts the versions each missing
+ * definition holds back: what to send to release them.
+ */
 export async function deniedObjects(deps: Deps, who: Principal, collectionId: string) {
   requireAdmin(who);
   found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
-  return listDenied(deps.database.db, collectionId);
+  const rows = await listDenied(deps.database.db, collectionId, WITHHELD_LIMIT + 1);
+  const objects = rows.slice(0, WITHHELD_LIMIT).map(({ unresolved_refs, reason, ...row }) => {
+    if (unresolved_refs.length > 0) return { ...row, cause: 'unresolved-marking', reason: waitingReason(unresolved_refs), waiting_for: unresolved_refs };
+    if (reason === null) return { ...row, cause: 'other-version', reason: 'another version of this object is withheld', waiting_for: [] };
+    return { ...row, cause: denyCause(reason), reason, waiting_for: [] };
+  });
+  const counts = new Map<string, number>();
+  for (const o of objects) for (const id of o.waiting_for) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const waiting = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([id, n]) => ({ marking_definition: id, objects: n }));
+  return { objects, waiting, truncated: rows.length > WITHHELD_LIMIT };
 }
 
 export async function deleteCollection(deps: Deps, who: Principal, id: string) {

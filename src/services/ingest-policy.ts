@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
-import { CLEAR, PAP_NAMES } from '../policy/levels.ts';
-import type { Level } from '../policy/levels.ts';
+import { AMBER_STRICT, CLEAR, DENY, PAP_NAMES } from '../policy/levels.ts';
+import type { Level, Pap } from '../policy/levels.ts';
 import { classifyMarkingDefinition, defaultLevelFor, resolveMarkings } from '../policy/markings.ts';
 import type { MarkingKind } from '../policy/markings.ts';
 import { objectReferences } from '../policy/references.ts';
@@ -10,6 +10,8 @@ import type { StixMeta } from '../stix/validate.ts';
 import { findMarkingDefinitions } from '../store/objects.ts';
 import type { NewObject } from '../store/objects.ts';
 import type { Schema } from '../store/schema.ts';
+import { releaseVersions, waitingFor } from '../store/waiting.ts';
+import type { Released, Resolved } from '../store/waiting.ts';
 
 export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
 
@@ -36,7 +38,7 @@ function toNew(
   signer: OriginSigner,
   received?: ReceivedOrigin,
   signature?: string,
-): Omit<NewObject, 'level' | 'pap' | 'denyReason'> {
+): Omit<NewObject, 'level' | 'pap' | 'denyReason' | 'unresolvedRefs'> {
   const refs = objectReferences(object);
   // Pulled from a peer: its origin and signature pass on unchanged (and `modified` is never
   // rewritten), so two nodes pulling from each other never loop.
@@ -55,9 +57,32 @@ function toNew(
   };
 }
 
+/** The classified marking definitions these ids name, as stored in the collection or given. */
+async function definitionsFor(
+  tx: Transaction<Schema>,
+  collectionId: string,
+  referenced: Iterable<string>,
+  given: ReadonlyMap<string, Record<string, unknown>> = new Map(),
+): Promise<{ definitions: Map<string, MarkingKind>; stored: Map<string, Record<string, unknown>> }> {
+  const lookup = [...new Set(referenced)].filter((id) => !given.has(id) && (!TLP_IDS.has(id) || objectsToShip([id]).length > 0));
+  const stored = await findMarkingDefinitions(tx, collectionId, lookup);
+  const definitions = new Map<string, MarkingKind>();
+  for (const [id, md] of [...stored, ...given]) definitions.set(id, classifyMarkingDefinition(md));
+  return { definitions, stored };
+}
+
+/** Why the collection refuses a PAP level, or null when it takes it. */
+function papRefusal(policy: CollectionPolicy, pap: Pap | null): string | null {
+  if (!policy.papGreenOnly || pap === null || pap < 2) return null;
+  return `object_marking_refs: marked PAP:${PAP_NAMES[pap]}; this collection takes PAP:CLEAR and PAP:GREEN content only`;
+}
+
 /**
  * Resolves each valid object's markings against the alias table and the marking definitions
- * held in the collection or sent in the same request (shared/reference/tlp.md).
+ * held in the collection or sent in the same batch (shared/reference/tlp.md). A marking no
+ * definition is known for leaves the object waiting (withheld) until it arrives: see
+ * releaseWaiting. A request's definitions are stored before its other objects (ingest.ts), so
+ * within a request the order of objects does not matter.
  */
 export async function classifyBatch(
   tx: Transaction<Schema>,
@@ -69,25 +94,56 @@ export async function classifyBatch(
   const inBatch = new Map<string, Record<string, unknown>>();
   for (const c of batch) if (c.meta.type === 'marking-definition') inBatch.set(c.meta.id, c.object);
   const referenced = new Set(batch.flatMap((c) => c.meta.markingRefs));
-  const lookup = [...referenced].filter((id) => !inBatch.has(id) && (!TLP_IDS.has(id) || objectsToShip([id]).length > 0));
-  const stored = await findMarkingDefinitions(tx, collectionId, lookup);
-  const definitions = new Map<string, MarkingKind>();
-  for (const [id, md] of [...stored, ...inBatch]) definitions.set(id, classifyMarkingDefinition(md));
+  const { definitions, stored } = await definitionsFor(tx, collectionId, referenced, inBatch);
 
   const result: Classified = { accepted: [], rejected: [], shipped: [] };
   for (const c of batch) {
     const r = resolveMarkings(c.meta.markingRefs, definitions, defaultLevelFor(c.meta.type, policy.defaultLevel));
-    if (policy.papGreenOnly && r.pap !== null && r.pap >= 2) {
-      result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: `object_marking_refs: marked PAP:${PAP_NAMES[r.pap]}; this collection takes PAP:CLEAR and PAP:GREEN content only` });
+    const refused = papRefusal(policy, r.pap);
+    if (refused) {
+      result.rejected.push({ seq: c.seq, id: c.meta.id, version: c.meta.version, message: refused });
       continue;
     }
-    result.accepted.push({ seq: c.seq, ...toNew(c.meta, c.json, c.object, signer, c.received, c.signature), level: r.level, pap: r.pap, denyReason: r.reason ?? null });
+    result.accepted.push({
+      seq: c.seq,
+      ...toNew(c.meta, c.json, c.object, signer, c.received, c.signature),
+      level: r.level,
+      pap: r.pap,
+      denyReason: r.reason ?? null,
+      unresolvedRefs: r.unresolved ?? [],
+    });
   }
   const missing = [...referenced].filter((id) => !stored.has(id) && !inBatch.has(id));
   for (const md of objectsToShip(missing)) {
     if (stored.has(md.id) || inBatch.has(md.id)) continue;
     const meta: StixMeta = { id: md.id, type: md.type, specVersion: '2.1', version: md.created as string, markingRefs: [] };
-    result.shipped.push({ ...toNew(meta, JSON.stringify(md), md, signer), level: CLEAR, pap: null, denyReason: null });
+    result.shipped.push({ ...toNew(meta, JSON.stringify(md), md, signer), level: CLEAR, pap: null, denyReason: null, unresolvedRefs: [] });
   }
   return result;
+}
+
+/**
+ * Releases the collection's versions that wait for any of these marking definitions (just
+ * stored, or sent again): each is resolved again against what the collection now holds, and
+ * served at its real level once every marking is known. Fail closed still: a definition that
+ * turns out TLP-like but unknown, a PAP level the collection refuses, or AMBER+STRICT or RED
+ * received from a peer (which never leaves its node) keeps the version withheld, for good.
+ */
+export async function releaseWaiting(tx: Transaction<Schema>, collectionId: string, policy: CollectionPolicy, definitionIds: string[]): Promise<Released> {
+  const waiting = await waitingFor(tx, collectionId, definitionIds);
+  if (waiting.length === 0) return { ids: [], restamped: 0 };
+  const { definitions } = await definitionsFor(tx, collectionId, waiting.flatMap((w) => w.marking_refs));
+  const resolved = waiting.map((w): Resolved => {
+    const r = resolveMarkings(w.marking_refs, definitions, defaultLevelFor(w.type, policy.defaultLevel));
+    const refused = r.unresolved ? null : (papRefusal(policy, r.pap) ?? relayRefusal(w.origin, r.level));
+    if (refused) return { date_added: w.date_added, level: DENY, pap: r.pap, deny_reason: refused, unresolved: [] };
+    return { date_added: w.date_added, level: r.level, pap: r.pap, deny_reason: r.reason ?? null, unresolved: r.unresolved ?? [] };
+  });
+  return releaseVersions(tx, collectionId, resolved);
+}
+
+/** AMBER+STRICT and RED never leave their node: a peer that sent one broke the rules. */
+export function relayRefusal(origin: string | null, level: number): string | null {
+  if (origin === null || level < AMBER_STRICT || level === DENY) return null;
+  return 'marked AMBER+STRICT or RED, which never leaves its node: received from a peer';
 }

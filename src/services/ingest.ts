@@ -6,11 +6,14 @@ import { VigilError } from '../errors.ts';
 import { validateStixObject } from '../stix/validate.ts';
 import type { Schema } from '../store/schema.ts';
 import { collectionPolicy } from '../store/collections.ts';
-import { insertObjects, versionlessVersions } from '../store/objects.ts';
-import { classifyBatch } from './ingest-policy.ts';
+import { differingVersions, insertObjects, versionlessVersions } from '../store/objects.ts';
+import { withheldVersions } from '../store/waiting.ts';
+import type { WithheldVersion } from '../store/waiting.ts';
+import { classifyBatch, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate, OriginSigner } from './ingest-policy.ts';
+import { waitingReason } from '../policy/markings.ts';
 import { originSigner } from '../federation/origin-signature.ts';
-import { insertDetails, insertJob, insertStatus, parseRequestObjects, pendingObjects, settleDetails } from '../store/statuses.ts';
+import { insertDetails, insertJob, insertStatus, parseRequestObjects, pendingDefinitions, pendingObjects, settleDetails } from '../store/statuses.ts';
 import type { DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated, writableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
@@ -64,10 +67,43 @@ async function prepareInSlices(signer: OriginSigner, objects: { seq: number; jso
 }
 
 /**
- * Stores prepared objects in the given transaction; answers each one's outcome, for the caller
- * to record in the same transaction.
+ * The versions a request has stored so far, by id, spec version and version, with the index
+ * (seq) of the object that brought each: a later object of the same request under the same
+ * version is a copy of it, or a conflict with it.
  */
-async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, prepared: Prepared): Promise<Stored> {
+type Seen = Map<string, number>;
+
+function versionKey(o: { id: string; specVersion: string; version: string | null }): string {
+  return `${o.id}\u0000${o.specVersion}\u0000${o.version ?? ''}`;
+}
+
+/**
+ * A request's objects in the order they are stored: its marking definitions first, so that
+ * whatever the order of the request, no object waits for a definition the same request brings.
+ */
+function definitionsFirst(candidates: Candidate[]): Candidate[] {
+  const isDefinition = (c: Candidate) => c.meta.type === 'marking-definition';
+  return [...candidates.filter(isDefinition), ...candidates.filter((c) => !isDefinition(c))];
+}
+
+/** What the status says of a version that is stored but served to nobody, after its outcome. */
+function withheldNote(withheld: WithheldVersion[], id: string, version: string | null): string {
+  const mine = withheld.filter((w) => w.id === id);
+  if (mine.length === 0) return '';
+  const own = mine.find((w) => w.version === version);
+  if (own && own.unresolved_refs.length > 0) return `; ${waitingReason(own.unresolved_refs)}`;
+  if (own?.deny_reason) return `; withheld from every recipient: ${own.deny_reason}`;
+  const other = mine.find((w) => w.unresolved_refs.length > 0 || w.deny_reason);
+  const why = other ? ` (version ${other.version}: ${other.unresolved_refs.length > 0 ? waitingReason(other.unresolved_refs) : other.deny_reason})` : '';
+  return `; withheld from every recipient: another version of this object is withheld${why}`;
+}
+
+/**
+ * Stores prepared objects in the given transaction; answers each one's outcome, for the caller
+ * to record in the same transaction. Marking definitions it stores (or holds already) release
+ * the versions that waited for them.
+ */
+async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, prepared: Prepared, seen: Seen): Promise<Stored> {
   const details = [...prepared.failures];
   if (prepared.candidates.length === 0) return { details, levels: [] };
   const policy = await collectionPolicy(tx, collectionId);
@@ -76,18 +112,29 @@ async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, coll
   const batch = [...shipped, ...accepted];
   const outcomes = await insertObjects(tx, collectionId, batch);
   const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
+  await releaseWaiting(tx, collectionId, policy, accepted.filter((o) => o.type === 'marking-definition').map((o) => o.id));
+  const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
+  const differing = new Set((await differingVersions(tx, collectionId, held)).map((i) => held[i]!.seq));
+  const withheld = await withheldVersions(tx, collectionId, [...new Set(accepted.map((o) => o.id))]);
   const versionless = accepted.filter((o) => o.version === null).map((o) => o.id);
   const serverVersions = await versionlessVersions(tx, collectionId, versionless);
   accepted.forEach((o, i) => {
     const inserted = outcomes[shipped.length + i]!.inserted;
-    const denied = o.denyReason ? `; withheld from every recipient: ${o.denyReason}` : '';
-    details.push({
-      seq: o.seq,
-      outcome: 'success',
-      object_id: o.id,
-      version: o.version ?? serverVersions.get(o.id) ?? null,
-      message: inserted ? `added${denied}` : 'already present: nothing changed',
-    });
+    const key = versionKey(o);
+    const first = seen.get(key);
+    if (inserted) seen.set(key, o.seq);
+    const version = o.version ?? serverVersions.get(o.id) ?? null;
+    if (differing.has(o.seq)) {
+      // STIX 2.1 §3.6: a change to an object is a new version, with a later `modified`.
+      const message =
+        first === undefined
+          ? 'another object is already stored under this id and version, with other content: nothing changed (a change to an object needs a later modified)'
+          : `same id and version as objects[${first}] of this request, with other content: objects[${first}] was stored (a change to an object needs a later modified)`;
+      details.push({ seq: o.seq, outcome: 'failure', object_id: o.id, version, message });
+      return;
+    }
+    const outcome = inserted ? 'added' : first === undefined ? 'already present: nothing changed' : `a copy of objects[${first}] of this request: stored once`;
+    details.push({ seq: o.seq, outcome: 'success', object_id: o.id, version, message: outcome + withheldNote(withheld, o.id, version) });
   });
   return { details, levels };
 }
@@ -98,9 +145,17 @@ async function loadChunk(db: Kysely<Schema>, signer: OriginSigner, statusId: str
   return { count: pending.length, ...(await prepareInSlices(signer, pending)) };
 }
 
+/** A queued request's marking definitions still pending, prepared (the first chunk it stores). */
+async function loadDefinitions(db: Kysely<Schema>, signer: OriginSigner, statusId: string): Promise<Prepared & { count: number }> {
+  const pending = await pendingDefinitions(db, statusId);
+  return { count: pending.length, ...(await prepareInSlices(signer, pending)) };
+}
+
 /**
  * Runs chunk after chunk over a request's `total` objects, each stored with its outcomes in a
- * transaction of its own, so a status's counts always match what is stored. While a chunk is
+ * transaction of its own, so a status's counts always match what is stored. The request's
+ * marking definitions go first, wherever they are in it: no object then waits for a definition
+ * its own request brings, and readers get definitions before what they mark. While a chunk is
  * stored, the next one is read and prepared (parse, validation, origin signature): the node's CPU
  * work overlaps PostgreSQL's. Chunks are disjoint ranges of seq, and a chunk only settles objects
  * still pending, so reading one ahead of the previous commit changes nothing. `between` runs
@@ -118,6 +173,23 @@ export async function ingestPending(
   /** After each chunk commits: the TLP levels of the versions it stored. */
   committed: (levels: number[]) => void = () => {},
 ): Promise<boolean> {
+  const seen: Seen = new Map();
+  const store = async (prepared: Prepared & { count: number }) => {
+    let levels: number[] = [];
+    if (prepared.count > 0) {
+      await run(async (tx) => {
+        const stored = await storePrepared(tx, signer, collectionId, prepared, seen);
+        await settleDetails(tx, statusId, stored.details);
+        levels = stored.levels;
+      });
+    }
+    committed(levels);
+  };
+  const definitions = total > 0 ? await loadDefinitions(db, signer, statusId) : undefined;
+  if (definitions && definitions.count > 0) {
+    await store(definitions);
+    if (!(await between())) return false;
+  }
   let ahead = total > 0 ? loadChunk(db, signer, statusId, 0) : undefined;
   for (let from = 0; ahead; from += CHUNK_SIZE) {
     const prepared = await ahead;
@@ -125,15 +197,7 @@ export async function ingestPending(
     ahead = following < total ? loadChunk(db, signer, statusId, following) : undefined;
     // A chunk read ahead and then abandoned (a failed store, a stop) must not become an unhandled rejection.
     ahead?.catch(() => {});
-    let levels: number[] = [];
-    if (prepared.count > 0) {
-      await run(async (tx) => {
-        const stored = await storePrepared(tx, signer, collectionId, prepared);
-        await settleDetails(tx, statusId, stored.details);
-        levels = stored.levels;
-      });
-    }
-    committed(levels);
+    await store(prepared);
     if (!(await between())) return following >= total;
   }
   return true;
@@ -184,12 +248,12 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
       // 20 envelopes × 1,000 from 4 clients, the node 3.8-5.2k → 5.1-7.7k objects/s.
       const signer = originSigner(deps.keyring);
       const details: DetailRow[] = [];
-      const prepared: Prepared[] = [];
-      for (let from = 0; from < shape.objects.length; from += CHUNK_SIZE) {
-        prepared.push(await prepareInSlices(signer, shape.objects.slice(from, from + CHUNK_SIZE)));
-      }
-      for (const chunk of prepared) {
-        const stored = await storePrepared(tx, signer, req.collectionId, chunk);
+      const prepared = await prepareInSlices(signer, shape.objects);
+      const candidates = definitionsFirst(prepared.candidates);
+      const seen: Seen = new Map();
+      for (let from = 0; from === 0 || from < candidates.length; from += CHUNK_SIZE) {
+        const chunk = { failures: from === 0 ? prepared.failures : [], candidates: candidates.slice(from, from + CHUNK_SIZE) };
+        const stored = await storePrepared(tx, signer, req.collectionId, chunk, seen);
         details.push(...stored.details);
         levels.push(...stored.levels);
       }

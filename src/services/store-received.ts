@@ -2,14 +2,13 @@ import type { Deps } from '../deps.ts';
 import type { VerifiedPage } from '../federation/pull.ts';
 import { PullError } from '../federation/pull.ts';
 import { originSigner } from '../federation/origin-signature.ts';
-import { AMBER_STRICT, RED } from '../policy/levels.ts';
 import { validateStixObject } from '../stix/validate.ts';
 import { collectionPolicy } from '../store/collections.ts';
-import { insertObjects } from '../store/objects.ts';
+import { differingVersions, insertObjects } from '../store/objects.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
-import { advanceCursor, differingVersions, insertReceipt, quarantineVersions } from '../store/subscriptions.ts';
-import { classifyBatch } from './ingest-policy.ts';
+import { advanceCursor, insertReceipt, quarantineVersions } from '../store/subscriptions.ts';
+import { classifyBatch, relayRefusal, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate } from './ingest-policy.ts';
 
 export type StoredPage = { received: number; stored: number; quarantined: number; refused: number };
@@ -38,12 +37,14 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, pa
     for (const r of rejected) refusedIds.push(`${r.id}: ${r.message}`);
     // AMBER+STRICT and RED never leave their node: a peer that sends one breaks the rules.
     const accepted = classified.filter((o) => {
-      const banned = (o.level === AMBER_STRICT || o.level === RED) && o.markingRefs.length > 0;
-      if (banned) refusedIds.push(`${o.id}: marked AMBER+STRICT or RED, which never leaves its node`);
-      return !banned;
+      const refused = o.markingRefs.length > 0 ? relayRefusal(o.origin, o.level) : null;
+      if (refused) refusedIds.push(`${o.id}: ${refused}`);
+      return !refused;
     });
     const batch = [...shipped, ...accepted];
     const outcomes = await insertObjects(tx, sub.collection_id, batch);
+    // A page may bring the definitions that objects of earlier pages (or requests) wait for.
+    await releaseWaiting(tx, sub.collection_id, policy, accepted.filter((o) => o.type === 'marking-definition').map((o) => o.id));
     const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
     const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
     const differing = (await differingVersions(tx, sub.collection_id, held)).map((i) => held[i]!);

@@ -7,7 +7,7 @@ import type { CollectionAccessRow } from './collections.ts';
 import { laterVersion, objectsWhere, readsLatest, rowConditions } from './objects-query.ts';
 import { allVersionsPage, readsAllVersions } from './objects-all-versions.ts';
 import { referencesVisible } from './visibility.ts';
-import { DENY } from '../policy/levels.ts';
+import { CLEAR, DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf } from './timestamps.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
@@ -259,6 +259,11 @@ export type NewObject = {
   level: number;
   pap: number | null;
   denyReason: string | null;
+  /**
+   * Marking ids no definition is known for yet: the version (and so its id) is withheld until
+   * they arrive (store/waiting.ts). Its `level` is then only provisional, and not remembered.
+   */
+  unresolvedRefs: string[];
   refKind: 'link' | 'container' | null;
   refIds: string[];
   /** The peer node it came from; null when it was submitted here. */
@@ -282,14 +287,14 @@ export type InsertOutcome = { inserted: boolean };
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
   const rows = JSON.stringify(
-    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin, o.originNode, o.originSignature, o.originVerified]),
+    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin, o.originNode, o.originSignature, o.originVerified, o.unresolvedRefs]),
   );
   // The collection's row lock first, so this statement's snapshot holds every version committed
   // before it: which ids already had versions (below) is then exact. NO KEY UPDATE, as the stamp's
   // UPDATE takes: FOR UPDATE would conflict with the key-share locks that foreign keys to the
   // collection take (a concurrent request's status row), and writers would deadlock.
   await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
-  const r = await sql<{ kind: 'stored' | 'relabel'; id: string; spec_version: string | null; version: string | null }>`
+  const r = await sql<{ kind: 'stored' | 'relabel' | 'waiting'; id: string; spec_version: string | null; version: string | null }>`
     WITH stamp AS (
       UPDATE collections
       SET last_date_added = greatest(clock_timestamp(), last_date_added + interval '1 microsecond')
@@ -304,20 +309,27 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
              r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
              r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature,
-             (r.value->>14)::boolean AS origin_verified
+             (r.value->>14)::boolean AS origin_verified, ARRAY(SELECT jsonb_array_elements_text(r.value->15)) AS unresolved_refs
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
+    ), fresh AS (
+      -- The versions this statement stores: a copy of a version already held (or repeated in
+      -- the batch) is not stored, so its markings raise nothing.
+      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity')) i.id, i.level, i.unresolved_refs FROM input i
+      WHERE NOT EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
+                          AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version::timestamptz, '-infinity'))
+      ORDER BY i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity'), i.ord
+    ), waiting AS (
+      -- Ids with a version waiting for a marking definition, stored now or before: every
+      -- version of such an id is withheld (the strictest level of an id applies to all).
+      SELECT f.id FROM fresh f WHERE f.unresolved_refs <> '{}'
+      UNION
+      SELECT h.id FROM objects h WHERE h.collection_id = ${collectionId} AND h.unresolved_refs <> '{}' AND h.id IN (SELECT f.id FROM fresh f)
     ), levels AS (
       -- Joined with stamp so no id_levels row is locked before the collection row: writers
-      -- wait for each other there, never in a deadlock.
-      -- Only versions this statement stores count: a copy of a version already held (or
-      -- repeated in the batch) is not stored, so its markings raise nothing.
+      -- wait for each other there, never in a deadlock. A waiting version's level is not
+      -- remembered (CLEAR is the floor): it is decided when its definitions arrive.
       INSERT INTO id_levels (collection_id, id, tlp_level)
-      SELECT ${collectionId}::uuid, f.id, max(f.level) FROM (
-        SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity')) i.id, i.level FROM input i
-        WHERE NOT EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
-                            AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version::timestamptz, '-infinity'))
-        ORDER BY i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity'), i.ord
-      ) f, stamp GROUP BY f.id
+      SELECT ${collectionId}::uuid, f.id, max(CASE WHEN f.unresolved_refs <> '{}' THEN ${sql.lit(CLEAR)} ELSE f.level END) FROM fresh f, stamp GROUP BY f.id
       ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = greatest(id_levels.tlp_level, excluded.tlp_level)
       RETURNING id, tlp_level
     ), stamped AS (
@@ -325,10 +337,13 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              coalesce(input.version::timestamptz, stamp.base + input.ord * interval '1 microsecond') AS version_at FROM input, stamp
     ), stored AS (
       INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
-                           tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified, latest)
+                           tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified,
+                           unresolved_refs, latest)
       SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
              s.version_at, coalesce(s.version::timestamptz, '-infinity'), s.marking_refs, s.object,
-             l.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature, s.origin_verified,
+             CASE WHEN s.id IN (SELECT id FROM waiting) THEN ${sql.lit(DENY)} ELSE l.tlp_level END,
+             s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature, s.origin_verified,
+             s.unresolved_refs,
              NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')})
       FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
       ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
@@ -347,19 +362,40 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       FROM stamp WHERE EXISTS (SELECT 1 FROM stored)
     )
     SELECT 'stored' AS kind, id, spec_version, version FROM stored
-    UNION ALL SELECT 'relabel', id, NULL, NULL FROM relabel WHERE EXISTS (SELECT 1 FROM stored)`.execute(tx);
-  // A stricter version raises the level of the versions already held, and a later one takes
-  // `latest` from them (this statement sees the rows just stored, and every committed one).
-  const relabel = r.rows.filter((row) => row.kind === 'relabel').map((row) => row.id);
+    UNION ALL SELECT 'relabel', id, NULL, NULL FROM relabel WHERE EXISTS (SELECT 1 FROM stored)
+    UNION ALL SELECT 'waiting', id, NULL, NULL FROM waiting WHERE EXISTS (SELECT 1 FROM stored)`.execute(tx);
+  // A stricter version raises the level of the versions already held, a waiting one withholds
+  // them, and a later one takes `latest` from them (this statement sees the rows just stored,
+  // and every committed one).
+  const waiting = r.rows.filter((row) => row.kind === 'waiting').map((row) => row.id);
+  const relabel = [...new Set([...r.rows.filter((row) => row.kind === 'relabel').map((row) => row.id), ...waiting])];
   if (relabel.length > 0) {
     const later = sql`EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`;
-    await sql`UPDATE objects o SET tlp_level = greatest(o.tlp_level, l.tlp_level), latest = NOT ${later} FROM id_levels l
+    const withheld = waiting.length > 0 ? sql<boolean>`o.id IN (${sql.join(waiting)})` : sql<boolean>`false`;
+    const level = sql`CASE WHEN ${withheld} THEN ${sql.lit(DENY)} ELSE greatest(o.tlp_level, l.tlp_level) END`;
+    await sql`UPDATE objects o SET tlp_level = ${level}, latest = NOT ${later} FROM id_levels l
       WHERE o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
-        AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)}) AND (o.tlp_level < l.tlp_level OR o.latest = ${later})`.execute(tx);
+        AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)}) AND (o.tlp_level <> ${level} OR o.latest = ${later})`.execute(tx);
   }
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
   const fresh = new Set(r.rows.filter((row) => row.kind === 'stored').map((row) => versionIdentity(row.id, row.spec_version!, row.version)));
   return batch.map((o) => ({ inserted: fresh.delete(versionIdentity(o.id, o.specVersion, o.version)) }));
+}
+
+/** A version to compare with what is held: `json` is the object as received. */
+export type ReceivedVersion = { id: string; specVersion: string; version: string | null; json: string };
+
+/** The indexes of versions held here under the same key with other content (compared as jsonb). */
+export async function differingVersions(tx: Transaction<Schema>, collectionId: string, items: ReceivedVersion[]): Promise<number[]> {
+  if (items.length === 0) return [];
+  const rows = JSON.stringify(items.map((o, i) => [i, o.id, o.specVersion, o.version, o.json]));
+  const r = await sql<{ ord: number }>`
+    SELECT DISTINCT (i.value->>0)::int AS ord FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
+    JOIN objects o ON o.collection_id = ${collectionId} AND o.id = i.value->>1 AND o.spec_version = i.value->>2
+      AND o.version_key = coalesce((i.value->>3)::timestamptz, '-infinity')
+    WHERE o.object <> (i.value->>4)::jsonb
+    ORDER BY 1`.execute(tx);
+  return r.rows.map((row) => row.ord);
 }
 
 /** Drops the level remembered for an id once no version of it is left. */
@@ -391,11 +427,13 @@ export async function versionlessVersions(db: Db, collectionId: string, ids: str
   return new Map(r.rows.map((row) => [row.id, row.version]));
 }
 
-/** The objects of a collection served to nobody, with why (for the admin). */
-export async function listDenied(db: Db, collectionId: string): Promise<{ id: string; version: string; date_added: string; reason: string | null }[]> {
-  const r = await sql<{ id: string; version: string; date_added: string; reason: string | null }>`
-    SELECT o.id, ${versionText} AS version, ${dateAddedText} AS date_added, o.deny_reason AS reason
-    FROM objects o WHERE o.collection_id = ${collectionId} AND o.tlp_level = ${DENY} ORDER BY o.date_added LIMIT 10000`.execute(db);
+export type DeniedRow = { id: string; version: string; date_added: string; reason: string | null; unresolved_refs: string[] };
+
+/** The versions of a collection served to nobody, oldest first, with why (for the admin). */
+export async function listDenied(db: Db, collectionId: string, limit: number): Promise<DeniedRow[]> {
+  const r = await sql<DeniedRow>`
+    SELECT o.id, ${versionText} AS version, ${dateAddedText} AS date_added, o.deny_reason AS reason, o.unresolved_refs
+    FROM objects o WHERE o.collection_id = ${collectionId} AND o.tlp_level = ${DENY} ORDER BY o.date_added LIMIT ${limit}`.execute(db);
   return r.rows;
 }
 

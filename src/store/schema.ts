@@ -71,6 +71,7 @@ export type ObjectsTable = {
   origin_node: string | null;
   origin_signature: string | null;
   origin_verified: boolean | null;
+  unresolved_refs: string[];
 };
 
 export type RedRecipientsTable = { collection_id: string; client_id: string };

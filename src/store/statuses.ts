@@ -84,6 +84,18 @@ export async function pendingObjects(db: Executor, statusId: string, from: numbe
   return r.rows;
 }
 
+/**
+ * A queued request's pending marking definitions, in order, as JSON text: stored before the
+ * rest. Found by the id recorded at parse time, so no other payload is read.
+ */
+export async function pendingDefinitions(db: Executor, statusId: string): Promise<{ seq: number; json: string }[]> {
+  const r = await sql<{ seq: number; json: string }>`
+    SELECT seq, payload::text AS json FROM status_details
+    WHERE status_id = ${statusId} AND outcome = 'pending' AND object_id LIKE 'marking-definition--%'
+    ORDER BY seq`.execute(db);
+  return r.rows;
+}
+
 /** Records the outcome of some of a request's objects and lets go of their payloads. */
 export async function settleDetails(db: Executor, statusId: string, details: DetailRow[]): Promise<void> {
   if (details.length === 0) return;

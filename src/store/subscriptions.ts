@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
-import type { Db } from './objects.ts';
+import type { Db, ReceivedVersion } from './objects.ts';
 import type { Schema, SubscriptionsTable } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
 
@@ -118,22 +118,6 @@ export async function insertReceipt(
     .insertInto('receipts')
     .values({ subscription_id: r.subscriptionId, peer: r.peer, signature: r.signature, body_digest: r.digest, object_count: r.count })
     .execute();
-}
-
-/** A received version to compare with what is held: `json` is the object as received. */
-export type ReceivedVersion = { id: string; specVersion: string; version: string | null; json: string };
-
-/** The indexes of received versions held here under the same key with other content (compared as jsonb). */
-export async function differingVersions(tx: Transaction<Schema>, collectionId: string, items: ReceivedVersion[]): Promise<number[]> {
-  if (items.length === 0) return [];
-  const rows = JSON.stringify(items.map((o, i) => [i, o.id, o.specVersion, o.version, o.json]));
-  const r = await sql<{ ord: number }>`
-    SELECT DISTINCT (i.value->>0)::int AS ord FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
-    JOIN objects o ON o.collection_id = ${collectionId} AND o.id = i.value->>1 AND o.spec_version = i.value->>2
-      AND o.version_key = coalesce((i.value->>3)::timestamptz, '-infinity')
-    WHERE o.object <> (i.value->>4)::jsonb
-    ORDER BY 1`.execute(tx);
-  return r.rows.map((row) => row.ord);
 }
 
 export type QuarantinedVersion = ReceivedVersion & { originNode: string | null; originSignature: string | null };

@@ -20,7 +20,7 @@ afterAll(async () => node?.stop());
 
 const asNew = (o: ReturnType<typeof indicator>): NewObject => ({
   id: o.id, type: o.type, specVersion: '2.1', version: o.modified as string, markingRefs: [], json: JSON.stringify(o),
-  level: 0, pap: null, denyReason: null, refKind: null, refIds: [], origin: null, originNode: null, originSignature: null, originVerified: true,
+  level: 0, pap: null, denyReason: null, unresolvedRefs: [], refKind: null, refIds: [], origin: null, originNode: null, originSignature: null, originVerified: true,
 });
 
 describe('a poller never misses a row committed late', () => {

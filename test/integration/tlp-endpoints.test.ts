@@ -353,14 +353,15 @@ describe('the strictest version of an id raises its older versions', () => {
     await expectLikeUnknown((id) => `${col.base}/objects/${id}/`, x1.id, green.token);
   });
 
-  it('raises nothing for a stricter copy of a version already held, or repeated in one request: it is not stored', async () => {
+  it('raises nothing for a stricter copy of a version already held, or repeated in one request: it is refused, not stored', async () => {
     const held = marked([TLP1.green]);
     await expectComplete(await postObjects(node, col.base, [held]), 1);
     const again = await postObjects(node, col.base, [{ ...held, object_marking_refs: [TLP1.red] }]);
-    expect(again.successes).toEqual([{ id: held.id, version: held.modified, message: 'already present: nothing changed' }]);
+    expect(again.failures).toEqual([{ id: held.id, version: held.modified, message: expect.stringMatching(/^objects\[0\]: another object is already stored under this id and version, with other content: nothing changed/) }]);
     const twice = marked([TLP1.green]);
     const s = await postObjects(node, col.base, [twice, { ...twice, object_marking_refs: [TLP1.red] }]);
-    expect(s.successes.map((d: any) => d.message)).toEqual(['added', 'already present: nothing changed']);
+    expect(s.successes.map((d: any) => d.message)).toEqual(['added']);
+    expect(s.failures.map((d: any) => d.message)).toEqual([expect.stringMatching(/^objects\[1\]: same id and version as objects\[0\] of this request, with other content/)]);
     for (const o of [held, twice]) {
       const r = await get(`${col.base}/objects/${o.id}/`, green.token);
       expect(r.status).toBe(200);
@@ -463,9 +464,8 @@ describe('an unknown TLP-like or unresolvable marking: stored, served to nobody 
 
   it('says in the status that the object was stored and why it is withheld', async () => {
     const success = (i: number, id: string) => statuses[i].successes.find((s: any) => s.id === id);
-    expect(success(0, d1.id).message).toMatch(/^added; withheld from every recipient: /);
-    expect(success(0, d1.id).message).toContain(missing);
-    expect(success(0, d1.id).message).toMatch(/cannot be resolved/);
+    expect(success(0, d1.id).message).toBe(`added; withheld until marking-definition ${missing} is known: no such marking-definition in this request or this collection yet`);
+    expect(success(1, d2.id).message).toMatch(/^added; withheld from every recipient: /);
     expect(success(1, d2.id).message).toContain(tlp2Like.id);
     expect(success(1, d2.id).message).toMatch(/not a known TLP marking/);
     expect(success(3, d3.id).message).toContain(purple.id);
@@ -497,12 +497,16 @@ describe('an unknown TLP-like or unresolvable marking: stored, served to nobody 
   it('lists them, with why, under GET /admin/collections/:id/denied', async () => {
     const denied = await adminJson(node, 'GET', `/admin/collections/${col.id}/denied`);
     expect(denied.objects.map((d: any) => d.id)).toEqual([d1.id, d2.id, d3.id, d4.id]);
+    expect(denied.objects[0]).toMatchObject({ cause: 'unresolved-marking', waiting_for: [missing] });
     expect(denied.objects[0].reason).toContain(missing);
+    expect(denied.objects.slice(1).map((d: any) => d.cause)).toEqual(['unknown-tlp-marking', 'unknown-tlp-marking', 'unknown-tlp-marking']);
     expect(denied.objects[1].reason).toContain(tlp2Like.id);
+    expect(denied.waiting).toEqual([{ marking_definition: missing, objects: 1 }]);
+    expect(denied.truncated).toBe(false);
     expect(denied.objects[2]).toMatchObject({ version: d3.modified });
     expect(denied.objects[2].date_added).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     const other = await newCollection();
-    expect(await adminJson(node, 'GET', `/admin/collections/${other.id}/denied`)).toEqual({ objects: [] });
+    expect(await adminJson(node, 'GET', `/admin/collections/${other.id}/denied`)).toEqual({ objects: [], waiting: [], truncated: false });
     expect((await node.request(`/admin/collections/${randomUUID()}/denied`, { headers: { accept: 'application/json' } })).status).toBe(404);
   });
 

@@ -136,11 +136,27 @@ describe('resolveMarkings', () => {
     }
   });
 
-  it('denies an object whose marking reference resolves to nothing, never treating it as unmarked', () => {
+  it('denies an object whose marking reference resolves to nothing, never treating it as unmarked, and names what it waits for', () => {
     const r = resolve([TLP1.white, UNKNOWN_ID], CLEAR);
     expect(r.level).toBe(DENY);
-    expect(r.reason).toContain(UNKNOWN_ID);
-    expect(r.reason).toMatch(/cannot be resolved/);
+    expect(r.unresolved).toEqual([UNKNOWN_ID]);
+    expect(r.reason).toBe(`withheld until marking-definition ${UNKNOWN_ID} is known: no such marking-definition in this request or this collection yet`);
+  });
+
+  it('lists every marking it waits for, whatever resolves beside them', () => {
+    const other = 'marking-definition--00000000-0000-4000-8000-000000000001';
+    const r = resolve([UNKNOWN_ID, TLP1.red, other, STATEMENT], CLEAR);
+    expect(r).toMatchObject({ level: DENY, unresolved: [UNKNOWN_ID, other] });
+    expect(r.reason).toContain(`marking-definitions ${UNKNOWN_ID}, ${other} are known`);
+  });
+
+  it('denies for good, waiting for nothing, when an unknown TLP-like marking sits beside a missing one', () => {
+    for (const refs of [[UNKNOWN_ID, PURPLE], [PURPLE, UNKNOWN_ID]]) {
+      const r = resolve(refs, CLEAR);
+      expect(r.level).toBe(DENY);
+      expect(r.unresolved).toBeUndefined();
+      expect(r.reason).toContain(PURPLE);
+    }
   });
 
   it('never resolves a TLP 1.0 lookalike id by its shape', () => {
