@@ -353,6 +353,27 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     for (const o of batch) expect(await held(a, colA, o.id)).toHaveLength(1);
   });
 
+  it('withholds what a page marks with a definition a later page brings, then releases it', async () => {
+    const mark = {
+      type: 'marking-definition', spec_version: '2.1', id: `marking-definition--${crypto.randomUUID()}`,
+      created: '2024-01-01T00:00:00.000Z', definition_type: 'statement', definition: { statement: 'Shared within the federation.' },
+    };
+    const marked = [indicator({ object_marking_refs: [mark.id, GREEN] }), indicator({ object_marking_refs: [mark.id, GREEN] })];
+    // B serves the definition after the objects: it was sent with them, deleted, and sent again.
+    await submitAtB([...marked, mark]);
+    expect((await b.request(`${baseB}/objects/${mark.id}/`, { method: 'DELETE' })).status).toBe(200);
+    await submitAtB([mark]);
+    const first = await a.deps.puller.pullNow(subId, { pageLimit: 1, maxPages: 2 });
+    expect(first).toMatchObject({ ok: true, pages: 2, stored: 2, more: true });
+    const waiting = await adminJson(a, 'GET', `/admin/collections/${colA}/denied`);
+    expect(waiting.waiting).toEqual([{ marking_definition: mark.id, objects: 2 }]);
+    expect(await a.deps.puller.pullNow(subId, { pageLimit: 1 })).toMatchObject({ ok: true, stored: 1 });
+    expect((await adminJson(a, 'GET', `/admin/collections/${colA}/denied`)).objects).toEqual([]);
+    const reader = await adminJson(a, 'POST', '/admin/clients', { name: `reader-${crypto.randomUUID().slice(0, 8)}`, clearance: 'GREEN', grants: [{ collection_id: colA, can_read: true, can_write: false }] });
+    const served = await a.request(`/default/collections/${colA}/objects/?match[id]=${marked.map((o) => o.id).join(',')}`, { token: reader.token });
+    expect(((await served.json()) as { objects: StixObject[] }).objects.map((o) => o.id).sort()).toEqual(marked.map((o) => o.id).sort());
+  });
+
   it('lets one puller hold a subscription at a time; another takes over when the lease runs out', async () => {
     const other = await claimSubscription(a.database.db, crypto.randomUUID(), 120, subId);
     expect(other).toBeDefined();

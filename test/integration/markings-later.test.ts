@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode } from '../support/node.ts';
+import { startTestNode, testDatabase } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
@@ -223,5 +224,43 @@ describe('the same id and version twice in one request', () => {
     const s = await postObjects(node, col.base, [o, ...filler, { ...o, name: 'changed' }]);
     expect(s).toMatchObject({ status: 'complete', success_count: INLINE_MAX + 201, failure_count: 1 });
     expect(s.failures[0].message).toMatch(new RegExp(`^objects\\[${INLINE_MAX + 201}\\]: same id and version as objects\\[0\\] of this request`));
+  });
+});
+
+describe('versions an older release denied for good for a missing definition', () => {
+  it('wait after the 0008 migration, and are released when the definition (or the bundle) is sent again', async () => {
+    const source = await testDatabase();
+    const mark = statement('Sent last, as MITRE does.');
+    const objects = [indicator({ object_marking_refs: [mark.id] }), indicator({ object_marking_refs: [mark.id] })];
+    let old: TestNode | undefined = await startTestNode({}, source);
+    let upgraded: TestNode | undefined;
+    try {
+      const col = (await adminJson(old, 'POST', '/admin/collections', { api_root: 'default', title: 'before 0008' })).id;
+      await postObjects(old, `/default/collections/${col}`, [...objects, mark]);
+      // The state the release before 0008 left: its first chunk's objects denied, their ids'
+      // level remembered as DENY, the definition stored after them; no unresolved_refs column.
+      const db = old.database.db;
+      await sql`UPDATE objects SET tlp_level = 5, deny_reason = ${`marking ${mark.id} cannot be resolved: no such marking-definition in this collection`}
+        WHERE collection_id = ${col} AND type = 'indicator'`.execute(db);
+      await sql`UPDATE id_levels SET tlp_level = 5 WHERE collection_id = ${col} AND id LIKE 'indicator--%'`.execute(db);
+      await sql`ALTER TABLE objects DROP COLUMN unresolved_refs`.execute(db);
+      await sql`DELETE FROM schema_migrations WHERE name = '0008_unresolved_markings.sql'`.execute(db);
+      await old.stop();
+      old = undefined;
+
+      upgraded = await startTestNode({}, source);
+      const base = `/default/collections/${col}`;
+      const reader = await adminJson(upgraded, 'POST', '/admin/clients', { name: 'reader', clearance: 'AMBER', grants: [{ collection_id: col, can_read: true, can_write: false }] });
+      expect((await readCollection(upgraded, base, reader.token)).objects.map((o) => o.id)).toEqual([mark.id]);
+      const listed = await adminJson(upgraded, 'GET', `/admin/collections/${col}/denied`);
+      expect(listed.waiting).toEqual([{ marking_definition: mark.id, objects: 2 }]);
+      const again = await postObjects(upgraded, base, [...objects, mark]);
+      expect(new Set(again.successes.map((s: any) => s.message))).toEqual(new Set(['already present: nothing changed']));
+      expect((await readCollection(upgraded, base, reader.token)).objects.map((o) => o.id).sort()).toEqual([mark, ...objects].map((o) => o.id).sort());
+    } finally {
+      await old?.stop();
+      await upgraded?.stop();
+      await source.drop();
+    }
   });
 });
