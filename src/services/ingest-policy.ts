@@ -123,22 +123,33 @@ export async function classifyBatch(
 }
 
 /**
- * Releases the collection's versions that wait for any of these marking definitions (just
- * stored, or sent again): each is resolved again against what the collection now holds, and
- * served at its real level once every marking is known. Fail closed still: a definition that
- * turns out TLP-like but unknown, a PAP level the collection refuses, or AMBER+STRICT or RED
- * received from a peer (which never leaves its node) keeps the version withheld, for good.
+ * Releases the collection's versions that wait for marking definitions a batch just stored (or
+ * sent again), and those of the batch itself whose definitions a writer committed while the
+ * batch was classified: run after insertObjects, which holds the collection's row lock, so
+ * every definition committed before is seen. Each is resolved again against what the
+ * collection now holds, and served at its real level once every marking is known. Fail closed
+ * still: a definition that turns out TLP-like but unknown, a PAP level the collection refuses,
+ * or AMBER+STRICT or RED received from a peer (which never leaves its node) keeps the version
+ * withheld, for good.
  */
-export async function releaseWaiting(tx: Transaction<Schema>, collectionId: string, policy: CollectionPolicy, definitionIds: string[]): Promise<Released> {
-  const waiting = await waitingFor(tx, collectionId, definitionIds);
+export async function releaseWaiting(tx: Transaction<Schema>, collectionId: string, policy: CollectionPolicy, stored: NewObject[]): Promise<Released> {
+  const definitionIds = new Set<string>();
+  for (const o of stored) {
+    if (o.type === 'marking-definition') definitionIds.add(o.id);
+    for (const ref of o.unresolvedRefs) definitionIds.add(ref);
+  }
+  const waiting = await waitingFor(tx, collectionId, [...definitionIds]);
   if (waiting.length === 0) return { ids: [], restamped: 0 };
   const { definitions } = await definitionsFor(tx, collectionId, waiting.flatMap((w) => w.marking_refs));
-  const resolved = waiting.map((w): Resolved => {
+  const resolved: Resolved[] = [];
+  for (const w of waiting) {
     const r = resolveMarkings(w.marking_refs, definitions, defaultLevelFor(w.type, policy.defaultLevel));
+    // Still waiting for the same definitions: nothing to record.
+    if (r.unresolved && r.unresolved.join('\u0000') === w.unresolved_refs.join('\u0000')) continue;
     const refused = r.unresolved ? null : (papRefusal(policy, r.pap) ?? relayRefusal(w.origin, r.level));
-    if (refused) return { date_added: w.date_added, level: DENY, pap: r.pap, deny_reason: refused, unresolved: [] };
-    return { date_added: w.date_added, level: r.level, pap: r.pap, deny_reason: r.reason ?? null, unresolved: r.unresolved ?? [] };
-  });
+    if (refused) resolved.push({ date_added: w.date_added, level: DENY, pap: r.pap, deny_reason: refused, unresolved: [] });
+    else resolved.push({ date_added: w.date_added, level: r.level, pap: r.pap, deny_reason: r.reason ?? null, unresolved: r.unresolved ?? [] });
+  }
   return releaseVersions(tx, collectionId, resolved);
 }
 

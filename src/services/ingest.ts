@@ -112,7 +112,7 @@ async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, coll
   const batch = [...shipped, ...accepted];
   const outcomes = await insertObjects(tx, collectionId, batch);
   const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
-  await releaseWaiting(tx, collectionId, policy, accepted.filter((o) => o.type === 'marking-definition').map((o) => o.id));
+  await releaseWaiting(tx, collectionId, policy, accepted);
   const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
   const differing = new Set((await differingVersions(tx, collectionId, held)).map((i) => held[i]!.seq));
   const withheld = await withheldVersions(tx, collectionId, [...new Set(accepted.map((o) => o.id))]);

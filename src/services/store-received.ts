@@ -44,7 +44,7 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, pa
     const batch = [...shipped, ...accepted];
     const outcomes = await insertObjects(tx, sub.collection_id, batch);
     // A page may bring the definitions that objects of earlier pages (or requests) wait for.
-    await releaseWaiting(tx, sub.collection_id, policy, accepted.filter((o) => o.type === 'marking-definition').map((o) => o.id));
+    await releaseWaiting(tx, sub.collection_id, policy, accepted);
     const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
     const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
     const differing = (await differingVersions(tx, sub.collection_id, held)).map((i) => held[i]!);

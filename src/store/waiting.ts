@@ -10,13 +10,13 @@ import { taxiiTime } from './timestamps.ts';
 // peer). They wait in the `objects_waiting` index and are released when it arrives.
 
 /** A version waiting for marking definitions, to be resolved again. */
-export type WaitingVersion = { date_added: string; id: string; type: string; marking_refs: string[]; origin: string | null };
+export type WaitingVersion = { date_added: string; id: string; type: string; marking_refs: string[]; unresolved_refs: string[]; origin: string | null };
 
 /** The collection's versions that wait for any of these marking-definition ids. */
 export async function waitingFor(tx: Transaction<Schema>, collectionId: string, definitionIds: string[]): Promise<WaitingVersion[]> {
   if (definitionIds.length === 0) return [];
   const r = await sql<WaitingVersion>`
-    SELECT ${taxiiTime('o.date_added')} AS date_added, o.id, o.type, o.marking_refs, o.origin FROM objects o
+    SELECT ${taxiiTime('o.date_added')} AS date_added, o.id, o.type, o.marking_refs, o.unresolved_refs, o.origin FROM objects o
     WHERE o.collection_id = ${collectionId} AND o.unresolved_refs <> '{}' AND o.unresolved_refs && ARRAY[${sql.join(definitionIds)}]::text[]
     ORDER BY o.date_added`.execute(tx);
   return r.rows;

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, testDatabase } from '../support/node.ts';
+import { onPostgres, startTestNode, testDatabase } from '../support/node.ts';
+import { insertObjects } from '../../src/store/objects.ts';
+import type { NewObject } from '../../src/store/objects.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
@@ -262,5 +264,38 @@ describe('versions an older release denied for good for a missing definition', (
       await upgraded?.stop();
       await source.drop();
     }
+  });
+});
+
+// Two writers of one collection, on PostgreSQL (PGlite has one session: nothing interleaves).
+describe.runIf(onPostgres)('a definition committed while a request that needs it waits for the collection', () => {
+  it('releases that request’s objects as it stores them', async () => {
+    const col = await newCollection();
+    const reader = await newClient(col.id, 'AMBER');
+    const mark = statement('Committed by another writer.');
+    const o = indicator({ object_marking_refs: [mark.id] });
+    const asNew: NewObject = {
+      id: mark.id, type: mark.type, specVersion: '2.1', version: mark.created as string, markingRefs: [], json: JSON.stringify(mark),
+      level: 0, pap: null, denyReason: null, unresolvedRefs: [], refKind: null, refIds: [], origin: null, originNode: null, originSignature: null, originVerified: true,
+    };
+    let posted: Promise<any> | undefined;
+    // Another writer holds the collection's lock; the request classifies `o` (no definition yet)
+    // and queues behind it; the writer stores the definition and commits; then `o` is stored.
+    await node.database.db.transaction().execute(async (tx) => {
+      await sql`SELECT 1 FROM collections WHERE id = ${col.id} FOR NO KEY UPDATE`.execute(tx);
+      posted = postObjects(node, col.base, [o]);
+      for (let i = 0; i < 200; i++) {
+        // Waiting for a row lock is waiting for the transaction that holds it: this one.
+        const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks
+          WHERE locktype = 'transactionid' AND transactionid::text = txid_current()::text AND NOT granted`.execute(tx);
+        if (r.rows[0]!.n > 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+        if (i === 199) throw new Error('the request never queued for the collection');
+      }
+      await insertObjects(tx, col.id, [asNew]);
+    });
+    const status = await posted!;
+    expect(status.successes[0].message).toBe('added');
+    expect((await readCollection(node, col.base, reader.token)).objects.map((x) => x.id)).toEqual([mark.id, o.id]);
   });
 });
