@@ -112,10 +112,16 @@ async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, coll
   const batch = [...shipped, ...accepted];
   const outcomes = await insertObjects(tx, collectionId, batch);
   const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
-  await releaseWaiting(tx, collectionId, policy, accepted);
+  const released = new Set((await releaseWaiting(tx, collectionId, policy, accepted)).ids);
   const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
   const differing = new Set((await differingVersions(tx, collectionId, held)).map((i) => held[i]!.seq));
-  const withheld = await withheldVersions(tx, collectionId, [...new Set(accepted.map((o) => o.id))]);
+  // Why a version is withheld is read back only where it may be: stored withheld and not
+  // released since, or held already (the common request asks nothing more).
+  const mayBeWithheld = accepted.filter((o, i) => {
+    const outcome = outcomes[shipped.length + i]!;
+    return !outcome.inserted || (outcome.withheld && !released.has(o.id));
+  });
+  const withheld = await withheldVersions(tx, collectionId, [...new Set(mayBeWithheld.map((o) => o.id))]);
   const versionless = accepted.filter((o) => o.version === null).map((o) => o.id);
   const serverVersions = await versionlessVersions(tx, collectionId, versionless);
   accepted.forEach((o, i) => {

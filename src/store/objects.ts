@@ -275,7 +275,8 @@ export type NewObject = {
   originVerified: boolean;
 };
 
-export type InsertOutcome = { inserted: boolean };
+/** `withheld`: stored at DENY, served to nobody (its own markings, or another version of its id). */
+export type InsertOutcome = { inserted: boolean; withheld: boolean };
 
 /**
  * Stores a batch in one statement. Locking the collection row to reserve date_added stamps
@@ -294,7 +295,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
   // UPDATE takes: FOR UPDATE would conflict with the key-share locks that foreign keys to the
   // collection take (a concurrent request's status row), and writers would deadlock.
   await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
-  const r = await sql<{ kind: 'stored' | 'relabel' | 'waiting'; id: string; spec_version: string | null; version: string | null }>`
+  const r = await sql<{ kind: 'stored' | 'relabel' | 'waiting'; id: string; spec_version: string | null; version: string | null; tlp_level: number | null }>`
     WITH stamp AS (
       UPDATE collections
       SET last_date_added = greatest(clock_timestamp(), last_date_added + interval '1 microsecond')
@@ -347,7 +348,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')})
       FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
       ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
-      RETURNING id, spec_version, version
+      RETURNING id, spec_version, version, tlp_level
     ), relabel AS (
       -- Ids whose other versions may need a new level or 'latest': those already held, and
       -- those the batch repeats. A fresh id stored once is right as inserted.
@@ -361,9 +362,9 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT ${collectionId}::uuid, stamp.base, stamp.base + (${batch.length}::int - 1) * interval '1 microsecond'
       FROM stamp WHERE EXISTS (SELECT 1 FROM stored)
     )
-    SELECT 'stored' AS kind, id, spec_version, version FROM stored
-    UNION ALL SELECT 'relabel', id, NULL, NULL FROM relabel WHERE EXISTS (SELECT 1 FROM stored)
-    UNION ALL SELECT 'waiting', id, NULL, NULL FROM waiting WHERE EXISTS (SELECT 1 FROM stored)`.execute(tx);
+    SELECT 'stored' AS kind, id, spec_version, version, tlp_level FROM stored
+    UNION ALL SELECT 'relabel', id, NULL, NULL, NULL FROM relabel WHERE EXISTS (SELECT 1 FROM stored)
+    UNION ALL SELECT 'waiting', id, NULL, NULL, NULL FROM waiting WHERE EXISTS (SELECT 1 FROM stored)`.execute(tx);
   // A stricter version raises the level of the versions already held, a waiting one withholds
   // them, and a later one takes `latest` from them (this statement sees the rows just stored,
   // and every committed one).
@@ -378,8 +379,13 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
         AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)}) AND (o.tlp_level <> ${level} OR o.latest = ${later})`.execute(tx);
   }
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
-  const fresh = new Set(r.rows.filter((row) => row.kind === 'stored').map((row) => versionIdentity(row.id, row.spec_version!, row.version)));
-  return batch.map((o) => ({ inserted: fresh.delete(versionIdentity(o.id, o.specVersion, o.version)) }));
+  const fresh = new Map(r.rows.filter((row) => row.kind === 'stored').map((row) => [versionIdentity(row.id, row.spec_version!, row.version), row.tlp_level === DENY]));
+  return batch.map((o) => {
+    const key = versionIdentity(o.id, o.specVersion, o.version);
+    const withheld = fresh.get(key);
+    fresh.delete(key);
+    return { inserted: withheld !== undefined, withheld: withheld ?? false };
+  });
 }
 
 /** A version to compare with what is held: `json` is the object as received. */

@@ -16,6 +16,8 @@ import { ADMIN_TOKEN, TAXII, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
+import { lateDefinitionBundle } from '../support/bundles.ts';
+import { readCollection } from '../support/taxii-read.ts';
 
 const GREEN = 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da';
 const AMBER = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82';
@@ -351,6 +353,19 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     const outcome = await a.deps.puller.pullNow(subId, { pageLimit: 10 });
     expect(outcome).toMatchObject({ ok: true, pages: 3, stored: 25 });
     for (const o of batch) expect(await held(a, colA, o.id)).toHaveLength(1);
+  });
+
+  it('brings a bundle whose marking-definition comes last, several chunks long, whole', async () => {
+    const bundle = lateDefinitionBundle(2_500);
+    const status = await submitAtB(bundle);
+    expect(status).toMatchObject({ status: 'complete', success_count: bundle.length });
+    const outcome = await a.deps.puller.pullNow(subId, { pageLimit: 1000, maxPages: 10 });
+    expect(outcome).toMatchObject({ ok: true, stored: bundle.length, more: false });
+    const reader = await adminJson(a, 'POST', '/admin/clients', { name: `bundle-${crypto.randomUUID().slice(0, 8)}`, clearance: 'AMBER', grants: [{ collection_id: colA, can_read: true, can_write: false }] });
+    const ids = new Set(bundle.map((o) => o.id));
+    const served = (await readCollection(a, `/default/collections/${colA}`, reader.token)).objects.filter((o) => ids.has(o.id as string));
+    expect(served).toHaveLength(bundle.length);
+    expect((await adminJson(a, 'GET', `/admin/collections/${colA}/denied`)).objects).toEqual([]);
   });
 
   it('withholds what a page marks with a definition a later page brings, then releases it', async () => {
