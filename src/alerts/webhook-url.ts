@@ -1,6 +1,7 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
+import ipaddr from 'ipaddr.js';
 
 // A webhook makes the node send requests wherever a client says: the classic server-side
 // request forgery vector. So the URL is checked when a subscription is written, and the
@@ -8,25 +9,41 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 
 export type WebhookPolicy = Readonly<{ allowPrivate: boolean; allowHttp: boolean; hosts: readonly string[] | undefined }>;
 
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
-// ::/96 holds ::, ::1 and the deprecated IPv4-compatible addresses (::127.0.0.1).
-for (const [net, prefix] of [['::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
+// IANA allocates only 2000::/3 to global unicast; ipaddr.js calls the rest of its unnamed space
+// 'unicast' too, which would let ::7f00:1 (IPv4-compatible, RFC 4291 §2.5.5.1) through.
+const globalUnicast6 = ipaddr.parseCIDR('2000::/3');
+const nat64WellKnown = ipaddr.parseCIDR('64:ff9b::/96');
+
+/** "::1.2.3.4" as "::102:304": ipaddr.js reads that deprecated form as ::ffff:1.2.3.4. */
+function hexTail(address: string): string {
+  return address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)(%.*)?$/, (_, a, b, c, d, zone = '') =>
+    `${(a * 256 + +b).toString(16)}:${(c * 256 + +d).toString(16)}${zone}`,
+  );
 }
 
-/** Loopback, private, link-local, shared, multicast or reserved: not a place for a webhook. */
-export function isPrivateAddress(address: string): boolean {
+/**
+ * Why an address may not receive webhooks (its ipaddr.js range), or undefined when it is public
+ * unicast. The URL check and the connect-time check both ask this, and nothing else.
+ */
+export function refusedAddressClass(address: string): string | undefined {
   const family = isIP(address);
-  if (family === 4) return blocked.check(address, 'ipv4');
-  if (family !== 6) return true;
-  // An IPv4 address mapped into IPv6 (::ffff:127.0.0.1) is the IPv4 address.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return blocked.check(mapped[1]!, 'ipv4');
-  return blocked.check(address, 'ipv6');
+  if (family === 0) return 'not an IP address';
+  const ip = ipaddr.parse(family === 6 ? hexTail(address) : address);
+  if (ip.kind() === 'ipv4') return ip.range() === 'unicast' ? undefined : ip.range();
+  const v6 = ip as ipaddr.IPv6;
+  const range = v6.range();
+  // An IPv4-mapped address is the IPv4 address on a dual-stack socket, and the well-known NAT64
+  // prefix carries one in its last 32 bits (RFC 6052 §2.2): both are judged by that address, since
+  // DNS64 on IPv6-only networks gives every public receiver such an address. The other tunnels
+  // (6to4, Teredo, SIIT's rfc6145, local-use NAT64) are refused outright: deprecated or local, with
+  // an embedding we cannot prove public, and no webhook receiver needs them.
+  if (range === 'ipv4Mapped' || (range === 'rfc6052' && v6.match(nat64WellKnown))) {
+    const embedded = ipaddr.fromByteArray(v6.toByteArray().slice(12));
+    const inner = refusedAddressClass(embedded.toString());
+    return inner && `${range} (embeds ${embedded.toString()}, ${inner})`;
+  }
+  if (range === 'unicast') return v6.match(globalUnicast6) ? undefined : 'outside 2000::/3';
+  return range;
 }
 
 function hostAllowed(host: string, hosts: readonly string[]): boolean {
@@ -50,7 +67,8 @@ export function webhookUrlProblem(raw: string, policy: WebhookPolicy): string | 
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
   if (policy.hosts && !hostAllowed(host, policy.hosts)) return `host ${host} is not in ALERT_WEBHOOK_HOSTS`;
   if (!policy.allowPrivate) {
-    if (isIP(host) && isPrivateAddress(host)) return `${host} is a loopback, private or link-local address`;
+    const refused = isIP(host) ? refusedAddressClass(host) : undefined;
+    if (refused) return `${host} is not a public unicast address (${refused})`;
     if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is a loopback name`;
   }
   return undefined;
@@ -67,9 +85,10 @@ export function guardedLookup(policy: WebhookPolicy) {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
-      const refused = policy.allowPrivate ? undefined : list.find((a) => isPrivateAddress(a.address));
+      const refused = policy.allowPrivate ? undefined : list.find((a) => refusedAddressClass(a.address));
       if (refused) {
-        const e: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${refused.address}, a loopback, private or link-local address`);
+        const why = refusedAddressClass(refused.address);
+        const e: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${refused.address}, not a public unicast address (${why})`);
         e.code = 'EWEBHOOKPRIVATE';
         return callback(e, []);
       }
