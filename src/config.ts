@@ -25,6 +25,13 @@ const configSchema = z.object({
   PAGE_SIZE_MAX: positiveInt.max(100_000).default(1000),
   STATUS_RETENTION_HOURS: positiveInt.default(24),
   SYNC_INGEST_MAX_OBJECTS: z.coerce.number().int().min(0).default(1000),
+  // Bounds on a JSON request body, checked as it streams in (src/taxii/json-limits.ts). STIX
+  // nests a handful of levels (a file's extensions: 7); PostgreSQL's parser runs out of stack
+  // past a few thousand, PGlite's spins.
+  JSON_MAX_DEPTH: z.coerce.number().int().min(4).max(1000).default(64),
+  JSON_MAX_MEMBERS: positiveInt.max(1_000_000).default(10_000),
+  JSON_MAX_STRING_BYTES: positiveInt.default(16_777_216),
+  REQUEST_MAX_OBJECTS: positiveInt.default(100_000),
   NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"').optional(),
   KEY_DIR: z.string().min(1).optional(),
   KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).default(3600),
@@ -64,6 +71,8 @@ export type Config = Readonly<{
   pageSizeMax: number;
   statusRetentionHours: number;
   syncIngestMaxObjects: number;
+  /** What a JSON request body may hold: nesting, members of an object, bytes of a string, objects of a request. */
+  jsonLimits: Readonly<{ maxDepth: number; maxMembers: number; maxStringBytes: number; maxObjects: number }>;
   /** How peers name this node; unset: chosen with the first key and kept with it. */
   nodeId: string | undefined;
   keyDir: string;
@@ -83,7 +92,7 @@ export type Config = Readonly<{
     retryMaxSeconds: number;
     retentionHours: number;
     webhookTimeoutMs: number;
-    /** Webhooks to loopback, private and link-local addresses (off: a webhook is a classic SSRF vector). */
+    /** Webhooks to addresses that are not public unicast: loopback, private, link-local, reserved (off: a webhook is a classic SSRF vector). */
     allowPrivate: boolean;
     /** Webhooks over plain http:// (off: https only). */
     allowHttp: boolean;
@@ -122,6 +131,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pageSizeMax: c.PAGE_SIZE_MAX,
     statusRetentionHours: c.STATUS_RETENTION_HOURS,
     syncIngestMaxObjects: c.SYNC_INGEST_MAX_OBJECTS,
+    jsonLimits: Object.freeze({
+      maxDepth: c.JSON_MAX_DEPTH,
+      maxMembers: c.JSON_MAX_MEMBERS,
+      maxStringBytes: c.JSON_MAX_STRING_BYTES,
+      maxObjects: c.REQUEST_MAX_OBJECTS,
+    }),
     nodeId: c.NODE_ID,
     keyDir: c.KEY_DIR ?? `${c.DATA_DIR.replace(/\/+$/, '')}/keys`,
     keyActivationDelaySeconds: c.KEY_ACTIVATION_DELAY_SECONDS,

@@ -2,11 +2,17 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { VigilError } from '../errors.ts';
 import { readBodyText } from '../taxii/body.ts';
+import type { JsonLimits } from '../taxii/json-limits.ts';
 
 // Request parsing shared by the JSON APIs (admin, alerts): every input through a zod schema,
 // every failure a 400 that names the field.
 
 const BODY_LIMIT = 1_048_576;
+/**
+ * The admin and alert APIs' bodies are small: a client with its grants (10,000 at most), a
+ * subscription with its filters. Bounded as they stream in, like a STIX body (json-limits.ts).
+ */
+const LIMITS: JsonLimits = { maxDepth: 16, maxMembers: 1_000, maxStringBytes: 65_536, maxObjects: 10_000 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function firstIssue(error: z.ZodError, fallback: string): VigilError {
@@ -16,7 +22,7 @@ function firstIssue(error: z.ZodError, fallback: string): VigilError {
 }
 
 export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const text = await readBodyText(c.req.raw, BODY_LIMIT);
+  const text = await readBodyText(c.req.raw, BODY_LIMIT, LIMITS);
   let json: unknown;
   try {
     json = JSON.parse(text || '{}');

@@ -48,8 +48,19 @@ function prepareObjects(signer: OriginSigner, objects: { seq: number; json: stri
   for (const { seq, json } of objects) {
     const object: unknown = JSON.parse(json);
     const result = validateStixObject(object);
-    if (!result.ok) prepared.failures.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
-    else prepared.candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json, signature: signer.sign(object) });
+    if (!result.ok) {
+      prepared.failures.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
+      continue;
+    }
+    let signature: string;
+    try {
+      signature = signer.sign(object);
+    } catch (err) {
+      // A value validation let through and signing cannot take fails its object, not the request.
+      prepared.failures.push({ seq, outcome: 'failure', object_id: result.meta.id, version: result.meta.version, message: `object: cannot be signed as its origin (${(err as Error).message})` });
+      continue;
+    }
+    prepared.candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json, signature });
   }
   return prepared;
 }
@@ -214,7 +225,8 @@ export type AddRequest = { root: string; collectionId: string; body: Uint8Array;
 /** PostgreSQL's word on a body it could not parse as JSON is the client's error, not ours. */
 function asClientError(err: unknown): never {
   const code = (err as { code?: string }).code;
-  if (code === '22P02' || code === '22P05' || code === '54000' || code === '22021') {
+  // 54001: a body nested past PostgreSQL's stack (JSON_MAX_DEPTH normally refuses it first).
+  if (code === '22P02' || code === '22P05' || code === '54000' || code === '54001' || code === '22021') {
     throw new VigilError('invalid-json', `the body is not valid JSON: ${(err as Error).message}`);
   }
   throw err;

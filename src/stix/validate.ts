@@ -3,7 +3,7 @@
 // store the original JSON. Dispatch is by `type` to one schema built at load time.
 import { z } from 'zod';
 import { IDENTIFIER_PATTERN, isStixType, objectKind, splitIdentifier, UUID_PATTERN } from './identifiers.ts';
-import { formatIssues, stixErrorMap } from './messages.ts';
+import { formatIssues, formatPath, stixErrorMap } from './messages.ts';
 import { customObjectSchema, legacyMarkingDefinitionSchema, legacyObjectSchema, stixObjectSchemas } from './object-schemas.ts';
 import type { StixRecord } from './rules.ts';
 
@@ -139,6 +139,27 @@ function markingRefsOf(object: StixRecord): string[] {
   return [...refs];
 }
 
+/**
+ * The path of the first number that is not finite once parsed (`1e400` is Infinity in
+ * JavaScript): I-JSON (RFC 7493 §2.2) keeps numbers within IEEE 754 doubles, and this node
+ * signs and compares objects as JavaScript values. Iterative: depth is bounded before parsing,
+ * but not for every caller.
+ */
+function nonFiniteNumberPath(object: StixRecord): string | null {
+  const stack: [unknown, PropertyKey[]][] = [[object, []]];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return formatPath(path);
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], [...path, i]]);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, member] of Object.entries(value)) stack.push([member, [...path, key]]);
+    }
+  }
+  return null;
+}
+
 function validate(input: unknown): ValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, id: null, version: null, message: 'object: must be a JSON object' };
@@ -155,6 +176,12 @@ function validate(input: unknown): ValidationResult {
   if (!result.success) return fail(formatIssues(result.error.issues));
   const referenceProblem = header.specVersion === '2.0' ? checkLegacyReferences(object, type) : null;
   if (referenceProblem !== null) return fail(referenceProblem);
+  const outOfRange = nonFiniteNumberPath(object);
+  if (outOfRange !== null) return fail(`${outOfRange}: a number out of range: JSON numbers must fit an IEEE 754 double (I-JSON, RFC 7493 §2.2)`);
+  // The node orders versions as PostgreSQL timestamps, which start at year 1.
+  if (version !== null && version.startsWith('0000-')) {
+    return fail(`${stringAt(object, 'modified') !== null ? 'modified' : 'created'}: year 0000 cannot be stored as a version (timestamps here start at 0001)`);
+  }
 
   return {
     ok: true,

@@ -8,7 +8,7 @@ import { laterVersion, objectsWhere, readsLatest, rowConditions } from './object
 import { allVersionsPage, readsAllVersions } from './objects-all-versions.ts';
 import { referencesVisible } from './visibility.ts';
 import { CLEAR, DENY } from '../policy/levels.ts';
-import { taxiiTime, taxiiTimeOf } from './timestamps.ts';
+import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
 export type Db = Kysely<Schema>;
@@ -310,15 +310,16 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
              r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
              r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature,
-             (r.value->>14)::boolean AS origin_verified, ARRAY(SELECT jsonb_array_elements_text(r.value->15)) AS unresolved_refs
+             (r.value->>14)::boolean AS origin_verified, ARRAY(SELECT jsonb_array_elements_text(r.value->15)) AS unresolved_refs,
+             ${versionTimeOf(sql`r.value->>3`)} AS version_time
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
     ), fresh AS (
       -- The versions this statement stores: a copy of a version already held (or repeated in
       -- the batch) is not stored, so its markings raise nothing.
-      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity')) i.id, i.level, i.unresolved_refs FROM input i
+      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity')) i.id, i.level, i.unresolved_refs FROM input i
       WHERE NOT EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
-                          AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version::timestamptz, '-infinity'))
-      ORDER BY i.id, i.spec_version, coalesce(i.version::timestamptz, '-infinity'), i.ord
+                          AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity'))
+      ORDER BY i.id, i.spec_version, coalesce(i.version_time, '-infinity'), i.ord
     ), waiting AS (
       -- Ids with a version waiting for a marking definition, stored now or before: every
       -- version of such an id is withheld (the strictest level of an id applies to all).
@@ -335,13 +336,13 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       RETURNING id, tlp_level
     ), stamped AS (
       SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added,
-             coalesce(input.version::timestamptz, stamp.base + input.ord * interval '1 microsecond') AS version_at FROM input, stamp
+             coalesce(input.version_time, stamp.base + input.ord * interval '1 microsecond') AS version_at FROM input, stamp
     ), stored AS (
       INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
                            tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified,
                            unresolved_refs, latest)
       SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
-             s.version_at, coalesce(s.version::timestamptz, '-infinity'), s.marking_refs, s.object,
+             s.version_at, coalesce(s.version_time, '-infinity'), s.marking_refs, s.object,
              CASE WHEN s.id IN (SELECT id FROM waiting) THEN ${sql.lit(DENY)} ELSE l.tlp_level END,
              s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature, s.origin_verified,
              s.unresolved_refs,
@@ -398,7 +399,7 @@ export async function differingVersions(tx: Transaction<Schema>, collectionId: s
   const r = await sql<{ ord: number }>`
     SELECT DISTINCT (i.value->>0)::int AS ord FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
     JOIN objects o ON o.collection_id = ${collectionId} AND o.id = i.value->>1 AND o.spec_version = i.value->>2
-      AND o.version_key = coalesce((i.value->>3)::timestamptz, '-infinity')
+      AND o.version_key = coalesce(${versionTimeOf(sql`i.value->>3`)}, '-infinity')
     WHERE o.object <> (i.value->>4)::jsonb
     ORDER BY 1`.execute(tx);
   return r.rows.map((row) => row.ord);

@@ -1,38 +1,70 @@
 import { isUtf8 } from 'node:buffer';
 import { VigilError } from '../errors.ts';
+import { JsonLimitScanner } from './json-limits.ts';
+import type { JsonLimits } from './json-limits.ts';
+
+/** The first buffer a body with a declared length gets; it doubles as bytes arrive, up to that length. */
+const FIRST_CAPACITY = 65_536;
 
 /**
  * Reads a request body, counting bytes as they stream in, so a body over `limit` is refused
- * (413) without being held whole, whatever its Content-Length said. When the length is declared
- * the bytes are copied into one buffer of that size as they arrive: a 40 MB bundle is held once,
- * not as its chunks plus their concatenation.
+ * (413) without being held whole, whatever its Content-Length said; `inspect` sees each chunk as
+ * it arrives (JSON limits), and may refuse the body there. With a declared length the bytes are
+ * gathered in one buffer that doubles as they arrive, up to that length: a 40 MB bundle is held
+ * about once, not as its chunks plus their concatenation, and a length declared but never sent
+ * reserves nothing.
  */
-export async function readBody(req: Request, limit: number): Promise<Buffer> {
+export async function readBody(req: Request, limit: number, inspect?: (chunk: Uint8Array) => void): Promise<Buffer> {
   const tooLarge = () => new VigilError('payload-too-large', `the body exceeds this API root's max_content_length of ${limit} octets`);
   const declaredText = req.headers.get('content-length');
   const declared = declaredText !== null && /^\d+$/.test(declaredText) ? Number(declaredText) : undefined;
   if (declared !== undefined && declared > limit) throw tooLarge();
   if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
-  let whole = declared !== undefined ? Buffer.allocUnsafe(declared) : undefined;
+  let whole = declared !== undefined ? Buffer.allocUnsafe(Math.min(declared, FIRST_CAPACITY)) : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
+  // A body refused by `inspect` is read to its end (and dropped): a client still sending gets
+  // the answer, not a connection closed under it. The size limit still holds while it drains.
+  let refused: unknown;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size + value.byteLength > limit) throw tooLarge();
+      if (refused !== undefined) {
+        size += value.byteLength;
+        continue;
+      }
+      try {
+        inspect?.(value);
+      } catch (err) {
+        refused = err;
+        whole = undefined;
+        chunks.length = 0;
+        size += value.byteLength;
+        continue;
+      }
+      if (whole && declared !== undefined && size + value.byteLength <= declared) {
+        if (size + value.byteLength > whole.length) {
+          const grown = Buffer.allocUnsafe(Math.min(declared, Math.max(2 * whole.length, size + value.byteLength)));
+          whole.copy(grown, 0, 0, size);
+          whole = grown;
+        }
+        whole.set(value, size);
+      } else {
+        // More than the declared length (the server's HTTP parser normally refuses that): keep chunks.
+        if (whole) chunks.push(whole.subarray(0, size));
+        whole = undefined;
+        chunks.push(value);
+      }
+      size += value.byteLength;
     }
-    if (whole && size + value.byteLength <= whole.length) whole.set(value, size);
-    else {
-      // More than the declared length (the server's HTTP parser normally refuses that): keep chunks.
-      if (whole) chunks.push(whole.subarray(0, size));
-      whole = undefined;
-      chunks.push(value);
-    }
-    size += value.byteLength;
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
   }
+  if (refused !== undefined) throw refused;
   return whole ? whole.subarray(0, size) : Buffer.concat(chunks, size);
 }
 
@@ -40,14 +72,16 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /**
  * The body's bytes, refused unless they are UTF-8 (RFC 8259 §8.1), without a leading byte order
- * mark (which JSON parsers may ignore, and PostgreSQL's does not): PostgreSQL gets them as they are.
+ * mark (which JSON parsers may ignore, and PostgreSQL's does not): PostgreSQL gets them as they
+ * are. With `limits`, a JSON body past them is refused as it streams in (json-limits.ts).
  */
-export async function readUtf8Body(req: Request, limit: number): Promise<Buffer> {
-  const bytes = await readBody(req, limit);
+export async function readUtf8Body(req: Request, limit: number, limits?: JsonLimits): Promise<Buffer> {
+  const scanner = limits ? new JsonLimitScanner(limits) : undefined;
+  const bytes = await readBody(req, limit, scanner ? (chunk) => scanner.push(chunk) : undefined);
   if (!isUtf8(bytes)) throw new VigilError('invalid-json', 'the body is not valid UTF-8');
   return bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes;
 }
 
-export async function readBodyText(req: Request, limit: number): Promise<string> {
-  return (await readUtf8Body(req, limit)).toString('utf8');
+export async function readBodyText(req: Request, limit: number, limits?: JsonLimits): Promise<string> {
+  return (await readUtf8Body(req, limit, limits)).toString('utf8');
 }

@@ -53,7 +53,7 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     const root = await requireApiRoot(deps, c.req.param('root'));
     const collectionId = pathUuid(c.req.param('id'), 'collection');
     const kind = bodyKind(c.req.header('content-type'));
-    const body = await readUtf8Body(c.req.raw, root.max_content_length);
+    const body = await readUtf8Body(c.req.raw, root.max_content_length, deps.config.jsonLimits);
     const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind });
     return taxiiJson(c, status, 202);
   });

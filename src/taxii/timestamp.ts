@@ -8,6 +8,8 @@ export function toMicroseconds(value: string): string | undefined {
   const m = PATTERN.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac = ''] = m;
+  // A leap second (RFC 3339 §5.6) is the last microsecond of its minute here, as stored versions are.
+  if (s === '60' && h === '23' && mi === '59') return toMicroseconds(`${y}-${mo}-${d}T23:59:59.999999Z`);
   const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
   const ok =
     date.getUTCFullYear() === Number(y) && date.getUTCMonth() === Number(mo) - 1 && date.getUTCDate() === Number(d) &&

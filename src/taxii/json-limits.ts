@@ -1,0 +1,129 @@
+import { VigilError } from '../errors.ts';
+
+/**
+ * What a JSON request body may hold, checked on its bytes as they stream in, before any parser
+ * sees them: a hostile body (100,000 nested arrays in 200 KB, a million members) is refused with
+ * a 4xx instead of exhausting PostgreSQL's stack or PGlite's thread.
+ */
+export type JsonLimits = {
+  /** Nesting of objects and arrays (a STIX bundle's objects sit at depth 3). */
+  maxDepth: number;
+  /** Members of any one JSON object. */
+  maxMembers: number;
+  /** UTF-8 bytes of any one string (a name or a value), escapes counted as written. */
+  maxStringBytes: number;
+  /** Elements of the body's top-level arrays, such as a bundle's or an envelope's `objects`. */
+  maxObjects: number;
+};
+
+const OBJECT = 1;
+const ARRAY = 2;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * A scanner of JSON bytes that only tracks structure (strings, nesting, members, elements): it
+ * does not check syntax, which the parser after it does. Feed it chunk after chunk; it throws
+ * the request's error at the first byte past a limit.
+ */
+export class JsonLimitScanner {
+  private readonly limits: JsonLimits;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private stringBytes = 0;
+  /** Per open container (index = depth): its kind, members or elements so far, and whether a value started in it. */
+  private readonly kinds: Uint8Array;
+  private readonly counts: Float64Array;
+  private readonly started: Uint8Array;
+
+  constructor(limits: JsonLimits) {
+    this.limits = limits;
+    this.kinds = new Uint8Array(limits.maxDepth + 2);
+    this.counts = new Float64Array(limits.maxDepth + 2);
+    this.started = new Uint8Array(limits.maxDepth + 2);
+  }
+
+  push(chunk: Uint8Array): void {
+    const { limits } = this;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === BACKSLASH) this.escaped = true;
+        else if (c === QUOTE) {
+          this.inString = false;
+          continue;
+        }
+        if (++this.stringBytes > limits.maxStringBytes) {
+          throw new VigilError('unprocessable', `a string in the body is longer than ${limits.maxStringBytes} bytes (JSON_MAX_STRING_BYTES)`);
+        }
+        continue;
+      }
+      if (isSpace(c)) continue;
+      switch (c) {
+        case QUOTE:
+          this.value();
+          this.inString = true;
+          this.stringBytes = 0;
+          break;
+        case OPEN_OBJECT:
+        case OPEN_ARRAY:
+          this.value();
+          if (++this.depth > limits.maxDepth) {
+            throw new VigilError('unprocessable', `the body nests objects and arrays deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`);
+          }
+          this.kinds[this.depth] = c === OPEN_OBJECT ? OBJECT : ARRAY;
+          this.counts[this.depth] = 0;
+          this.started[this.depth] = 0;
+          break;
+        case CLOSE_OBJECT:
+        case CLOSE_ARRAY:
+          if (this.depth > 0) {
+            if (this.kinds[this.depth] === ARRAY && this.started[this.depth]) this.element();
+            this.depth--;
+          }
+          break;
+        case COLON:
+          if (this.kinds[this.depth] === OBJECT && ++this.counts[this.depth]! > limits.maxMembers) {
+            throw new VigilError('unprocessable', `an object in the body has more than ${limits.maxMembers} members (JSON_MAX_MEMBERS)`);
+          }
+          // The member's value starts next: the container's `started` concerns arrays only.
+          break;
+        case COMMA:
+          if (this.kinds[this.depth] === ARRAY) {
+            this.element();
+            this.started[this.depth] = 0;
+          }
+          break;
+        default:
+          // A number or a literal (true, false, null): a value.
+          this.value();
+      }
+    }
+  }
+
+  /** A value begins in the current container. */
+  private value(): void {
+    if (this.depth > 0) this.started[this.depth] = 1;
+  }
+
+  /** An element of the current array ended. Only the top level's arrays (depth 2) are counted. */
+  private element(): void {
+    if (this.depth !== 2) return;
+    if (++this.counts[this.depth]! > this.limits.maxObjects) {
+      throw new VigilError('payload-too-large', `the body holds more than ${this.limits.maxObjects} objects (REQUEST_MAX_OBJECTS)`);
+    }
+  }
+}
