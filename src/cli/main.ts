@@ -163,8 +163,12 @@ export function buildProgram(): Command {
     .action(async (name, o) => {
       const ids = new Set<string>([...(o.read ?? []), ...(o.write ?? [])]);
       const list = [...ids].map((id) => ({ collection_id: id, can_read: (o.read ?? []).includes(id), can_write: (o.write ?? []).includes(id) }));
-      const v = (await call('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) })) as { id: string; token: string };
-      print(g(), v, () => `created client ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`);
+      const v = (await call('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) })) as { id: string; token?: string };
+      print(g(), v, () =>
+        v.token === undefined
+          ? `created peer ${name} (${v.id}); it has no token: pin its node id and keys with \`vigil client peer ${v.id} --node-id … --keys …\``
+          : `created client ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`,
+      );
     });
   peerCommand(clients, call, (value, human) => print(g(), value, human));
   clients.command('rotate-token <id>').action(async (id) => {

@@ -26,14 +26,14 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 const SECURITY_SCHEMES = {
-  bearer: { type: 'http', scheme: 'bearer', description: 'A client token, or the admin token.' },
+  bearer: { type: 'http', scheme: 'bearer', description: 'A client token, or the admin token (a peer node has no token).' },
   basic: { type: 'http', scheme: 'basic', description: 'A client name and its token as the password (user `admin` for the admin token).' },
   vigilProof: {
     type: 'apiKey',
     in: 'header',
     name: 'Authorization',
     description:
-      `\`Authorization: ${PROOF_SCHEME} <JWT>\`: a peer node's signed pull. The JWT (EdDSA, typ vigil-proof+jwt) is signed with ` +
+      `\`Authorization: ${PROOF_SCHEME} <JWT>\`: a peer node's signed request, the only way a peer authenticates. The JWT (EdDSA, typ vigil-proof+jwt) is signed with ` +
       'a key pinned for the peer and binds the audience, method (htm) and URL (htu); it lives 60 s at most and is used once. ' +
       `The answer then carries \`${RESPONSE_SIGNATURE_HEADER}\`, a signature over its body.`,
   },

@@ -205,27 +205,35 @@ export async function getClient(deps: Deps, who: Principal, id: string) {
   return clientView(deps, found(await clients.findClient(deps.database.db, id), `client '${id}'`));
 }
 
-/** Creates a client; its token is in this answer and nowhere else, ever. */
+/** A peer has no token: it signs each request (peer-auth.ts). The column holds a hash of one nobody is given. */
+const noTokenHash = () => hashToken(generateToken());
+
+/** Creates a client; its token is in this answer and nowhere else, ever. A peer gets none. */
 export async function createClient(deps: Deps, who: Principal, body: z.infer<typeof s.createClientBody>) {
   requireAdmin(who);
-  const token = generateToken();
+  const token = body.kind === 'peer' ? undefined : generateToken();
   const client = { id: randomUUID(), name: body.name };
   await deps.database.db.transaction().execute(async (tx) => {
-    await unique(clients.insertClient(tx, { ...client, ...clientPolicyRow(body), token_hash: hashToken(token) }), `client '${body.name}'`);
+    await unique(clients.insertClient(tx, { ...client, ...clientPolicyRow(body), token_hash: token ? hashToken(token) : noTokenHash() }), `client '${body.name}'`);
     for (const grant of body.grants ?? []) await unique(clients.putGrant(tx, client.id, grant), `collection '${grant.collection_id}'`);
   });
-  return { ...(await clientView(deps, client)), token };
+  return { ...(await clientView(deps, client)), ...(token ? { token } : {}) };
 }
 
+/** A client made a peer loses its token for good; a peer made a client has none until rotateClientToken. */
 export async function updateClient(deps: Deps, who: Principal, id: string, body: z.infer<typeof s.updateClientBody>) {
   requireAdmin(who);
-  const patch = { ...(body.name !== undefined ? { name: body.name } : {}), ...clientPolicyRow(body) };
+  const patch = { ...(body.name !== undefined ? { name: body.name } : {}), ...clientPolicyRow(body), ...(body.kind === 'peer' ? { token_hash: noTokenHash() } : {}) };
   const updated = await unique(clients.updateClient(deps.database.db, id, patch), `client '${body.name}'`);
   return clientView(deps, found(updated, `client '${id}'`));
 }
 
 export async function rotateClientToken(deps: Deps, who: Principal, id: string) {
   requireAdmin(who);
+  found(await clients.findClient(deps.database.db, id), `client '${id}'`);
+  if ((await clients.findClientPolicy(deps.database.db, id)).kind === 'peer') {
+    throw new VigilError('conflict', `client '${id}' is a peer node: it has no token and signs its requests; pin its keys with PUT /admin/clients/${id}/peer`);
+  }
   const token = generateToken();
   const client = found(await clients.updateClient(deps.database.db, id, { token_hash: hashToken(token) }), `client '${id}'`);
   return { ...client, token };

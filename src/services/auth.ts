@@ -25,6 +25,7 @@ export const ADMIN_USER = 'admin';
 /**
  * Bearer: a client token or the admin token. Basic (what many SIEMs speak): the client's name
  * and its token, or `admin` and the admin token. Only hashes are compared, in constant time.
+ * A peer node proves who it is only by a signed request (peer-auth.ts): a token naming one is unknown.
  */
 export async function authenticate(deps: Deps, creds: Credentials): Promise<Principal | undefined> {
   const secret = creds.scheme === 'bearer' ? creds.token : creds.password;
@@ -33,13 +34,13 @@ export async function authenticate(deps: Deps, creds: Credentials): Promise<Prin
     return creds.scheme === 'basic' && creds.user !== ADMIN_USER ? undefined : { kind: 'admin' };
   }
   const client = await findClientByTokenHash(deps.database.db, hash);
-  if (!client || !sameHash(Buffer.from(client.token_hash), hash)) return undefined;
+  if (!client || !sameHash(Buffer.from(client.token_hash), hash) || client.kind !== 'client') return undefined;
   if (creds.scheme === 'basic' && creds.user !== client.name) return undefined;
   return {
     kind: 'client',
     id: client.id,
     name: client.name,
-    role: client.kind,
+    role: 'client',
     clearance: client.clearance as Clearance,
     ownOrg: client.own_org,
     peerAmber: client.peer_amber,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
+import { legacyPeerToken } from '../support/peer.ts';
 import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import { TLP1 } from '../fixtures/tlp-ids.ts';
 import { consoleGet, consolePost, csrfOf, signIn } from '../browser/console-http.ts';
@@ -159,12 +160,13 @@ describe('session', () => {
     expect((await consoleGet(base, '/console/collections', c.cookies)).status).toBe(303);
   });
 
-  it('refuses a peer node token and sends a client no peers page', async () => {
+  it('refuses a peer node, as an unknown token, and sends a client no peers page', async () => {
     const peer = await adminJson(node, 'POST', '/admin/clients', { name: 'console-peer', kind: 'peer' });
     const cookies = new Map<string, string>();
     const csrf = csrfOf(await (await consoleGet(base, '/console/signin', cookies)).text());
-    const refused = await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token: peer.token });
-    expect(refused.status).toBe(403);
+    const refused = await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token: await legacyPeerToken(node, peer.id) });
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('That token was not accepted');
     expect(cookies.has('vigil_session')).toBe(false);
     const c = await signIn(base, col.token);
     const peers = await consoleGet(base, '/console/peers', c.cookies);

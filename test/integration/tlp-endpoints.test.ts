@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
+import { pinnedPeer, requestAs } from '../support/peer.ts';
+import type { Caller, Peer } from '../support/peer.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
 import { OPENCTI_AMBER_STRICT, TLP1, TLP2, TLP2_EXTENSION } from '../fixtures/tlp-ids.ts';
@@ -24,7 +26,7 @@ afterAll(async () => node?.stop());
 // ---- helpers ----------------------------------------------------------------------------
 
 type Client = { id: string; token: string; name: string };
-type Policy = { clearance?: string; own_org?: boolean; kind?: 'client' | 'peer'; peer_amber?: boolean };
+type Policy = { clearance?: string; own_org?: boolean };
 
 async function newCollection(policy: Record<string, unknown> = {}): Promise<{ id: string; base: string }> {
   const c = await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: `tlp ${randomUUID()}`, ...policy });
@@ -42,9 +44,9 @@ const marked = (refs: string[], over: Partial<StixObject> = {}) => indicator({ o
 
 type Got = { status: number; body: any; first: string | null; last: string | null };
 
-/** A GET as `token` (the admin when undefined, no credentials when null). */
-async function get(path: string, token?: string | null): Promise<Got> {
-  const res = await node.request(path, token === undefined ? {} : { token });
+/** A GET as `token` (the admin when undefined, no credentials when null), or signed by a peer. */
+async function get(path: string, token?: Caller): Promise<Got> {
+  const res = await requestAs(node, path, token);
   const text = await res.text();
   return {
     status: res.status,
@@ -54,8 +56,8 @@ async function get(path: string, token?: string | null): Promise<Got> {
   };
 }
 
-async function del(path: string, token?: string | null): Promise<number> {
-  const res = await node.request(path, { method: 'DELETE', ...(token === undefined ? {} : { token }) });
+async function del(path: string, token?: Caller): Promise<number> {
+  const res = await requestAs(node, path, token, { method: 'DELETE' });
   await res.body?.cancel();
   return res.status;
 }
@@ -72,7 +74,7 @@ async function adminManifest(base: string, query = ''): Promise<ManifestRecord[]
 }
 
 /** A 404 for a withheld id must read like the 404 for an id never seen. */
-async function expectLikeUnknown(path: (id: string) => string, id: string, token: string | null | undefined): Promise<void> {
+async function expectLikeUnknown(path: (id: string) => string, id: string, token: Caller): Promise<void> {
   const unknownId = `indicator--${randomUUID()}`;
   const hidden = await get(path(id), token);
   const unknown = await get(path(unknownId), token);
@@ -86,7 +88,7 @@ async function expectLikeUnknown(path: (id: string) => string, id: string, token
 }
 
 /** Walks a listing page by page (limit 1) with `next`, or with added_after set to the last page's X-TAXII-Date-Added-Last. */
-async function walk(base: string, endpoint: 'objects' | 'manifest', token: string | null | undefined, by: 'next' | 'added_after'): Promise<string[]> {
+async function walk(base: string, endpoint: 'objects' | 'manifest', token: Caller, by: 'next' | 'added_after'): Promise<string[]> {
   const seen: string[] = [];
   let query = '';
   for (let i = 0; i < 100; i++) {
@@ -121,7 +123,7 @@ async function walk(base: string, endpoint: 'objects' | 'manifest', token: strin
  * Checks, on every read path, that `token` gets exactly the objects of `visible` (single-version
  * objects) and that every other object of the collection is absent and answers 404.
  */
-async function expectServes(base: string, token: string | null | undefined, visible: Iterable<string>): Promise<void> {
+async function expectServes(base: string, token: Caller, visible: Iterable<string>): Promise<void> {
   const want = new Set(visible);
   const all = await adminManifest(base);
   const shown = all.filter((m) => want.has(m.id));
@@ -657,8 +659,8 @@ describe('a public collection serves CLEAR objects without credentials, and noth
 
 describe('a peer node gets GREEN, and AMBER only by agreement and only what this node originated', () => {
   let col: { id: string; base: string };
-  let peer: Client;
-  let peerAmber: Client;
+  let peer: Peer;
+  let peerAmber: Peer;
   const clear = marked([TLP1.white]);
   const green = marked([TLP1.green]);
   const greenRelayed = marked([TLP1.green]);
@@ -671,9 +673,11 @@ describe('a peer node gets GREEN, and AMBER only by agreement and only what this
 
   beforeAll(async () => {
     col = await newCollection();
-    peer = await newClient([col.id], { kind: 'peer' });
+    // A peer reads by signed requests only: every read below carries a fresh proof.
+    const grants = [{ collection_id: col.id, can_read: true, can_write: true }];
+    peer = await pinnedPeer(node, { grants });
     // Neither clearance, own organisation nor RED recipiency widens what a peer gets.
-    peerAmber = await newClient([col.id], { kind: 'peer', peer_amber: true, clearance: 'AMBER+STRICT', own_org: true });
+    peerAmber = await pinnedPeer(node, { grants, peer_amber: true, clearance: 'AMBER+STRICT', own_org: true });
     await adminJson(node, 'PUT', `/admin/collections/${col.id}/red-recipients/${peerAmber.id}`);
     await expectComplete(await postObjects(node, col.base, [clear, green, greenRelayed, amber, unmarked, amberRelayed, strict, red, relToRelayed]), 9);
     await node.database.db
@@ -686,11 +690,11 @@ describe('a peer node gets GREEN, and AMBER only by agreement and only what this
 
   it('serves a peer CLEAR and GREEN, relayed GREEN included', async () => {
     expect(await adminJson(node, 'GET', `/admin/clients/${peer.id}`)).toMatchObject({ kind: 'peer', peer_amber: false });
-    await expectServes(col.base, peer.token, [TLP2_EXTENSION, TLP2.amberStrict, clear.id, green.id, greenRelayed.id]);
+    await expectServes(col.base, peer, [TLP2_EXTENSION, TLP2.amberStrict, clear.id, green.id, greenRelayed.id]);
   });
 
   it('adds AMBER this node originated for a peer whose agreement allows it; never relayed AMBER, AMBER+STRICT or RED', async () => {
-    await expectServes(col.base, peerAmber.token, [TLP2_EXTENSION, TLP2.amberStrict, clear.id, green.id, greenRelayed.id, amber.id, unmarked.id]);
+    await expectServes(col.base, peerAmber, [TLP2_EXTENSION, TLP2.amberStrict, clear.id, green.id, greenRelayed.id, amber.id, unmarked.id]);
   });
 
   it('records AMBER pages pulled by a peer as deliveries to peer:<id>', async () => {

@@ -4,6 +4,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, startTestNode, TAXII } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
+import { pinnedPeer, requestAs } from '../support/peer.ts';
+import type { Caller } from '../support/peer.ts';
 import { adminJson, postObjects } from '../support/stix.ts';
 
 // A property-based test of the TLP policy (shared/reference/tlp.md) through every read
@@ -466,10 +468,10 @@ const covered = (what: string) => coverage.set(what, (coverage.get(what) ?? 0) +
 
 type Reply = { status: number; headers: Headers; text: string; body: any };
 
-/** `token`: undefined for the admin, null for no credentials at all. */
-async function send(path: string, token: string | null | undefined, method = 'GET'): Promise<Reply> {
+/** `token`: undefined for the admin, null for no credentials at all; a peer signs each request. */
+async function send(path: string, token: Caller, method = 'GET'): Promise<Reply> {
   requests++;
-  const res = await node.request(path, { method, ...(token === undefined ? {} : { token }) });
+  const res = await requestAs(node, path, token, { method });
   const text = await res.text();
   let body: any;
   try {
@@ -512,7 +514,7 @@ const manifestKey = (m: any) => rowKey(m.id, /version=([\d.]+)$/.exec(m.media_ty
  */
 async function readAll(
   path: string,
-  token: string | null | undefined,
+  token: Caller,
   listing: Listing,
   style: 'next' | 'added_after',
   limit: number,
@@ -586,7 +588,7 @@ function checkServed(served: string[], expected: Set<string>, oracle: Oracle, tr
   }
 }
 
-type Made = { recipient: Recipient; token: string | null; audience: Audience | null; canDelete: boolean; label: string };
+type Made = { recipient: Recipient; token: Caller; audience: Audience | null; canDelete: boolean; label: string };
 
 async function makeRecipients(c: Case, recipients: Recipient[], collectionId: string): Promise<Made[]> {
   return Promise.all(
@@ -596,12 +598,9 @@ async function makeRecipients(c: Case, recipients: Recipient[], collectionId: st
       }
       const grants = [{ collection_id: collectionId, can_read: true, can_write: true }];
       const name = `tlp-${randomUUID().slice(0, 12)}`;
-      const body =
-        r.kind === 'peer'
-          ? { name, kind: 'peer', peer_amber: r.amber, grants }
-          : { name, clearance: LEVEL_NAMES[r.clearance], own_org: r.ownOrg, grants };
-      const made = await adminJson(node, 'POST', '/admin/clients', body);
-      requests++;
+      // A peer has no token: it signs each request with keys pinned here.
+      const made = r.kind === 'peer' ? await pinnedPeer(node, { peer_amber: r.amber, grants }) : await adminJson(node, 'POST', '/admin/clients', { name, clearance: LEVEL_NAMES[r.clearance], own_org: r.ownOrg, grants });
+      requests += r.kind === 'peer' ? 2 : 1;
       if (r.red) {
         await adminJson(node, 'PUT', `/admin/collections/${collectionId}/red-recipients/${made.id}`);
         requests++;
@@ -615,7 +614,7 @@ async function makeRecipients(c: Case, recipients: Recipient[], collectionId: st
         r.kind === 'peer'
           ? `peer #${i} (peer_amber=${r.amber}, named RED=${r.red})`
           : `client #${i} (clearance ${LEVEL_NAMES[r.clearance]}, own_org=${r.ownOrg}, named RED=${r.red}, RED elsewhere=${r.redElsewhere})`;
-      return { recipient: r, token: made.token as string, audience, canDelete: true, label };
+      return { recipient: r, token: 'keyring' in made ? made : (made.token as string), audience, canDelete: true, label };
     }),
   );
 }

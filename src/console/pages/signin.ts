@@ -55,9 +55,6 @@ export function signInRoutes(deps: Deps): Hono<ConsoleEnv> {
       deps.log.info({ event: 'console-signin-failed' }, 'console: a sign-in was refused');
       return signInPage(deps, c, 'That token was not accepted. Check it and try again.', 401);
     }
-    if (principal.kind === 'client' && principal.role === 'peer') {
-      return signInPage(deps, c, 'This is a peer node’s token; the console is for clients and the admin.', 403);
-    }
     // A fresh id at every sign-in: a session id planted before sign-in is worth nothing after it.
     const old = c.get('sessionId');
     if (old) await deleteSession(deps, old);
