@@ -5,11 +5,12 @@ import { adminRoutes } from './admin/routes.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { consoleRoutes } from './console/routes.ts';
 import type { Deps } from './deps.ts';
-import { VigilError, errorResource } from './errors.ts';
+import { RETRY_AFTER_SECONDS, VigilError, errorResource } from './errors.ts';
 import { apiDocsRoutes } from './http/api-docs.ts';
 import { observeRequests } from './http/observe.ts';
 import { metricsRoute } from './metrics/route.ts';
 import { pendingMigrations } from './store/migrate.ts';
+import { isDatabaseUnreachable } from './store/unreachable.ts';
 import { WWW_AUTHENTICATE } from './taxii/credentials.ts';
 import { TAXII_MEDIA_TYPE } from './taxii/media.ts';
 import { taxiiRoutes } from './taxii/routes.ts';
@@ -19,13 +20,18 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
   let error: VigilError;
   if (err instanceof VigilError) error = err;
   else if (err instanceof HTTPException) error = new VigilError(err.status === 413 ? 'payload-too-large' : 'bad-request', err.message);
-  else {
+  else if (isDatabaseUnreachable(err)) {
+    deps.log.warn({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'database unreachable');
+    deps.metrics.errors.inc({ kind: 'http' });
+    error = new VigilError('unavailable', 'the node cannot reach its database; try again shortly');
+  } else {
     deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'unhandled error');
     deps.metrics.errors.inc({ kind: 'http' });
     error = new VigilError('internal', 'the node failed to handle this request; the error is in its log');
   }
   const headers: Record<string, string> = { 'Content-Type': TAXII_MEDIA_TYPE };
   if (error.code === 'unauthorized') headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
+  if (error.code === 'unavailable') headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
   return c.body(JSON.stringify(errorResource(error)), error.status, headers);
 }
 

@@ -39,6 +39,9 @@ const titles: Record<ErrorCode, string> = {
   'unavailable': 'Service unavailable',
 };
 
+/** Retry-After of a 503 'unavailable': the database pool opens new connections on the next request. */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** An error as a value: thrown by services and handlers, turned into a response in one place. */
 export class VigilError extends Error {
   override name = 'VigilError';

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
-import { VigilError } from '../errors.ts';
+import { RETRY_AFTER_SECONDS, VigilError } from '../errors.ts';
+import { isDatabaseUnreachable } from '../store/unreachable.ts';
 import { assetRoutes } from './assets.ts';
 import type { ConsoleEnv } from './env.ts';
 import { errorPage } from './layout.ts';
@@ -30,6 +31,11 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   app.onError((err, c) => {
     const session = c.get('session');
     if (err instanceof VigilError) return errorPage(c, session, err.status, err.code === 'not-found' ? 'Not found' : 'Request refused', err.message);
+    if (isDatabaseUnreachable(err)) {
+      deps.log.warn({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'console: database unreachable');
+      c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return errorPage(c, session, 503, 'Unavailable', 'the node cannot reach its database; try again shortly');
+    }
     deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'console: unhandled error');
     return errorPage(c, session, 500, 'Something went wrong', 'the node failed to handle this request; the error is in its log');
   });

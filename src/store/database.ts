@@ -127,11 +127,12 @@ class QueuedPGliteDialect extends PGliteDialect {
 
 /**
  * The embedded database: PostgreSQL in WebAssembly, kept in `dir` (or memory). It runs in a
- * worker thread (pglite-worker.ts), so a heavy statement does not stall the event loop.
+ * worker thread (pglite-worker.ts, or a test's stand-in `workerUrl`), so a heavy statement does
+ * not stall the event loop.
  */
-export async function openPGlite(dir: string | undefined): Promise<Database> {
+export async function openPGlite(dir: string | undefined, options: { workerUrl?: URL } = {}): Promise<Database> {
   if (dir) mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
-  const pglite = await PGliteWorker.create(dir ? path.resolve(dir) : undefined);
+  const pglite = await PGliteWorker.create(dir ? path.resolve(dir) : undefined, options.workerUrl);
   const db = new Kysely<Schema>({ dialect: new QueuedPGliteDialect(pglite) });
   return {
     db,

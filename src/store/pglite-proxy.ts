@@ -44,6 +44,14 @@ type Pending = { resolve(value: unknown): void; reject(err: Error): void; sql?: 
 /** PGlite's transaction object, as far as this proxy provides it. */
 export type WorkerTransaction = Pick<Transaction, 'query' | 'exec' | 'rollback' | 'closed'>;
 
+/**
+ * The proxy's own errors for a database it can no longer reach carry the SQLSTATE a driver gives a
+ * lost connection: 08003 (closed) or 08006 (the worker stopped), so callers tell an outage from a bug.
+ */
+function connectionError(message: string, code: '08003' | '08006', cause?: Error): Error {
+  return Object.assign(new Error(message, cause ? { cause } : undefined), { code });
+}
+
 /** An Error from the worker: the same message, name and PostgreSQL fields (`code` above all). */
 function rebuildError(e: WorkerError, call: Pending | undefined): Error {
   const { message, name, stack, fromQuery, ...fields } = e;
@@ -105,10 +113,11 @@ export class PGliteWorker {
     });
     this.#worker.on('exit', (code) => {
       const reason = this.#closing
-        ? new Error('PGlite is closed')
-        : new Error(
+        ? connectionError('PGlite is closed', '08003')
+        : connectionError(
             `the PGlite worker stopped unexpectedly (exit code ${code})${this.#lastError ? `: ${this.#lastError.message}` : ''}`,
-            { cause: this.#lastError },
+            '08006',
+            this.#lastError,
           );
       this.#gone = reason;
       this.#closed = true;
@@ -222,7 +231,7 @@ export class PGliteWorker {
   /** Calls made once close() has begun fail, as with PGlite; calls made before it still run. */
   #checkOpen(): void {
     if (this.#gone) throw this.#gone;
-    if (this.#closing || this.#closed) throw new Error('PGlite is closed');
+    if (this.#closing || this.#closed) throw connectionError('PGlite is closed', '08003');
   }
 
   #query<T>(sql: string, params: unknown[] | undefined, options: WorkerQueryOptions | undefined): Promise<Results<T>> {
@@ -252,7 +261,7 @@ export class PGliteWorker {
 
   #call(request: WorkerRequest, params?: unknown[], options?: unknown): Promise<unknown> {
     if (this.#gone) return Promise.reject(this.#gone);
-    if (this.#closed) return Promise.reject(new Error('PGlite is closed'));
+    if (this.#closed) return Promise.reject(connectionError('PGlite is closed', '08003'));
     return new Promise((resolve, reject) => {
       const sql = request.op === 'close' ? undefined : request.sql;
       this.#pending.set(request.id, { resolve, reject, sql, params, options });

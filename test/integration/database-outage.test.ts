@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPGlite, openPostgres } from '../../src/store/database.ts';
+import { TAXII, onPostgres, startTestNode, testSchema } from '../support/node.ts';
+import type { TestNode } from '../support/node.ts';
+import { seedPGlite } from '../support/pglite-template.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
+import type { TcpProxy } from '../support/tcp-proxy.ts';
+
+// A database the node cannot reach is an outage: 503 with Retry-After, as a TAXII error resource,
+// and the node serves again once the database is back (the pool opens new connections).
+
+async function expectUnavailable(res: Response): Promise<void> {
+  expect(res.status).toBe(503);
+  expect(res.headers.get('retry-after')).toBe('5');
+  expect(res.headers.get('content-type')).toBe(TAXII);
+  expect(await res.json()).toMatchObject({ title: 'Service unavailable', error_code: 'unavailable', http_status: '503' });
+}
+
+describe.runIf(onPostgres)('PostgreSQL goes away and comes back', () => {
+  let proxy: TcpProxy;
+  let node: TestNode;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const server = new URL(process.env.TEST_DATABASE_URL!);
+    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const schema = await testSchema(server.toString());
+    drop = schema.drop;
+    const url = new URL(schema.url);
+    url.host = `127.0.0.1:${proxy.port}`;
+    node = await startTestNode({}, { open: () => openPostgres(url.toString()), drop: schema.drop });
+  });
+  afterAll(async () => {
+    await proxy?.restore().catch(() => {});
+    await node?.stop();
+    await proxy?.close();
+    await drop?.();
+  });
+
+  it('answers 503 while the server is away, on TAXII, admin and console paths, and 200 once it is back', async () => {
+    expect((await node.request('/default/collections/')).status).toBe(200);
+
+    await proxy.cut();
+    await expectUnavailable(await node.request('/default/collections/'));
+    await expectUnavailable(await node.request('/admin/api-roots', { headers: { accept: 'application/json' } }));
+    const page = await node.request('/console/collections', { headers: { accept: 'text/html', cookie: `vigil_session=${'a'.repeat(43)}` } });
+    expect(page.status).toBe(503);
+    expect(page.headers.get('retry-after')).toBe('5');
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+
+    await proxy.restore();
+    expect((await node.request('/default/collections/')).status).toBe(200);
+    expect((await node.request('/admin/api-roots', { headers: { accept: 'application/json' } })).status).toBe(200);
+  });
+});
+
+describe.runIf(onPostgres)("PostgreSQL terminates the node's sessions", () => {
+  const application = `vigil_outage_${process.pid}`;
+  let node: TestNode;
+  let schema: Awaited<ReturnType<typeof testSchema>>;
+  let admin: pg.Client;
+
+  beforeAll(async () => {
+    schema = await testSchema(process.env.TEST_DATABASE_URL!);
+    const url = new URL(schema.url);
+    url.searchParams.set('application_name', application);
+    node = await startTestNode({}, { open: () => openPostgres(url.toString()), drop: schema.drop });
+    admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await node?.stop();
+    await schema?.drop();
+  });
+
+  const terminate = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [application]);
+
+  it('answers 503 for a request whose session is terminated (57P01), and 200 for the next', async () => {
+    // A lock holds the request's query on the server, so its session is the one terminated mid-query.
+    await admin.query('BEGIN');
+    await admin.query(`LOCK TABLE ${schema.name}.api_roots IN ACCESS EXCLUSIVE MODE`);
+    const pending = node.request('/taxii2/');
+    try {
+      await expect
+        .poll(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application])).rowCount, {
+          timeout: 10_000,
+        })
+        .toBe(1);
+      await terminate();
+      await expectUnavailable(await pending);
+    } finally {
+      await admin.query('ROLLBACK');
+    }
+    expect((await node.request('/taxii2/')).status).toBe(200);
+  });
+});
+
+describe.runIf(!onPostgres)("PGlite's worker stops", () => {
+  // PGlite runs inside the node: it is unreachable only once its worker thread has died, and the
+  // node does not open it again. The stand-in worker is the real one, stopped on a cue.
+  const CUE = "SELECT 'stop the worker'";
+  let dir: string;
+  let node: TestNode;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vigil-outage-'));
+    seedPGlite(path.join(dir, 'pgdata'));
+    const worker = path.join(dir, 'stopping-worker.mjs');
+    writeFileSync(
+      worker,
+      `import { parentPort } from 'node:worker_threads';
+       import ${JSON.stringify(new URL('../../src/store/pglite-worker.ts', import.meta.url).href)};
+       parentPort.on('message', (m) => { if (m.op === 'query' && m.sql === ${JSON.stringify(CUE)}) process.exit(70); });`,
+    );
+    const open = () => openPGlite(path.join(dir, 'pgdata'), { workerUrl: pathToFileURL(worker) });
+    node = await startTestNode({}, { open, drop: async () => {} });
+  });
+  afterAll(async () => {
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 503, not 500', async () => {
+    expect((await node.request('/default/collections/')).status).toBe(200);
+    await expect(sql.raw(CUE).execute(node.database.db)).rejects.toThrow(/PGlite worker stopped unexpectedly \(exit code 70\)/);
+    await expectUnavailable(await node.request('/default/collections/'));
+  });
+});
