@@ -26,7 +26,7 @@ export function loadAdminToken(config: Config): AdminToken {
   return { token, file, created: true };
 }
 
-/** The key that signs `next` tokens: one per database, so every replica shares it. */
+/** The key `next` tokens are sealed with (cursor.ts derives one per token): one per database, so every replica shares it. */
 export async function loadCursorKey(database: Database): Promise<Buffer> {
   const hex = await getOrCreateSetting(database.db, 'cursor_key', () => randomBytes(32).toString('hex'));
   return Buffer.from(hex, 'hex');

@@ -6,9 +6,10 @@ import type { AccessRefs, ManifestRow, ObjectRow, PageWithAccess } from '../stor
 import { readsLatest } from '../store/objects-query.ts';
 import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
 import type { CollectionAccess } from './access.ts';
-import { recordDelivery, servedSummary } from './audit.ts';
+import { recipientName, recordDelivery, servedSummary } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
+import type { CursorBinding } from './cursor.ts';
 
 /**
  * The filters a next token is bound to: all but added_after, which the token's own position
@@ -37,6 +38,11 @@ export type OriginRecord = { id: string; version: string; node: string; signatur
 
 type Where = { root: string; collectionId: string };
 
+/** What a next token is bound to: the read and its filters, and the caller it is issued to. */
+function bindingOf(who: Principal, kind: string, where: Where & { objectId?: string }, filters: QueryFilters): CursorBinding {
+  return { filters: filterHash([kind, where.collectionId, where.objectId ?? null, positionless(filters)]), recipient: recipientName(who) };
+}
+
 /** The client's filters plus the TLP policy for this caller on this collection. */
 function policyFilters(access: CollectionAccess, f: QueryFilters): ObjectFilters {
   return { ...f, audience: access.audience, relaxContainers: access.collection.relax_container_refs };
@@ -45,27 +51,28 @@ function policyFilters(access: CollectionAccess, f: QueryFilters): ObjectFilters
 // The keyset position is the date_added of a page's last row: unique within a collection.
 async function paged<T extends { date_added: string }>(
   deps: Deps,
+  who: Principal,
   kind: string,
   where: Where & { objectId?: string },
   req: PageRequest,
   access: CollectionAccess,
   fetch: (filters: ObjectFilters, limit: number) => Promise<T[]>,
 ): Promise<Page<T>> {
-  const hash = filterHash([kind, where.collectionId, where.objectId ?? null, positionless(req.filters)]);
-  const stated = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, hash) } : req.filters;
+  const binding = bindingOf(who, kind, where, req.filters);
+  const stated = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, binding) } : req.filters;
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
-  return pageOf(deps, await fetch(policyFilters(access, stated), limit), limit, hash);
+  return pageOf(deps, await fetch(policyFilters(access, stated), limit), limit, binding);
 }
 
 /** A page from `limit + 1` rows: `more` is exact, `next` the last served position. */
-function pageOf<T extends { date_added: string }>(deps: Deps, rows: T[], limit: number, hash: string): Page<T> {
+function pageOf<T extends { date_added: string }>(deps: Deps, rows: T[], limit: number, binding: CursorBinding): Page<T> {
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   const page: Page<T> = { items, more };
   if (items.length > 0) {
     page.first = items[0]!.date_added;
     page.last = items[items.length - 1]!.date_added;
-    if (more) page.next = encodeCursor(deps.cursorKey, page.last, hash);
+    if (more) page.next = encodeCursor(deps.cursorKey, page.last, binding);
   }
   return page;
 }
@@ -84,9 +91,9 @@ async function servedObjects(deps: Deps, who: Principal, access: CollectionAcces
 
 type WithAccess<T> = (db: Deps['database']['db'], reader: Parameters<typeof selectObjectsWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number) => Promise<PageWithAccess<T>>;
 
-/** What a read of latest versions needs: its filter hash, the filters as stated (the cursor's position applied), the limit, and the reader. */
+/** What a read of latest versions needs: its token binding, the filters as stated (the cursor's position applied), the limit, and the reader. */
 type LatestRead = {
-  hash: string;
+  binding: CursorBinding;
   stated: QueryFilters;
   limit: number;
   reader: { apiRoot: string; collectionId: string; clientId: string | null; right: 'admin' | 'public' | 'grant' };
@@ -98,11 +105,11 @@ type LatestRead = {
  */
 async function latestRead(deps: Deps, who: Principal, kind: string, w: Where, req: PageRequest): Promise<LatestRead | undefined> {
   if (!readsLatest({ ...req.filters, audience: { kind: 'admin' } })) return undefined;
-  const hash = filterHash([kind, w.collectionId, null, positionless(req.filters)]);
+  const binding = bindingOf(who, kind, w, req.filters);
   let stated: QueryFilters = req.filters;
   if (req.next) {
     try {
-      stated = { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, hash) };
+      stated = { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, binding) };
     } catch (err) {
       // As before: no right on the collection answers first, whatever the token.
       await readableCollection(deps, who, w.root, w.collectionId);
@@ -111,7 +118,7 @@ async function latestRead(deps: Deps, who: Principal, kind: string, w: Where, re
   }
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
   const right = who.kind === 'admin' ? 'admin' : who.kind === 'anonymous' ? 'public' : 'grant';
-  return { hash, stated, limit, reader: { apiRoot: w.root, collectionId: w.collectionId, clientId: who.kind === 'client' ? who.id : null, right } };
+  return { binding, stated, limit, reader: { apiRoot: w.root, collectionId: w.collectionId, clientId: who.kind === 'client' ? who.id : null, right } };
 }
 
 /** The policy filters of a latest read, once the statement's access row is known (see decideAccess). */
@@ -136,11 +143,11 @@ async function collectionPage<T extends { date_added: string }>(
   const latest = await latestRead(deps, who, kind, w, req);
   if (!latest) {
     const access = await readableCollection(deps, who, w.root, w.collectionId);
-    return { access, page: await paged(deps, kind, w, req, access, fetch) };
+    return { access, page: await paged(deps, who, kind, w, req, access, fetch) };
   }
   const found = await withAccess(deps.database.db, latest.reader, latestFilters(who, latest.stated), latest.limit);
   const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
-  return { access, page: pageOf(deps, found.rows, latest.limit, latest.hash) };
+  return { access, page: pageOf(deps, found.rows, latest.limit, latest.binding) };
 }
 
 export async function getObjects(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ObjectRow>> {
@@ -179,7 +186,7 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
   if (count > 0 && text.first && text.last) {
     page.first = text.first;
     page.last = text.last;
-    if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.hash);
+    if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.binding);
   }
   const levels = new Map<number, number>();
   for (const level of text.levels) levels.set(level, (levels.get(level) ?? 0) + 1);
@@ -205,7 +212,7 @@ export async function getObject(deps: Deps, who: Principal, w: Where & { objectI
   const access = await readableCollection(deps, who, w.root, w.collectionId);
   await requireObject(deps, access, w.objectId);
   const r = { ...req, filters: { ...req.filters, ids: [w.objectId] } };
-  const page = await paged(deps, 'object', w, r, access, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  const page = await paged(deps, who, 'object', w, r, access, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
   return servedObjects(deps, who, access, page);
 }
 
@@ -214,7 +221,7 @@ export async function getVersions(deps: Deps, who: Principal, w: Where & { objec
   const access = await readableCollection(deps, who, w.root, w.collectionId);
   await requireObject(deps, access, w.objectId);
   const r = { ...req, filters: { ...req.filters, ids: [w.objectId], versions: [{ kind: 'all' as const }] } };
-  return paged(deps, 'versions', w, r, access, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
+  return paged(deps, who, 'versions', w, r, access, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
 }
 
 /** TAXII 2.1 §5.7: without filters every version goes. Needs both read and write rights. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, startTestNode, testDatabase } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
-import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';
+import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
 
 // TAXII 2.1 §3.4 and the project's reference page ("Sorting, filtering, pagination"):
@@ -13,8 +13,9 @@ const PAGE_SIZE_MAX = 5;
 
 type Reply = { status: number; headers: Headers; text: string; body: any };
 
-async function get(n: TestNode, path: string): Promise<Reply> {
-  const res = await n.request(path);
+/** A GET as the admin, or as the client whose token is given. */
+async function get(n: TestNode, path: string, token?: string): Promise<Reply> {
+  const res = await n.request(path, token === undefined ? {} : { token });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : undefined };
 }
@@ -306,30 +307,57 @@ describe('malformed queries', () => {
     const without = await get(node, `${seven.base}/objects/?limit=2&next=${next}`);
     expect(withIt.status).toBe(200);
     expect(without.status).toBe(200);
-    expect(without.body).toEqual(withIt.body);
+    // Each token is sealed afresh (random salt): the pages are the same, their next tokens are not.
+    expect({ ...without.body, next: 'x' }).toEqual({ ...withIt.body, next: 'x' });
     expect(p1.body.objects.length + withIt.body.objects.length).toBeLessThanOrEqual(all.length);
   });
 
   it('rejects a forged or garbled next with 400', async () => {
     const p1 = await get(node, `${seven.base}/objects/?limit=2`);
     const token: string = p1.body.next;
-    const [payload, signature] = token.split('.') as [string, string];
-    // The same shape with another position: the signature no longer matches.
-    const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    const forged = Buffer.from(JSON.stringify({ ...body, p: '1970-01-01T00:00:00.000000Z' })).toString('base64url');
-    const flipped = signature.slice(0, -2) + (signature.endsWith('AA') ? 'BB' : 'AA');
-    for (const bad of [
-      `${forged}.${signature}`,
-      `${payload}.${flipped}`,
-      token.slice(0, -3),
-      `${token}.x`,
-      'garbage',
-      '!!!.???',
-      `${payload}`,
-      `.${signature}`,
-    ]) {
+    const bytes = Buffer.from(token, 'base64url');
+    const flipped = (i: number) => {
+      const b = Buffer.from(bytes);
+      b[i]! ^= 0x01;
+      return b.toString('base64url');
+    };
+    // The readable, HMAC-signed form of earlier releases: refused, whatever it says.
+    const legacy = `${Buffer.from(JSON.stringify({ p: '1970-01-01T00:00:00.000000Z', f: 'AAAAAAAAAAAAAAAA' })).toString('base64url')}.${'A'.repeat(43)}`;
+    for (const bad of [flipped(0), flipped(1), flipped(20), flipped(bytes.length - 1), token.slice(0, -3), `${token}x`, `${token}.x`, 'garbage', '!!!.???', legacy]) {
       expectTaxiiError(await get(node, `${seven.base}/objects/?limit=2&next=${q(bad)}`));
     }
+  });
+
+  it('gives a next token nobody can read: no JSON, no position, no filters', async () => {
+    const p1 = await get(node, `${seven.base}/objects/?limit=2&match[type]=indicator`);
+    const decoded = Buffer.from(p1.body.next, 'base64url').toString('latin1');
+    expect(p1.body.next).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(() => JSON.parse(decoded)).toThrow();
+    expect(decoded).not.toContain(p1.headers.get('x-taxii-date-added-last')!.slice(0, 19));
+    expect(decoded).not.toContain('indicator');
+  });
+
+  it('rejects a next token used by anyone but the caller it was issued to, as a forged one', async () => {
+    const reader = await collectionWithClient(node, { can_read: true, can_write: false });
+    const other = await collectionWithClient(node, { can_read: true, can_write: false });
+    await postObjects(node, reader.base, [indicator(), indicator(), indicator()]);
+    // `other` may read the reader's collection too: only the token's recipient differs.
+    await adminJson(node, 'PUT', `/admin/clients/${other.clientId}/grants/${reader.collectionId}`, { can_read: true, can_write: false });
+    const page = `${reader.base}/objects/?limit=1`;
+    const mine = await get(node, page, reader.token);
+    const next = q(mine.body.next);
+    expect((await get(node, `${page}&next=${next}`, reader.token)).status).toBe(200);
+    const flipped = Buffer.from(mine.body.next, 'base64url');
+    flipped[20]! ^= 0x01;
+    const forged = await get(node, `${page}&next=${q(flipped.toString('base64url'))}`, other.token);
+    for (const caller of [other.token, undefined]) {
+      const r = await get(node, `${page}&next=${next}`, caller);
+      expectTaxiiError(r);
+      expect(r.body.description).toBe(forged.body.description);
+    }
+    const admins = q((await get(node, page)).body.next);
+    expectTaxiiError(await get(node, `${page}&next=${admins}`, reader.token));
+    expect((await get(node, `${page}&next=${admins}`)).status).toBe(200);
   });
 });
 
