@@ -56,10 +56,15 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   const pool = new pg.Pool({ connectionString: url, max: poolSize, Client: PreparingClient as unknown as typeof pg.Client });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  // JIT compilation costs hundreds of milliseconds on page-sized queries and saves nothing.
-  // (plan_cache_mode = force_generic_plan was tried: it applies to every parameterised
-  // statement of the session, and ingest got about half as fast.)
-  pool.on('connect', (client) => void client.query('SET jit = off').catch(() => {}));
+  pool.on('connect', (client) => {
+    // A connection lost while a request holds it: the request's query fails (a 503), and the
+    // pool drops it on release. pg-pool listens only while it is idle; unheard, it ended the process.
+    client.on('error', () => {});
+    // JIT compilation costs hundreds of milliseconds on page-sized queries and saves nothing.
+    // (plan_cache_mode = force_generic_plan was tried: it applies to every parameterised
+    // statement of the session, and ingest got about half as fast.)
+    void client.query('SET jit = off').catch(() => {});
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
