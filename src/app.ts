@@ -45,13 +45,15 @@ export function createApp(deps: Deps): Hono {
   app.get('/metrics', metricsRoute(deps));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
+    let pending: string[];
     try {
-      const pending = await pendingMigrations(deps.database);
-      if (pending.length) return c.json({ status: 'migrations pending', pending }, 503);
-      return c.json({ status: 'ready' });
-    } catch {
+      pending = await pendingMigrations(deps.database, deps.migrations);
+    } catch (err) {
+      if (!isDatabaseUnreachable(err)) throw err;
       return c.json({ status: 'database unreachable' }, 503);
     }
+    if (pending.length) return c.json({ status: 'migrations pending', pending }, 503);
+    return c.json({ status: 'ready' });
   });
   app.get('/.well-known/jwks.json', (c) => {
     c.header('Cache-Control', 'public, max-age=300');

@@ -13,6 +13,8 @@ import type { TrustList } from './federation/trust-list.ts';
 export type Deps = Readonly<{
   config: Config;
   database: Database;
+  /** The migration files of this release, read once at start: /readyz compares the database with them. */
+  migrations: readonly string[];
   log: Log;
   /** SHA-256 of the admin token. */
   adminTokenHash: Buffer;

@@ -15,7 +15,7 @@ import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
 import { hashToken } from './services/tokens.ts';
 import { openPGlite, openPostgres } from './store/database.ts';
 import type { Database } from './store/database.ts';
-import { migrate } from './store/migrate.ts';
+import { migrate, migrationFiles } from './store/migrate.ts';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
@@ -78,6 +78,7 @@ export async function buildDeps(
   const deps: Deps = {
     config,
     database,
+    migrations: await migrationFiles(),
     log,
     adminTokenHash: hashToken(admin.token),
     cursorKey: await loadCursorKey(database),

@@ -11,7 +11,7 @@ export type MigrationResult = { applied: string[]; error?: { migration: string; 
  * advisory lock so that replicas starting together apply each file once. Forward-only.
  */
 export async function migrate(database: Database, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
-  const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  const files = await migrationFiles(dir);
   return database.withScriptSession(async (session) => {
     await session.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
@@ -33,14 +33,24 @@ export async function migrate(database: Database, dir = MIGRATIONS_DIR): Promise
   });
 }
 
-/** True when every migration file has been applied (for /readyz). */
-export async function pendingMigrations(database: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
-  const rows = await database.db
-    .selectFrom('schema_migrations' as never)
-    .select('name' as never)
-    .execute()
-    .catch(() => [] as { name: string }[]);
-  const done = new Set((rows as { name: string }[]).map((r) => r.name));
+/** The numbered SQL files of this release, in order. */
+export async function migrationFiles(dir = MIGRATIONS_DIR): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+}
+
+/**
+ * The files of `files` (migrationFiles, read once at start) not applied to the database yet: all
+ * of them before the first migration. A database that cannot answer throws, for /readyz to say so.
+ */
+export async function pendingMigrations(database: Database, files: readonly string[]): Promise<string[]> {
+  let rows: { name: string }[];
+  try {
+    rows = (await database.db.selectFrom('schema_migrations' as never).select('name' as never).execute()) as { name: string }[];
+  } catch (err) {
+    // 42P01 undefined_table: no migration has run on this database.
+    if ((err as { code?: unknown }).code === '42P01') return [...files];
+    throw err;
+  }
+  const done = new Set(rows.map((r) => r.name));
   return files.filter((f) => !done.has(f));
 }

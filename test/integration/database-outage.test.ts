@@ -15,6 +15,11 @@ import type { TcpProxy } from '../support/tcp-proxy.ts';
 // A database the node cannot reach is an outage: 503 with Retry-After, as a TAXII error resource,
 // and the node serves again once the database is back (the pool opens new connections).
 
+async function readyz(node: TestNode): Promise<{ status: number; body: unknown }> {
+  const res = await node.request('/readyz', { token: null, headers: { accept: 'application/json' } });
+  return { status: res.status, body: await res.json() };
+}
+
 async function expectUnavailable(res: Response): Promise<void> {
   expect(res.status).toBe(503);
   expect(res.headers.get('retry-after')).toBe('5');
@@ -78,7 +83,7 @@ describe.runIf(onPostgres)('PostgreSQL goes away and comes back', () => {
     expect((await node.request('/taxii2/')).status).toBe(200);
   });
 
-  it('answers 503 while the server is away, on TAXII, admin and console paths, and 200 once it is back', async () => {
+  it('answers 503 while the server is away, on TAXII, admin and console paths and /readyz, and 200 once it is back', async () => {
     expect((await node.request('/default/collections/')).status).toBe(200);
 
     await proxy.cut();
@@ -88,8 +93,10 @@ describe.runIf(onPostgres)('PostgreSQL goes away and comes back', () => {
     expect(page.status).toBe(503);
     expect(page.headers.get('retry-after')).toBe('5');
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await readyz(node)).toEqual({ status: 503, body: { status: 'database unreachable' } });
 
     await proxy.restore();
+    expect(await readyz(node)).toEqual({ status: 200, body: { status: 'ready' } });
     expect((await node.request('/default/collections/')).status).toBe(200);
     expect((await node.request('/admin/api-roots', { headers: { accept: 'application/json' } })).status).toBe(200);
   });
@@ -157,9 +164,10 @@ describe.runIf(!onPostgres)("PGlite's worker stops", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers 503, not 500', async () => {
+  it('answers 503, not 500, and /readyz says the database is unreachable', async () => {
     expect((await node.request('/default/collections/')).status).toBe(200);
     await expect(sql.raw(CUE).execute(node.database.db)).rejects.toThrow(/PGlite worker stopped unexpectedly \(exit code 70\)/);
     await expectUnavailable(await node.request('/default/collections/'));
+    expect(await readyz(node)).toEqual({ status: 503, body: { status: 'database unreachable' } });
   });
 });
