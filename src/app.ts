@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { adminRoutes } from './admin/routes.ts';
 import { alertRoutes } from './alerts/routes.ts';
@@ -35,10 +35,30 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
   return c.body(JSON.stringify(errorResource(error)), error.status, headers);
 }
 
+/**
+ * A NUL character in a path segment or a query value names nothing here, and PostgreSQL refuses
+ * it in any text: the request is a 400 before a route hands it to a query. (Bodies are read as
+ * JSON, where PostgreSQL's parser refuses \u0000 as a request error.)
+ */
+const refuseNulCharacters: MiddlewareHandler = async (c, next) => {
+  const url = c.req.url;
+  if (url.includes('%00') || url.includes('\u0000')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(url);
+    } catch {
+      decoded = '\u0000';
+    }
+    if (decoded.includes('\u0000')) throw new VigilError('bad-request', 'the request URL holds a NUL character (%00)');
+  }
+  await next();
+};
+
 /** Builds the node's HTTP app; no I/O happens until a request arrives. */
 export function createApp(deps: Deps): Hono {
   const app = new Hono({ strict: false });
   app.use('*', observeRequests(deps));
+  app.use('*', refuseNulCharacters);
   app.onError((err, c) => toResponse(c, err, deps));
   app.notFound((c) => toResponse(c, new VigilError('not-found', `nothing at ${new URL(c.req.url).pathname}`), deps));
 

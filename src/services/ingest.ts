@@ -226,7 +226,8 @@ export type AddRequest = { root: string; collectionId: string; body: Uint8Array;
 function asClientError(err: unknown): never {
   const code = (err as { code?: string }).code;
   // 54001: a body nested past PostgreSQL's stack (JSON_MAX_DEPTH normally refuses it first).
-  if (code === '22P02' || code === '22P05' || code === '54000' || code === '54001' || code === '22021') {
+  // 22003: a number past PostgreSQL's numeric (the JSON limits normally refuse it first).
+  if (code === '22P02' || code === '22P05' || code === '22003' || code === '54000' || code === '54001' || code === '22021') {
     throw new VigilError('invalid-json', `the body is not valid JSON: ${(err as Error).message}`);
   }
   throw err;

@@ -69,7 +69,7 @@ export async function parseRequestObjects(db: Executor, statusId: string, body: 
 export async function insertDetails(db: Executor, statusId: string, details: DetailRow[]): Promise<void> {
   if (details.length === 0) return;
   await sql`INSERT INTO status_details (status_id, seq, outcome, object_id, version, message)
-    SELECT ${statusId}::uuid, d.seq, d.outcome, d.object_id, d.version, d.message
+    SELECT ${statusId}::uuid, d.seq, d.outcome, left(d.object_id, 300), left(d.version, 300), d.message
     FROM jsonb_to_recordset(${JSON.stringify(details)}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)`.execute(db);
 }
 
@@ -101,7 +101,7 @@ export async function settleDetails(db: Executor, statusId: string, details: Det
   if (details.length === 0) return;
   const rows = JSON.stringify(details);
   await sql`UPDATE status_details AS s
-    SET outcome = d.outcome, object_id = d.object_id, version = d.version, message = d.message, payload = NULL
+    SET outcome = d.outcome, object_id = left(d.object_id, 300), version = left(d.version, 300), message = d.message, payload = NULL
     FROM jsonb_to_recordset(${rows}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)
     WHERE s.status_id = ${statusId} AND s.seq = d.seq`.execute(db);
 }

@@ -19,6 +19,14 @@ export type JsonLimits = {
 const OBJECT = 1;
 const ARRAY = 2;
 
+/**
+ * A JSON number here is an IEEE 754 double (I-JSON, RFC 7493 §2.2): 17 significant digits and an
+ * exponent within ±324 say all there is to say. PostgreSQL's parser takes far more (1e131071 is a
+ * 131,072-digit value: 8 bytes in, 128 KB out) and fails past it; such a token is refused here.
+ */
+const MAX_NUMBER_CHARS = 400;
+const MAX_EXPONENT = 400;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;
@@ -27,6 +35,11 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const COLON = 0x3a;
 const COMMA = 0x2c;
+
+/** Digits, sign, decimal point and exponent: what a JSON number token is made of. */
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -43,6 +56,11 @@ export class JsonLimitScanner {
   private inString = false;
   private escaped = false;
   private stringBytes = 0;
+  /** Within a number token: its length so far, and its exponent's digits (after e/E) so far. */
+  private inNumber = false;
+  private numberChars = 0;
+  private inExponent = false;
+  private exponent = 0;
   /** Per open container (index = depth): its kind, members or elements so far, and whether a value started in it. */
   private readonly kinds: Uint8Array;
   private readonly counts: Float64Array;
@@ -70,6 +88,13 @@ export class JsonLimitScanner {
           throw new VigilError('unprocessable', `a string in the body is longer than ${limits.maxStringBytes} bytes (JSON_MAX_STRING_BYTES)`);
         }
         continue;
+      }
+      if (this.inNumber) {
+        if (isNumberChar(c)) {
+          this.numberPart(c);
+          continue;
+        }
+        this.inNumber = false;
       }
       if (isSpace(c)) continue;
       switch (c) {
@@ -110,8 +135,28 @@ export class JsonLimitScanner {
         default:
           // A number or a literal (true, false, null): a value.
           this.value();
+          if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+            this.inNumber = true;
+            this.numberChars = 0;
+            this.inExponent = false;
+            this.exponent = 0;
+            this.numberPart(c);
+          }
       }
     }
+  }
+
+  private numberPart(c: number): void {
+    if (++this.numberChars > MAX_NUMBER_CHARS) throw this.numberTooLarge();
+    if (c === 0x65 || c === 0x45) this.inExponent = true;
+    else if (this.inExponent && c >= 0x30 && c <= 0x39) {
+      this.exponent = this.exponent * 10 + (c - 0x30);
+      if (this.exponent > MAX_EXPONENT) throw this.numberTooLarge();
+    }
+  }
+
+  private numberTooLarge(): VigilError {
+    return new VigilError('unprocessable', `a number in the body is out of range: JSON numbers here are IEEE 754 doubles (at most ${MAX_NUMBER_CHARS} characters, exponents within ±${MAX_EXPONENT})`);
   }
 
   /** A value begins in the current container. */

@@ -79,6 +79,17 @@ describe('a body past the JSON limits is refused before any parser sees it', () 
     await stillServes();
   });
 
+  it('refuses a number no double holds, which PostgreSQL’s parser also fails on or blows up (1e999999, 1e131071), with a 422', async () => {
+    for (const n of ['1e999999', '0.1e-999999', '1e131071', '1'.repeat(500)]) {
+      const r = await post(`{"objects":[${JSON.stringify(indicator()).slice(0, -1)},"x_n":${n}}]}`);
+      expect(r.status, n).toBe(422);
+      expect(r.body.description).toMatch(/a number in the body is out of range/);
+    }
+    // Numbers a double holds, exponents and all, go through (and fail their object if not finite).
+    const r = await post(`{"objects":[${JSON.stringify(indicator()).slice(0, -1)},"x_n":-1.5E+300,"x_m":2e-308}]}`);
+    expect(r.body.success_count).toBe(1);
+  });
+
   it('bounds the admin and alert APIs’ bodies too', async () => {
     const res = await node.request('/admin/collections', {
       method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -102,6 +113,17 @@ describe('a body past the JSON limits is refused before any parser sees it', () 
     const grown = process.memoryUsage().arrayBuffers - before;
     for (const s of sockets) s.destroy();
     expect(grown).toBeLessThan(20_000_000);
+  });
+});
+
+describe('a hostile URL', () => {
+  it('with a NUL character in a path segment or a query value is a 400, not a database error', async () => {
+    const id = base.split('/').pop();
+    for (const path of [`/de%00fault/collections/${id}/objects/`, `${base}/objects/indicator--%00/`, `${base}/objects/?match[id]=%00`, `${base}/objects/?next=x%00`, '/admin/collections/%00']) {
+      const res = await node.request(path, { token, signal: AbortSignal.timeout(DEADLINE_MS) });
+      expect(res.status, path).toBe(400);
+    }
+    await stillServes();
   });
 });
 
