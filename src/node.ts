@@ -25,8 +25,8 @@ import type { TrustList } from './federation/trust-list.ts';
 
 export type RunningNode = { deps: Deps; url: string; server: ServerType; close(): Promise<void> };
 
-export async function openDatabase(config: Config): Promise<Database> {
-  return config.databaseUrl ? openPostgres(config.databaseUrl) : openPGlite(path.join(config.dataDir, 'pgdata'));
+export async function openDatabase(config: Config, log?: Log): Promise<Database> {
+  return config.databaseUrl ? openPostgres(config.databaseUrl, { log }) : openPGlite(path.join(config.dataDir, 'pgdata'));
 }
 
 export async function migrateOrThrow(database: Database): Promise<string[]> {
@@ -100,7 +100,7 @@ export async function buildDeps(
 
 /** config → database → migrate → app → serve. */
 export async function startNode(config: Config, database?: Database, log: Log = createLog(config)): Promise<RunningNode> {
-  const db = database ?? (await openDatabase(config));
+  const db = database ?? (await openDatabase(config, log));
   const applied = await migrateOrThrow(db);
   if (applied.length) log.info({ applied }, 'applied migrations');
   const stopping = new AbortController();

@@ -52,10 +52,15 @@ class PreparingClient extends PgClient {
   }
 }
 
-export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, Client: PreparingClient as unknown as typeof pg.Client });
-  // A dropped idle connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+/** Where the store reports what no caller hears (the node's pino logger fits). */
+export type StoreLog = { warn(obj: { err: unknown }, msg: string): void };
+
+export async function openPostgres(url: string, options: { poolSize?: number; log?: StoreLog } = {}): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, Client: PreparingClient as unknown as typeof pg.Client });
+  // An idle connection that fails (the server restarted, a session terminated, the network cut):
+  // the pool drops it and opens another when needed; no request hears of it, so the log does.
+  // The error names the server's host and port at most, never the URL with its password.
+  pool.on('error', (err) => options.log?.warn({ err }, 'database: an idle connection failed; the pool replaces it'));
   pool.on('connect', (client) => {
     // A connection lost while a request holds it: the request's query fails (a 503), and the
     // pool drops it on release. pg-pool listens only while it is idle; unheard, it ended the process.

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLog } from '../../src/log.ts';
 import { openPGlite, openPostgres } from '../../src/store/database.ts';
 import { TAXII, onPostgres, startTestNode, testSchema } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
@@ -104,6 +106,9 @@ describe.runIf(onPostgres)('PostgreSQL goes away and comes back', () => {
 
 describe.runIf(onPostgres)("PostgreSQL terminates the node's sessions", () => {
   const application = `vigil_outage_${process.pid}`;
+  // The server trusts loopback, so any password connects: the log must never show it.
+  const PASSWORD = 'pool-secret-0123456789';
+  const lines: string[] = [];
   let node: TestNode;
   let schema: Awaited<ReturnType<typeof testSchema>>;
   let admin: pg.Client;
@@ -111,8 +116,11 @@ describe.runIf(onPostgres)("PostgreSQL terminates the node's sessions", () => {
   beforeAll(async () => {
     schema = await testSchema(process.env.TEST_DATABASE_URL!);
     const url = new URL(schema.url);
+    url.password = PASSWORD;
     url.searchParams.set('application_name', application);
-    node = await startTestNode({}, { open: () => openPostgres(url.toString()), drop: schema.drop });
+    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+    const log = createLog({ logLevel: 'info' }, sink);
+    node = await startTestNode({}, { open: () => openPostgres(url.toString(), { log }), drop: schema.drop }, { log: () => log });
     admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
     await admin.connect();
   });
@@ -133,6 +141,18 @@ describe.runIf(onPostgres)("PostgreSQL terminates the node's sessions", () => {
       await held.release();
     }
     // The pool drops the other terminated sessions as it notices them; a request may meet one first.
+    await expect.poll(async () => (await node.request('/taxii2/')).status, { timeout: 10_000 }).toBe(200);
+  });
+
+  it('logs an idle connection the server terminates, without the connection string', async () => {
+    expect((await node.request('/taxii2/')).status).toBe(200); // its connection back in the pool, idle
+    const logged = () =>
+      lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'database: an idle connection failed; the pool replaces it');
+    const before = logged().length;
+    await terminate();
+    await expect.poll(() => logged().length, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(logged().at(-1)).toMatchObject({ level: 40, err: { code: '57P01', message: 'terminating connection due to administrator command' } });
+    expect(lines.join('\n')).not.toContain(PASSWORD);
     await expect.poll(async () => (await node.request('/taxii2/')).status, { timeout: 10_000 }).toBe(200);
   });
 });
