@@ -5,8 +5,9 @@ import { adminRoutes } from './admin/routes.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { consoleRoutes } from './console/routes.ts';
 import type { Deps } from './deps.ts';
-import { RETRY_AFTER_SECONDS, VigilError, errorResource } from './errors.ts';
+import { RETRY_AFTER_SECONDS, VigilError, allowHeader, errorResource } from './errors.ts';
 import { apiDocsRoutes } from './http/api-docs.ts';
+import { onlyAllowedMethods } from './http/methods.ts';
 import { observeRequests } from './http/observe.ts';
 import { metricsRoute } from './metrics/route.ts';
 import { pendingMigrations } from './store/migrate.ts';
@@ -31,6 +32,7 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
   }
   const headers: Record<string, string> = { 'Content-Type': TAXII_MEDIA_TYPE };
   if (error.code === 'unauthorized') headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
+  if (error.code === 'method-not-allowed') headers.Allow = allowHeader(error);
   if (error.code === 'unavailable') headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
   return c.body(JSON.stringify(errorResource(error)), error.status, headers);
 }
@@ -59,6 +61,8 @@ export function createApp(deps: Deps): Hono {
   const app = new Hono({ strict: false });
   app.use('*', observeRequests(deps));
   app.use('*', refuseNulCharacters);
+  // The console answers its own paths with its HTML error page.
+  app.use('*', onlyAllowedMethods(app, { except: '/console' }));
   app.onError((err, c) => toResponse(c, err, deps));
   app.notFound((c) => toResponse(c, new VigilError('not-found', `nothing at ${new URL(c.req.url).pathname}`), deps));
 

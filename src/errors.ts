@@ -57,6 +57,12 @@ export class VigilError extends Error {
   }
 }
 
+/** The Allow header of a 405 'method-not-allowed': the methods its details list. */
+export function allowHeader(err: VigilError): string {
+  const allow = err.details?.allow;
+  return Array.isArray(allow) ? allow.join(', ') : '';
+}
+
 /** The TAXII 2.1 error resource (§3.6.1): `title` required, `http_status` a string. */
 export function errorResource(err: VigilError): Record<string, unknown> {
   return {

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
-import { RETRY_AFTER_SECONDS, VigilError } from '../errors.ts';
+import { RETRY_AFTER_SECONDS, VigilError, allowHeader } from '../errors.ts';
+import { onlyAllowedMethods } from '../http/methods.ts';
 import { isDatabaseUnreachable } from '../store/unreachable.ts';
 import { assetRoutes } from './assets.ts';
 import type { ConsoleEnv } from './env.ts';
@@ -30,7 +31,10 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
 
   app.onError((err, c) => {
     const session = c.get('session');
-    if (err instanceof VigilError) return errorPage(c, session, err.status, err.code === 'not-found' ? 'Not found' : 'Request refused', err.message);
+    if (err instanceof VigilError) {
+      if (err.code === 'method-not-allowed') c.header('Allow', allowHeader(err));
+      return errorPage(c, session, err.status, err.code === 'not-found' ? 'Not found' : 'Request refused', err.message);
+    }
     if (isDatabaseUnreachable(err)) {
       deps.log.warn({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'console: database unreachable');
       c.header('Retry-After', String(RETRY_AFTER_SECONDS));
@@ -44,6 +48,7 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     await next();
     securityHeaders(c);
   });
+  app.use('*', onlyAllowedMethods(app, { mount: '/console' }));
   app.route('/assets', assetRoutes());
 
   app.use('*', async (c, next) => {

@@ -313,11 +313,14 @@ describe('unknown or invalid ids, malformed bodies', () => {
     ['GET', '/api-roots/%zz'],
     ['DELETE', '/api-roots/no-such-root'],
     ['GET', '/no-such-thing'],
-    ['PUT', '/api-roots'],
     ['GET', '/clients/not-a-uuid/grants'],
   ])('%s %s gets 404', async (method, pathname) => {
     const patch = pathname.startsWith('/clients') ? { name: 'renamed' } : { title: 'x' };
     expectRefused(await call(method, pathname, method === 'PATCH' ? patch : undefined), 404);
+  });
+
+  it('PUT /api-roots gets 405: the path takes GET and POST (test/integration/methods.test.ts covers every route)', async () => {
+    expectRefused(await call('PUT', '/api-roots', { name: 'x' }), 405);
   });
 
   it.each([
