@@ -7,9 +7,9 @@ import { ADMIN_TOKEN, TAXII, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 
 // A path the node serves, asked with a method it does not take: 405 with Allow naming exactly the
-// methods the path takes (RFC 9110 §15.5.6; TAXII 2.1 §3.6.2), a TAXII error resource outside the
-// console. Paths it does not serve stay 404. The expected methods come from the OpenAPI route
-// table (openapi.test.ts checks it against the app) and, for the console, the table below.
+// methods the path takes (RFC 9110 §15.5.6), a TAXII error resource outside the console. Paths
+// it does not serve stay 404. The expected methods come from the OpenAPI route table
+// (openapi.test.ts checks it against the app) and, for the console, the table below.
 
 const CONSOLE: Record<string, string[]> = {
   '/console': ['GET'],
