@@ -8,6 +8,7 @@ import type { Caller, Peer } from '../support/peer.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
 import { OPENCTI_AMBER_STRICT, TLP1, TLP2, TLP2_EXTENSION } from '../fixtures/tlp-ids.ts';
+import { relationship as indicates } from '../support/bundles.ts';
 
 // shared/reference/tlp.md through HTTP: who gets which level, on every path out (objects,
 // object, manifest, versions, their date headers, `more`, paging by next and by added_after,
@@ -521,19 +522,7 @@ describe('an unknown TLP-like or unresolvable marking: stored, served to nobody 
 
 // ---- references --------------------------------------------------------------------------
 
-function relationship(source: string, target: string, markings: string[]): StixObject {
-  return {
-    type: 'relationship',
-    spec_version: '2.1',
-    id: `relationship--${randomUUID()}`,
-    created: '2024-01-01T00:00:00.000Z',
-    modified: '2024-01-01T00:00:00.000Z',
-    relationship_type: 'indicates',
-    source_ref: source,
-    target_ref: target,
-    object_marking_refs: markings,
-  };
-}
+const relationship = (source: string, target: string, markings: string[]): StixObject => indicates(source, target, { object_marking_refs: markings });
 
 function common(type: string, markings: string[], over: Record<string, unknown>): StixObject {
   return {
