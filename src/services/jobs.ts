@@ -5,8 +5,13 @@ import { ingestPending } from './ingest.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import { originSigner } from '../federation/origin-signature.ts';
 
-const LEASE_SECONDS = 120;
-const SWEEP_MS = 30_000;
+/**
+ * How often a replica looks for jobs whose replica died (their lease ran out): at most every
+ * 30 s, and at least twice a lease, so a crashed job waits about one lease to be taken over.
+ */
+function sweepMs(leaseSeconds: number): number {
+  return Math.min(30_000, (leaseSeconds * 1000) / 2);
+}
 
 export type JobRunner = {
   kick(statusId: string): void;
@@ -17,17 +22,18 @@ export type JobRunner = {
 };
 
 async function processJob(deps: Deps, stopping: () => boolean, statusId?: string): Promise<boolean> {
-  const job = await claimJob(deps.database.db, LEASE_SECONDS, statusId);
+  const lease = deps.config.ingestLeaseSeconds;
+  const job = await claimJob(deps.database.db, lease, statusId);
   if (!job) return false;
   const db = deps.database.db;
   const done = await ingestPending(db, (work) => db.transaction().execute(work), originSigner(deps.keyring), job.collection_id, job.status_id, job.total_count, async () => {
     // On shutdown, stop after this chunk and hand the rest back at once: the next replica (or
     // the next start) resumes from the objects still pending.
     if (stopping()) {
-      await extendLease(db, job.status_id, -LEASE_SECONDS);
+      await extendLease(db, job.status_id, -lease);
       return false;
     }
-    await extendLease(db, job.status_id, LEASE_SECONDS);
+    await extendLease(db, job.status_id, lease);
     // Let requests run between chunks: a 40 MB bundle must not stall the node.
     await yieldToEventLoop();
     return true;
@@ -74,7 +80,7 @@ export function createJobRunner(): JobRunner {
       deps = d;
       stopping = false;
       track(sweep());
-      timer = setInterval(() => track(sweep()), SWEEP_MS);
+      timer = setInterval(() => track(sweep()), sweepMs(d.config.ingestLeaseSeconds));
       timer.unref();
     },
     async stop() {
