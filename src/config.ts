@@ -25,7 +25,7 @@ const configSchema = z.object({
   PAGE_SIZE_MAX: positiveInt.max(100_000).default(1000),
   STATUS_RETENTION_HOURS: positiveInt.default(24),
   SYNC_INGEST_MAX_OBJECTS: z.coerce.number().int().min(0).default(1000),
-  INGEST_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(120),
+  WORK_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(120),
   // Bounds on a JSON request body, checked as it streams in (src/taxii/json-limits.ts). STIX
   // nests a handful of levels (a file's extensions: 7); PostgreSQL's parser runs out of stack
   // past a few thousand, PGlite's spins.
@@ -72,8 +72,11 @@ export type Config = Readonly<{
   pageSizeMax: number;
   statusRetentionHours: number;
   syncIngestMaxObjects: number;
-  /** How long a replica holds a queued request between chunks; a crashed replica's request is taken over about this long after. */
-  ingestLeaseSeconds: number;
+  /**
+   * How long a replica's claim on a queued request (between chunks) or a pull (between pages)
+   * lasts: the work of a replica that died is taken over about this long after.
+   */
+  workLeaseSeconds: number;
   /** What a JSON request body may hold: nesting, members of an object, bytes of a string, objects of a request. */
   jsonLimits: Readonly<{ maxDepth: number; maxMembers: number; maxStringBytes: number; maxObjects: number }>;
   /** How peers name this node; unset: chosen with the first key and kept with it. */
@@ -134,7 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pageSizeMax: c.PAGE_SIZE_MAX,
     statusRetentionHours: c.STATUS_RETENTION_HOURS,
     syncIngestMaxObjects: c.SYNC_INGEST_MAX_OBJECTS,
-    ingestLeaseSeconds: c.INGEST_LEASE_SECONDS,
+    workLeaseSeconds: c.WORK_LEASE_SECONDS,
     jsonLimits: Object.freeze({
       maxDepth: c.JSON_MAX_DEPTH,
       maxMembers: c.JSON_MAX_MEMBERS,

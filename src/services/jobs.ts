@@ -22,7 +22,7 @@ export type JobRunner = {
 };
 
 async function processJob(deps: Deps, stopping: () => boolean, statusId?: string): Promise<boolean> {
-  const lease = deps.config.ingestLeaseSeconds;
+  const lease = deps.config.workLeaseSeconds;
   const job = await claimJob(deps.database.db, lease, statusId);
   if (!job) return false;
   const db = deps.database.db;
@@ -80,7 +80,7 @@ export function createJobRunner(): JobRunner {
       deps = d;
       stopping = false;
       track(sweep());
-      timer = setInterval(() => track(sweep()), sweepMs(d.config.ingestLeaseSeconds));
+      timer = setInterval(() => track(sweep()), sweepMs(d.config.workLeaseSeconds));
       timer.unref();
     },
     async stop() {

@@ -9,7 +9,6 @@ import { extendSubscriptionLease, finishFailure, finishSuccess } from '../store/
 import { backoffSeconds } from './backoff.ts';
 import { storeReceivedPage } from './store-received.ts';
 
-export const LEASE_SECONDS = 120;
 
 export type PullOptions = { pageLimit: number; maxPages: number; limits?: Partial<Limits> };
 export const DEFAULT_PULL: PullOptions = { pageLimit: 1000, maxPages: 50 };
@@ -61,7 +60,7 @@ export async function pullSubscription(deps: Deps, clients: PeerClients, sub: Cl
       if (stored.quarantined) deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, count: stored.quarantined }, 'received versions quarantined: held here with other content');
       if (!page.more) break;
       outcome.more = n + 1 === opts.maxPages;
-      if (!(await extendSubscriptionLease(db, sub.id, sub.lease_owner, LEASE_SECONDS))) throw new PullError('lease-lost', 'the lease was lost');
+      if (!(await extendSubscriptionLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds))) throw new PullError('lease-lost', 'the lease was lost');
     }
     await finishSuccess(db, sub.id, sub.lease_owner, outcome.stored);
   } catch (err) {

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { createPeerClients } from '../federation/peer-client.ts';
 import { claimSubscription } from '../store/subscriptions.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
-import { DEFAULT_PULL, LEASE_SECONDS, pullSubscription } from './pull.ts';
+import { DEFAULT_PULL, pullSubscription } from './pull.ts';
 import type { PullOptions, PullOutcome } from './pull.ts';
 
 const MAX_CONCURRENT = 4;
@@ -45,7 +45,7 @@ export function createPuller(defaults: PullOptions = DEFAULT_PULL): Puller {
       // A backlog longer than one run goes on at once, not an interval later: the run ended by
       // releasing the lease, and takes it again as the timer would (another replica may win).
       while (goOn && outcome.more && !stopping) {
-        const next = await claimSubscription(d.database.db, owner, LEASE_SECONDS, sub.id);
+        const next = await claimSubscription(d.database.db, owner, d.config.workLeaseSeconds, sub.id);
         if (!next) break;
         outcome = await pullSubscription(d, clients, next, opts);
       }
@@ -59,7 +59,7 @@ export function createPuller(defaults: PullOptions = DEFAULT_PULL): Puller {
     ticking = true;
     try {
       while (deps && !stopping && pulls < MAX_CONCURRENT) {
-        const sub = await claimSubscription(deps.database.db, owner, LEASE_SECONDS);
+        const sub = await claimSubscription(deps.database.db, owner, deps.config.workLeaseSeconds);
         if (!sub) return;
         void pull(deps, sub, defaults, true).catch((err: unknown) => deps?.log.error({ err }, 'pull crashed'));
       }
@@ -71,7 +71,7 @@ export function createPuller(defaults: PullOptions = DEFAULT_PULL): Puller {
   return {
     async pullNow(id, opts = {}) {
       if (!deps) throw new Error('the puller is not running');
-      const sub = await claimSubscription(deps.database.db, owner, LEASE_SECONDS, id);
+      const sub = await claimSubscription(deps.database.db, owner, deps.config.workLeaseSeconds, id);
       if (!sub) return undefined;
       return pull(deps, sub, { ...defaults, ...opts });
     },

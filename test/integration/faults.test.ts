@@ -1,40 +1,52 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, nodeProcess } from '../support/node-process.ts';
 import type { NodeProcess } from '../support/node-process.ts';
-import { TAXII, testSchema } from '../support/node.ts';
+import { TAXII, startTestNode, testSchema } from '../support/node.ts';
 import { lateDefinitionBundle } from '../support/bundles.ts';
-import { indicator } from '../support/stix.ts';
+import { adminJson, indicator, postObjects } from '../support/stix.ts';
+import { TLP1 } from '../fixtures/tlp-ids.ts';
 
 // Faults as a suite: a node killed with SIGKILL (no shutdown at all) in the middle of its work,
 // then started again on the same database. Real processes, on PGlite (its data directory,
 // recovered after the crash) or PostgreSQL. What was acknowledged is neither lost nor doubled.
 
-const ENV = { LOG_LEVEL: 'error', PULL_TICK_MS: '0', ALERT_TICK_MS: '0', SYNC_INGEST_MAX_OBJECTS: '10', INGEST_LEASE_SECONDS: '3' };
+const ENV = { LOG_LEVEL: 'error', PULL_TICK_MS: '0', ALERT_TICK_MS: '0', SYNC_INGEST_MAX_OBJECTS: '10', WORK_LEASE_SECONDS: '3' };
 
-let dataDir: string;
-let port: number;
-let schema: Awaited<ReturnType<typeof testSchema>> | undefined;
+/** A node's own database (a data directory, or a schema on the PostgreSQL server) and port, kept across its restarts. */
+type Home = { dataDir: string; port: number; schema?: Awaited<ReturnType<typeof testSchema>> };
+const homes: Home[] = [];
 const procs: NodeProcess[] = [];
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-faults-'));
-  port = await freePort();
-  if (process.env.TEST_DATABASE_URL) schema = await testSchema(process.env.TEST_DATABASE_URL);
-});
+async function home(): Promise<Home> {
+  const h: Home = { dataDir: mkdtempSync(path.join(tmpdir(), 'vigil-faults-')), port: await freePort() };
+  if (process.env.TEST_DATABASE_URL) h.schema = await testSchema(process.env.TEST_DATABASE_URL);
+  homes.push(h);
+  return h;
+}
+
 afterAll(async () => {
   for (const p of procs.splice(0)) await p.kill();
-  rmSync(dataDir, { recursive: true, force: true });
-  await schema?.drop();
+  for (const h of homes.splice(0)) {
+    rmSync(h.dataDir, { recursive: true, force: true });
+    await h.schema?.drop();
+  }
 });
 
-function start(name: string): NodeProcess {
-  const p = nodeProcess(name, port, { ...ENV, DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) });
+function start(name: string, h: Home, env: Record<string, string> = {}): NodeProcess {
+  const p = nodeProcess(name, h.port, { ...ENV, DATA_DIR: h.dataDir, ...(h.schema ? { DATABASE_URL: h.schema.url } : {}), ...env });
   procs.push(p);
   return p;
 }
+
+let ingestHome: Home;
+beforeAll(async () => {
+  ingestHome = await home();
+});
 
 async function statusOf(p: NodeProcess, id: string): Promise<any> {
   return (await p.request(`/default/status/${id}/`)).json();
@@ -42,7 +54,7 @@ async function statusOf(p: NodeProcess, id: string): Promise<any> {
 
 describe('a node killed during a queued ingest that holds bad objects and a late marking definition', { timeout: 180_000 }, () => {
   it('finishes after a restart: every object accounted for once, the bad ones failed, none withheld', async () => {
-    const first = start('first');
+    const first = start('first', ingestHome);
     await first.start(90_000);
     const col = await first.admin('POST', '/admin/collections', { api_root: 'default', title: 'faults' });
     const base = `/default/collections/${col.id}`;
@@ -66,7 +78,7 @@ describe('a node killed during a queued ingest that holds bad objects and a late
     expect((await first.kill()).signal).toBe('SIGKILL');
     expect(before.pending_count).toBeGreaterThan(0);
 
-    const second = start('second');
+    const second = start('second', ingestHome);
     await second.start(90_000);
     let status: any;
     for (let i = 0; i < 900; i++) {
@@ -88,5 +100,81 @@ describe('a node killed during a queued ingest that holds bad objects and a late
     expect(new Set(ids)).toEqual(new Set(good.map((o) => o.id)));
     expect((await second.admin('GET', `/admin/collections/${col.id}/denied`)).objects).toEqual([]);
     await second.kill();
+  });
+});
+
+/** Every object id a node's admin reads in a collection (manifest, page after page). */
+async function heldIds(p: NodeProcess, collectionId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let next: string | undefined, page = 0; page < 1000; page++) {
+    const r: any = await (await p.request(`/default/collections/${collectionId}/manifest/?limit=1000${next ? `&next=${encodeURIComponent(next)}` : ''}`)).json();
+    ids.push(...(r.objects ?? []).map((m: { id: string }) => m.id));
+    if (!r.more) return ids;
+    next = r.next;
+  }
+  return ids;
+}
+
+describe('a node killed during a federation pull', { timeout: 180_000 }, () => {
+  it('catches up after a restart: every object once, the cursor never past what was stored', async () => {
+    // B, in this process, serves a collection through a proxy that counts A's page requests.
+    const b = await startTestNode({ NODE_ID: 'node-b', PULL_TICK_MS: '0' });
+    let pages = 0;
+    let onPage: () => void = () => {};
+    const proxy = http.createServer((req, res) => {
+      if (req.url?.includes('/objects/')) {
+        pages++;
+        onPage();
+      }
+      const up = http.request(`${b.url}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const colB = (await adminJson(b, 'POST', '/admin/collections', { api_root: 'default', title: 'shared' })).id;
+      const objects = Array.from({ length: 12_000 }, (_, i) => indicator({ name: `pulled ${i}`, object_marking_refs: [TLP1.green] }));
+      for (let i = 0; i < objects.length; i += 3000) await postObjects(b, `/default/collections/${colB}`, objects.slice(i, i + 3000));
+
+      const h = await home();
+      const env = { NODE_ID: 'node-a', PULL_TICK_MS: '200' };
+      const first = start('puller', h, env);
+      await first.start(90_000);
+      const jwks = (await (await first.request('/.well-known/jwks.json')).json()) as { keys: unknown[] };
+      const peerAtB = await adminJson(b, 'POST', '/admin/clients', { name: 'node-a', kind: 'peer', grants: [{ collection_id: colB, can_read: true, can_write: false }] });
+      await adminJson(b, 'PUT', `/admin/clients/${peerAtB.id}/peer`, { node_id: 'node-a', keys: jwks.keys });
+      const colA = (await first.admin('POST', '/admin/collections', { api_root: 'default', title: 'pulled' })).id;
+      const peerAtA = await first.admin('POST', '/admin/clients', { name: 'node-b', kind: 'peer' });
+      await first.admin('PUT', `/admin/clients/${peerAtA.id}/peer`, { node_id: 'node-b', keys: b.deps.keyring.publicKeys(), base_url: proxyUrl });
+      // Killed as it asks for its fourth page: three are stored, or being stored.
+      const killed = new Promise<void>((resolve) => {
+        onPage = () => {
+          if (pages === 4) void first.kill().then(() => resolve());
+        };
+      });
+      await first.admin('POST', '/admin/subscriptions', { peer_id: peerAtA.id, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA, interval_seconds: 1 });
+      await killed;
+      onPage = () => {};
+
+      const second = start('puller again', h, env);
+      await second.start(90_000);
+      let held: string[] = [];
+      for (let i = 0; i < 120 && held.length < objects.length; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        held = await heldIds(second, colA);
+      }
+      expect(held).toHaveLength(objects.length);
+      expect(new Set(held)).toEqual(new Set(objects.map((o) => o.id)));
+      expect(pages).toBeGreaterThan(4);
+      await second.kill();
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await b.stop();
+    }
   });
 });
