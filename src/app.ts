@@ -11,7 +11,7 @@ import { onlyAllowedMethods } from './http/methods.ts';
 import { observeRequests } from './http/observe.ts';
 import { metricsRoute } from './metrics/route.ts';
 import { pendingMigrations } from './store/migrate.ts';
-import { isDatabaseUnreachable } from './store/unreachable.ts';
+import { isDatabaseExhausted, isDatabaseUnreachable } from './store/unreachable.ts';
 import { WWW_AUTHENTICATE } from './taxii/credentials.ts';
 import { TAXII_MEDIA_TYPE } from './taxii/media.ts';
 import { taxiiRoutes } from './taxii/routes.ts';
@@ -25,6 +25,10 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
     deps.log.warn({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'database unreachable');
     deps.metrics.errors.inc({ kind: 'http' });
     error = new VigilError('unavailable', 'the node cannot reach its database; try again shortly');
+  } else if (isDatabaseExhausted(err)) {
+    deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'database out of resources');
+    deps.metrics.errors.inc({ kind: 'http' });
+    error = new VigilError('unavailable', 'the database is out of disk space, memory or connections; nothing of this request was stored; try again later');
   } else {
     deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'unhandled error');
     deps.metrics.errors.inc({ kind: 'http' });

@@ -28,3 +28,16 @@ export function isDatabaseUnreachable(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Class 53, insufficient resources (53100 disk full, 53200 out of memory, 53300 too many
+ * connections): the statement failed whole and the database goes on; the request may be tried
+ * again once an operator has made room. An outage of a kind (503), not a bug.
+ */
+export function isDatabaseExhausted(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && /^53[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return false;
+}

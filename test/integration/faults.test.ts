@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -175,6 +176,59 @@ describe('a node killed during a federation pull', { timeout: 180_000 }, () => {
       proxy.closeAllConnections();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
       await b.stop();
+    }
+  });
+});
+
+// Disk full, on PGlite: its data directory on a small tmpfs (a mount needs root: CI runs as root;
+// on PostgreSQL the server's disk is not the test's to fill).
+const canMount = !process.env.TEST_DATABASE_URL && process.getuid?.() === 0;
+
+describe.runIf(canMount)('the embedded database’s disk full', { timeout: 180_000 }, () => {
+  it('refuses writes with a 503 while it is full, takes them again once there is room, and keeps what it acknowledged', async () => {
+    const mnt = mkdtempSync(path.join(tmpdir(), 'vigil-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', mnt]);
+    try {
+      const h: Home = { dataDir: mnt, port: await freePort() };
+      const first = start('full', h, { SYNC_INGEST_MAX_OBJECTS: '1000' });
+      await first.start(90_000);
+      const col = await first.admin('POST', '/admin/collections', { api_root: 'default', title: 'full' });
+      const base = `/default/collections/${col.id}`;
+      // Room for a few requests only.
+      const { bavail, bsize } = statfsSync(mnt);
+      writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(Math.max(0, bavail * bsize - 4_000_000)));
+      const acknowledged: string[] = [];
+      let refused: Response | undefined;
+      for (let i = 0; i < 100 && !refused; i++) {
+        const objects = Array.from({ length: 200 }, () => indicator({ description: 'x'.repeat(1000) }));
+        const res = await first.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: JSON.stringify({ objects }), signal: AbortSignal.timeout(30_000) });
+        if (res.status === 202) {
+          expect(((await res.json()) as { success_count: number }).success_count).toBe(objects.length);
+          acknowledged.push(...objects.map((o) => o.id));
+        } else refused = res;
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await refused!.json()) as { description: string }).description).toMatch(/out of disk space/);
+      expect(acknowledged.length).toBeGreaterThan(0);
+      expect((await first.request('/healthz')).status).toBe(200);
+
+      rmSync(path.join(mnt, 'filler'));
+      const more = indicator();
+      const res = await first.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: JSON.stringify({ objects: [more] }), signal: AbortSignal.timeout(30_000) });
+      expect(res.status).toBe(202);
+      acknowledged.push(more.id);
+
+      await first.kill();
+      const second = start('full again', h);
+      await second.start(90_000);
+      const held = await heldIds(second, col.id);
+      expect(held).toHaveLength(acknowledged.length);
+      expect(new Set(held)).toEqual(new Set(acknowledged));
+      await second.kill();
+    } finally {
+      execFileSync('umount', ['-l', mnt]);
+      rmSync(mnt, { recursive: true, force: true });
     }
   });
 });
