@@ -9,7 +9,15 @@ import { backoffSeconds } from './backoff.ts';
 
 /** Alerts claimed per pass, and sent at once. */
 const BATCH = 16;
-const LEASE_SECONDS = 120;
+
+/**
+ * How long a replica's claim on an alert lasts: WORK_LEASE_SECONDS, but never less than two
+ * webhook timeouts, so a slow delivery still in flight is not sent again by another replica. A
+ * replica that died mid-delivery has its alerts sent again (same idempotency key) after it.
+ */
+function leaseSeconds(deps: Deps): number {
+  return Math.max(deps.config.workLeaseSeconds, 2 * Math.ceil(deps.config.alerts.webhookTimeoutMs / 1000) + 5);
+}
 /** What a receiver answers is read up to this size and dropped: only the status counts. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -96,7 +104,7 @@ async function deliverOne(deps: Deps, sender: WebhookSender, owner: string, row:
 
 /** One pass: claims due webhook alerts and sends them; answers how many it tried. */
 export async function deliverDue(deps: Deps, sender: WebhookSender, owner: string): Promise<number> {
-  const rows = await claimDueAlerts(deps.database.db, owner, LEASE_SECONDS, BATCH);
+  const rows = await claimDueAlerts(deps.database.db, owner, leaseSeconds(deps), BATCH);
   await Promise.all(
     rows.map((row) => deliverOne(deps, sender, owner, row).catch((err: unknown) => deps.log.error({ err, alert: row.id }, 'alert delivery crashed'))),
   );

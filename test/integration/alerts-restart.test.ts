@@ -107,4 +107,30 @@ describe('a node killed between ingest and delivery', { timeout: 120_000 }, () =
       await r.stop();
     }
   });
+  it('sends again, under the same idempotency key, an alert whose delivery was in flight when the node died', async () => {
+    if (running?.running()) await running.kill();
+    // The first attempt hangs (the node dies while it waits); the next one is answered.
+    const r = flakyReceiver((req) => (req.attempt === 0 ? 'hang' : 200));
+    await r.start();
+    try {
+      const fast = { ALERT_TICK_MS: '50', ...RETRY, WORK_LEASE_SECONDS: '2', ALERT_WEBHOOK_TIMEOUT_MS: '1000' };
+      const first = start('fourth', port, fast);
+      await first.start();
+      const c = await setup(first, r.url);
+      await postObjects(first as unknown as TestNode, c.base, [indicator()], c.token);
+      await eventually(async () => r.requests.length === 1, 15_000, 'a delivery in flight');
+      expect((await first.kill()).signal).toBe('SIGKILL');
+
+      const second = start('fifth', port, fast);
+      await second.start();
+      running = second;
+      await eventually(async () => (await deliveries(second, c.token, c.sub.id))[0]?.state === 'delivered', 20_000, 'delivered after the restart');
+      // Sent twice at most, always under one key: the receiver acts on it once.
+      expect(r.requests.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(r.requests.map((q) => q.key)).size).toBe(1);
+      expect(r.keys().size).toBe(1);
+    } finally {
+      await r.stop();
+    }
+  });
 });
