@@ -26,7 +26,8 @@ let token: string;
 let rssBefore: number;
 
 beforeAll(async () => {
-  node = await startTestNode({ SYNC_INGEST_MAX_OBJECTS: '20' });
+  // Rate limits off: the fuzzer's requests must reach the handlers, not stop at a 429.
+  node = await startTestNode({ SYNC_INGEST_MAX_OBJECTS: '20', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0' });
   ({ base, collectionId, clientId, token } = await collectionWithClient(node));
   rssBefore = process.memoryUsage().rss;
 });
