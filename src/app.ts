@@ -5,10 +5,11 @@ import { adminRoutes } from './admin/routes.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { consoleRoutes } from './console/routes.ts';
 import type { Deps } from './deps.ts';
-import { RETRY_AFTER_SECONDS, VigilError, allowHeader, errorResource } from './errors.ts';
+import { RETRY_AFTER_SECONDS, VigilError, allowHeader, errorResource, retryAfterHeader } from './errors.ts';
 import { apiDocsRoutes } from './http/api-docs.ts';
 import { onlyAllowedMethods } from './http/methods.ts';
 import { observeRequests } from './http/observe.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { metricsRoute } from './metrics/route.ts';
 import { pendingMigrations } from './store/migrate.ts';
 import { isDatabaseExhausted, isDatabaseUnreachable } from './store/unreachable.ts';
@@ -38,6 +39,7 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
   if (error.code === 'unauthorized') headers['WWW-Authenticate'] = WWW_AUTHENTICATE;
   if (error.code === 'method-not-allowed') headers.Allow = allowHeader(error);
   if (error.code === 'unavailable') headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+  if (error.code === 'too-many-requests') headers['Retry-After'] = retryAfterHeader(error);
   return c.body(JSON.stringify(errorResource(error)), error.status, headers);
 }
 
@@ -64,6 +66,8 @@ const refuseNulCharacters: MiddlewareHandler = async (c, next) => {
 export function createApp(deps: Deps): Hono {
   const app = new Hono({ strict: false });
   app.use('*', observeRequests(deps));
+  app.use('*', securityHeaders(deps.config));
+  app.use('*', deps.rateLimits.middleware());
   app.use('*', refuseNulCharacters);
   // The console answers its own paths with its HTML error page.
   app.use('*', onlyAllowedMethods(app, { except: '/console' }));

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 // The only reader of process.env: every setting is validated once, at start, then frozen.
@@ -53,6 +54,15 @@ const configSchema = z.object({
     .optional(),
   TRUST_ANCHOR: z.string().min(1).optional(),
   TRUST_LIST: z.string().min(1).optional(),
+  // Requests a minute (and at once) per client or peer, and per address without valid credentials; 0: no limit.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  RATE_LIMIT_BURST: positiveInt.max(1_000_000).default(300),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
+  TRUSTED_PROXIES: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine((v) => ipaddr.isValidCIDR(v) || ipaddr.IPv4.isValidFourPartDecimal(v) || ipaddr.IPv6.isValid(v), 'must be a comma-separated list of IP addresses or CIDR ranges (10.0.0.0/8)')))
+    .optional(),
 });
 
 /** Every environment variable the node reads (the README documents each). */
@@ -89,6 +99,10 @@ export type Config = Readonly<{
   trustList: string | undefined;
   /** How often the puller looks for due subscriptions; 0 turns the timer off (pulls run only on demand). */
   pullTickMs: number;
+  /** Requests a minute and at once per principal, and a minute per address without valid credentials; 0: no limit. */
+  rateLimits: Readonly<{ perMinute: number; burst: number; anonymousPerMinute: number }>;
+  /** Proxies whose X-Forwarded-For names the caller's address: IP addresses and CIDR ranges. */
+  trustedProxies: readonly string[];
   alerts: Readonly<{
     /** How often the matcher reads the outbox and the sender looks for due webhooks; 0 turns both off. */
     tickMs: number;
@@ -151,6 +165,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustAnchor: c.TRUST_ANCHOR,
     trustList: c.TRUST_LIST,
     pullTickMs: c.PULL_TICK_MS,
+    rateLimits: Object.freeze({ perMinute: c.RATE_LIMIT_PER_MINUTE, burst: c.RATE_LIMIT_BURST, anonymousPerMinute: c.RATE_LIMIT_ANONYMOUS_PER_MINUTE }),
+    trustedProxies: Object.freeze(c.TRUSTED_PROXIES ?? []),
     alerts: Object.freeze({
       tickMs: c.ALERT_TICK_MS,
       maxAttempts: c.ALERT_MAX_ATTEMPTS,

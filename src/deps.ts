@@ -8,6 +8,7 @@ import type { AlertRunner } from './services/alert-runner.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
+import type { RateLimits } from './http/rate-limit.ts';
 
 /** Everything a request or a background job needs, built once at start and passed in. */
 export type Deps = Readonly<{
@@ -29,6 +30,8 @@ export type Deps = Readonly<{
   keyring: Keyring;
   /** This replica's Prometheus metrics. */
   metrics: Metrics;
+  /** This replica's request rate limits (kept in its memory). */
+  rateLimits: RateLimits;
   /** The federation's verified trust list, when one is configured. */
   trustList: TrustList | undefined;
   /** Aborted when the node begins to stop: open alert streams end, so closing the server does not wait on them. */

@@ -15,6 +15,7 @@ const statusByCode = {
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'unprocessable': 422,
+  'too-many-requests': 429,
   'internal': 500,
   'unavailable': 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
@@ -35,6 +36,7 @@ const titles: Record<ErrorCode, string> = {
   'payload-too-large': 'Request body too large',
   'unsupported-media-type': 'Unsupported media type',
   'unprocessable': 'Unprocessable request',
+  'too-many-requests': 'Too many requests',
   'internal': 'Internal server error',
   'unavailable': 'Service unavailable',
 };
@@ -61,6 +63,11 @@ export class VigilError extends Error {
 export function allowHeader(err: VigilError): string {
   const allow = err.details?.allow;
   return Array.isArray(allow) ? allow.join(', ') : '';
+}
+
+/** The Retry-After header of a 429 'too-many-requests': the seconds its details give. */
+export function retryAfterHeader(err: VigilError): string {
+  return String(err.details?.retry_after_seconds ?? 1);
 }
 
 /** The TAXII 2.1 error resource (§3.6.1): `title` required, `http_status` a string. */

@@ -11,6 +11,7 @@ import { createJobRunner } from './services/jobs.ts';
 import { createPuller } from './services/puller.ts';
 import { createAlertRunner } from './services/alert-runner.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { RateLimits } from './http/rate-limit.ts';
 import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
 import { hashToken } from './services/tokens.ts';
 import { openPGlite, openPostgres } from './store/database.ts';
@@ -86,6 +87,7 @@ export async function buildDeps(
     puller,
     alerts,
     metrics: createMetrics(database),
+    rateLimits: new RateLimits(config, log),
     keyring: loadKeyring(config.keyDir),
     trustList: await loadTrustList(config),
     stopping,

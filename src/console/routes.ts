@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
-import { RETRY_AFTER_SECONDS, VigilError, allowHeader } from '../errors.ts';
+import { RETRY_AFTER_SECONDS, VigilError, allowHeader, retryAfterHeader } from '../errors.ts';
 import { onlyAllowedMethods } from '../http/methods.ts';
 import { isDatabaseUnreachable } from '../store/unreachable.ts';
 import { assetRoutes } from './assets.ts';
@@ -12,7 +12,8 @@ import { browseRoutes } from './pages/browse.ts';
 import { operationsRoutes } from './pages/operations.ts';
 import { signInRoutes } from './pages/signin.ts';
 import { submitRoutes } from './pages/submit.ts';
-import { CSRF_FIELD, CSRF_HEADER, PRESESSION_COOKIE, SESSION_COOKIE, readCookie, sameOrigin, sameToken, securityHeaders } from './security.ts';
+import { consoleHeaders } from '../http/security-headers.ts';
+import { CSRF_FIELD, CSRF_HEADER, PRESESSION_COOKIE, SESSION_COOKIE, readCookie, sameOrigin, sameToken } from './security.ts';
 import { loadSession } from './sessions.ts';
 
 /** The CSRF token a POST carries: a form field, or a header for fetch. */
@@ -33,6 +34,7 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     const session = c.get('session');
     if (err instanceof VigilError) {
       if (err.code === 'method-not-allowed') c.header('Allow', allowHeader(err));
+      if (err.code === 'too-many-requests') c.header('Retry-After', retryAfterHeader(err));
       return errorPage(c, session, err.status, err.code === 'not-found' ? 'Not found' : 'Request refused', err.message);
     }
     if (isDatabaseUnreachable(err)) {
@@ -46,15 +48,17 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
 
   app.use('*', async (c, next) => {
     await next();
-    securityHeaders(c);
+    consoleHeaders(c);
   });
   app.use('*', onlyAllowedMethods(app, { mount: '/console' }));
   app.route('/assets', assetRoutes());
 
   app.use('*', async (c, next) => {
     const id = readCookie(c, SESSION_COOKIE);
+    const session = id ? await loadSession(deps, id) : undefined;
     c.set('sessionId', id);
-    c.set('session', id ? await loadSession(deps, id) : undefined);
+    c.set('session', session);
+    if (session) deps.rateLimits.admit(c, session.principal);
     await next();
   });
 

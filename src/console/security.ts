@@ -8,30 +8,6 @@ export const PRESESSION_COOKIE = 'vigil_presession';
 export const CSRF_FIELD = '_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 
-// No inline script or style anywhere: the console's JS and CSS are files under /console/assets.
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "object-src 'none'",
-].join('; ');
-
-/** Headers on every console answer, pages and assets alike. */
-export function securityHeaders(c: Context): void {
-  c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-  c.header('X-Content-Type-Options', 'nosniff');
-  c.header('X-Frame-Options', 'DENY');
-  // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on form posts.
-  c.header('Referrer-Policy', 'same-origin');
-  c.header('Cross-Origin-Opener-Policy', 'same-origin');
-  c.header('Cross-Origin-Resource-Policy', 'same-origin');
-}
-
 /** The origin pages are served from: PUBLIC_URL's when set (behind a proxy), else the request's. */
 export function expectedOrigin(deps: Deps, c: Context): string {
   return new URL(deps.config.publicUrl ?? c.req.url).origin;

@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { Hono } from 'hono';
-import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import { openApiDocument } from './openapi.ts';
+import { docsHeaders } from './security-headers.ts';
 
 // GET /openapi.json and the reference page at /docs (Scalar). Public: documentation reveals no
 // data. The page works offline (hospital networks): Scalar's browser bundle is served from the
@@ -26,21 +26,6 @@ function loadScalar(): Promise<Asset> {
   scalarBundle ??= readFile(scalarFile('./browser/standalone.js')).then((raw) => ({ raw, gzip: gzipSync(raw, { level: 9 }) }));
   return scalarBundle;
 }
-
-// Scalar injects its styles at run time (hence 'unsafe-inline' for styles only), draws icons as
-// data: images, and the "test request" client calls this origin's API (connect-src 'self').
-export const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
 
 // Everything that would leave the node switched off: telemetry, the hosted fonts, Scalar's request
 // proxy and its services, the AI agent and MCP. Passed as the script tag's data-configuration:
@@ -70,12 +55,6 @@ const page = (version: string) => `<!doctype html>
 </html>
 `;
 
-function secure(c: Context): void {
-  c.header('Content-Security-Policy', DOCS_CSP);
-  c.header('X-Content-Type-Options', 'nosniff');
-  c.header('Referrer-Policy', 'same-origin');
-}
-
 // The page names the bundle with Scalar's version, so a year of caching is safe across upgrades.
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -90,14 +69,14 @@ export function apiDocsRoutes(deps: Deps): Hono {
     return c.body(document, 200, { 'Content-Type': 'application/json; charset=utf-8' });
   });
   app.get('/docs', (c) => {
-    secure(c);
+    docsHeaders(c);
     c.header('Cache-Control', 'no-cache');
     html ??= page(JSON.parse(readFileSync(scalarFile('../package.json'), 'utf8')).version);
     return c.html(html);
   });
   app.get('/docs/scalar.js', async (c) => {
     const asset = await loadScalar();
-    secure(c);
+    docsHeaders(c);
     c.header('Cache-Control', IMMUTABLE);
     c.header('Vary', 'Accept-Encoding');
     c.header('Content-Type', 'text/javascript; charset=utf-8');

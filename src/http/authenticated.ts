@@ -14,6 +14,7 @@ export function authenticated(deps: Deps, whatToSend: string): MiddlewareHandler
     const creds = parseAuthorization(c.req.header('authorization'));
     const principal = creds && (await authenticate(deps, creds));
     if (!principal) throw new VigilError('unauthorized', whatToSend);
+    deps.rateLimits.admit(c, principal);
     c.set('principal', principal);
     await next();
   };

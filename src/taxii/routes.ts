@@ -27,6 +27,7 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
       // bound to the URL the peer used: this node's public URL when it sits behind a proxy.
       const { origin, pathname, search } = new URL(c.req.url);
       const peer = await authenticatePeer(deps, proof, c.req.method, `${deps.config.publicUrl ?? origin}${pathname}${search}`);
+      deps.rateLimits.admit(c, peer.principal);
       c.set('principal', peer.principal);
       await next();
       const body = new Uint8Array(await c.res.clone().arrayBuffer());
@@ -37,6 +38,7 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
     const creds = parseAuthorization(header);
     const principal: Principal | undefined = header === undefined ? { kind: 'anonymous' } : creds && (await authenticate(deps, creds));
     if (!principal) throw new VigilError('unauthorized', 'the credentials were not accepted');
+    deps.rateLimits.admit(c, principal);
     c.set('principal', principal);
     await next();
   });

@@ -30,6 +30,13 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ ALERT_WEBHOOK_HOSTS: 'Hooks.Example.org, *.hospital.eu' }).alerts.hosts).toEqual(['hooks.example.org', '*.hospital.eu']);
   });
 
+  it('reads the rate limits, on by default, and the trusted proxies', () => {
+    expect(loadConfig({}).rateLimits).toEqual({ perMinute: 600, burst: 300, anonymousPerMinute: 120 });
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0' }).rateLimits).toMatchObject({ perMinute: 0, anonymousPerMinute: 0 });
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 8000, databaseUrl: undefined });
   });
@@ -47,6 +54,9 @@ describe('configuration from the environment', () => {
     ['ALERT_MAX_ATTEMPTS', '0'],
     ['ALERT_WEBHOOK_ALLOW_PRIVATE', 'maybe'],
     ['ALERT_WEBHOOK_HOSTS', 'hooks.example.org, bad host!'],
+    ['RATE_LIMIT_PER_MINUTE', '-1'],
+    ['RATE_LIMIT_BURST', '0'],
+    ['TRUSTED_PROXIES', '10.0.0.0/8, proxy.example.org'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}: `));
