@@ -6,6 +6,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src
 COPY migrations ./migrations
 COPY bin ./bin
+# Scalar's browser bundle, served at /docs/scalar.js (vendor/scalar/README.md).
+COPY vendor ./vendor
 ENV HOST=0.0.0.0 PORT=8000 DATA_DIR=/data
 # The node writes its admin token and keys here as the unprivileged user; a named volume takes
 # this ownership when first mounted.

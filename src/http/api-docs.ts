@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { Hono } from 'hono';
 import type { Deps } from '../deps.ts';
@@ -11,19 +10,17 @@ import { docsHeaders } from './security-headers.ts';
 // data. The page works offline (hospital networks): Scalar's browser bundle is served from the
 // node itself, and the CSP lets the page reach nothing but this origin.
 
-const require = createRequire(import.meta.url);
-
-/** A file of the Scalar package: its exports map names neither the browser bundle nor package.json. */
-function scalarFile(relative: string): string {
-  return new URL(relative, `file://${require.resolve('@scalar/api-reference')}`).pathname;
-}
+// The bundle is vendored (vendor/scalar/, see its README): the npm package would bring 250-odd
+// runtime packages to every node for this one file. source.json names its version.
+const SCALAR_BUNDLE = new URL('../../vendor/scalar/standalone.js', import.meta.url);
+const SCALAR_SOURCE = new URL('../../vendor/scalar/source.json', import.meta.url);
 
 type Asset = { raw: Buffer; gzip: Buffer };
 let scalarBundle: Promise<Asset> | undefined;
 
 /** Read and compressed once per process, on first use: createApp does no I/O, and tests that never open /docs pay nothing. */
 function loadScalar(): Promise<Asset> {
-  scalarBundle ??= readFile(scalarFile('./browser/standalone.js')).then((raw) => ({ raw, gzip: gzipSync(raw, { level: 9 }) }));
+  scalarBundle ??= readFile(SCALAR_BUNDLE).then((raw) => ({ raw, gzip: gzipSync(raw, { level: 9 }) }));
   return scalarBundle;
 }
 
@@ -71,7 +68,7 @@ export function apiDocsRoutes(deps: Deps): Hono {
   app.get('/docs', (c) => {
     docsHeaders(c);
     c.header('Cache-Control', 'no-cache');
-    html ??= page(JSON.parse(readFileSync(scalarFile('../package.json'), 'utf8')).version);
+    html ??= page(JSON.parse(readFileSync(SCALAR_SOURCE, 'utf8')).version);
     return c.html(html);
   });
   app.get('/docs/scalar.js', async (c) => {

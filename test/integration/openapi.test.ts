@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -201,6 +203,14 @@ describe('/docs', () => {
     expect(zipped.status).toBe(200);
     expect(zipped.headers.get('content-encoding')).toBe('gzip');
     expect(await zipped.text()).toBe(text); // fetch decompresses
+  });
+
+  it('serves the vendored bundle byte for byte, named in the page by the version vendor/scalar/source.json gives', async () => {
+    const source = JSON.parse(readFileSync(new URL('../../vendor/scalar/source.json', import.meta.url), 'utf8'));
+    const html = await (await node.request('/docs', { token: null, headers: { accept: 'text/html' } })).text();
+    expect(html).toContain(`/docs/scalar.js?v=${source.version}"`);
+    const res = await node.request('/docs/scalar.js', { token: null, headers: { accept: '*/*', 'accept-encoding': 'identity' } });
+    expect(createHash('sha256').update(new Uint8Array(await res.arrayBuffer())).digest('hex')).toBe(source.sha256);
   });
 
   it('points Scalar at /openapi.json with everything that would leave the node switched off', async () => {
