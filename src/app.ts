@@ -10,7 +10,7 @@ import { apiDocsRoutes } from './http/api-docs.ts';
 import { onlyAllowedMethods } from './http/methods.ts';
 import { observeRequests } from './http/observe.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { metricsRoute } from './metrics/route.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { pendingMigrations } from './store/migrate.ts';
 import { isDatabaseExhausted, isDatabaseUnreachable } from './store/unreachable.ts';
 import { WWW_AUTHENTICATE } from './taxii/credentials.ts';

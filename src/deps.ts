@@ -2,13 +2,46 @@ import type { Config } from './config.ts';
 import type { Log } from './log.ts';
 import type { Database } from './store/database.ts';
 import type { CursorKey } from './services/cursor.ts';
-import type { JobRunner } from './services/jobs.ts';
-import type { Puller } from './services/puller.ts';
-import type { AlertRunner } from './services/alert-runner.ts';
+import type { PullOptions, PullOutcome } from './services/pull-options.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
 import type { RateLimits } from './http/rate-limit.ts';
+
+// The background work of a replica, as requests and the node's shutdown use it. Declared here,
+// not imported from the runners (services/jobs.ts, puller.ts, alert-runner.ts), which take the
+// Deps they run with: the runners depend on Deps, never the other way.
+
+/** Queued ingest requests (services/jobs.ts). */
+export type JobRunner = {
+  kick(statusId: string): void;
+  /** Resolves when no job this process started is still running (tests, shutdown). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/** Pulls of peers' collections (services/puller.ts). */
+export type Puller = {
+  /** Pulls one subscription now, due or not (unless another puller holds it): undefined then. */
+  pullNow(subscriptionId: string, opts?: Partial<PullOptions>): Promise<PullOutcome | undefined>;
+  /** Resolves when no pull this process started is still running. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/** Early-warning matching and delivery (services/alert-runner.ts). */
+export type AlertRunner = {
+  /** Match and deliver now rather than at the next tick (after an ingest commits here). */
+  kick(): void;
+  /** Called after a pass that made alerts: open streams look for them at once. */
+  onAlerts(listener: () => void): () => void;
+  /** Runs the matcher and the sender until neither finds work (tests, and the kick). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/** What a runner adds to its contract: it starts with the node's Deps. */
+export type Started<T> = T & { start(deps: Deps): void };
 
 /** Everything a request or a background job needs, built once at start and passed in. */
 export type Deps = Readonly<{

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertFilterSchema } from './filter.ts';
+import { alertFilterSchema } from '../services/alert-filter.ts';
 
 // The alert API's request bodies and queries: the single definition used to validate and to document.
 

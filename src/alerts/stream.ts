@@ -11,7 +11,7 @@ import type { Principal } from '../services/auth.ts';
 import { alertsAfter, clientAlertsAfter, lastAlertSeq } from '../store/alerts.ts';
 import type { AlertRow } from '../store/alerts.ts';
 import { parseAuthorization } from '../taxii/credentials.ts';
-import { alertBody } from './payload.ts';
+import { alertBody } from '../services/alert-payload.ts';
 
 // GET /alerts/stream: alerts as Server-Sent Events (HTML Living Standard §9.2), for live consoles.
 // The event id is the alert's seq: alerts commit in seq order, so resuming after an id misses none.

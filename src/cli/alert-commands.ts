@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { AlertSignatureError, verifyAlert } from '../alerts/signature.ts';
+import { AlertSignatureError, verifyAlert } from '../services/alert-signature.ts';
 import { CliError } from './admin-client.ts';
 
 type Print = (value: unknown, human: (v: any) => string) => void;

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Config } from '../config.ts';
 import { VigilError } from '../errors.ts';
 import type { Log } from '../log.ts';
-import type { Principal } from '../services/auth.ts';
+import type { Principal } from '../services/principal.ts';
 import { clientAddress, trustedRanges } from './client-address.ts';
 import { TokenBuckets } from './token-buckets.ts';
 

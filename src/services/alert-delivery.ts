@@ -1,8 +1,8 @@
 import { Agent } from 'undici';
 import type { Deps } from '../deps.ts';
-import { alertBody } from '../alerts/payload.ts';
-import { ALERT_ID_HEADER, ALERT_SIGNATURE_HEADER, signAlert } from '../alerts/signature.ts';
-import { guardedLookup, webhookUrlProblem } from '../alerts/webhook-url.ts';
+import { alertBody } from './alert-payload.ts';
+import { ALERT_ID_HEADER, ALERT_SIGNATURE_HEADER, signAlert } from './alert-signature.ts';
+import { guardedLookup, webhookUrlProblem } from './webhook-url.ts';
 import { claimDueAlerts, markDelivered, markFailed, markStreamOnly, markWithheld } from '../store/alerts.ts';
 import type { AlertRow } from '../store/alerts.ts';
 import { backoffSeconds } from './backoff.ts';

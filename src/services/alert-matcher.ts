@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { alertFilterSchema, cpeMatches, matchesOwnProperties } from '../alerts/filter.ts';
-import type { AlertFilter } from '../alerts/filter.ts';
+import { alertFilterSchema, cpeMatches, matchesOwnProperties } from './alert-filter.ts';
+import type { AlertFilter } from './alert-filter.ts';
 import { clientAudience } from '../policy/audience.ts';
 import type { Clearance } from '../policy/levels.ts';
 import {

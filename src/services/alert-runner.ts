@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Deps } from '../deps.ts';
+import type { AlertRunner, Deps, Started } from '../deps.ts';
 import { pruneAlerts } from '../store/alerts.ts';
 import { matchOutbox } from './alert-matcher.ts';
 import { createWebhookSender, deliverDue } from './alert-delivery.ts';
@@ -8,23 +8,13 @@ import type { WebhookSender } from './alert-delivery.ts';
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-export type AlertRunner = {
-  /** Match and deliver now rather than at the next tick (after an ingest commits here). */
-  kick(): void;
-  /** Called after a pass that made alerts: open streams look for them at once. */
-  onAlerts(listener: () => void): () => void;
-  /** Runs the matcher and the sender until neither finds work (tests, and the kick). */
-  drain(): Promise<void>;
-  start(deps: Deps): void;
-  stop(): Promise<void>;
-};
 
 /**
  * The early-warning background work of one replica: the matcher turns the outbox into alerts
  * (one replica at a time, under an advisory lock), the sender posts due webhooks (replicas
  * share them by lease). Every replica ticks, so the work goes on when one dies.
  */
-export function createAlertRunner(): AlertRunner {
+export function createAlertRunner(): Started<AlertRunner> {
   let deps: Deps | undefined;
   let sender: WebhookSender | undefined;
   let timer: NodeJS.Timeout | undefined;

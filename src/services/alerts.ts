@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type * as s from '../alerts/schemas.ts';
-import { webhookUrlProblem } from '../alerts/webhook-url.ts';
+import { webhookUrlProblem } from './webhook-url.ts';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import * as store from '../store/alerts.ts';

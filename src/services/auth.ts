@@ -2,21 +2,9 @@ import type { Deps } from '../deps.ts';
 import { findClientByTokenHash } from '../store/clients.ts';
 import { hashToken, sameHash } from './tokens.ts';
 
+export type { ClientPrincipal, Principal } from './principal.ts';
+import type { Principal } from './principal.ts';
 import type { Clearance } from '../policy/levels.ts';
-
-/** A client of this node, or a peer node (its agreement: GREEN always, AMBER if peerAmber). */
-export type ClientPrincipal = {
-  kind: 'client';
-  id: string;
-  name: string;
-  role: 'client' | 'peer';
-  clearance: Clearance;
-  ownOrg: boolean;
-  peerAmber: boolean;
-};
-
-/** `anonymous`: no credentials at all, which only a public collection accepts. */
-export type Principal = { kind: 'admin' } | ClientPrincipal | { kind: 'anonymous' };
 
 export type Credentials = { scheme: 'bearer'; token: string } | { scheme: 'basic'; user: string; password: string };
 

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Deps } from '../deps.ts';
+import type { Deps, JobRunner, Started } from '../deps.ts';
 import { claimJob, deleteExpiredStatuses, deleteJob, extendLease } from '../store/statuses.ts';
 import { ingestPending } from './ingest.ts';
 import { countIngested } from '../metrics/metrics.ts';
@@ -13,13 +13,6 @@ function sweepMs(leaseSeconds: number): number {
   return Math.min(30_000, (leaseSeconds * 1000) / 2);
 }
 
-export type JobRunner = {
-  kick(statusId: string): void;
-  /** Resolves when no job this process started is still running (tests, shutdown). */
-  idle(): Promise<void>;
-  start(deps: Deps): void;
-  stop(): Promise<void>;
-};
 
 async function processJob(deps: Deps, stopping: () => boolean, statusId?: string): Promise<boolean> {
   const lease = deps.config.workLeaseSeconds;
@@ -49,7 +42,7 @@ async function processJob(deps: Deps, stopping: () => boolean, statusId?: string
  * Runs queued ingest jobs: at once for a job this replica queued, and on a timer for any job
  * whose replica died (its lease runs out). Also drops expired statuses.
  */
-export function createJobRunner(): JobRunner {
+export function createJobRunner(): Started<JobRunner> {
   let deps: Deps | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;

@@ -2,7 +2,9 @@ import type { JWK } from 'jose';
 import type { Deps } from '../deps.ts';
 import { fetchPage, PullError } from '../federation/pull.ts';
 import type { PullTarget, VerifiedPage } from '../federation/pull.ts';
-import type { Limits, PeerClients } from '../federation/peer-client.ts';
+import type { PeerClients } from '../federation/peer-client.ts';
+import { DEFAULT_PULL } from './pull-options.ts';
+import type { PullOptions, PullOutcome } from './pull-options.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
 import { refreshStatisticsIfStale } from '../store/statistics.ts';
 import { extendSubscriptionLease, finishFailure, finishSuccess } from '../store/subscriptions.ts';
@@ -10,11 +12,8 @@ import { backoffSeconds } from './backoff.ts';
 import { storeReceivedPage } from './store-received.ts';
 
 
-export type PullOptions = { pageLimit: number; maxPages: number; limits?: Partial<Limits> };
-export const DEFAULT_PULL: PullOptions = { pageLimit: 1000, maxPages: 50 };
-
-/** `more`: the run stopped at maxPages while the peer had more to send. */
-export type PullOutcome = { ok: boolean; pages: number; stored: number; quarantined: number; more: boolean; error?: { code: string; message: string } };
+export { DEFAULT_PULL } from './pull-options.ts';
+export type { PullOptions, PullOutcome } from './pull-options.ts';
 
 function targetOf(sub: ClaimedSubscription): PullTarget {
   const keys = Array.isArray(sub.pinned_keys) ? (sub.pinned_keys as JWK[]) : [];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Deps } from '../deps.ts';
+import type { Deps, Puller, Started } from '../deps.ts';
 import { createPeerClients } from '../federation/peer-client.ts';
 import { claimSubscription } from '../store/subscriptions.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
@@ -8,21 +8,13 @@ import type { PullOptions, PullOutcome } from './pull.ts';
 
 const MAX_CONCURRENT = 4;
 
-export type Puller = {
-  /** Pulls one subscription now, due or not (unless another puller holds it): undefined then. */
-  pullNow(subscriptionId: string, opts?: Partial<PullOptions>): Promise<PullOutcome | undefined>;
-  /** Resolves when no pull this process started is still running. */
-  idle(): Promise<void>;
-  start(deps: Deps): void;
-  stop(): Promise<void>;
-};
 
 /**
  * Runs the subscriptions: a timer claims due ones (a lease each, so replicas sharing one
  * PostgreSQL never pull the same subscription at once) and pulls a few concurrently, so a slow
  * peer does not hold up the others. A dead replica's subscriptions return when their lease ends.
  */
-export function createPuller(defaults: PullOptions = DEFAULT_PULL): Puller {
+export function createPuller(defaults: PullOptions = DEFAULT_PULL): Started<Puller> {
   let deps: Deps | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;

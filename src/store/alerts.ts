@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { Audience } from '../policy/audience.ts';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 import type { Schema } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
 import { levelVisible, referencesVisible } from './visibility.ts';

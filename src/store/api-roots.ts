@@ -1,4 +1,4 @@
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 
 export type ApiRootRow = { name: string; title: string; description: string | null; max_content_length: number };
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { PREPARED } from './database.ts';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 
 export type ClientRow = { id: string; name: string };
 export type GrantRow = { collection_id: string; can_read: boolean; can_write: boolean };

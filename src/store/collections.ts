@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
 import type { Level } from '../policy/levels.ts';
 import { PREPARED } from './database.ts';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 
 export type CollectionRow = {
   id: string;

@@ -8,6 +8,9 @@ import { PGliteWorker } from './pglite-proxy.ts';
 import type { Schema } from './schema.ts';
 
 /** What a migration needs beyond Kysely: run a multi-statement script under a cluster-wide lock. */
+/** What store modules run their statements on: the node's Kysely, or a transaction of it. */
+export type Db = Kysely<Schema>;
+
 export type ScriptSession = {
   exec(script: string): Promise<void>;
   query<T>(text: string): Promise<T[]>;

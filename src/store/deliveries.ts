@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 import { taxiiTime } from './timestamps.ts';
 
 export type DeliveryRow = {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
 import { PREPARED } from './database.ts';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 import { rowConditions } from './objects-query.ts';
 import type { ObjectFilters } from './objects-query.ts';
 import { referencesVisible } from './visibility.ts';

@@ -11,7 +11,9 @@ import { CLEAR, DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
-export type Db = Kysely<Schema>;
+import type { Db } from './database.ts';
+
+export type { Db };
 
 /** One stored object version as read for a page: the object stays JSON text, never parsed. */
 export type ObjectRow = {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 import type { ClientPolicy, ClientRow } from './clients.ts';
 
 export type PeerRow = ClientRow & ClientPolicy & { node_id: string; base_url: string | null; pinned_keys: unknown };

@@ -1,4 +1,4 @@
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 
 /** Reads a node-wide setting, storing `create()` first if none is there (first replica wins). */
 export async function getOrCreateSetting(db: Db, key: string, create: () => string): Promise<string> {

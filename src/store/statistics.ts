@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 
 // A catch-up stores a peer's backlog, 100,000 versions in seconds, faster than autovacuum comes
 // round (a minute at least). Planned on the statistics of a near-empty table, each page's

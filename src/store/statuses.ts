@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Schema } from './schema.ts';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 import { taxiiTime } from './timestamps.ts';
 
 export type Outcome = 'success' | 'failure' | 'pending';

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
-import type { Db, ReceivedVersion } from './objects.ts';
+import type { Db } from './database.ts';
+import type { ReceivedVersion } from './objects.ts';
 import type { Schema, SubscriptionsTable } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
 

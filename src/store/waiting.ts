@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
-import type { Db } from './objects.ts';
+import type { Db } from './database.ts';
 import type { Schema } from './schema.ts';
 import { DENY } from '../policy/levels.ts';
 import { taxiiTime } from './timestamps.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LookupAddress } from 'node:dns';
 import { createWebhookSender } from '../../src/services/alert-delivery.ts';
-import { guardedLookup } from '../../src/alerts/webhook-url.ts';
+import { guardedLookup } from '../../src/services/webhook-url.ts';
 import type { Config } from '../../src/config.ts';
 import { flakyReceiver } from '../support/alerts.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAlert } from '../../src/alerts/signature.ts';
+import { verifyAlert } from '../../src/services/alert-signature.ts';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';

@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { verifyAlert } from '../../src/alerts/signature.ts';
-import type { AlertClaims } from '../../src/alerts/signature.ts';
+import { verifyAlert } from '../../src/services/alert-signature.ts';
+import type { AlertClaims } from '../../src/services/alert-signature.ts';
 import type { StixObject } from './stix.ts';
 
 // Helpers of the alert suites: the alert API as a client calls it, and webhook receivers on

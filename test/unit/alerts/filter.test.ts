@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { alertFilterSchema, cpeMatches, matchesOwnProperties, patternObjectTypes } from '../../../src/alerts/filter.ts';
-import type { Candidate } from '../../../src/alerts/filter.ts';
+import { alertFilterSchema, cpeMatches, matchesOwnProperties, patternObjectTypes } from '../../../src/services/alert-filter.ts';
+import type { Candidate } from '../../../src/services/alert-filter.ts';
 
 const ioc = (over: Partial<Candidate> = {}): Candidate => ({
   type: 'indicator', labels: ['ransomware'], confidence: 80, pattern: "[ipv4-addr:value = '198.51.100.7']", pattern_type: 'stix', pap: null, ...over,

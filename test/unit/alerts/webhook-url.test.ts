@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LookupAddress } from 'node:dns';
-import { guardedLookup, refusedAddressClass, webhookUrlProblem } from '../../../src/alerts/webhook-url.ts';
-import type { WebhookPolicy } from '../../../src/alerts/webhook-url.ts';
+import { guardedLookup, refusedAddressClass, webhookUrlProblem } from '../../../src/services/webhook-url.ts';
+import type { WebhookPolicy } from '../../../src/services/webhook-url.ts';
 
 const strict: WebhookPolicy = { allowPrivate: false, allowHttp: false, hosts: undefined };
 

@@ -3,7 +3,7 @@ import { clientAudience } from '../policy/audience.ts';
 import type { Clearance } from '../policy/levels.ts';
 import { alertObjects } from '../store/alerts.ts';
 import type { AlertRow } from '../store/alerts.ts';
-import type { Db } from '../store/objects.ts';
+import type { Db } from '../store/database.ts';
 
 /** Who an alert is for: its subscription's client, with the rights it has now. */
 export function alertAudience(row: Pick<AlertRow, 'clearance' | 'own_org' | 'red'>): Audience {

@@ -1,0 +1,16 @@
+// Who a request is from, as the services see it (authentication decides it: auth.ts, peer-auth.ts).
+import type { Clearance } from '../policy/levels.ts';
+
+/** A client of this node, or a peer node (its agreement: GREEN always, AMBER if peerAmber). */
+export type ClientPrincipal = {
+  kind: 'client';
+  id: string;
+  name: string;
+  role: 'client' | 'peer';
+  clearance: Clearance;
+  ownOrg: boolean;
+  peerAmber: boolean;
+};
+
+/** `anonymous`: no credentials at all, which only a public collection accepts. */
+export type Principal = { kind: 'admin' } | ClientPrincipal | { kind: 'anonymous' };
