@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Deps } from '../deps.ts';
 import type { Clearance } from '../policy/levels.ts';
 import type { ClientPrincipal, Principal } from '../services/auth.ts';
 import { sameHash } from '../services/tokens.ts';
+import { deleteExpiredSessions, deleteSessionRow, insertSession, slideSession } from '../store/console-sessions.ts';
 
 // Console sessions live in the database (migrations/0007_console.sql), so any replica serves
 // any request and signing out ends a session everywhere. The cookie holds a random 256-bit id;
-// the table holds its SHA-256. The SQL sits here because the table belongs to the console alone.
+// the table holds its SHA-256 (store/console-sessions.ts).
 
 export const SESSION_IDLE_HOURS = 12;
 export const SESSION_MAX_DAYS = 7;
@@ -33,24 +33,10 @@ export async function createSession(deps: Deps, principal: SignedIn, tokenHash: 
   const csrf = newSecret();
   const db = deps.database.db;
   // Expired sessions are swept at each sign-in: no timer, and nothing grows without bound.
-  await sql`DELETE FROM console_sessions WHERE expires_at < now()`.execute(db);
-  await sql`INSERT INTO console_sessions (id_hash, client_id, credential, csrf_secret, expires_at)
-    VALUES (${sha256(id)}, ${principal.kind === 'client' ? principal.id : null}, ${credentialOf(tokenHash)}, ${csrf},
-            now() + ${SESSION_IDLE_HOURS} * interval '1 hour')`.execute(db);
+  await deleteExpiredSessions(db);
+  await insertSession(db, { idHash: sha256(id), clientId: principal.kind === 'client' ? principal.id : null, credential: credentialOf(tokenHash), csrf, idleHours: SESSION_IDLE_HOURS });
   return { id, csrf };
 }
-
-type Row = {
-  client_id: string | null;
-  credential: Uint8Array;
-  csrf_secret: string;
-  name: string | null;
-  kind: 'client' | 'peer' | null;
-  clearance: number | null;
-  own_org: boolean | null;
-  peer_amber: boolean | null;
-  token_hash: Uint8Array | null;
-};
 
 /**
  * The live session with this cookie id, its expiry slid forward in the same statement, with the
@@ -60,18 +46,7 @@ export async function loadSession(deps: Deps, id: string): Promise<ConsoleSessio
   if (id.length !== 43) return undefined;
   const hash = sha256(id);
   // The expiry slides at most every few minutes: a page view is not a write each time.
-  const r = await sql<Row>`
-    WITH s AS (
-      SELECT client_id, credential, csrf_secret FROM console_sessions WHERE id_hash = ${hash} AND expires_at > now()),
-    slid AS (
-      UPDATE console_sessions
-      SET expires_at = least(now() + ${SESSION_IDLE_HOURS} * interval '1 hour', created + ${SESSION_MAX_DAYS} * interval '1 day')
-      WHERE id_hash = ${hash} AND expires_at > now()
-        AND expires_at < now() + ${SESSION_IDLE_HOURS} * interval '1 hour' - ${SLIDE_MINUTES} * interval '1 minute'
-      RETURNING 1)
-    SELECT s.client_id, s.credential, s.csrf_secret, c.name, c.kind, c.clearance, c.own_org, c.peer_amber, c.token_hash
-    FROM s LEFT JOIN clients c ON c.id = s.client_id`.execute(deps.database.db);
-  const row = r.rows[0];
+  const row = await slideSession(deps.database.db, hash, { idleHours: SESSION_IDLE_HOURS, maxDays: SESSION_MAX_DAYS, slideMinutes: SLIDE_MINUTES });
   if (!row) return undefined;
   const credential = Buffer.from(row.credential);
   if (row.client_id === null) {
@@ -92,5 +67,5 @@ export async function loadSession(deps: Deps, id: string): Promise<ConsoleSessio
 }
 
 export async function deleteSession(deps: Deps, id: string): Promise<void> {
-  await sql`DELETE FROM console_sessions WHERE id_hash = ${sha256(id)}`.execute(deps.database.db);
+  await deleteSessionRow(deps.database.db, sha256(id));
 }

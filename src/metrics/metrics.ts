@@ -1,8 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { sql } from 'kysely';
 import { LEVEL_NAMES } from '../policy/levels.ts';
 import type { Database } from '../store/database.ts';
 import { listSubscriptionStatus } from '../store/subscriptions.ts';
+import { alertCountsByState, outboxBacklog } from '../store/alerts.ts';
+import { ingestBacklog } from '../store/statuses.ts';
 
 // Prometheus metrics of one node (prom-client). Counters and histograms are this replica's;
 // the gauges read from the database at scrape time describe the shared state (backlogs, peers),
@@ -74,18 +75,13 @@ export function createMetrics(database: Database): Metrics {
 
   // Read at scrape time: one small query each, over indexed or small tables.
   // The status backlog: queued requests (large POSTs) and their objects, until finished.
-  const queued = async () =>
-    (
-      await sql<{ requests: string; objects: string }>`
-        SELECT count(*)::text AS requests, coalesce(sum(s.total_count), 0)::text AS objects
-        FROM ingest_jobs j JOIN statuses s ON s.id = j.status_id`.execute(db)
-    ).rows[0];
+  const queued = () => ingestBacklog(db);
   new Gauge({
     name: 'vigil_ingest_backlog_requests',
     help: 'Queued ingest requests (large POSTs) not finished yet',
     registers,
     async collect() {
-      this.set(Number((await queued())?.requests ?? 0));
+      this.set((await queued()).requests);
     },
   });
   new Gauge({
@@ -93,7 +89,7 @@ export function createMetrics(database: Database): Metrics {
     help: 'Objects of the queued ingest requests',
     registers,
     async collect() {
-      this.set(Number((await queued())?.objects ?? 0));
+      this.set((await queued()).objects);
     },
   });
   new Gauge({
@@ -101,8 +97,7 @@ export function createMetrics(database: Database): Metrics {
     help: 'Stored batches not yet matched against alert subscriptions',
     registers,
     async collect() {
-      const r = await sql<{ n: string }>`SELECT count(*)::text AS n FROM alert_outbox`.execute(db);
-      this.set(Number(r.rows[0]?.n ?? 0));
+      this.set(await outboxBacklog(db));
     },
   });
   new Gauge({
@@ -111,9 +106,9 @@ export function createMetrics(database: Database): Metrics {
     labelNames: ['state'],
     registers,
     async collect() {
-      const r = await sql<{ state: string; n: string }>`SELECT state, count(*)::text AS n FROM alerts GROUP BY state`.execute(db);
+      const counts = await alertCountsByState(db);
       this.reset();
-      for (const row of r.rows) this.set({ state: row.state }, Number(row.n));
+      for (const row of counts) this.set({ state: row.state }, row.n);
     },
   });
 

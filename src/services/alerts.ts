@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import * as store from '../store/alerts.ts';
 import type { AlertSubscriptionRow } from '../store/alerts.ts';
-import { findGrant } from '../store/clients.ts';
+import { findClientKind, findGrant } from '../store/clients.ts';
 import { findCollection } from '../store/collections.ts';
 import type { Principal } from './auth.ts';
 import { requireAuthenticated } from './access.ts';
@@ -81,7 +81,7 @@ export async function createAlertSubscription(deps: Deps, who: Principal, body: 
   if (owner.kind === 'admin') {
     if (!body.client_id) throw new VigilError('bad-request', 'client_id: the admin subscribes on behalf of a client; name it');
     clientId = body.client_id;
-    const client = await deps.database.db.selectFrom('clients').select('kind').where('id', '=', clientId).executeTakeFirst();
+    const client = await findClientKind(deps.database.db, clientId);
     if (!client || client.kind !== 'client') throw new VigilError('not-found', `client_id: no client '${clientId}'`);
   } else {
     if (body.client_id && body.client_id !== owner.id) throw new VigilError('forbidden', 'client_id: a client subscribes for itself only');

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type * as s from '../admin/schemas.ts';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
+import { findClientKind } from '../store/clients.ts';
 import { findCollection } from '../store/collections.ts';
 import * as store from '../store/subscriptions.ts';
 import type { Principal } from './auth.ts';
@@ -19,7 +20,7 @@ export const DEFAULT_INTERVAL_SECONDS = 60;
 export async function createSubscription(deps: Deps, who: Principal, body: z.infer<typeof s.createSubscriptionBody>) {
   requireAdmin(who);
   const db = deps.database.db;
-  const peer = await db.selectFrom('clients').select(['kind', 'node_id', 'base_url']).where('id', '=', body.peer_id).executeTakeFirst();
+  const peer = await findClientKind(db, body.peer_id);
   if (!peer || peer.kind !== 'peer') throw new VigilError('not-found', `no peer client '${body.peer_id}' (create it with kind "peer")`);
   if (!peer.node_id || !peer.base_url) throw new VigilError('unprocessable', 'the peer has no node id or base URL yet: pin them first (PUT /admin/clients/{id}/peer)');
   if (!(await findCollection(db, body.collection_id))) throw new VigilError('not-found', `no collection '${body.collection_id}'`);

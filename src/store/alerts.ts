@@ -85,6 +85,12 @@ export async function deleteOutbox(tx: Transaction<Schema>, seqs: string[]): Pro
   await sql`DELETE FROM alert_outbox WHERE seq IN (${sql.join(seqs.map((s) => sql`${s}::bigint`))})`.execute(tx);
 }
 
+/** Alerts kept, by state (for the metrics). */
+export async function alertCountsByState(db: Db): Promise<{ state: string; n: number }[]> {
+  const r = await sql<{ state: string; n: string }>`SELECT state, count(*)::text AS n FROM alerts GROUP BY state`.execute(db);
+  return r.rows.map((row) => ({ state: row.state, n: Number(row.n) }));
+}
+
 export async function outboxBacklog(db: Db): Promise<number> {
   const r = await sql<{ n: string }>`SELECT count(*)::text AS n FROM alert_outbox`.execute(db);
   return Number(r.rows[0]?.n ?? 0);

@@ -32,6 +32,11 @@ export async function findClient(db: Db, id: string): Promise<ClientRow | undefi
   return db.selectFrom('clients').select(['id', 'name']).where('id', '=', id).executeTakeFirst();
 }
 
+/** A client's kind and, for a peer, where it is pinned to be reached. */
+export async function findClientKind(db: Db, id: string): Promise<{ kind: string; node_id: string | null; base_url: string | null } | undefined> {
+  return db.selectFrom('clients').select(['kind', 'node_id', 'base_url']).where('id', '=', id).executeTakeFirst();
+}
+
 export async function findClientPolicy(db: Db, id: string): Promise<ClientPolicy> {
   return db.selectFrom('clients').select(policyColumns).where('id', '=', id).executeTakeFirstOrThrow();
 }

@@ -129,6 +129,14 @@ export async function deleteExpiredStatuses(db: Db): Promise<number> {
   return Number(r.numDeletedRows);
 }
 
+/** Queued requests not finished yet, and their objects (for the metrics). */
+export async function ingestBacklog(db: Db): Promise<{ requests: number; objects: number }> {
+  const r = await sql<{ requests: string; objects: string }>`
+    SELECT count(*)::text AS requests, coalesce(sum(s.total_count), 0)::text AS objects
+    FROM ingest_jobs j JOIN statuses s ON s.id = j.status_id`.execute(db);
+  return { requests: Number(r.rows[0]?.requests ?? 0), objects: Number(r.rows[0]?.objects ?? 0) };
+}
+
 export async function insertJob(db: Executor, statusId: string, collectionId: string): Promise<void> {
   await db.insertInto('ingest_jobs').values({ status_id: statusId, collection_id: collectionId }).execute();
 }
