@@ -11,7 +11,13 @@ const CONTRACTS = '^src/(admin|alerts)/schemas\\.ts$';
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'A cycle between modules: split what both need into a module of its own.', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      comment: 'A cycle between modules: split what both need into a module of its own.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'core-is-pure',
       comment: 'config, errors, log, stix/ and policy/ depend on nothing of the node: everything else may use them.',

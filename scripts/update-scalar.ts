@@ -36,7 +36,8 @@ try {
 
   const pkgDir = unpack(`${PACKAGE}@${version}`, ['package.json', FILE, 'LICENSE']);
   const manifest = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
-  if (manifest.name !== PACKAGE || manifest.version !== version) throw new Error(`npm pack gave ${manifest.name}@${manifest.version}, not ${PACKAGE}@${version}`);
+  if (manifest.name !== PACKAGE || manifest.version !== version)
+    throw new Error(`npm pack gave ${manifest.name}@${manifest.version}, not ${PACKAGE}@${version}`);
   // A change of licence needs a person to read it before the file is redistributed.
   if (manifest.license !== 'MIT') throw new Error(`${PACKAGE}@${version} is licensed ${manifest.license}, not MIT`);
   if (!existsSync(path.join(pkgDir, FILE))) throw new Error(`${PACKAGE}@${version} has no ${FILE}`);

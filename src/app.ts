@@ -29,7 +29,10 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
   } else if (isDatabaseExhausted(err)) {
     deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'database out of resources');
     deps.metrics.errors.inc({ kind: 'http' });
-    error = new VigilError('unavailable', 'the database is out of disk space, memory or connections; nothing of this request was stored; try again later');
+    error = new VigilError(
+      'unavailable',
+      'the database is out of disk space, memory or connections; nothing of this request was stored; try again later',
+    );
   } else {
     deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'unhandled error');
     deps.metrics.errors.inc({ kind: 'http' });

@@ -34,7 +34,10 @@ const configSchema = z.object({
   JSON_MAX_MEMBERS: positiveInt.max(1_000_000).default(10_000),
   JSON_MAX_STRING_BYTES: positiveInt.default(16_777_216),
   REQUEST_MAX_OBJECTS: positiveInt.default(100_000),
-  NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"').optional(),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
+    .optional(),
   KEY_DIR: z.string().min(1).optional(),
   KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).default(3600),
   KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).default(604_800),
@@ -49,8 +52,22 @@ const configSchema = z.object({
   ALERT_WEBHOOK_ALLOW_HTTP: z.stringbool().default(false),
   ALERT_WEBHOOK_HOSTS: z
     .string()
-    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+$|^\[?[0-9a-f:.]+\]?$/, 'must be a comma-separated list of host names ("*.example.org" for a domain and its subdomains) or IP addresses')))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(\*\.)?[a-z0-9.-]+$|^\[?[0-9a-f:.]+\]?$/,
+            'must be a comma-separated list of host names ("*.example.org" for a domain and its subdomains) or IP addresses',
+          ),
+      ),
+    )
     .optional(),
   TRUST_ANCHOR: z.string().min(1).optional(),
   TRUST_LIST: z.string().min(1).optional(),
@@ -60,8 +77,22 @@ const configSchema = z.object({
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
   TRUSTED_PROXIES: z
     .string()
-    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
-    .pipe(z.array(z.string().refine((v) => ipaddr.isValidCIDR(v) || ipaddr.IPv4.isValidFourPartDecimal(v) || ipaddr.IPv6.isValid(v), 'must be a comma-separated list of IP addresses or CIDR ranges (10.0.0.0/8)')))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(
+            (v) => ipaddr.isValidCIDR(v) || ipaddr.IPv4.isValidFourPartDecimal(v) || ipaddr.IPv6.isValid(v),
+            'must be a comma-separated list of IP addresses or CIDR ranges (10.0.0.0/8)',
+          ),
+      ),
+    )
     .optional(),
 });
 
@@ -136,7 +167,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const c = parsed.data;
   if (Boolean(c.TRUST_ANCHOR) !== Boolean(c.TRUST_LIST)) {
-    throw new ConfigError('invalid configuration:\n  TRUST_LIST: TRUST_LIST and TRUST_ANCHOR go together (the signed list, and the operator key that checks it)');
+    throw new ConfigError(
+      'invalid configuration:\n  TRUST_LIST: TRUST_LIST and TRUST_ANCHOR go together (the signed list, and the operator key that checks it)',
+    );
   }
   return Object.freeze({
     host: c.HOST,
@@ -165,7 +198,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustAnchor: c.TRUST_ANCHOR,
     trustList: c.TRUST_LIST,
     pullTickMs: c.PULL_TICK_MS,
-    rateLimits: Object.freeze({ perMinute: c.RATE_LIMIT_PER_MINUTE, burst: c.RATE_LIMIT_BURST, anonymousPerMinute: c.RATE_LIMIT_ANONYMOUS_PER_MINUTE }),
+    rateLimits: Object.freeze({
+      perMinute: c.RATE_LIMIT_PER_MINUTE,
+      burst: c.RATE_LIMIT_BURST,
+      anonymousPerMinute: c.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    }),
     trustedProxies: Object.freeze(c.TRUSTED_PROXIES ?? []),
     alerts: Object.freeze({
       tickMs: c.ALERT_TICK_MS,

@@ -34,7 +34,10 @@ export function createLog(config: Pick<Config, 'logLevel'>, destination?: Destin
       const request = requestContext.getStore();
       return request ? { request_id: request.requestId } : {};
     },
-    redact: { paths: ['token', 'password', 'authorization', '*.authorization', 'headers.authorization', 'adminToken', 'metricsToken'], censor: '[redacted]' },
+    redact: {
+      paths: ['token', 'password', 'authorization', '*.authorization', 'headers.authorization', 'adminToken', 'metricsToken'],
+      censor: '[redacted]',
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

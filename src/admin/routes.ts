@@ -46,7 +46,9 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
     c.json(await admin.setRedRecipient(deps, who(c), uuid(c.req.param('id'), 'collection'), uuid(c.req.param('clientId'), 'client'), true)),
   );
   app.delete('/collections/:id/red-recipients/:clientId', async (c) =>
-    c.json(await admin.setRedRecipient(deps, who(c), uuid(c.req.param('id'), 'collection'), uuid(c.req.param('clientId'), 'client'), false)),
+    c.json(
+      await admin.setRedRecipient(deps, who(c), uuid(c.req.param('id'), 'collection'), uuid(c.req.param('clientId'), 'client'), false),
+    ),
   );
   app.get('/collections/:id/objects/:objectId/recipients', async (c) =>
     c.json({ deliveries: await admin.objectRecipients(deps, who(c), uuid(c.req.param('id'), 'collection'), c.req.param('objectId')) }),
@@ -77,11 +79,21 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
   });
   app.delete('/clients/:id/grants/:collectionId', async (c) => {
     const collectionId = uuid(c.req.param('collectionId'), 'collection');
-    return c.json(await admin.putGrant(deps, who(c), uuid(c.req.param('id'), 'client'), { collection_id: collectionId, can_read: false, can_write: false }));
+    return c.json(
+      await admin.putGrant(deps, who(c), uuid(c.req.param('id'), 'client'), {
+        collection_id: collectionId,
+        can_read: false,
+        can_write: false,
+      }),
+    );
   });
   app.get('/subscriptions', async (c) => c.json({ subscriptions: await subscriptions.listSubscriptions(deps, who(c)) }));
-  app.post('/subscriptions', async (c) => c.json(await subscriptions.createSubscription(deps, who(c), await body(c, s.createSubscriptionBody)), 201));
-  app.get('/subscriptions/:id', async (c) => c.json(await subscriptions.getSubscription(deps, who(c), uuid(c.req.param('id'), 'subscription'))));
+  app.post('/subscriptions', async (c) =>
+    c.json(await subscriptions.createSubscription(deps, who(c), await body(c, s.createSubscriptionBody)), 201),
+  );
+  app.get('/subscriptions/:id', async (c) =>
+    c.json(await subscriptions.getSubscription(deps, who(c), uuid(c.req.param('id'), 'subscription'))),
+  );
   app.get('/subscriptions/:id/quarantine', async (c) =>
     c.json({ objects: await subscriptions.subscriptionQuarantine(deps, who(c), uuid(c.req.param('id'), 'subscription')) }),
   );

@@ -44,7 +44,10 @@ export const createCollectionBody = z.strictObject({
   id: z.uuid().optional(),
   title: text(200),
   description: text(2000).optional(),
-  alias: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 characters: lower-case letters, digits, ".", "_" or "-"').optional(),
+  alias: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 characters: lower-case letters, digits, ".", "_" or "-"')
+    .optional(),
   ...collectionPolicy,
 });
 
@@ -63,7 +66,10 @@ export const grantBody = z.strictObject({
 
 export const clientName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/, 'must be 1-100 characters: letters, digits, ".", "_", "@" or "-" (no ":", which HTTP Basic cannot carry)')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/,
+    'must be 1-100 characters: letters, digits, ".", "_", "@" or "-" (no ":", which HTTP Basic cannot carry)',
+  )
   .refine((n) => n !== 'admin', 'is reserved for the admin token');
 
 const clientPolicy = {

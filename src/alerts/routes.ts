@@ -23,7 +23,9 @@ export function alertRoutes(deps: Deps): Hono<AlertsEnv> {
 
   app.get('/stream', async (c) => alertStream(deps, c, who(c)));
   app.get('/subscriptions', async (c) => c.json({ subscriptions: await alerts.listAlertSubscriptions(deps, who(c)) }));
-  app.post('/subscriptions', async (c) => c.json(await alerts.createAlertSubscription(deps, who(c), await jsonBody(c, s.createAlertSubscriptionBody)), 201));
+  app.post('/subscriptions', async (c) =>
+    c.json(await alerts.createAlertSubscription(deps, who(c), await jsonBody(c, s.createAlertSubscriptionBody)), 201),
+  );
   app.get('/subscriptions/:id', async (c) => c.json(await alerts.getAlertSubscription(deps, who(c), id(c))));
   app.patch('/subscriptions/:id', async (c) =>
     c.json(await alerts.updateAlertSubscription(deps, who(c), id(c), await jsonBody(c, s.updateAlertSubscriptionBody))),

@@ -40,6 +40,9 @@ export function adminClient(baseUrl: string, token: string, timeoutMs = 30_000):
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return json;
     const e = (json ?? {}) as { title?: string; description?: string };
-    throw new CliError(`${res.statusCode} ${e.title ?? 'error'}: ${e.description ?? text}`, res.statusCode === 401 || res.statusCode === 403 ? 4 : 1);
+    throw new CliError(
+      `${res.statusCode} ${e.title ?? 'error'}: ${e.description ?? text}`,
+      res.statusCode === 401 || res.statusCode === 403 ? 4 : 1,
+    );
   };
 }

@@ -13,11 +13,19 @@ function confidence(value: string): number {
 }
 
 function limit(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) throw new InvalidArgumentError('must be a whole number from 1 to 1000');
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000)
+    throw new InvalidArgumentError('must be a whole number from 1 to 1000');
   return Number(value);
 }
 
-type FilterOptions = { type?: string[]; label?: string[]; minConfidence?: number; observable?: string[]; cpe?: string[]; pap?: 'clear' | 'green' };
+type FilterOptions = {
+  type?: string[];
+  label?: string[];
+  minConfidence?: number;
+  observable?: string[];
+  cpe?: string[];
+  pap?: 'clear' | 'green';
+};
 
 function filterOptions(cmd: Command): Command {
   return cmd
@@ -31,7 +39,14 @@ function filterOptions(cmd: Command): Command {
 
 /** The filter from the options; undefined when none was given (update leaves the filter as it is). */
 function filterBody(o: FilterOptions): Record<string, unknown> | undefined {
-  const f = { types: o.type, labels: o.label, min_confidence: o.minConfidence, observable_types: o.observable, cpe_prefixes: o.cpe, pap: o.pap };
+  const f = {
+    types: o.type,
+    labels: o.label,
+    min_confidence: o.minConfidence,
+    observable_types: o.observable,
+    cpe_prefixes: o.cpe,
+    pap: o.pap,
+  };
   const given = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
   return Object.keys(given).length ? given : undefined;
 }
@@ -59,7 +74,9 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
       .requiredOption('--name <name>')
       .requiredOption('--collection <id...>', 'collections to watch')
       .option('--webhook <url>', 'POST each alert here, signed (without: the stream only)')
-      .addOption(new Option('--payload <kind>', 'send the objects, or their ids and a TAXII URL').choices(['objects', 'ids']).default('objects'))
+      .addOption(
+        new Option('--payload <kind>', 'send the objects, or their ids and a TAXII URL').choices(['objects', 'ids']).default('objects'),
+      )
       .option('--client <id>', 'with the admin token: the client to subscribe')
       .option('--paused', 'create it inactive'),
   ).action(async (o) => {
@@ -74,7 +91,9 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
     };
     print(await call('POST', 'alerts/subscriptions', body), (v) => `created alert subscription ${v.id}`);
   });
-  alerts.command('list').action(async () => print(await call('GET', 'alerts/subscriptions'), (v) => v.subscriptions.map(describe).join('\n') || '(none)'));
+  alerts
+    .command('list')
+    .action(async () => print(await call('GET', 'alerts/subscriptions'), (v) => v.subscriptions.map(describe).join('\n') || '(none)'));
   alerts.command('show <id>').action(async (id: string) => print(await call('GET', sub(id)), describe));
   filterOptions(
     alerts
@@ -114,9 +133,12 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
       if (o.limit) q.set('limit', String(o.limit));
       print(await call('GET', `${sub(id)}/deliveries${q.size ? `?${q}` : ''}`), (v) => v.deliveries.map(delivery).join('\n') || '(none)');
     });
-  alerts.command('retry <id> <alert-id>').description('send a dead alert again').action(async (id: string, alertId: string) => {
-    print(await call('POST', `${sub(id)}/deliveries/${encodeURIComponent(alertId)}/retry`), () => `requeued alert ${alertId}`);
-  });
+  alerts
+    .command('retry <id> <alert-id>')
+    .description('send a dead alert again')
+    .action(async (id: string, alertId: string) => {
+      print(await call('POST', `${sub(id)}/deliveries/${encodeURIComponent(alertId)}/retry`), () => `requeued alert ${alertId}`);
+    });
   alerts
     .command('verify <body-file>')
     .description("check a received alert's Vigil-Signature against the node's /.well-known/jwks.json")

@@ -38,7 +38,10 @@ export function keysCommands(program: Command, print: Print): void {
     return { config: loadConfig(), keyring };
   };
   const human = (v: any) =>
-    [`node ${v.node_id}`, ...v.keys.map((k: any) => `${k.kid}  created ${k.created}  signs from ${k.activates}${k.retires ? `  retires ${k.retires}` : ''}`)].join('\n');
+    [
+      `node ${v.node_id}`,
+      ...v.keys.map((k: any) => `${k.kid}  created ${k.created}  signs from ${k.activates}${k.retires ? `  retires ${k.retires}` : ''}`),
+    ].join('\n');
 
   keys.command('list').action(async () => {
     const { config, keyring } = await open();
@@ -48,7 +51,9 @@ export function keysCommands(program: Command, print: Print): void {
   });
   keys
     .command('rotate')
-    .description('make a new key: published at once, signing after KEY_ACTIVATION_DELAY_SECONDS; the old one verifies for KEY_RETENTION_SECONDS more')
+    .description(
+      'make a new key: published at once, signing after KEY_ACTIVATION_DELAY_SECONDS; the old one verifies for KEY_RETENTION_SECONDS more',
+    )
     .action(async () => {
       const { config, keyring } = await open();
       try {
@@ -76,14 +81,19 @@ function readJson(file: string, what: string): unknown {
 export function trustListCommands(program: Command, print: Print): void {
   const tl = program.command('trustlist').description("the federation's signed list of member nodes and their keys");
   tl.command('keygen')
-    .description('make a federation operator key pair: <prefix>.private.jwk (keep it offline) and <prefix>.public.jwk (give it to every node)')
+    .description(
+      'make a federation operator key pair: <prefix>.private.jwk (keep it offline) and <prefix>.public.jwk (give it to every node)',
+    )
     .requiredOption('--out <prefix>')
     .action(async (o: { out: string }) => {
       const { generateOperatorKey } = await import('../federation/trust-list.ts');
       const { privateJwk, publicJwk } = await generateOperatorKey();
       writeFileSync(`${o.out}.private.jwk`, JSON.stringify(privateJwk), { mode: 0o600 });
       writeFileSync(`${o.out}.public.jwk`, JSON.stringify(publicJwk));
-      print({ kid: publicJwk.kid, private: `${o.out}.private.jwk`, public: `${o.out}.public.jwk` }, (v) => `operator key ${v.kid}\n  ${v.private} (mode 600)\n  ${v.public}`);
+      print(
+        { kid: publicJwk.kid, private: `${o.out}.private.jwk`, public: `${o.out}.public.jwk` },
+        (v) => `operator key ${v.kid}\n  ${v.private} (mode 600)\n  ${v.public}`,
+      );
     });
   tl.command('sign <document.json>')
     .description('check a trust list document and sign it with the operator key')
@@ -112,7 +122,9 @@ export function trustListCommands(program: Command, print: Print): void {
       }
       try {
         const list = await verifyTrustList(text, readJson(o.operatorKey, 'the operator key') as JWK);
-        print(list, (v) => [`${v.federation}: valid until ${v.expires}`, ...v.members.map((m: any) => `  ${m.node_id}  ${m.keys.length} key(s)`)].join('\n'));
+        print(list, (v) =>
+          [`${v.federation}: valid until ${v.expires}`, ...v.members.map((m: any) => `  ${m.node_id}  ${m.keys.length} key(s)`)].join('\n'),
+        );
       } catch (err) {
         throw err instanceof TrustListError ? new CliError(err.message, 1) : err;
       }

@@ -24,7 +24,8 @@ type Globals = { url?: string; token?: string; json?: boolean };
 
 function environment() {
   const env = cliEnv.safeParse(process.env);
-  if (!env.success) throw new CliError(`invalid environment: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 2);
+  if (!env.success)
+    throw new CliError(`invalid environment: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 2);
   return env.data;
 }
 
@@ -45,7 +46,6 @@ function print(globals: Globals, value: unknown, human: (v: any) => string): voi
 const table = (rows: Record<string, unknown>[], cols: string[]) =>
   rows.length === 0 ? '(none)' : rows.map((r) => cols.map((c) => `${c}=${r[c] ?? ''}`).join('  ')).join('\n');
 
-
 /** A usage error (exit 2) here, rather than NaN sent to the node as `null`. */
 function octets(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number of octets');
@@ -56,7 +56,10 @@ export function buildProgram(): Command {
   const program = new Command('vigil')
     .description('Vigil: a STIX 2.1 / TAXII 2.1 threat-intelligence exchange node')
     .option('--url <url>', 'the node to administer (default: $VIGIL_URL or http://127.0.0.1:8000)')
-    .option('--token <token>', 'the admin token, or a client token for alert, submit and poll (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)')
+    .option(
+      '--token <token>',
+      'the admin token, or a client token for alert, submit and poll (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)',
+    )
     .option('--json', 'print JSON for scripts')
     .exitOverride()
     .showHelpAfterError();
@@ -88,21 +91,34 @@ export function buildProgram(): Command {
   keysCommands(program, (value, human) => print(g(), value, human));
   trustListCommands(program, (value, human) => print(g(), value, human));
   subscriptionCommands(program, call, (value, human) => print(g(), value, human));
-  alertCommands(program, call, (value, human) => print(g(), value, human), () => nodeUrl(g()));
+  alertCommands(
+    program,
+    call,
+    (value, human) => print(g(), value, human),
+    () => nodeUrl(g()),
+  );
   const taxii = () => taxiiClient(nodeUrl(g()), clientToken(g().token, environment()));
   submitCommand(program, taxii, () => Boolean(g().json));
   pollCommand(program, taxii, () => Boolean(g().json));
   validateCommand(program, () => Boolean(g().json));
 
   const roots = program.command('api-root').description('manage API roots');
-  roots.command('list').action(async () => print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])));
+  roots
+    .command('list')
+    .action(async () =>
+      print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])),
+    );
   roots
     .command('create <name>')
     .requiredOption('--title <title>')
     .option('--description <text>')
     .option('--max-content-length <octets>', 'largest request body accepted', octets)
     .action(async (name, o) =>
-      print(g(), await call('POST', 'admin/api-roots', { name, title: o.title, description: o.description, max_content_length: o.maxContentLength }), (v) => `created API root ${v.name}`),
+      print(
+        g(),
+        await call('POST', 'admin/api-roots', { name, title: o.title, description: o.description, max_content_length: o.maxContentLength }),
+        (v) => `created API root ${v.name}`,
+      ),
     );
   roots
     .command('update <name>')
@@ -110,18 +126,33 @@ export function buildProgram(): Command {
     .option('--description <text>')
     .option('--max-content-length <octets>', 'largest request body accepted', octets)
     .action(async (name, o) =>
-      print(g(), await call('PATCH', `admin/api-roots/${encodeURIComponent(name)}`, { title: o.title, description: o.description, max_content_length: o.maxContentLength }), (v) => `updated API root ${v.name}`),
+      print(
+        g(),
+        await call('PATCH', `admin/api-roots/${encodeURIComponent(name)}`, {
+          title: o.title,
+          description: o.description,
+          max_content_length: o.maxContentLength,
+        }),
+        (v) => `updated API root ${v.name}`,
+      ),
     );
-  roots.command('delete <name>').description('delete an API root with all its collections and objects').action(async (name) => {
-    await call('DELETE', `admin/api-roots/${encodeURIComponent(name)}`);
-    print(g(), { deleted: name }, () => `deleted API root ${name}`);
-  });
+  roots
+    .command('delete <name>')
+    .description('delete an API root with all its collections and objects')
+    .action(async (name) => {
+      await call('DELETE', `admin/api-roots/${encodeURIComponent(name)}`);
+      print(g(), { deleted: name }, () => `deleted API root ${name}`);
+    });
 
   const cols = program.command('collection').description('manage collections');
   cols
     .command('list')
     .option('--api-root <name>')
-    .action(async (o) => print(g(), await call('GET', `admin/collections${o.apiRoot ? `?api_root=${encodeURIComponent(o.apiRoot)}` : ''}`), (v) => table(v.collections, ['id', 'api_root', 'alias', 'title'])));
+    .action(async (o) =>
+      print(g(), await call('GET', `admin/collections${o.apiRoot ? `?api_root=${encodeURIComponent(o.apiRoot)}` : ''}`), (v) =>
+        table(v.collections, ['id', 'api_root', 'alias', 'title']),
+      ),
+    );
   collectionPolicyOptions(
     cols
       .command('create')
@@ -133,36 +164,68 @@ export function buildProgram(): Command {
   ).action(async (o) =>
     print(
       g(),
-      await call('POST', 'admin/collections', { api_root: o.apiRoot, title: o.title, description: o.description, alias: o.alias, id: o.id, ...collectionPolicyBody(o) }),
+      await call('POST', 'admin/collections', {
+        api_root: o.apiRoot,
+        title: o.title,
+        description: o.description,
+        alias: o.alias,
+        id: o.id,
+        ...collectionPolicyBody(o),
+      }),
       (v) => `created collection ${v.id}`,
     ),
   );
-  collectionPolicyOptions(cols.command('update <id>').option('--title <title>').option('--description <text>').option('--alias <alias>')).action(async (id, o) =>
+  collectionPolicyOptions(
+    cols.command('update <id>').option('--title <title>').option('--description <text>').option('--alias <alias>'),
+  ).action(async (id, o) =>
     print(
       g(),
-      await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, { title: o.title, description: o.description, alias: o.alias, ...collectionPolicyBody(o) }),
+      await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, {
+        title: o.title,
+        description: o.description,
+        alias: o.alias,
+        ...collectionPolicyBody(o),
+      }),
       (v) => `updated collection ${v.id}`,
     ),
   );
   policyCommands(cols, call, (value, human) => print(g(), value, human));
-  cols.command('delete <id>').description('delete a collection and its objects').action(async (id) => {
-    await call('DELETE', `admin/collections/${encodeURIComponent(id)}`);
-    print(g(), { deleted: id }, () => `deleted collection ${id}`);
-  });
+  cols
+    .command('delete <id>')
+    .description('delete a collection and its objects')
+    .action(async (id) => {
+      await call('DELETE', `admin/collections/${encodeURIComponent(id)}`);
+      print(g(), { deleted: id }, () => `deleted collection ${id}`);
+    });
 
   const clients = program.command('client').description('manage API clients, their tokens and rights');
   const grants = (v: any) => v.grants.map((x: any) => `  ${x.collection_id} read=${x.can_read} write=${x.can_write}`).join('\n');
-  clients.command('list').action(async () => print(g(), await call('GET', 'admin/clients'), (v) => v.clients.map((c: any) => `${c.id}  ${c.name}\n${grants(c)}`).join('\n') || '(none)'));
+  clients
+    .command('list')
+    .action(async () =>
+      print(
+        g(),
+        await call('GET', 'admin/clients'),
+        (v) => v.clients.map((c: any) => `${c.id}  ${c.name}\n${grants(c)}`).join('\n') || '(none)',
+      ),
+    );
   clientPolicyOptions(clients.command('update <id>').option('--name <name>')).action(async (id, o) =>
-    print(g(), await call('PATCH', `admin/clients/${encodeURIComponent(id)}`, { name: o.name, ...clientPolicyBody(o) }), (v) => `updated client ${v.name}: clearance ${v.clearance}`),
+    print(
+      g(),
+      await call('PATCH', `admin/clients/${encodeURIComponent(id)}`, { name: o.name, ...clientPolicyBody(o) }),
+      (v) => `updated client ${v.name}: clearance ${v.clearance}`,
+    ),
   );
-  clientPolicyOptions(clients
-    .command('create <name>'))
+  clientPolicyOptions(clients.command('create <name>'))
     .option('--read <collection...>', 'collections it may read')
     .option('--write <collection...>', 'collections it may write')
     .action(async (name, o) => {
       const ids = new Set<string>([...(o.read ?? []), ...(o.write ?? [])]);
-      const list = [...ids].map((id) => ({ collection_id: id, can_read: (o.read ?? []).includes(id), can_write: (o.write ?? []).includes(id) }));
+      const list = [...ids].map((id) => ({
+        collection_id: id,
+        can_read: (o.read ?? []).includes(id),
+        can_write: (o.write ?? []).includes(id),
+      }));
       const v = (await call('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) })) as { id: string; token?: string };
       print(g(), v, () =>
         v.token === undefined
@@ -180,11 +243,20 @@ export function buildProgram(): Command {
     .addOption(new Option('--read', 'may read').default(false))
     .addOption(new Option('--write', 'may write').default(false))
     .action(async (id, collection, o) =>
-      print(g(), await call('PUT', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`, { can_read: o.read, can_write: o.write }), grants),
+      print(
+        g(),
+        await call('PUT', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`, {
+          can_read: o.read,
+          can_write: o.write,
+        }),
+        grants,
+      ),
     );
-  clients.command('revoke <id> <collection>').action(async (id, collection) =>
-    print(g(), await call('DELETE', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`), grants),
-  );
+  clients
+    .command('revoke <id> <collection>')
+    .action(async (id, collection) =>
+      print(g(), await call('DELETE', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`), grants),
+    );
   clients.command('delete <id>').action(async (id) => {
     await call('DELETE', `admin/clients/${encodeURIComponent(id)}`);
     print(g(), { deleted: id }, () => `deleted client ${id}`);

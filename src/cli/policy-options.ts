@@ -23,7 +23,9 @@ export function collectionPolicyOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--default-level <level>', 'TLP level of unmarked objects (default AMBER)').argParser(level(LEVELS)))
     .addOption(new Option('--pap-green-only <bool>', 'take PAP:CLEAR/GREEN content only').argParser(flag))
-    .addOption(new Option('--relax-container-refs <bool>', 'serve reports, groupings, notes and opinions whatever they point at').argParser(flag))
+    .addOption(
+      new Option('--relax-container-refs <bool>', 'serve reports, groupings, notes and opinions whatever they point at').argParser(flag),
+    )
     .addOption(new Option('--public <bool>', 'serve its CLEAR content without credentials').argParser(flag));
 }
 
@@ -48,20 +50,28 @@ type Print = (value: unknown, human: (v: any) => string) => void;
 
 export function policyCommands(cols: Command, call: Call, print: Print): void {
   const red = cols.command('red-recipient').description('name the clients that may receive RED content of a collection');
-  for (const [verb, method] of [['add', 'PUT'], ['remove', 'DELETE']] as const) {
-    red.command(`${verb} <collection> <client>`).action(async (collection: string, client: string) =>
-      print(
-        await call(method, `admin/collections/${encodeURIComponent(collection)}/red-recipients/${encodeURIComponent(client)}`),
-        (v) => `RED recipients of ${v.id}: ${v.red_recipients.join(', ') || '(none)'}`,
-      ),
-    );
+  for (const [verb, method] of [
+    ['add', 'PUT'],
+    ['remove', 'DELETE'],
+  ] as const) {
+    red
+      .command(`${verb} <collection> <client>`)
+      .action(async (collection: string, client: string) =>
+        print(
+          await call(method, `admin/collections/${encodeURIComponent(collection)}/red-recipients/${encodeURIComponent(client)}`),
+          (v) => `RED recipients of ${v.id}: ${v.red_recipients.join(', ') || '(none)'}`,
+        ),
+      );
   }
   cols
     .command('recipients <collection> <object-id>')
     .description('who received an object: recorded pages with AMBER or stricter content that covered it')
     .action(async (collection: string, objectId: string) =>
-      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}/recipients`), (v) =>
-        v.deliveries.map((d: any) => `${d.delivered_at}  ${d.recipient}  ${d.max_level}  ${d.object_count} objects`).join('\n') || '(nobody)',
+      print(
+        await call('GET', `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}/recipients`),
+        (v) =>
+          v.deliveries.map((d: any) => `${d.delivered_at}  ${d.recipient}  ${d.max_level}  ${d.object_count} objects`).join('\n') ||
+          '(nobody)',
       ),
     );
   cols
@@ -70,7 +80,10 @@ export function policyCommands(cols: Command, call: Call, print: Print): void {
     .action(async (collection: string, objectId: string) =>
       print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}`), (v) =>
         v.versions
-          .map((x: any) => `${x.version}  ${x.tlp_level}  added ${x.date_added}  from ${x.received_from ?? '(submitted here)'}  origin ${x.origin_node ?? '?'}`)
+          .map(
+            (x: any) =>
+              `${x.version}  ${x.tlp_level}  added ${x.date_added}  from ${x.received_from ?? '(submitted here)'}  origin ${x.origin_node ?? '?'}`,
+          )
           .join('\n'),
       ),
     );

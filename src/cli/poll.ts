@@ -146,7 +146,11 @@ export async function poll(client: TaxiiClient, collection: string, o: PollOptio
       const items = page.envelope.objects ?? [];
       if (items.length > 0) {
         const last = page.dateAddedLast === undefined ? undefined : toMicroseconds(page.dateAddedLast);
-        if (!last) throw new CliError(`the node sent objects without a valid X-TAXII-Date-Added-Last header (${page.dateAddedLast ?? 'none'}): no cursor to keep`, 1);
+        if (!last)
+          throw new CliError(
+            `the node sent objects without a valid X-TAXII-Date-Added-Last header (${page.dateAddedLast ?? 'none'}): no cursor to keep`,
+            1,
+          );
         await output.objects(items);
         objects += items.length;
         cursor = last;
@@ -190,14 +194,20 @@ export function pollCommand(program: Command, connect: () => TaxiiClient, json: 
     .option('--added-after <timestamp>', 'start after this date_added instead of the cursor file', timestamp)
     .option('--type <types>', 'only these STIX types (comma-separated, or repeat the option)', types)
     .option('--limit <n>', 'objects per request (the node may send fewer)', pageSize)
-    .addOption(new Option('--format <format>', 'NDJSON (one object a line) or one STIX bundle').choices(['ndjson', 'bundle']).default('ndjson'))
+    .addOption(
+      new Option('--format <format>', 'NDJSON (one object a line) or one STIX bundle').choices(['ndjson', 'bundle']).default('ndjson'),
+    )
     .option('--out <file>', 'write the objects to this file (replaced whole) instead of stdout')
     .action(async (collection: string, o: PollOptions) => {
       const summary = await poll(connect(), collection, o);
       const text = json()
         ? JSON.stringify(summary)
         : `polled ${summary.objects} objects in ${summary.pages} request${summary.pages === 1 ? '' : 's'}` +
-          (summary.cursor ? (o.cursorFile ? `; ${o.cursorFile}: the next run continues after ${summary.cursor}` : `; the last was added ${summary.cursor}`) : '');
+          (summary.cursor
+            ? o.cursorFile
+              ? `; ${o.cursorFile}: the next run continues after ${summary.cursor}`
+              : `; the last was added ${summary.cursor}`
+            : '');
       // The objects may be on stdout: then the summary goes to stderr.
       (o.out ? process.stdout : process.stderr).write(`${text}\n`);
     });

@@ -48,8 +48,15 @@ export function splitIntoRequests(objects: unknown[], maxBytes: number): { reque
     const text = JSON.stringify(object);
     const bytes = Buffer.byteLength(text);
     if (overhead + bytes > maxBytes) {
-      const id = typeof object === 'object' && object !== null && typeof (object as { id?: unknown }).id === 'string' ? (object as { id: string }).id : null;
-      tooLarge.push({ index, id, message: `object: ${bytes} octets, more than the API root's max_content_length of ${maxBytes} allows in a request` });
+      const id =
+        typeof object === 'object' && object !== null && typeof (object as { id?: unknown }).id === 'string'
+          ? (object as { id: string }).id
+          : null;
+      tooLarge.push({
+        index,
+        id,
+        message: `object: ${bytes} octets, more than the API root's max_content_length of ${maxBytes} allows in a request`,
+      });
       return;
     }
     if (size + bytes + (parts.length ? 1 : 0) > maxBytes) flush();
@@ -64,7 +71,13 @@ export function splitIntoRequests(objects: unknown[], maxBytes: number): { reque
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls a status until `complete`, or until the deadline (then the last status, still pending). */
-async function settled(client: TaxiiClient, root: string, first: TaxiiStatus, deadline: number, progress: (settled: number) => void): Promise<TaxiiStatus> {
+async function settled(
+  client: TaxiiClient,
+  root: string,
+  first: TaxiiStatus,
+  deadline: number,
+  progress: (settled: number) => void,
+): Promise<TaxiiStatus> {
   let status = first;
   for (let wait = 100; status.status !== 'complete' && Date.now() < deadline; wait = Math.min(wait * 2, 1000)) {
     progress(status.total_count - status.pending_count);
@@ -87,7 +100,7 @@ function tally(summary: SubmitSummary, request: SubmitRequest, status: TaxiiStat
   for (const f of status.failures ?? []) {
     const place = REQUEST_PLACE.exec(f.message ?? '');
     const index = place ? request.indices[Number(place[1])] : undefined;
-    summary.rejections.push({ index: index ?? -1, id: f.id || null, message: place ? place[2]! : f.message ?? 'rejected' });
+    summary.rejections.push({ index: index ?? -1, id: f.id || null, message: place ? place[2]! : (f.message ?? 'rejected') });
   }
   summary.pending += status.pendings?.length ?? 0;
 }
@@ -98,7 +111,9 @@ function progressBar(total: number, enabled: boolean) {
     show(done: number, request: number, requests: number) {
       if (!enabled) return;
       const filled = total ? Math.round((done / total) * width) : width;
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} objects, request ${request}/${requests}`);
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} objects, request ${request}/${requests}`,
+      );
     },
     end() {
       if (enabled) process.stderr.write('\r\x1b[K');
@@ -169,7 +184,9 @@ function seconds(value: string): number {
 export function submitCommand(program: Command, connect: () => TaxiiClient, json: () => boolean): void {
   program
     .command('submit <bundle>')
-    .description('send a STIX bundle or TAXII envelope (a file, or - for stdin) to a collection, and report what the node did with each object (with a client token or the admin token)')
+    .description(
+      'send a STIX bundle or TAXII envelope (a file, or - for stdin) to a collection, and report what the node did with each object (with a client token or the admin token)',
+    )
     .requiredOption('--collection <id>', 'the collection to add the objects to')
     .option('--api-root <name>', 'the API root of the collection', 'default')
     .option('--timeout <seconds>', "how long to wait for each request's status to be complete", seconds, 300)
@@ -179,7 +196,10 @@ export function submitCommand(program: Command, connect: () => TaxiiClient, json
       process.stdout.write(json() ? `${JSON.stringify(summary, null, 2)}\n` : `${describeSummary(summary)}\n`);
       if (summary.rejected > 0) throw new CliError(`${summary.rejected} of ${summary.total} objects were rejected`, 1);
       if (summary.pending > 0) {
-        throw new CliError(`${summary.pending} objects were still pending after ${o.timeout} s; see their status: ${summary.requests.join(', ')}`, 1);
+        throw new CliError(
+          `${summary.pending} objects were still pending after ${o.timeout} s; see their status: ${summary.requests.join(', ')}`,
+          1,
+        );
       }
     });
 }

@@ -23,7 +23,7 @@ export function subscriptionCommands(program: Command, call: Call, print: Print)
     .requiredOption('--peer <client-id>', "the peer's client id here")
     .requiredOption('--remote-collection <id>', "the collection's id at the peer")
     .requiredOption('--into <collection-id>', 'the local collection to store into')
-    .option('--remote-api-root <name>', "the API root at the peer", 'default')
+    .option('--remote-api-root <name>', 'the API root at the peer', 'default')
     .option('--interval <seconds>', 'how often to pull (default 60)', seconds)
     .action(async (o: { peer: string; remoteCollection: string; into: string; remoteApiRoot: string; interval?: number }) => {
       const v = await call('POST', 'admin/subscriptions', {
@@ -35,7 +35,9 @@ export function subscriptionCommands(program: Command, call: Call, print: Print)
       });
       print(v, (s) => `created subscription ${s.id}`);
     });
-  subs.command('list').action(async () => print(await call('GET', 'admin/subscriptions'), (v) => v.subscriptions.map(status).join('\n') || '(none)'));
+  subs
+    .command('list')
+    .action(async () => print(await call('GET', 'admin/subscriptions'), (v) => v.subscriptions.map(status).join('\n') || '(none)'));
   subs.command('show <id>').action(async (id: string) => print(await call('GET', `admin/subscriptions/${encodeURIComponent(id)}`), status));
   subs.command('remove <id>').action(async (id: string) => {
     await call('DELETE', `admin/subscriptions/${encodeURIComponent(id)}`);

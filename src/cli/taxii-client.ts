@@ -82,7 +82,11 @@ export function taxiiClient(baseUrl: string, token: string, timeoutMs = 60_000):
     try {
       res = await request(new URL(pathname, `${baseUrl}/`), {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: TAXII_MEDIA_TYPE, ...(body === undefined ? {} : { 'content-type': TAXII_MEDIA_TYPE }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: TAXII_MEDIA_TYPE,
+          ...(body === undefined ? {} : { 'content-type': TAXII_MEDIA_TYPE }),
+        },
         body,
         // A large POST is read whole and recorded before the node answers.
         headersTimeout: method === 'POST' ? Math.max(timeoutMs, 300_000) : timeoutMs,
@@ -106,7 +110,10 @@ export function taxiiClient(baseUrl: string, token: string, timeoutMs = 60_000):
     }
     const contentType = String(res.headers['content-type'] ?? '');
     if (!contentType.startsWith('application/taxii+json')) {
-      throw new CliError(`${where}: the node answered ${res.statusCode} with ${contentType || 'no content type'}, not TAXII; is ${baseUrl} a Vigil node?`, 3);
+      throw new CliError(
+        `${where}: the node answered ${res.statusCode} with ${contentType || 'no content type'}, not TAXII; is ${baseUrl} a Vigil node?`,
+        3,
+      );
     }
     let json: unknown;
     try {

@@ -29,7 +29,7 @@ export function describeInvalid(r: ValidationReport): string {
 export function validateCommand(program: Command, json: () => boolean): void {
   program
     .command('validate <bundle>')
-    .description('check a STIX bundle (a file, or - for stdin) with the node\'s own STIX 2.1 validator, offline')
+    .description("check a STIX bundle (a file, or - for stdin) with the node's own STIX 2.1 validator, offline")
     .action((file: string) => {
       const input = readStixInput(file);
       const report = validateObjects(input.name, input.objects);

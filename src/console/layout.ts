@@ -62,6 +62,17 @@ ${o.body}
 }
 
 /** An error as a page: the message is the service's, shown as text. */
-export function errorPage(c: Context, session: ConsoleSession | undefined, status: ContentfulStatusCode, title: string, message: string): Response | Promise<Response> {
-  return page(c, { title, session, status, body: html`<p class="error" role="alert">${message}</p><p><a href="/console/">Back to the console</a></p>` });
+export function errorPage(
+  c: Context,
+  session: ConsoleSession | undefined,
+  status: ContentfulStatusCode,
+  title: string,
+  message: string,
+): Response | Promise<Response> {
+  return page(c, {
+    title,
+    session,
+    status,
+    body: html`<p class="error" role="alert">${message}</p><p><a href="/console/">Back to the console</a></p>`,
+  });
 }

@@ -64,10 +64,13 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
 
   // Bodies are read whole for the CSRF field: bounded first (an API root's own, smaller limit
   // is checked again on the bundle itself). Multipart framing gets a little room.
-  app.use('*', bodyLimit({
-    maxSize: deps.config.maxContentLength + 65_536,
-    onError: (c) => errorPage(c, c.get('session'), 413, 'Too large', `the request exceeds ${deps.config.maxContentLength} octets`),
-  }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.maxContentLength + 65_536,
+      onError: (c) => errorPage(c, c.get('session'), 413, 'Too large', `the request exceeds ${deps.config.maxContentLength} octets`),
+    }),
+  );
 
   // Every state-changing request: from our own pages (Origin / Sec-Fetch-Site), with the token
   // of the session, or before sign-in the token of the pre-session cookie (double submit).
@@ -81,7 +84,13 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
     const isSignIn = path === '/console/signin';
     const expected = isSignIn ? readCookie(c, PRESESSION_COOKIE) : session?.csrf;
     if (!sameToken(await postedToken(c), expected)) {
-      return errorPage(c, session, 403, 'Request refused', 'the form’s security token is missing or out of date: reload the page and try again');
+      return errorPage(
+        c,
+        session,
+        403,
+        'Request refused',
+        'the form’s security token is missing or out of date: reload the page and try again',
+      );
     }
     return next();
   });

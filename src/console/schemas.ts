@@ -14,7 +14,10 @@ export const submitForm = z.object({
 });
 
 /** STIX identifiers: `type--uuid`. Anything else names no object. */
-export const stixId = z.string().max(300).regex(/^[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}$/, 'not a STIX identifier like indicator--<uuid>');
+export const stixId = z
+  .string()
+  .max(300)
+  .regex(/^[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}$/, 'not a STIX identifier like indicator--<uuid>');
 
 export function parseForm<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);

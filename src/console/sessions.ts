@@ -34,7 +34,13 @@ export async function createSession(deps: Deps, principal: SignedIn, tokenHash: 
   const db = deps.database.db;
   // Expired sessions are swept at each sign-in: no timer, and nothing grows without bound.
   await deleteExpiredSessions(db);
-  await insertSession(db, { idHash: sha256(id), clientId: principal.kind === 'client' ? principal.id : null, credential: credentialOf(tokenHash), csrf, idleHours: SESSION_IDLE_HOURS });
+  await insertSession(db, {
+    idHash: sha256(id),
+    clientId: principal.kind === 'client' ? principal.id : null,
+    credential: credentialOf(tokenHash),
+    csrf,
+    idleHours: SESSION_IDLE_HOURS,
+  });
   return { id, csrf };
 }
 
@@ -46,7 +52,11 @@ export async function loadSession(deps: Deps, id: string): Promise<ConsoleSessio
   if (id.length !== 43) return undefined;
   const hash = sha256(id);
   // The expiry slides at most every few minutes: a page view is not a write each time.
-  const row = await slideSession(deps.database.db, hash, { idleHours: SESSION_IDLE_HOURS, maxDays: SESSION_MAX_DAYS, slideMinutes: SLIDE_MINUTES });
+  const row = await slideSession(deps.database.db, hash, {
+    idleHours: SESSION_IDLE_HOURS,
+    maxDays: SESSION_MAX_DAYS,
+    slideMinutes: SLIDE_MINUTES,
+  });
   if (!row) return undefined;
   const credential = Buffer.from(row.credential);
   if (row.client_id === null) {

@@ -12,7 +12,12 @@ import { z } from 'zod';
 
 export const ALGORITHM = 'EdDSA';
 
-const entry = z.object({ kid: z.string().min(1), created: z.iso.datetime(), activates: z.iso.datetime(), retires: z.iso.datetime().optional() });
+const entry = z.object({
+  kid: z.string().min(1),
+  created: z.iso.datetime(),
+  activates: z.iso.datetime(),
+  retires: z.iso.datetime().optional(),
+});
 const keyringFile = z.object({ node_id: z.string().min(1), keys: z.array(entry) });
 export type KeyEntry = z.infer<typeof entry>;
 export type KeyringState = z.infer<typeof keyringFile>;

@@ -71,7 +71,8 @@ export async function verifyOrigin(signature: string, object: unknown, originNod
   } catch {
     throw new OriginSignatureError('unreadable header');
   }
-  if (header.alg !== ALGORITHM || header.iss !== originNode) throw new OriginSignatureError(`not signed by '${originNode}' with ${ALGORITHM}`);
+  if (header.alg !== ALGORITHM || header.iss !== originNode)
+    throw new OriginSignatureError(`not signed by '${originNode}' with ${ALGORITHM}`);
   // What jose refused as a JWS: critical extensions it does not know, an unencoded payload.
   if (header.crit !== undefined || header.b64 !== undefined) throw new OriginSignatureError('unsupported JWS header parameters');
   let key: KeyObject | undefined;
@@ -81,7 +82,8 @@ export async function verifyOrigin(signature: string, object: unknown, originNod
   }
   if (!key) throw new OriginSignatureError(`key ${header.kid} is not listed for '${originNode}'`);
   const input = Buffer.from(`${protectedHeader}.${Buffer.from(canonicalBytes(object)).toString('base64url')}`);
-  if (!(await verifyAsync(input, key, Buffer.from(sig, 'base64url')))) throw new OriginSignatureError('the object does not match its origin signature');
+  if (!(await verifyAsync(input, key, Buffer.from(sig, 'base64url'))))
+    throw new OriginSignatureError('the object does not match its origin signature');
 }
 
 /**

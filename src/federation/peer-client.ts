@@ -7,7 +7,12 @@ import type { Dispatcher } from 'undici';
 
 export type Limits = { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; maxBytes: number };
 
-export const DEFAULT_LIMITS: Limits = { connectTimeoutMs: 10_000, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000, maxBytes: 64 * 1024 * 1024 };
+export const DEFAULT_LIMITS: Limits = {
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 60_000,
+  maxBytes: 64 * 1024 * 1024,
+};
 
 export type PeerErrorCode = 'unreachable' | 'timeout' | 'too-large' | 'connection-lost' | 'http-status';
 
@@ -34,7 +39,8 @@ function classify(err: unknown): PeerRequestError {
   if (err instanceof PeerRequestError) return err;
   const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message;
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new PeerRequestError('timeout', message);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return new PeerRequestError('timeout', message);
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN') {
     return new PeerRequestError('unreachable', `${code}: ${message}`);
   }

@@ -29,7 +29,13 @@ export class PullError extends Error {
 /** Where to pull from: the peer as pinned here, and its collection. */
 export type PullTarget = { peerNodeId: string; baseUrl: string; pinnedKeys: JWK[]; apiRoot: string; collectionId: string };
 
-export type ReceivedObject = { object: Record<string, unknown>; json: string; originNode: string; originSignature: string; originVerified: boolean };
+export type ReceivedObject = {
+  object: Record<string, unknown>;
+  json: string;
+  originNode: string;
+  originSignature: string;
+  originVerified: boolean;
+};
 
 export type VerifiedPage = {
   objects: ReceivedObject[];
@@ -90,7 +96,12 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
   const signature = header(res.headers, RESPONSE_SIGNATURE_HEADER);
   let claims: Awaited<ReturnType<typeof verifyResponse>>;
   try {
-    claims = await verifyResponse(signature, res.body, { issuer: target.peerNodeId, audience: ctx.keyring.nodeId, jti, keys: target.pinnedKeys });
+    claims = await verifyResponse(signature, res.body, {
+      issuer: target.peerNodeId,
+      audience: ctx.keyring.nodeId,
+      jti,
+      keys: target.pinnedKeys,
+    });
   } catch (err) {
     if (err instanceof ResponseSignatureError) throw new PullError('bad-signature', `response signature refused: ${err.message}`);
     throw err;
@@ -108,12 +119,15 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
   }
   const objects = parsed.data.objects ?? [];
   const more = parsed.data.more ?? false;
-  if (objects.length > limit) throw new PullError('malformed', `the page holds ${objects.length} objects, more than the ${limit} asked for`);
+  if (objects.length > limit)
+    throw new PullError('malformed', `the page holds ${objects.length} objects, more than the ${limit} asked for`);
   if (more && objects.length === 0) throw new PullError('malformed', 'an empty page says there is more');
   const last = header(res.headers, 'x-taxii-date-added-last');
-  if (objects.length > 0 && (!last || !TIMESTAMP.test(last))) throw new PullError('malformed', 'the page has no valid X-TAXII-Date-Added-Last');
+  if (objects.length > 0 && (!last || !TIMESTAMP.test(last)))
+    throw new PullError('malformed', 'the page has no valid X-TAXII-Date-Added-Last');
   // The next cursor comes from that header: it must be the one the peer signed.
-  if (objects.length > 0 && claims.last !== last) throw new PullError('bad-signature', 'X-TAXII-Date-Added-Last is not the one the peer signed');
+  if (objects.length > 0 && claims.last !== last)
+    throw new PullError('bad-signature', 'X-TAXII-Date-Added-Last is not the one the peer signed');
 
   const origins = new Map<string, z.infer<typeof originRecord>[]>();
   for (const r of parsed.data.x_vigil_origins ?? []) origins.set(r.id, [...(origins.get(r.id) ?? []), r]);
@@ -122,22 +136,31 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
   for (const object of objects) {
     const version = typeof object.modified === 'string' ? object.modified : typeof object.created === 'string' ? object.created : undefined;
     const candidates = origins.get(object.id) ?? [];
-    const record = version === undefined ? (candidates.length === 1 ? candidates[0] : undefined) : candidates.find((r) => r.version === version);
+    const record =
+      version === undefined ? (candidates.length === 1 ? candidates[0] : undefined) : candidates.find((r) => r.version === version);
     if (!record) throw new PullError('bad-origin', `${object.id} comes without an origin signature`);
     // A signature is checked whenever a key of its node is known (the peer's, ours, the trust
     // list's); without one (no trust list) it is kept unchecked and marked so, and the object
     // still travels under the direct peer's signed response. A signature that fails: refused.
     const keys = originKeys(record.node, target, ctx.keyring, ctx.trustList);
-    if (keys.length === 0 && ctx.trustList) throw new PullError('bad-origin', `${object.id}: origin node '${record.node}' is not in the federation's trust list`);
+    if (keys.length === 0 && ctx.trustList)
+      throw new PullError('bad-origin', `${object.id}: origin node '${record.node}' is not in the federation's trust list`);
     if (keys.length > 0) {
       const check = verifyOrigin(record.signature, object, record.node, keys).catch((err: unknown) => {
-        if (err instanceof OriginSignatureError) throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
+        if (err instanceof OriginSignatureError)
+          throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
         throw err;
       });
       check.catch(() => {}); // reported below, in page order
       checks.push(check);
     }
-    received.push({ object, json: JSON.stringify(object), originNode: record.node, originSignature: record.signature, originVerified: keys.length > 0 });
+    received.push({
+      object,
+      json: JSON.stringify(object),
+      originNode: record.node,
+      originSignature: record.signature,
+      originVerified: keys.length > 0,
+    });
   }
   // The checks run together on the thread pool; the first refused in page order is the one told.
   for (const r of await Promise.allSettled(checks)) if (r.status === 'rejected') throw r.reason;

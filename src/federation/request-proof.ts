@@ -13,7 +13,13 @@ export const MAX_PROOF_SECONDS = 60;
 
 export type ProofClaims = { iss: string; aud: string; htm: string; htu: string; jti: string; iat: number; exp: number };
 
-export async function createRequestProof(keyring: Keyring, audience: string, method: string, url: string, lifetimeSeconds = 30): Promise<{ token: string; jti: string }> {
+export async function createRequestProof(
+  keyring: Keyring,
+  audience: string,
+  method: string,
+  url: string,
+  lifetimeSeconds = 30,
+): Promise<{ token: string; jti: string }> {
   const { kid, key } = await keyring.signingKey();
   const jti = randomUUID();
   const token = await new SignJWT({ htm: method.toUpperCase(), htu: url })

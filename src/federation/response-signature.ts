@@ -20,11 +20,19 @@ export function bodyDigest(body: string | Uint8Array): string {
   return createHash('sha256').update(body).digest('base64url');
 }
 
-export async function signResponse(keyring: Keyring, body: string | Uint8Array, audience: string, jti: string, last?: string | null): Promise<string> {
+export async function signResponse(
+  keyring: Keyring,
+  body: string | Uint8Array,
+  audience: string,
+  jti: string,
+  last?: string | null,
+): Promise<string> {
   const { kid, key } = await keyring.signingKey();
   const claims: ResponseClaims = { iss: keyring.nodeId, aud: audience, jti, digest: bodyDigest(body), iat: Math.floor(Date.now() / 1000) };
   if (last) claims.last = last;
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: ALGORITHM, kid, typ: 'vigil-response+jws' }).sign(key);
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: ALGORITHM, kid, typ: 'vigil-response+jws' })
+    .sign(key);
 }
 
 export class ResponseSignatureError extends Error {

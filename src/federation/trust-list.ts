@@ -7,7 +7,12 @@ import { ALGORITHM } from './keyring.ts';
 // federation operator's key, which every node is configured to trust. Nodes learn each other's
 // keys from it to check origin signatures.
 
-const ed25519 = z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/), kid: z.string().optional() });
+const ed25519 = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  kid: z.string().optional(),
+});
 
 export const trustListDocument = z.strictObject({
   type: z.literal('vigil-trust-list'),
@@ -47,7 +52,10 @@ export async function generateOperatorKey(): Promise<{ privateJwk: JWK; publicJw
 export async function signTrustList(document: unknown, operatorPrivateJwk: JWK): Promise<string> {
   const list = parseDocument(document);
   const key = (await importJWK(operatorPrivateJwk, ALGORITHM)) as CryptoKey;
-  const kid = await calculateJwkThumbprint({ kty: operatorPrivateJwk.kty!, crv: operatorPrivateJwk.crv!, x: operatorPrivateJwk.x! }, 'sha256');
+  const kid = await calculateJwkThumbprint(
+    { kty: operatorPrivateJwk.kty!, crv: operatorPrivateJwk.crv!, x: operatorPrivateJwk.x! },
+    'sha256',
+  );
   return new CompactSign(new TextEncoder().encode(JSON.stringify(list)))
     .setProtectedHeader({ alg: ALGORITHM, kid, typ: 'vigil-trust-list+jws' })
     .sign(key);
@@ -57,7 +65,9 @@ export async function signTrustList(document: unknown, operatorPrivateJwk: JWK):
 export async function verifyTrustList(jws: string, operatorPublicJwk: JWK, now = new Date()): Promise<TrustList> {
   let payload: Uint8Array;
   try {
-    ({ payload } = await compactVerify(jws.trim(), await importJWK({ ...operatorPublicJwk, d: undefined }, ALGORITHM), { algorithms: [ALGORITHM] }));
+    ({ payload } = await compactVerify(jws.trim(), await importJWK({ ...operatorPublicJwk, d: undefined }, ALGORITHM), {
+      algorithms: [ALGORITHM],
+    }));
   } catch {
     throw new TrustListError('the trust list is not signed by the trusted federation operator key');
   }

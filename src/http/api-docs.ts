@@ -36,7 +36,9 @@ const CONFIGURATION = JSON.stringify({
   showDeveloperTools: 'never',
   hideClientButton: false,
   documentDownloadType: 'json',
-}).replaceAll('&', '&amp;').replaceAll("'", '&#39;');
+})
+  .replaceAll('&', '&amp;')
+  .replaceAll("'", '&#39;');
 
 const page = (version: string) => `<!doctype html>
 <html lang="en">

@@ -14,7 +14,8 @@ export function metricsRoute(deps: Deps) {
     const creds = parseAuthorization(c.req.header('authorization'));
     const secret = creds?.scheme === 'bearer' ? creds.token : creds?.password;
     const hash = secret === undefined ? undefined : hashToken(secret);
-    const allowed = hash !== undefined && (sameHash(hash, deps.adminTokenHash) || (metricsTokenHash !== undefined && sameHash(hash, metricsTokenHash)));
+    const allowed =
+      hash !== undefined && (sameHash(hash, deps.adminTokenHash) || (metricsTokenHash !== undefined && sameHash(hash, metricsTokenHash)));
     if (!allowed) throw new VigilError('unauthorized', 'send METRICS_TOKEN (or the admin token) as a Bearer token');
     // The operator's tokens: exempt from rate limits, as the admin is.
     deps.rateLimits.admit(c, { kind: 'admin' });

@@ -82,7 +82,16 @@ const READ_ERRORS = [400, 401, 403, 404, 406];
 const PAGE_HEADERS = ['X-TAXII-Date-Added-First', 'X-TAXII-Date-Added-Last', RESPONSE_SIGNATURE_HEADER];
 
 function taxii(method: Method, path: string, summary: string, response: Operation['response'], more: Partial<Operation> = {}): Operation {
-  return { method, path, tag: 'TAXII', summary, response: { media: TAXII_MEDIA_TYPE, ...response }, errors: READ_ERRORS, security: TAXII_READ, ...more };
+  return {
+    method,
+    path,
+    tag: 'TAXII',
+    summary,
+    response: { media: TAXII_MEDIA_TYPE, ...response },
+    errors: READ_ERRORS,
+    security: TAXII_READ,
+    ...more,
+  };
 }
 
 const json = (description: string, status = 200) => ({ status, description, media: 'application/json' });
@@ -94,60 +103,167 @@ function adminOp(method: Method, path: string, summary: string, more: Partial<Op
 }
 
 function alertOp(method: Method, path: string, summary: string, more: Partial<Operation> = {}): Operation {
-  return { method, path: `/alerts${path}`, tag: 'Alerts', summary, response: json(summary), errors: [400, 401, 403, 404], security: TOKEN, ...more };
+  return {
+    method,
+    path: `/alerts${path}`,
+    tag: 'Alerts',
+    summary,
+    response: json(summary),
+    errors: [400, 401, 403, 404],
+    security: TOKEN,
+    ...more,
+  };
 }
 
 const operational: Operation[] = [
-  { method: 'get', path: '/healthz', tag: 'Operations', summary: 'Liveness', response: json('{"status":"ok"}'), errors: [], security: NONE },
   {
-    method: 'get', path: '/readyz', tag: 'Operations', summary: 'Readiness: the database answers and no migration is pending',
-    response: json('{"status":"ready"}'), errors: [503], security: NONE,
+    method: 'get',
+    path: '/healthz',
+    tag: 'Operations',
+    summary: 'Liveness',
+    response: json('{"status":"ok"}'),
+    errors: [],
+    security: NONE,
   },
   {
-    method: 'get', path: '/.well-known/jwks.json', tag: 'Operations', summary: "The node's public signing keys",
-    response: { status: 200, description: 'A JWK set (Ed25519)', media: 'application/jwk-set+json', schema: 'Jwks' }, errors: [], security: NONE,
+    method: 'get',
+    path: '/readyz',
+    tag: 'Operations',
+    summary: 'Readiness: the database answers and no migration is pending',
+    response: json('{"status":"ready"}'),
+    errors: [503],
+    security: NONE,
   },
   {
-    method: 'get', path: '/metrics', tag: 'Operations', summary: 'Prometheus metrics of this replica',
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    tag: 'Operations',
+    summary: "The node's public signing keys",
+    response: { status: 200, description: 'A JWK set (Ed25519)', media: 'application/jwk-set+json', schema: 'Jwks' },
+    errors: [],
+    security: NONE,
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    tag: 'Operations',
+    summary: 'Prometheus metrics of this replica',
     description: 'METRICS_TOKEN (what Prometheus is given) or the admin token, as a Bearer token.',
     response: { status: 200, description: 'Prometheus text exposition format', media: 'text/plain; version=0.0.4; charset=utf-8' },
-    errors: [401], security: TOKEN,
+    errors: [401],
+    security: TOKEN,
   },
-  { method: 'get', path: '/openapi.json', tag: 'Operations', summary: 'This document', response: json('OpenAPI 3.1'), errors: [], security: NONE },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    tag: 'Operations',
+    summary: 'This document',
+    response: json('OpenAPI 3.1'),
+    errors: [],
+    security: NONE,
+  },
 ];
 
 const objectsPath = '/{root}/collections/{id}/objects/';
 const objectPath = `${objectsPath}{objectId}/`;
 
 const taxiiOps: Operation[] = [
-  taxii('get', '/taxii2/', 'Server discovery (TAXII 2.1 §4.1)', { status: 200, description: 'Discovery resource', schema: 'Discovery' }, { security: TAXII_AUTH }),
-  taxii('get', '/{root}/', 'API root information (§4.2)', { status: 200, description: 'API root resource', schema: 'ApiRoot' }, { security: TAXII_AUTH }),
-  taxii('get', '/{root}/status/{id}/', 'Status of an add-objects request (§4.3)', { status: 200, description: 'Status resource', schema: 'Status' }, { security: TOKEN }),
-  taxii('get', '/{root}/collections/', 'Collections the caller may read or write (§5.1)', { status: 200, description: 'Collections resource', schema: 'Collections' }),
-  taxii('get', '/{root}/collections/{id}/', 'One collection (§5.2)', { status: 200, description: 'Collection resource', schema: 'Collection' }),
-  taxii('get', '/{root}/collections/{id}/manifest/', 'Manifest records (§5.3)', { status: 200, description: 'Manifest resource; `{}` when empty', schema: 'Manifest', headers: PAGE_HEADERS }, { query: pick(OBJECTS_PARAMS) }),
-  taxii('get', objectsPath, 'Objects (§5.4)', { status: 200, description: 'Envelope; `{}` when empty', schema: 'Envelope', headers: PAGE_HEADERS }, { query: pick(OBJECTS_PARAMS) }),
-  taxii('post', objectsPath, 'Add objects (§5.5): 202 and a status', { status: 202, description: 'Status resource', schema: 'Status' }, {
-    body: { [TAXII_MEDIA_TYPE]: 'Envelope', [STIX_MEDIA_TYPE]: 'StixBundle' },
-    errors: [400, 401, 403, 404, 406, 413, 415, 422],
-    security: TOKEN,
+  taxii(
+    'get',
+    '/taxii2/',
+    'Server discovery (TAXII 2.1 §4.1)',
+    { status: 200, description: 'Discovery resource', schema: 'Discovery' },
+    { security: TAXII_AUTH },
+  ),
+  taxii(
+    'get',
+    '/{root}/',
+    'API root information (§4.2)',
+    { status: 200, description: 'API root resource', schema: 'ApiRoot' },
+    { security: TAXII_AUTH },
+  ),
+  taxii(
+    'get',
+    '/{root}/status/{id}/',
+    'Status of an add-objects request (§4.3)',
+    { status: 200, description: 'Status resource', schema: 'Status' },
+    { security: TOKEN },
+  ),
+  taxii('get', '/{root}/collections/', 'Collections the caller may read or write (§5.1)', {
+    status: 200,
+    description: 'Collections resource',
+    schema: 'Collections',
   }),
-  taxii('get', objectPath, "One object's versions (§5.6)", { status: 200, description: 'Envelope', schema: 'Envelope', headers: PAGE_HEADERS }, { query: pick(OBJECT_PARAMS) }),
-  taxii('delete', objectPath, 'Delete versions of an object (§5.7); all without filters', { status: 200, description: 'Deleted (empty body)' }, {
-    query: pick(DELETE_PARAMS),
-    security: TOKEN,
+  taxii('get', '/{root}/collections/{id}/', 'One collection (§5.2)', {
+    status: 200,
+    description: 'Collection resource',
+    schema: 'Collection',
   }),
-  taxii('get', `${objectPath}versions/`, "An object's version list, oldest first (§5.8)", { status: 200, description: 'Versions resource', schema: 'Versions', headers: PAGE_HEADERS }, { query: pick(VERSIONS_PARAMS) }),
+  taxii(
+    'get',
+    '/{root}/collections/{id}/manifest/',
+    'Manifest records (§5.3)',
+    { status: 200, description: 'Manifest resource; `{}` when empty', schema: 'Manifest', headers: PAGE_HEADERS },
+    { query: pick(OBJECTS_PARAMS) },
+  ),
+  taxii(
+    'get',
+    objectsPath,
+    'Objects (§5.4)',
+    { status: 200, description: 'Envelope; `{}` when empty', schema: 'Envelope', headers: PAGE_HEADERS },
+    { query: pick(OBJECTS_PARAMS) },
+  ),
+  taxii(
+    'post',
+    objectsPath,
+    'Add objects (§5.5): 202 and a status',
+    { status: 202, description: 'Status resource', schema: 'Status' },
+    {
+      body: { [TAXII_MEDIA_TYPE]: 'Envelope', [STIX_MEDIA_TYPE]: 'StixBundle' },
+      errors: [400, 401, 403, 404, 406, 413, 415, 422],
+      security: TOKEN,
+    },
+  ),
+  taxii(
+    'get',
+    objectPath,
+    "One object's versions (§5.6)",
+    { status: 200, description: 'Envelope', schema: 'Envelope', headers: PAGE_HEADERS },
+    { query: pick(OBJECT_PARAMS) },
+  ),
+  taxii(
+    'delete',
+    objectPath,
+    'Delete versions of an object (§5.7); all without filters',
+    { status: 200, description: 'Deleted (empty body)' },
+    {
+      query: pick(DELETE_PARAMS),
+      security: TOKEN,
+    },
+  ),
+  taxii(
+    'get',
+    `${objectPath}versions/`,
+    "An object's version list, oldest first (§5.8)",
+    { status: 200, description: 'Versions resource', schema: 'Versions', headers: PAGE_HEADERS },
+    { query: pick(VERSIONS_PARAMS) },
+  ),
 ];
 
 const adminOps: Operation[] = [
   adminOp('get', '/api-roots', 'List API roots'),
-  adminOp('post', '/api-roots', 'Create an API root', { body: { 'application/json': 'CreateApiRoot' }, response: json('The API root', 201) }),
+  adminOp('post', '/api-roots', 'Create an API root', {
+    body: { 'application/json': 'CreateApiRoot' },
+    response: json('The API root', 201),
+  }),
   adminOp('get', '/api-roots/{name}', 'Read an API root'),
   adminOp('patch', '/api-roots/{name}', 'Change an API root', { body: { 'application/json': 'UpdateApiRoot' } }),
   adminOp('delete', '/api-roots/{name}', 'Delete an API root with its collections', { response: noContent }),
   adminOp('get', '/collections', 'List collections', { query: { api_root: admin.apiRootName.optional().describe('Only this API root') } }),
-  adminOp('post', '/collections', 'Create a collection', { body: { 'application/json': 'CreateCollection' }, response: json('The collection', 201) }),
+  adminOp('post', '/collections', 'Create a collection', {
+    body: { 'application/json': 'CreateCollection' },
+    response: json('The collection', 201),
+  }),
   adminOp('get', '/collections/{id}', 'Read a collection'),
   adminOp('patch', '/collections/{id}', 'Change a collection', { body: { 'application/json': 'UpdateCollection' } }),
   adminOp('delete', '/collections/{id}', 'Delete a collection with its objects', { response: noContent }),
@@ -157,7 +273,10 @@ const adminOps: Operation[] = [
   adminOp('get', '/collections/{id}/objects/{objectId}', 'Every version with its TLP level and provenance'),
   adminOp('get', '/collections/{id}/denied', 'Versions served to nobody, with why, and the marking definitions they wait for'),
   adminOp('get', '/clients', 'List clients and their grants (never tokens)'),
-  adminOp('post', '/clients', 'Create a client; the answer holds its token, shown this once (a peer gets none: it signs its requests)', { body: { 'application/json': 'CreateClient' }, response: json('The client and its token', 201) }),
+  adminOp('post', '/clients', 'Create a client; the answer holds its token, shown this once (a peer gets none: it signs its requests)', {
+    body: { 'application/json': 'CreateClient' },
+    response: json('The client and its token', 201),
+  }),
   adminOp('get', '/clients/{id}', 'Read a client'),
   adminOp('patch', '/clients/{id}', 'Change a client', { body: { 'application/json': 'UpdateClient' } }),
   adminOp('delete', '/clients/{id}', 'Delete a client', { response: noContent }),
@@ -166,7 +285,10 @@ const adminOps: Operation[] = [
   adminOp('put', '/clients/{id}/grants/{collectionId}', 'Set its rights on a collection', { body: { 'application/json': 'PutGrant' } }),
   adminOp('delete', '/clients/{id}/grants/{collectionId}', 'Remove its rights on a collection'),
   adminOp('get', '/subscriptions', 'List peer subscriptions with their status'),
-  adminOp('post', '/subscriptions', "Pull a peer's collection into a local one", { body: { 'application/json': 'CreateSubscription' }, response: json('The subscription', 201) }),
+  adminOp('post', '/subscriptions', "Pull a peer's collection into a local one", {
+    body: { 'application/json': 'CreateSubscription' },
+    response: json('The subscription', 201),
+  }),
   adminOp('get', '/subscriptions/{id}', 'Status of a peer subscription'),
   adminOp('get', '/subscriptions/{id}/quarantine', 'Versions received with other content than held here'),
   adminOp('delete', '/subscriptions/{id}', 'Remove a peer subscription', { response: noContent }),
@@ -179,11 +301,18 @@ const alertOps: Operation[] = [
     response: { status: 200, description: 'text/event-stream', media: 'text/event-stream' },
   }),
   alertOp('get', '/subscriptions', "The caller's alert subscriptions"),
-  alertOp('post', '/subscriptions', 'Subscribe', { body: { 'application/json': 'CreateAlertSubscription' }, response: json('The subscription', 201) }),
+  alertOp('post', '/subscriptions', 'Subscribe', {
+    body: { 'application/json': 'CreateAlertSubscription' },
+    response: json('The subscription', 201),
+  }),
   alertOp('get', '/subscriptions/{id}', 'Read an alert subscription'),
-  alertOp('patch', '/subscriptions/{id}', 'Change an alert subscription (filter replaces the whole filter)', { body: { 'application/json': 'UpdateAlertSubscription' } }),
+  alertOp('patch', '/subscriptions/{id}', 'Change an alert subscription (filter replaces the whole filter)', {
+    body: { 'application/json': 'UpdateAlertSubscription' },
+  }),
   alertOp('delete', '/subscriptions/{id}', 'Delete an alert subscription', { response: noContent }),
-  alertOp('get', '/subscriptions/{id}/deliveries', 'Recent alerts: attempts, last status and error, next attempt', { query: alerts.deliveriesQuery.shape }),
+  alertOp('get', '/subscriptions/{id}/deliveries', 'Recent alerts: attempts, last status and error, next attempt', {
+    query: alerts.deliveriesQuery.shape,
+  }),
   alertOp('post', '/subscriptions/{id}/deliveries/{alertId}/retry', 'Send a dead alert again'),
 ];
 

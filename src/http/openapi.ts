@@ -40,7 +40,10 @@ const SECURITY_SCHEMES = {
 } as const;
 
 const TAGS = [
-  { name: 'TAXII', description: `TAXII 2.1. Send \`Accept: ${TAXII_MEDIA_TYPE}\` (or \`application/taxii+json\`, \`*/*\`); every answer, errors included, is ${TAXII_MEDIA_TYPE}. Paths work with and without the trailing slash.` },
+  {
+    name: 'TAXII',
+    description: `TAXII 2.1. Send \`Accept: ${TAXII_MEDIA_TYPE}\` (or \`application/taxii+json\`, \`*/*\`); every answer, errors included, is ${TAXII_MEDIA_TYPE}. Paths work with and without the trailing slash.`,
+  },
   { name: 'Admin', description: 'The admin API: API roots, collections, clients and their grants, peer subscriptions. Admin token only.' },
   { name: 'Alerts', description: 'Alert subscriptions, their deliveries, and the live stream. A client token, or the admin token.' },
   { name: 'Operations', description: 'Health, readiness, metrics, the node keys and this document. No credentials but for metrics.' },
@@ -90,7 +93,9 @@ function parameters(op: Operation): Json[] {
 
 function requestBody(op: Operation): Json | undefined {
   if (!op.body) return undefined;
-  const content = Object.fromEntries(Object.entries(op.body).flatMap(([media, schema]) => (schema ? [[media, { schema: ref(schema) }]] : [])));
+  const content = Object.fromEntries(
+    Object.entries(op.body).flatMap(([media, schema]) => (schema ? [[media, { schema: ref(schema) }]] : [])),
+  );
   return { required: true, content };
 }
 
@@ -154,9 +159,18 @@ export function openApiDocument(options: { publicUrl?: string | undefined } = {}
         Object.entries(ERROR_DESCRIPTIONS).map(([s, description]) => [`Error${s}`, { description, content: errorContent }]),
       ),
       headers: {
-        'X-TAXII-Date-Added-First': { description: 'date_added of the first item of the page (TAXII 2.1 §5.3)', schema: { type: 'string' } },
-        'X-TAXII-Date-Added-Last': { description: 'date_added of the last item of the page: the next added_after', schema: { type: 'string' } },
-        [RESPONSE_SIGNATURE_HEADER]: { description: 'On a peer\'s signed pull only: this node\'s signature over the body', schema: { type: 'string' } },
+        'X-TAXII-Date-Added-First': {
+          description: 'date_added of the first item of the page (TAXII 2.1 §5.3)',
+          schema: { type: 'string' },
+        },
+        'X-TAXII-Date-Added-Last': {
+          description: 'date_added of the last item of the page: the next added_after',
+          schema: { type: 'string' },
+        },
+        [RESPONSE_SIGNATURE_HEADER]: {
+          description: "On a peer's signed pull only: this node's signature over the body",
+          schema: { type: 'string' },
+        },
       },
       securitySchemes: SECURITY_SCHEMES,
     },

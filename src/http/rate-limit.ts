@@ -73,7 +73,8 @@ export class RateLimits {
     }
     if (principal.kind !== 'client' || !this.#principals) return;
     const wait = this.#principals.take(principal.id, this.#now());
-    if (wait > 0) throw refused(wait, `${principal.role === 'peer' ? 'this peer' : 'this client'} has sent more requests than its rate limit allows`);
+    if (wait > 0)
+      throw refused(wait, `${principal.role === 'peer' ? 'this peer' : 'this client'} has sent more requests than its rate limit allows`);
   }
 
   #addressOf(c: Context): string {
@@ -81,7 +82,10 @@ export class RateLimits {
     const forwarded = c.req.header('x-forwarded-for');
     if (forwarded !== undefined && this.#trusted.length === 0 && !this.#warned) {
       this.#warned = true;
-      this.#log.warn({ peer }, 'requests carry X-Forwarded-For but TRUSTED_PROXIES is unset: callers without credentials share their proxy\'s rate limit');
+      this.#log.warn(
+        { peer },
+        "requests carry X-Forwarded-For but TRUSTED_PROXIES is unset: callers without credentials share their proxy's rate limit",
+      );
     }
     return clientAddress(peer, forwarded, this.#trusted);
   }

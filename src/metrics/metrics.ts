@@ -70,7 +70,12 @@ export function createMetrics(database: Database): Metrics {
       registers,
     }),
     alertsDead: new Counter({ name: 'vigil_alerts_dead_total', help: 'Alerts that became dead letters', registers }),
-    errors: new Counter({ name: 'vigil_errors_total', help: 'Failures by kind: http (5xx answers), pull, alert', labelNames: ['kind'], registers }),
+    errors: new Counter({
+      name: 'vigil_errors_total',
+      help: 'Failures by kind: http (5xx answers), pull, alert',
+      labelNames: ['kind'],
+      registers,
+    }),
   };
 
   // Read at scrape time: one small query each, over indexed or small tables.

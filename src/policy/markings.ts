@@ -74,11 +74,7 @@ export function waitingReason(unresolved: readonly string[]): string {
  * reference that resolves to nothing makes it DENY until the definition is known: never
  * "unmarked".
  */
-export function resolveMarkings(
-  refs: readonly string[],
-  definitions: ReadonlyMap<string, MarkingKind>,
-  defaultLevel: Level,
-): Resolution {
+export function resolveMarkings(refs: readonly string[], definitions: ReadonlyMap<string, MarkingKind>, defaultLevel: Level): Resolution {
   let tlp: Level | undefined;
   let pap: Pap | null = null;
   const unresolved: string[] = [];

@@ -48,7 +48,12 @@ export function readerAudience<R>(who: Principal, red: R): Audience | { kind: 'c
 }
 
 /** The caller's rights on a collection as found (undefined: no such API root); throws as TAXII answers. */
-export function decideAccess(who: Principal, apiRoot: string, collectionId: string, found: CollectionAccessRow | undefined): CollectionAccess {
+export function decideAccess(
+  who: Principal,
+  apiRoot: string,
+  collectionId: string,
+  found: CollectionAccessRow | undefined,
+): CollectionAccess {
   if (!found) throw new VigilError('not-found', `no API root named '${apiRoot}'`);
   const { collection, grant } = found;
   const notFound = () => new VigilError('not-found', `no collection '${collectionId}' in API root '${apiRoot}'`);

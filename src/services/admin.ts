@@ -77,7 +77,12 @@ async function collectionView(deps: Deps, c: collections.CollectionRow) {
   return { ...rest, default_level: levelName(default_level), red_recipients: await collections.listRedRecipients(deps.database.db, c.id) };
 }
 
-function collectionPolicyRow(body: { default_level?: string | undefined; pap_green_only?: boolean | undefined; relax_container_refs?: boolean | undefined; public?: boolean | undefined }) {
+function collectionPolicyRow(body: {
+  default_level?: string | undefined;
+  pap_green_only?: boolean | undefined;
+  relax_container_refs?: boolean | undefined;
+  public?: boolean | undefined;
+}) {
   return {
     ...(body.default_level !== undefined ? { default_level: levelOf(body.default_level)! } : {}),
     ...(body.pap_green_only !== undefined ? { pap_green_only: body.pap_green_only } : {}),
@@ -115,7 +120,10 @@ export async function createCollection(deps: Deps, who: Principal, body: z.infer
 export async function updateCollection(deps: Deps, who: Principal, id: string, body: z.infer<typeof s.updateCollectionBody>) {
   requireAdmin(who);
   const { default_level: _l, pap_green_only: _p, relax_container_refs: _r, public: _pub, ...plain } = body;
-  const updated = await unique(collections.updateCollection(deps.database.db, id, { ...plain, ...collectionPolicyRow(body) }), 'a collection with this alias');
+  const updated = await unique(
+    collections.updateCollection(deps.database.db, id, { ...plain, ...collectionPolicyRow(body) }),
+    'a collection with this alias',
+  );
   return collectionView(deps, found(updated, `collection '${id}'`));
 }
 
@@ -159,13 +167,16 @@ export async function deniedObjects(deps: Deps, who: Principal, collectionId: st
   found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
   const rows = await listDenied(deps.database.db, collectionId, WITHHELD_LIMIT + 1);
   const objects = rows.slice(0, WITHHELD_LIMIT).map(({ unresolved_refs, reason, ...row }) => {
-    if (unresolved_refs.length > 0) return { ...row, cause: 'unresolved-marking', reason: waitingReason(unresolved_refs), waiting_for: unresolved_refs };
+    if (unresolved_refs.length > 0)
+      return { ...row, cause: 'unresolved-marking', reason: waitingReason(unresolved_refs), waiting_for: unresolved_refs };
     if (reason === null) return { ...row, cause: 'other-version', reason: 'another version of this object is withheld', waiting_for: [] };
     return { ...row, cause: denyCause(reason), reason, waiting_for: [] };
   });
   const counts = new Map<string, number>();
   for (const o of objects) for (const id of o.waiting_for) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const waiting = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([id, n]) => ({ marking_definition: id, objects: n }));
+  const waiting = [...counts]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([id, n]) => ({ marking_definition: id, objects: n }));
   return { objects, waiting, truncated: rows.length > WITHHELD_LIMIT };
 }
 
@@ -186,7 +197,12 @@ async function clientView(deps: Deps, client: clients.ClientRow) {
   };
 }
 
-function clientPolicyRow(body: { kind?: 'client' | 'peer' | undefined; clearance?: string | undefined; own_org?: boolean | undefined; peer_amber?: boolean | undefined }) {
+function clientPolicyRow(body: {
+  kind?: 'client' | 'peer' | undefined;
+  clearance?: string | undefined;
+  own_org?: boolean | undefined;
+  peer_amber?: boolean | undefined;
+}) {
   return {
     ...(body.kind !== undefined ? { kind: body.kind } : {}),
     ...(body.clearance !== undefined ? { clearance: levelOf(body.clearance)! } : {}),
@@ -214,7 +230,10 @@ export async function createClient(deps: Deps, who: Principal, body: z.infer<typ
   const token = body.kind === 'peer' ? undefined : generateToken();
   const client = { id: randomUUID(), name: body.name };
   await deps.database.db.transaction().execute(async (tx) => {
-    await unique(clients.insertClient(tx, { ...client, ...clientPolicyRow(body), token_hash: token ? hashToken(token) : noTokenHash() }), `client '${body.name}'`);
+    await unique(
+      clients.insertClient(tx, { ...client, ...clientPolicyRow(body), token_hash: token ? hashToken(token) : noTokenHash() }),
+      `client '${body.name}'`,
+    );
     for (const grant of body.grants ?? []) await unique(clients.putGrant(tx, client.id, grant), `collection '${grant.collection_id}'`);
   });
   return { ...(await clientView(deps, client)), ...(token ? { token } : {}) };
@@ -223,7 +242,11 @@ export async function createClient(deps: Deps, who: Principal, body: z.infer<typ
 /** A client made a peer loses its token for good; a peer made a client has none until rotateClientToken. */
 export async function updateClient(deps: Deps, who: Principal, id: string, body: z.infer<typeof s.updateClientBody>) {
   requireAdmin(who);
-  const patch = { ...(body.name !== undefined ? { name: body.name } : {}), ...clientPolicyRow(body), ...(body.kind === 'peer' ? { token_hash: noTokenHash() } : {}) };
+  const patch = {
+    ...(body.name !== undefined ? { name: body.name } : {}),
+    ...clientPolicyRow(body),
+    ...(body.kind === 'peer' ? { token_hash: noTokenHash() } : {}),
+  };
   const updated = await unique(clients.updateClient(deps.database.db, id, patch), `client '${body.name}'`);
   return clientView(deps, found(updated, `client '${id}'`));
 }
@@ -232,7 +255,10 @@ export async function rotateClientToken(deps: Deps, who: Principal, id: string) 
   requireAdmin(who);
   found(await clients.findClient(deps.database.db, id), `client '${id}'`);
   if ((await clients.findClientPolicy(deps.database.db, id)).kind === 'peer') {
-    throw new VigilError('conflict', `client '${id}' is a peer node: it has no token and signs its requests; pin its keys with PUT /admin/clients/${id}/peer`);
+    throw new VigilError(
+      'conflict',
+      `client '${id}' is a peer node: it has no token and signs its requests; pin its keys with PUT /admin/clients/${id}/peer`,
+    );
   }
   const token = generateToken();
   const client = found(await clients.updateClient(deps.database.db, id, { token_hash: hashToken(token) }), `client '${id}'`);
@@ -258,10 +284,14 @@ export async function setPeerIdentity(deps: Deps, who: Principal, clientId: stri
   const keys = [];
   for (const k of body.keys) {
     const kid = await calculateJwkThumbprint({ kty: k.kty, crv: k.crv, x: k.x }, 'sha256');
-    if (k.kid !== undefined && k.kid !== kid) throw new VigilError('bad-request', `keys: kid ${k.kid} is not the key's RFC 7638 thumbprint (${kid})`);
+    if (k.kid !== undefined && k.kid !== kid)
+      throw new VigilError('bad-request', `keys: kid ${k.kid} is not the key's RFC 7638 thumbprint (${kid})`);
     keys.push({ kty: k.kty, crv: k.crv, x: k.x, kid, alg: 'EdDSA', use: 'sig' });
   }
-  const ok = await unique(peers.setPeerIdentity(deps.database.db, clientId, { node_id: body.node_id, base_url: body.base_url ?? null, pinned_keys: keys }), `a peer with node id '${body.node_id}'`);
+  const ok = await unique(
+    peers.setPeerIdentity(deps.database.db, clientId, { node_id: body.node_id, base_url: body.base_url ?? null, pinned_keys: keys }),
+    `a peer with node id '${body.node_id}'`,
+  );
   if (!ok) throw new VigilError('not-found', `no peer client '${clientId}' (create it with kind "peer")`);
   return { ...(await getClient(deps, who, clientId)), node_id: body.node_id, base_url: body.base_url ?? null, keys };
 }

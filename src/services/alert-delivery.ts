@@ -93,7 +93,10 @@ async function deliverOne(deps: Deps, sender: WebhookSender, owner: string, row:
   const dead = row.attempts + 1 >= maxAttempts;
   deps.metrics.alertAttempts.inc({ outcome: dead ? 'dead' : 'retry' });
   if (dead) deps.metrics.alertsDead.inc();
-  deps.log.warn({ alert: row.id, subscription: row.subscription_id, attempt: row.attempts + 1, dead, error: result.error }, 'webhook delivery failed');
+  deps.log.warn(
+    { alert: row.id, subscription: row.subscription_id, attempt: row.attempts + 1, dead, error: result.error },
+    'webhook delivery failed',
+  );
   await markFailed(db, row.id, owner, {
     error: result.error,
     status: result.status,
@@ -106,7 +109,9 @@ async function deliverOne(deps: Deps, sender: WebhookSender, owner: string, row:
 export async function deliverDue(deps: Deps, sender: WebhookSender, owner: string): Promise<number> {
   const rows = await claimDueAlerts(deps.database.db, owner, leaseSeconds(deps), BATCH);
   await Promise.all(
-    rows.map((row) => deliverOne(deps, sender, owner, row).catch((err: unknown) => deps.log.error({ err, alert: row.id }, 'alert delivery crashed'))),
+    rows.map((row) =>
+      deliverOne(deps, sender, owner, row).catch((err: unknown) => deps.log.error({ err, alert: row.id }, 'alert delivery crashed')),
+    ),
   );
   return rows.length;
 }

@@ -6,7 +6,11 @@ import { parsePattern } from '../stix/pattern.ts';
 // a vulnerability matches when a `has`/`targets` relationship links it to software whose `cpe`
 // starts with a listed prefix (the products a hospital runs).
 
-const stixType = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/, 'must be a STIX type name').min(3).max(250);
+const stixType = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/, 'must be a STIX type name')
+  .min(3)
+  .max(250);
 const nonEmpty = <T extends z.ZodType>(item: T, max: number) => z.array(item).min(1).max(max);
 
 export const alertFilterSchema = z
@@ -17,7 +21,10 @@ export const alertFilterSchema = z
     /** Object types in an indicator's STIX pattern: ipv4-addr, domain-name, url, file, ... */
     observable_types: nonEmpty(stixType, 100).optional(),
     cpe_prefixes: nonEmpty(
-      z.string().regex(/^cpe:2\.3:[aho*-]/i, 'must be a CPE 2.3 formatted string prefix, e.g. cpe:2.3:a:vendor:product').max(500),
+      z
+        .string()
+        .regex(/^cpe:2\.3:[aho*-]/i, 'must be a CPE 2.3 formatted string prefix, e.g. cpe:2.3:a:vendor:product')
+        .max(500),
       1000,
     ).optional(),
     /** PAP:CLEAR/GREEN only (automatic blocking): PAP:AMBER and PAP:RED content never matches. */

@@ -128,7 +128,10 @@ export async function matchOutbox(database: Database, log: Log): Promise<{ rows:
     const alerts: NewAlert[] = [];
     for (const row of rows) alerts.push(...(await matchBatch(tx, row, subs)));
     await insertAlerts(tx, alerts);
-    await deleteOutbox(tx, rows.map((r) => r.seq));
+    await deleteOutbox(
+      tx,
+      rows.map((r) => r.seq),
+    );
     return { rows: rows.length, alerts: alerts.length };
   });
 }

@@ -8,7 +8,6 @@ import type { WebhookSender } from './alert-delivery.ts';
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-
 /**
  * The early-warning background work of one replica: the matcher turns the outbox into alerts
  * (one replica at a time, under an advisory lock), the sender posts due webhooks (replicas

@@ -17,8 +17,16 @@ export type AlertClaims = { iss: string; sub: string; jti: string; digest: strin
 
 export async function signAlert(keyring: Keyring, body: string, alertId: string, subscriptionId: string): Promise<string> {
   const { kid, key } = await keyring.signingKey();
-  const claims: AlertClaims = { iss: keyring.nodeId, sub: subscriptionId, jti: alertId, digest: bodyDigest(body), iat: Math.floor(Date.now() / 1000) };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader({ alg: ALGORITHM, kid, typ: ALERT_TYPE }).sign(key);
+  const claims: AlertClaims = {
+    iss: keyring.nodeId,
+    sub: subscriptionId,
+    jti: alertId,
+    digest: bodyDigest(body),
+    iat: Math.floor(Date.now() / 1000),
+  };
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: ALGORITHM, kid, typ: ALERT_TYPE })
+    .sign(key);
 }
 
 const jwkSet = z.object({ keys: z.array(z.looseObject({ kid: z.string().optional(), kty: z.string() })) });
@@ -38,7 +46,8 @@ export async function verifyAlert(signature: string | null | undefined, body: st
   let kid: string | undefined;
   try {
     const header = decodeProtectedHeader(signature);
-    if (header.alg !== ALGORITHM || header.typ !== ALERT_TYPE) throw new AlertSignatureError(`expected alg ${ALGORITHM}, typ ${ALERT_TYPE}`);
+    if (header.alg !== ALGORITHM || header.typ !== ALERT_TYPE)
+      throw new AlertSignatureError(`expected alg ${ALGORITHM}, typ ${ALERT_TYPE}`);
     kid = header.kid;
   } catch (err) {
     throw err instanceof AlertSignatureError ? err : new AlertSignatureError('the signature is not a JWS');

@@ -75,7 +75,11 @@ async function owned(deps: Deps, who: Principal, id: string): Promise<AlertSubsc
   return row;
 }
 
-export async function createAlertSubscription(deps: Deps, who: Principal, body: z.infer<typeof s.createAlertSubscriptionBody>): Promise<AlertSubscription> {
+export async function createAlertSubscription(
+  deps: Deps,
+  who: Principal,
+  body: z.infer<typeof s.createAlertSubscriptionBody>,
+): Promise<AlertSubscription> {
   const owner = ownerOf(who);
   let clientId: string;
   if (owner.kind === 'admin') {
@@ -151,6 +155,7 @@ export async function listDeliveries(deps: Deps, who: Principal, id: string, q: 
 /** Sends a dead alert again, from its first attempt (the receiver was fixed). */
 export async function retryDelivery(deps: Deps, who: Principal, id: string, alertId: string): Promise<void> {
   await owned(deps, who, id);
-  if (!(await store.requeueAlert(deps.database.db, id, alertId))) throw new VigilError('not-found', `no dead alert '${alertId}' in this subscription`);
+  if (!(await store.requeueAlert(deps.database.db, id, alertId)))
+    throw new VigilError('not-found', `no dead alert '${alertId}' in this subscription`);
   deps.alerts.kick();
 }

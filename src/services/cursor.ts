@@ -40,7 +40,8 @@ export function encodeCursor(key: CursorKey, position: string, binding: CursorBi
 /** The position inside a token; a forged, garbled or foreign token, or another caller's, is a 400. */
 export function decodeCursor(key: CursorKey, token: string, binding: CursorBinding): string {
   const raw = token.length <= MAX_TOKEN_CHARS && /^[\w-]+$/.test(token) ? Buffer.from(token, 'base64url') : undefined;
-  if (!raw || raw.length <= 1 + SALT_BYTES + TAG_BYTES || raw[0] !== VERSION) throw new VigilError('invalid-cursor', 'next: the token is malformed');
+  if (!raw || raw.length <= 1 + SALT_BYTES + TAG_BYTES || raw[0] !== VERSION)
+    throw new VigilError('invalid-cursor', 'next: the token is malformed');
   const salt = raw.subarray(1, 1 + SALT_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', tokenKey(key, salt), NONCE, { authTagLength: TAG_BYTES });
   decipher.setAAD(associated(binding.recipient));

@@ -19,7 +19,14 @@ export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
 export type ReceivedOrigin = { origin: string; originNode: string; originSignature: string; originVerified: boolean };
 
 /** `signature`: this node's origin signature, when made ahead (see ingest.ts); `received`: a peer's version. */
-export type Candidate = { seq: number; object: Record<string, unknown>; meta: StixMeta; json: string; signature?: string; received?: ReceivedOrigin };
+export type Candidate = {
+  seq: number;
+  object: Record<string, unknown>;
+  meta: StixMeta;
+  json: string;
+  signature?: string;
+  received?: ReceivedOrigin;
+};
 
 export type Classified = {
   accepted: (NewObject & { seq: number })[];
@@ -42,7 +49,12 @@ function toNew(
   const refs = objectReferences(object);
   // Pulled from a peer: its origin and signature pass on unchanged (and `modified` is never
   // rewritten), so two nodes pulling from each other never loop.
-  const provenance = received ?? { origin: null, originNode: signer.nodeId, originSignature: signature ?? signer.sign(object), originVerified: true };
+  const provenance = received ?? {
+    origin: null,
+    originNode: signer.nodeId,
+    originSignature: signature ?? signer.sign(object),
+    originVerified: true,
+  };
   return {
     id: meta.id,
     type: meta.type,
@@ -132,7 +144,12 @@ export async function classifyBatch(
  * or AMBER+STRICT or RED received from a peer (which never leaves its node) keeps the version
  * withheld, for good.
  */
-export async function releaseWaiting(tx: Transaction<Schema>, collectionId: string, policy: CollectionPolicy, stored: NewObject[]): Promise<Released> {
+export async function releaseWaiting(
+  tx: Transaction<Schema>,
+  collectionId: string,
+  policy: CollectionPolicy,
+  stored: NewObject[],
+): Promise<Released> {
   const definitionIds = new Set<string>();
   for (const o of stored) {
     if (o.type === 'marking-definition') definitionIds.add(o.id);
@@ -140,7 +157,11 @@ export async function releaseWaiting(tx: Transaction<Schema>, collectionId: stri
   }
   const waiting = await waitingFor(tx, collectionId, [...definitionIds]);
   if (waiting.length === 0) return { ids: [], restamped: 0 };
-  const { definitions } = await definitionsFor(tx, collectionId, waiting.flatMap((w) => w.marking_refs));
+  const { definitions } = await definitionsFor(
+    tx,
+    collectionId,
+    waiting.flatMap((w) => w.marking_refs),
+  );
   const resolved: Resolved[] = [];
   for (const w of waiting) {
     const r = resolveMarkings(w.marking_refs, definitions, defaultLevelFor(w.type, policy.defaultLevel));
@@ -148,7 +169,14 @@ export async function releaseWaiting(tx: Transaction<Schema>, collectionId: stri
     if (r.unresolved && r.unresolved.join('\u0000') === w.unresolved_refs.join('\u0000')) continue;
     const refused = r.unresolved ? null : (papRefusal(policy, r.pap) ?? relayRefusal(w.origin, r.level));
     if (refused) resolved.push({ date_added: w.date_added, level: DENY, pap: r.pap, deny_reason: refused, unresolved: [] });
-    else resolved.push({ date_added: w.date_added, level: r.level, pap: r.pap, deny_reason: r.reason ?? null, unresolved: r.unresolved ?? [] });
+    else
+      resolved.push({
+        date_added: w.date_added,
+        level: r.level,
+        pap: r.pap,
+        deny_reason: r.reason ?? null,
+        unresolved: r.unresolved ?? [],
+      });
   }
   return releaseVersions(tx, collectionId, resolved);
 }

@@ -13,7 +13,15 @@ import { classifyBatch, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate, OriginSigner } from './ingest-policy.ts';
 import { waitingReason } from '../policy/markings.ts';
 import { originSigner } from '../federation/origin-signature.ts';
-import { insertDetails, insertJob, insertStatus, parseRequestObjects, pendingDefinitions, pendingObjects, settleDetails } from '../store/statuses.ts';
+import {
+  insertDetails,
+  insertJob,
+  insertStatus,
+  parseRequestObjects,
+  pendingDefinitions,
+  pendingObjects,
+  settleDetails,
+} from '../store/statuses.ts';
 import type { DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated, writableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
@@ -57,7 +65,13 @@ function prepareObjects(signer: OriginSigner, objects: { seq: number; json: stri
       signature = signer.sign(object);
     } catch (err) {
       // A value validation let through and signing cannot take fails its object, not the request.
-      prepared.failures.push({ seq, outcome: 'failure', object_id: result.meta.id, version: result.meta.version, message: `object: cannot be signed as its origin (${(err as Error).message})` });
+      prepared.failures.push({
+        seq,
+        outcome: 'failure',
+        object_id: result.meta.id,
+        version: result.meta.version,
+        message: `object: cannot be signed as its origin (${(err as Error).message})`,
+      });
       continue;
     }
     prepared.candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json, signature });
@@ -105,7 +119,9 @@ function withheldNote(withheld: WithheldVersion[], id: string, version: string |
   if (own && own.unresolved_refs.length > 0) return `; ${waitingReason(own.unresolved_refs)}`;
   if (own?.deny_reason) return `; withheld from every recipient: ${own.deny_reason}`;
   const other = mine.find((w) => w.unresolved_refs.length > 0 || w.deny_reason);
-  const why = other ? ` (version ${other.version}: ${other.unresolved_refs.length > 0 ? waitingReason(other.unresolved_refs) : other.deny_reason})` : '';
+  const why = other
+    ? ` (version ${other.version}: ${other.unresolved_refs.length > 0 ? waitingReason(other.unresolved_refs) : other.deny_reason})`
+    : '';
   return `; withheld from every recipient: another version of this object is withheld${why}`;
 }
 
@@ -114,7 +130,13 @@ function withheldNote(withheld: WithheldVersion[], id: string, version: string |
  * to record in the same transaction. Marking definitions it stores (or holds already) release
  * the versions that waited for them.
  */
-async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, collectionId: string, prepared: Prepared, seen: Seen): Promise<Stored> {
+async function storePrepared(
+  tx: Transaction<Schema>,
+  signer: OriginSigner,
+  collectionId: string,
+  prepared: Prepared,
+  seen: Seen,
+): Promise<Stored> {
   const details = [...prepared.failures];
   if (prepared.candidates.length === 0) return { details, levels: [] };
   const policy = await collectionPolicy(tx, collectionId);
@@ -150,7 +172,11 @@ async function storePrepared(tx: Transaction<Schema>, signer: OriginSigner, coll
       details.push({ seq: o.seq, outcome: 'failure', object_id: o.id, version, message });
       return;
     }
-    const outcome = inserted ? 'added' : first === undefined ? 'already present: nothing changed' : `a copy of objects[${first}] of this request: stored once`;
+    const outcome = inserted
+      ? 'added'
+      : first === undefined
+        ? 'already present: nothing changed'
+        : `a copy of objects[${first}] of this request: stored once`;
     details.push({ seq: o.seq, outcome: 'success', object_id: o.id, version, message: outcome + withheldNote(withheld, o.id, version) });
   });
   return { details, levels };
@@ -249,11 +275,13 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
       const clientId = who.kind === 'client' ? who.id : null;
       await insertStatus(tx, { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours });
       const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
-      if (shape.type !== 'object') throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
+      if (shape.type !== 'object')
+        throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
       if (req.kind === 'bundle' && shape.bundleType !== 'bundle') {
         throw new VigilError('unprocessable', 'an application/stix+json body must be a STIX bundle ("type": "bundle")');
       }
-      if (shape.objectsType !== null && shape.objectsType !== 'array') throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
+      if (shape.objectsType !== null && shape.objectsType !== 'array')
+        throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
       if (shape.count > deps.config.syncIngestMaxObjects) {
         await insertJob(tx, statusId, req.collectionId);
         return true;

@@ -13,27 +13,35 @@ function sweepMs(leaseSeconds: number): number {
   return Math.min(30_000, (leaseSeconds * 1000) / 2);
 }
 
-
 async function processJob(deps: Deps, stopping: () => boolean, statusId?: string): Promise<boolean> {
   const lease = deps.config.workLeaseSeconds;
   const job = await claimJob(deps.database.db, lease, statusId);
   if (!job) return false;
   const db = deps.database.db;
-  const done = await ingestPending(db, (work) => db.transaction().execute(work), originSigner(deps.keyring), job.collection_id, job.status_id, job.total_count, async () => {
-    // On shutdown, stop after this chunk and hand the rest back at once: the next replica (or
-    // the next start) resumes from the objects still pending.
-    if (stopping()) {
-      await extendLease(db, job.status_id, -lease);
-      return false;
-    }
-    await extendLease(db, job.status_id, lease);
-    // Let requests run between chunks: a 40 MB bundle must not stall the node.
-    await yieldToEventLoop();
-    return true;
-  }, (levels) => {
-    countIngested(deps.metrics, job.collection_id, levels);
-    if (levels.length > 0) deps.alerts.kick();
-  });
+  const done = await ingestPending(
+    db,
+    (work) => db.transaction().execute(work),
+    originSigner(deps.keyring),
+    job.collection_id,
+    job.status_id,
+    job.total_count,
+    async () => {
+      // On shutdown, stop after this chunk and hand the rest back at once: the next replica (or
+      // the next start) resumes from the objects still pending.
+      if (stopping()) {
+        await extendLease(db, job.status_id, -lease);
+        return false;
+      }
+      await extendLease(db, job.status_id, lease);
+      // Let requests run between chunks: a 40 MB bundle must not stall the node.
+      await yieldToEventLoop();
+      return true;
+    },
+    (levels) => {
+      countIngested(deps.metrics, job.collection_id, levels);
+      if (levels.length > 0) deps.alerts.kick();
+    },
+  );
   if (done) await deleteJob(deps.database.db, job.status_id);
   return done;
 }

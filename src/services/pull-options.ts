@@ -5,4 +5,11 @@ export type PullOptions = { pageLimit: number; maxPages: number; limits?: Partia
 export const DEFAULT_PULL: PullOptions = { pageLimit: 1000, maxPages: 50 };
 
 /** `more`: the run stopped at maxPages while the peer had more to send. */
-export type PullOutcome = { ok: boolean; pages: number; stored: number; quarantined: number; more: boolean; error?: { code: string; message: string } };
+export type PullOutcome = {
+  ok: boolean;
+  pages: number;
+  stored: number;
+  quarantined: number;
+  more: boolean;
+  error?: { code: string; message: string };
+};

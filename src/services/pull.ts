@@ -11,7 +11,6 @@ import { extendSubscriptionLease, finishFailure, finishSuccess } from '../store/
 import { backoffSeconds } from './backoff.ts';
 import { storeReceivedPage } from './store-received.ts';
 
-
 export { DEFAULT_PULL } from './pull-options.ts';
 export type { PullOptions, PullOutcome } from './pull-options.ts';
 
@@ -20,7 +19,13 @@ function targetOf(sub: ClaimedSubscription): PullTarget {
   if (!sub.peer_node_id || !sub.base_url || keys.length === 0) {
     throw new PullError('not-configured', 'the peer has no node id, base URL or pinned keys (vigil client peer)');
   }
-  return { peerNodeId: sub.peer_node_id, baseUrl: sub.base_url, pinnedKeys: keys, apiRoot: sub.remote_api_root, collectionId: sub.remote_collection_id };
+  return {
+    peerNodeId: sub.peer_node_id,
+    baseUrl: sub.base_url,
+    pinnedKeys: keys,
+    apiRoot: sub.remote_api_root,
+    collectionId: sub.remote_collection_id,
+  };
 }
 
 /**
@@ -28,7 +33,12 @@ function targetOf(sub: ClaimedSubscription): PullTarget {
  * is more. No transaction is open during HTTP: each verified page is stored, with the cursor,
  * in a transaction of its own. Any failure ends the run with a backoff; pages already stored stay.
  */
-export async function pullSubscription(deps: Deps, clients: PeerClients, sub: ClaimedSubscription, opts: PullOptions = DEFAULT_PULL): Promise<PullOutcome> {
+export async function pullSubscription(
+  deps: Deps,
+  clients: PeerClients,
+  sub: ClaimedSubscription,
+  opts: PullOptions = DEFAULT_PULL,
+): Promise<PullOutcome> {
   const db = deps.database.db;
   const outcome: PullOutcome = { ok: true, pages: 0, stored: 0, quarantined: 0, more: false };
   let cursor = sub.cursor;
@@ -55,11 +65,17 @@ export async function pullSubscription(deps: Deps, clients: PeerClients, sub: Cl
       outcome.stored += stored.stored;
       outcome.quarantined += stored.quarantined;
       // A backlog outgrows the planner's statistics as it lands (store/statistics.ts).
-      if (stored.stored > 0) await refreshStatisticsIfStale(db).catch((err: unknown) => deps.log.warn({ err }, 'ANALYZE after a received page failed'));
-      if (stored.quarantined) deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, count: stored.quarantined }, 'received versions quarantined: held here with other content');
+      if (stored.stored > 0)
+        await refreshStatisticsIfStale(db).catch((err: unknown) => deps.log.warn({ err }, 'ANALYZE after a received page failed'));
+      if (stored.quarantined)
+        deps.log.warn(
+          { subscription: sub.id, peer: sub.peer_node_id, count: stored.quarantined },
+          'received versions quarantined: held here with other content',
+        );
       if (!page.more) break;
       outcome.more = n + 1 === opts.maxPages;
-      if (!(await extendSubscriptionLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds))) throw new PullError('lease-lost', 'the lease was lost');
+      if (!(await extendSubscriptionLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
+        throw new PullError('lease-lost', 'the lease was lost');
     }
     await finishSuccess(db, sub.id, sub.lease_owner, outcome.stored);
   } catch (err) {

@@ -8,7 +8,6 @@ import type { PullOptions, PullOutcome } from './pull.ts';
 
 const MAX_CONCURRENT = 4;
 
-
 /**
  * Runs the subscriptions: a timer claims due ones (a lease each, so replicas sharing one
  * PostgreSQL never pull the same subscription at once) and pulls a few concurrently, so a slow

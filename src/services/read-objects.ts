@@ -1,7 +1,17 @@
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import type { ObjectFilters, QueryFilters } from '../store/objects-query.ts';
-import { deleteObjectVersions, forgetIdLevel, objectExists, selectManifest, selectManifestWithAccess, selectObjects, selectObjectsTextWithAccess, selectObjectsWithAccess, PAGE_CHUNK } from '../store/objects.ts';
+import {
+  deleteObjectVersions,
+  forgetIdLevel,
+  objectExists,
+  selectManifest,
+  selectManifestWithAccess,
+  selectObjects,
+  selectObjectsTextWithAccess,
+  selectObjectsWithAccess,
+  PAGE_CHUNK,
+} from '../store/objects.ts';
 import type { AccessRefs, ManifestRow, ObjectRow, PageWithAccess } from '../store/objects.ts';
 import { readsLatest } from '../store/objects-query.ts';
 import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
@@ -89,7 +99,12 @@ async function servedObjects(deps: Deps, who: Principal, access: CollectionAcces
   return page;
 }
 
-type WithAccess<T> = (db: Deps['database']['db'], reader: Parameters<typeof selectObjectsWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number) => Promise<PageWithAccess<T>>;
+type WithAccess<T> = (
+  db: Deps['database']['db'],
+  reader: Parameters<typeof selectObjectsWithAccess>[1],
+  filtersFor: (acc: AccessRefs) => ObjectFilters,
+  limit: number,
+) => Promise<PageWithAccess<T>>;
 
 /** What a read of latest versions needs: its token binding, the filters as stated (the cursor's position applied), the limit, and the reader. */
 type LatestRead = {
@@ -118,7 +133,12 @@ async function latestRead(deps: Deps, who: Principal, kind: string, w: Where, re
   }
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
   const right = who.kind === 'admin' ? 'admin' : who.kind === 'anonymous' ? 'public' : 'grant';
-  return { binding, stated, limit, reader: { apiRoot: w.root, collectionId: w.collectionId, clientId: who.kind === 'client' ? who.id : null, right } };
+  return {
+    binding,
+    stated,
+    limit,
+    reader: { apiRoot: w.root, collectionId: w.collectionId, clientId: who.kind === 'client' ? who.id : null, right },
+  };
 }
 
 /** The policy filters of a latest read, once the statement's access row is known (see decideAccess). */
@@ -151,7 +171,9 @@ async function collectionPage<T extends { date_added: string }>(
 }
 
 export async function getObjects(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ObjectRow>> {
-  const { access, page } = await collectionPage(deps, who, 'objects', w, req, selectObjectsWithAccess, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  const { access, page } = await collectionPage(deps, who, 'objects', w, req, selectObjectsWithAccess, (f, limit) =>
+    selectObjects(deps.database.db, w.collectionId, f, limit),
+  );
   return servedObjects(deps, who, access, page);
 }
 
@@ -175,7 +197,12 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
   if (!latest) {
     const { items, extra, ...page } = await getObjects(deps, who, w, req);
     const origins = extra?.x_vigil_origins as OriginRecord[] | undefined;
-    return { ...page, count: items.length, objects: joinInChunks(items.map((r) => r.json)), ...(origins ? { origins: joinInChunks(origins.map((o) => JSON.stringify(o))) } : {}) };
+    return {
+      ...page,
+      count: items.length,
+      objects: joinInChunks(items.map((r) => r.json)),
+      ...(origins ? { origins: joinInChunks(origins.map((o) => JSON.stringify(o))) } : {}),
+    };
   }
   const peer = who.kind === 'client' && who.role === 'peer';
   const found = await selectObjectsTextWithAccess(deps.database.db, latest.reader, latestFilters(who, latest.stated), latest.limit, peer);
@@ -196,7 +223,11 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
 }
 
 export async function getManifest(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ManifestRow>> {
-  return (await collectionPage(deps, who, 'manifest', w, req, selectManifestWithAccess, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit))).page;
+  return (
+    await collectionPage(deps, who, 'manifest', w, req, selectManifestWithAccess, (f, limit) =>
+      selectManifest(deps.database.db, w.collectionId, f, limit),
+    )
+  ).page;
 }
 
 /** An object the caller may not see answers 404, exactly as one that does not exist. */
@@ -217,7 +248,12 @@ export async function getObject(deps: Deps, who: Principal, w: Where & { objectI
 }
 
 /** TAXII 2.1 §5.8: every version of one object, oldest first. */
-export async function getVersions(deps: Deps, who: Principal, w: Where & { objectId: string }, req: PageRequest): Promise<Page<ManifestRow>> {
+export async function getVersions(
+  deps: Deps,
+  who: Principal,
+  w: Where & { objectId: string },
+  req: PageRequest,
+): Promise<Page<ManifestRow>> {
   const access = await readableCollection(deps, who, w.root, w.collectionId);
   await requireObject(deps, access, w.objectId);
   const r = { ...req, filters: { ...req.filters, ids: [w.objectId], versions: [{ kind: 'all' as const }] } };

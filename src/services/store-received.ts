@@ -18,14 +18,26 @@ export type StoredPage = { received: number; stored: number; quarantined: number
  * classification as local ingest (their origin as received), the versions to quarantine, the
  * receipt, and the cursor, moved only if this puller still holds the lease. All or nothing.
  */
-export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, page: VerifiedPage, from: string | null): Promise<StoredPage> {
+export async function storeReceivedPage(
+  deps: Deps,
+  sub: ClaimedSubscription,
+  page: VerifiedPage,
+  from: string | null,
+): Promise<StoredPage> {
   const peer = sub.peer_node_id!;
   const refusedIds: string[] = [];
   const candidates: Candidate[] = [];
   page.objects.forEach((r, seq) => {
     const v = validateStixObject(r.object);
     if (!v.ok) refusedIds.push(`${v.id ?? '(no id)'}: ${v.message}`);
-    else candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature, originVerified: r.originVerified } });
+    else
+      candidates.push({
+        seq,
+        object: r.object,
+        meta: v.meta,
+        json: r.json,
+        received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature, originVerified: r.originVerified },
+      });
   });
   const result = await deps.database.db.transaction().execute(async (tx) => {
     // First: it locks the subscription row, and a lost lease stores nothing.
@@ -33,7 +45,11 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, pa
       throw new PullError('lease-lost', 'another puller took this subscription over, or its cursor moved');
     }
     const policy = await collectionPolicy(tx, sub.collection_id);
-    const { accepted: classified, rejected, shipped } = await classifyBatch(tx, sub.collection_id, policy, candidates, originSigner(deps.keyring));
+    const {
+      accepted: classified,
+      rejected,
+      shipped,
+    } = await classifyBatch(tx, sub.collection_id, policy, candidates, originSigner(deps.keyring));
     for (const r of rejected) refusedIds.push(`${r.id}: ${r.message}`);
     // AMBER+STRICT and RED never leave their node: a peer that sends one breaks the rules.
     const accepted = classified.filter((o) => {
@@ -54,6 +70,7 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSubscription, pa
   });
   countIngested(deps.metrics, sub.collection_id, result.levels);
   if (result.levels.length > 0) deps.alerts.kick();
-  if (refusedIds.length) deps.log.warn({ subscription: sub.id, peer, refused: refusedIds.slice(0, 20) }, 'objects pulled from a peer were refused');
+  if (refusedIds.length)
+    deps.log.warn({ subscription: sub.id, peer, refused: refusedIds.slice(0, 20) }, 'objects pulled from a peer were refused');
   return { received: page.objects.length, stored: result.stored, quarantined: result.quarantined, refused: refusedIds.length };
 }

@@ -16,8 +16,9 @@ const nat64WellKnown = ipaddr.parseCIDR('64:ff9b::/96');
 
 /** "::1.2.3.4" as "::102:304": ipaddr.js reads that deprecated form as ::ffff:1.2.3.4. */
 function hexTail(address: string): string {
-  return address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)(%.*)?$/, (_, a, b, c, d, zone = '') =>
-    `${(a * 256 + +b).toString(16)}:${(c * 256 + +d).toString(16)}${zone}`,
+  return address.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)(%.*)?$/,
+    (_, a, b, c, d, zone = '') => `${(a * 256 + +b).toString(16)}:${(c * 256 + +d).toString(16)}${zone}`,
   );
 }
 
@@ -64,7 +65,10 @@ export function webhookUrlProblem(raw: string, policy: WebhookPolicy): string | 
   if (url.username || url.password) return 'must not carry credentials: the receiver checks the signature instead';
   if (url.hash) return 'must not have a #fragment';
   // A fully qualified name's trailing dot ("localhost.") names the same host.
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (policy.hosts && !hostAllowed(host, policy.hosts)) return `host ${host} is not in ALERT_WEBHOOK_HOSTS`;
   if (!policy.allowPrivate) {
     const refused = isIP(host) ? refusedAddressClass(host) : undefined;

@@ -19,7 +19,12 @@ export const dictionarySchema = z.record(z.string(), z.unknown());
 
 // Digest lengths of the hash-algorithm-ov entries that have a fixed hex form (§10).
 const HEX_DIGEST_LENGTHS: ReadonlyMap<string, number> = new Map([
-  ['MD5', 32], ['SHA-1', 40], ['SHA-256', 64], ['SHA-512', 128], ['SHA3-256', 64], ['SHA3-512', 128],
+  ['MD5', 32],
+  ['SHA-1', 40],
+  ['SHA-256', 64],
+  ['SHA-512', 128],
+  ['SHA3-256', 64],
+  ['SHA3-512', 128],
 ]);
 
 /** hashes (§2): algorithm name → digest, at least one entry. */

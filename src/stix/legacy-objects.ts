@@ -30,12 +30,15 @@ export const legacyObjectSchema = stixObject({
 });
 
 /** A STIX 2.0 marking-definition (Part 1, data markings): no extensions, so definition_type and definition. */
-export const legacyMarkingDefinitionSchema = stixObject({
-  type: z.literal('marking-definition'),
-  spec_version: z.literal('2.0').optional(),
-  id: refSchema('marking-definition'),
-  created: timestampSchema,
-  ...legacyMarkingShape,
-  definition_type: z.string(),
-  definition: z.looseObject({}),
-}, ...MARKING_RULES);
+export const legacyMarkingDefinitionSchema = stixObject(
+  {
+    type: z.literal('marking-definition'),
+    spec_version: z.literal('2.0').optional(),
+    id: refSchema('marking-definition'),
+    created: timestampSchema,
+    ...legacyMarkingShape,
+    definition_type: z.string(),
+    definition: z.looseObject({}),
+  },
+  ...MARKING_RULES,
+);

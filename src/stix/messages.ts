@@ -3,8 +3,13 @@
 import type { z } from 'zod';
 
 const NOUNS: Readonly<Record<string, string>> = {
-  string: 'a string', number: 'a number', int: 'an integer', boolean: 'a boolean',
-  array: 'a list', object: 'an object', record: 'an object',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'a boolean',
+  array: 'a list',
+  object: 'an object',
+  record: 'an object',
 };
 
 function quoted(value: unknown): string {

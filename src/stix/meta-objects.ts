@@ -1,6 +1,14 @@
 // STIX Meta Objects (STIX 2.1 §7): marking-definition, language-content, extension-definition.
 import { z } from 'zod';
-import { EXTENSION_TYPES, externalReferenceSchema, extensionsSchema, granularMarkingSchema, list, sdoShape, stringListSchema } from './common.ts';
+import {
+  EXTENSION_TYPES,
+  externalReferenceSchema,
+  extensionsSchema,
+  granularMarkingSchema,
+  list,
+  sdoShape,
+  stringListSchema,
+} from './common.ts';
 import { idSchema, refListSchema, refSchema } from './identifiers.ts';
 import { stixObject } from './rules.ts';
 import type { Rule, StixRecord } from './rules.ts';
@@ -40,7 +48,11 @@ const tlpMarkingIsPredefined: Rule = (object, ctx) => {
   }
   const id = typeof object['id'] === 'string' ? object['id'].toLowerCase() : '';
   if (TLP1_MARKINGS.get(id) !== level) {
-    ctx.addIssue({ code: 'custom', path: ['id'], message: `must be the predefined TLP:${String(level).toUpperCase()} marking-definition id` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['id'],
+      message: `must be the predefined TLP:${String(level).toUpperCase()} marking-definition id`,
+    });
   }
   const created = object['created'];
   if (isStixTimestamp(created) && compareTimestamps(created, TLP1_CREATED) !== 0) {
@@ -66,21 +78,24 @@ const tlp2LevelKnown: Rule = (object, ctx) => {
 export const MARKING_RULES: readonly Rule[] = [definedSomehow, tlpMarkingIsPredefined, statementHasText, tlp2LevelKnown];
 
 // Marking definitions are not versioned (§7.2.1): no `modified` in the spec, tolerated if valid.
-export const markingDefinitionSchema = stixObject({
-  type: z.literal('marking-definition'),
-  spec_version: z.literal('2.1'),
-  id: idSchema('marking-definition'),
-  created: timestampSchema,
-  modified: timestampSchema.optional(),
-  created_by_ref: refSchema('identity').optional(),
-  external_references: list(externalReferenceSchema).optional(),
-  object_marking_refs: refListSchema('marking-definition').optional(),
-  granular_markings: list(granularMarkingSchema).optional(),
-  extensions: extensionsSchema().optional(),
-  name: z.string().optional(),
-  definition_type: z.string().optional(),
-  definition: z.looseObject({}).optional(),
-}, ...MARKING_RULES);
+export const markingDefinitionSchema = stixObject(
+  {
+    type: z.literal('marking-definition'),
+    spec_version: z.literal('2.1'),
+    id: idSchema('marking-definition'),
+    created: timestampSchema,
+    modified: timestampSchema.optional(),
+    created_by_ref: refSchema('identity').optional(),
+    external_references: list(externalReferenceSchema).optional(),
+    object_marking_refs: refListSchema('marking-definition').optional(),
+    granular_markings: list(granularMarkingSchema).optional(),
+    extensions: extensionsSchema().optional(),
+    name: z.string().optional(),
+    definition_type: z.string().optional(),
+    definition: z.looseObject({}).optional(),
+  },
+  ...MARKING_RULES,
+);
 
 // §7.1: contents maps a language tag to the translated properties.
 export const languageContentSchema = stixObject({

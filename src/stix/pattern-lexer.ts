@@ -3,12 +3,52 @@
 // case-sensitive there, so `and` is an identifier, not the AND operator.
 
 export type TokenKind =
-  | 'AND' | 'OR' | 'NOT' | 'FOLLOWEDBY' | 'LIKE' | 'MATCHES' | 'ISSUPERSET' | 'ISSUBSET'
-  | 'EXISTS' | 'LAST' | 'IN' | 'START' | 'STOP' | 'SECONDS' | 'WITHIN' | 'REPEATS' | 'TIMES'
-  | 'Bool' | 'Ident' | 'IdentHyphen' | 'String' | 'Int' | 'Float' | 'Timestamp' | 'Hex' | 'Binary'
-  | 'EQ' | 'NEQ' | 'LT' | 'LE' | 'GT' | 'GE'
-  | '[' | ']' | '(' | ')' | ':' | '.' | ',' | '+' | '-' | '^' | '/' | '*'
-  | 'EOF' | 'Error';
+  | 'AND'
+  | 'OR'
+  | 'NOT'
+  | 'FOLLOWEDBY'
+  | 'LIKE'
+  | 'MATCHES'
+  | 'ISSUPERSET'
+  | 'ISSUBSET'
+  | 'EXISTS'
+  | 'LAST'
+  | 'IN'
+  | 'START'
+  | 'STOP'
+  | 'SECONDS'
+  | 'WITHIN'
+  | 'REPEATS'
+  | 'TIMES'
+  | 'Bool'
+  | 'Ident'
+  | 'IdentHyphen'
+  | 'String'
+  | 'Int'
+  | 'Float'
+  | 'Timestamp'
+  | 'Hex'
+  | 'Binary'
+  | 'EQ'
+  | 'NEQ'
+  | 'LT'
+  | 'LE'
+  | 'GT'
+  | 'GE'
+  | '['
+  | ']'
+  | '('
+  | ')'
+  | ':'
+  | '.'
+  | ','
+  | '+'
+  | '-'
+  | '^'
+  | '/'
+  | '*'
+  | 'EOF'
+  | 'Error';
 
 export type Token = {
   kind: TokenKind;
@@ -23,21 +63,54 @@ export type Token = {
 };
 
 const KEYWORDS: ReadonlySet<string> = new Set([
-  'AND', 'OR', 'NOT', 'FOLLOWEDBY', 'LIKE', 'MATCHES', 'ISSUPERSET', 'ISSUBSET', 'EXISTS',
-  'LAST', 'IN', 'START', 'STOP', 'SECONDS', 'WITHIN', 'REPEATS', 'TIMES',
+  'AND',
+  'OR',
+  'NOT',
+  'FOLLOWEDBY',
+  'LIKE',
+  'MATCHES',
+  'ISSUPERSET',
+  'ISSUBSET',
+  'EXISTS',
+  'LAST',
+  'IN',
+  'START',
+  'STOP',
+  'SECONDS',
+  'WITHIN',
+  'REPEATS',
+  'TIMES',
 ]);
 
 // The grammar's WS rule: ASCII and Unicode spaces are skipped between tokens.
-const SPACES = ' \t\r\n\u000B\u000C\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005'
-  + '\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
+const SPACES =
+  ' \t\r\n\u000B\u000C\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005' +
+  '\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
 
 const PUNCTUATION: Readonly<Record<string, TokenKind>> = {
-  '[': '[', ']': ']', '(': '(', ')': ')', ':': ':', '.': '.', ',': ',',
-  '+': '+', '-': '-', '^': '^', '/': '/', '*': '*', '<': 'LT', '>': 'GT', '=': 'EQ',
+  '[': '[',
+  ']': ']',
+  '(': '(',
+  ')': ')',
+  ':': ':',
+  '.': '.',
+  ',': ',',
+  '+': '+',
+  '-': '-',
+  '^': '^',
+  '/': '/',
+  '*': '*',
+  '<': 'LT',
+  '>': 'GT',
+  '=': 'EQ',
 };
 
 const TWO_CHAR_OPERATORS: Readonly<Record<string, TokenKind>> = {
-  '==': 'EQ', '!=': 'NEQ', '<>': 'NEQ', '<=': 'LE', '>=': 'GE',
+  '==': 'EQ',
+  '!=': 'NEQ',
+  '<>': 'NEQ',
+  '<=': 'LE',
+  '>=': 'GE',
 };
 
 const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= '0' && ch <= '9';
@@ -45,8 +118,7 @@ const isIdentStart = (ch: string | undefined): boolean =>
   ch !== undefined && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch === '_');
 const isIdentPart = (ch: string | undefined): boolean => isIdentStart(ch) || isDigit(ch) || ch === '-';
 const isHexDigit = (ch: string): boolean => isDigit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-const isBase64Char = (ch: string): boolean =>
-  (isIdentStart(ch) && ch !== '_') || isDigit(ch) || ch === '+' || ch === '/';
+const isBase64Char = (ch: string): boolean => (isIdentStart(ch) && ch !== '_') || isDigit(ch) || ch === '+' || ch === '/';
 
 // Loops rather than regular expressions so that megabyte-sized literals cannot
 // exhaust the regexp engine's backtracking stack.
@@ -186,9 +258,9 @@ export function tokenize(src: string): Token[] {
       step();
       push('String', { value: parts.join('') });
     } else if (
-      isDigit(ch)
-      || ((ch === '+' || ch === '-') && (isDigit(src.charAt(pos + 1)) || (src.charAt(pos + 1) === '.' && isDigit(src.charAt(pos + 2)))))
-      || (ch === '.' && isDigit(src.charAt(pos + 1)))
+      isDigit(ch) ||
+      ((ch === '+' || ch === '-') && (isDigit(src.charAt(pos + 1)) || (src.charAt(pos + 1) === '.' && isDigit(src.charAt(pos + 2))))) ||
+      (ch === '.' && isDigit(src.charAt(pos + 1)))
     ) {
       // IntPos/IntNegLiteral: [+-]? ('0' | [1-9][0-9]*); Float: [+-]? [0-9]* '.' [0-9]+
       if (ch === '+' || ch === '-') step();

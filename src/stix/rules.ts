@@ -84,7 +84,11 @@ const selectorsResolve: Rule = (object, ctx) => {
     selectors.forEach((selector: unknown, j) => {
       if (typeof selector === 'string' && !selectorResolves(object, selector)) {
         const shown = selector.length > 80 ? `${selector.slice(0, 80)}…` : selector;
-        ctx.addIssue({ code: 'custom', path: ['granular_markings', i, 'selectors', j], message: `'${shown}' does not select a property of this object` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['granular_markings', i, 'selectors', j],
+          message: `'${shown}' does not select a property of this object`,
+        });
       }
     });
   });

@@ -10,7 +10,9 @@ export const fileExtensions: Record<string, z.ZodType> = {
   'archive-ext': ext({ contains_refs: refListSchema('file', 'directory'), comment: z.string().optional() }),
   'ntfs-ext': ext({
     sid: z.string().optional(),
-    alternate_data_streams: list(ext({ name: z.string(), hashes: hashesSchema.optional(), size: nonNegativeIntSchema.optional() })).optional(),
+    alternate_data_streams: list(
+      ext({ name: z.string(), hashes: hashesSchema.optional(), size: nonNegativeIntSchema.optional() }),
+    ).optional(),
   }),
   'pdf-ext': ext({
     version: z.string().optional(),
@@ -37,7 +39,9 @@ export const fileExtensions: Record<string, z.ZodType> = {
     characteristics_hex: hexSchema.optional(),
     file_header_hashes: hashesSchema.optional(),
     optional_header: dictionarySchema.optional(),
-    sections: list(ext({ name: z.string(), size: nonNegativeIntSchema.optional(), entropy: z.number().optional(), hashes: hashesSchema.optional() })).optional(),
+    sections: list(
+      ext({ name: z.string(), size: nonNegativeIntSchema.optional(), entropy: z.number().optional(), hashes: hashesSchema.optional() }),
+    ).optional(),
   }),
 };
 
@@ -78,13 +82,24 @@ export const processExtensions: Record<string, z.ZodType> = {
     descriptions: stringListSchema.optional(),
     display_name: z.string().optional(),
     group_name: z.string().optional(),
-    start_type: z.enum(['SERVICE_AUTO_START', 'SERVICE_BOOT_START', 'SERVICE_DEMAND_START', 'SERVICE_DISABLED', 'SERVICE_SYSTEM_ALERT']).optional(),
+    start_type: z
+      .enum(['SERVICE_AUTO_START', 'SERVICE_BOOT_START', 'SERVICE_DEMAND_START', 'SERVICE_DISABLED', 'SERVICE_SYSTEM_ALERT'])
+      .optional(),
     service_dll_refs: refListSchema('file').optional(),
-    service_type: z.enum(['SERVICE_KERNEL_DRIVER', 'SERVICE_FILE_SYSTEM_DRIVER', 'SERVICE_WIN32_OWN_PROCESS', 'SERVICE_WIN32_SHARE_PROCESS']).optional(),
-    service_status: z.enum([
-      'SERVICE_CONTINUE_PENDING', 'SERVICE_PAUSE_PENDING', 'SERVICE_PAUSED', 'SERVICE_RUNNING',
-      'SERVICE_START_PENDING', 'SERVICE_STOP_PENDING', 'SERVICE_STOPPED',
-    ]).optional(),
+    service_type: z
+      .enum(['SERVICE_KERNEL_DRIVER', 'SERVICE_FILE_SYSTEM_DRIVER', 'SERVICE_WIN32_OWN_PROCESS', 'SERVICE_WIN32_SHARE_PROCESS'])
+      .optional(),
+    service_status: z
+      .enum([
+        'SERVICE_CONTINUE_PENDING',
+        'SERVICE_PAUSE_PENDING',
+        'SERVICE_PAUSED',
+        'SERVICE_RUNNING',
+        'SERVICE_START_PENDING',
+        'SERVICE_STOP_PENDING',
+        'SERVICE_STOPPED',
+      ])
+      .optional(),
   }),
 };
 

@@ -1,7 +1,16 @@
 // STIX Cyber-observable Objects (STIX 2.1 §6). Address values are not format-checked:
 // defanged objects (`defanged: true`) legitimately carry values like "198.51.100[.]3".
 import { z } from 'zod';
-import { binarySchema, dictionarySchema, hashesSchema, hexSchema, list, nonNegativeIntSchema, scoShape, stringListSchema } from './common.ts';
+import {
+  binarySchema,
+  dictionarySchema,
+  hashesSchema,
+  hexSchema,
+  list,
+  nonNegativeIntSchema,
+  scoShape,
+  stringListSchema,
+} from './common.ts';
 import { refListSchema, refSchema } from './identifiers.ts';
 import { atLeastOneOf, inOrder, notBoth, notOnlyCommon, requires, stixObject } from './rules.ts';
 import type { Rule } from './rules.ts';
@@ -12,15 +21,20 @@ const SCO_COMMON = ['type', 'id', 'spec_version', 'object_marking_refs', 'granul
 const optionalString = z.string().optional();
 const optionalTimestamp = timestampSchema.optional();
 
-export const artifactSchema = stixObject({
-  ...scoShape('artifact'),
-  mime_type: optionalString,
-  payload_bin: binarySchema.optional(),
-  url: optionalString,
-  hashes: hashesSchema.optional(),
-  encryption_algorithm: z.enum(['AES-256-GCM', 'ChaCha20-Poly1305', 'mime-type-indicated']).optional(),
-  decryption_key: optionalString,
-}, atLeastOneOf('payload_bin', 'url'), notBoth('payload_bin', 'url'), requires('url', 'hashes'));
+export const artifactSchema = stixObject(
+  {
+    ...scoShape('artifact'),
+    mime_type: optionalString,
+    payload_bin: binarySchema.optional(),
+    url: optionalString,
+    hashes: hashesSchema.optional(),
+    encryption_algorithm: z.enum(['AES-256-GCM', 'ChaCha20-Poly1305', 'mime-type-indicated']).optional(),
+    decryption_key: optionalString,
+  },
+  atLeastOneOf('payload_bin', 'url'),
+  notBoth('payload_bin', 'url'),
+  requires('url', 'hashes'),
+);
 
 export const autonomousSystemSchema = stixObject({
   ...scoShape('autonomous-system'),
@@ -71,40 +85,46 @@ const multipartConsistent: Rule = (object, ctx) => {
   }
 };
 
-export const emailMessageSchema = stixObject({
-  ...scoShape('email-message'),
-  is_multipart: z.boolean(),
-  date: optionalTimestamp,
-  content_type: optionalString,
-  from_ref: refSchema('email-addr').optional(),
-  sender_ref: refSchema('email-addr').optional(),
-  to_refs: refListSchema('email-addr').optional(),
-  cc_refs: refListSchema('email-addr').optional(),
-  bcc_refs: refListSchema('email-addr').optional(),
-  message_id: optionalString,
-  subject: optionalString,
-  received_lines: stringListSchema.optional(),
-  additional_header_fields: dictionarySchema.optional(),
-  body: optionalString,
-  body_multipart: list(mimePartSchema).optional(),
-  raw_email_ref: refSchema('artifact').optional(),
-}, multipartConsistent);
+export const emailMessageSchema = stixObject(
+  {
+    ...scoShape('email-message'),
+    is_multipart: z.boolean(),
+    date: optionalTimestamp,
+    content_type: optionalString,
+    from_ref: refSchema('email-addr').optional(),
+    sender_ref: refSchema('email-addr').optional(),
+    to_refs: refListSchema('email-addr').optional(),
+    cc_refs: refListSchema('email-addr').optional(),
+    bcc_refs: refListSchema('email-addr').optional(),
+    message_id: optionalString,
+    subject: optionalString,
+    received_lines: stringListSchema.optional(),
+    additional_header_fields: dictionarySchema.optional(),
+    body: optionalString,
+    body_multipart: list(mimePartSchema).optional(),
+    raw_email_ref: refSchema('artifact').optional(),
+  },
+  multipartConsistent,
+);
 
-export const fileSchema = stixObject({
-  ...scoShape('file', fileExtensions),
-  hashes: hashesSchema.optional(),
-  size: nonNegativeIntSchema.optional(),
-  name: optionalString,
-  name_enc: optionalString,
-  magic_number_hex: hexSchema.optional(),
-  mime_type: optionalString,
-  ctime: optionalTimestamp,
-  mtime: optionalTimestamp,
-  atime: optionalTimestamp,
-  parent_directory_ref: refSchema('directory').optional(),
-  contains_refs: refListSchema().optional(),
-  content_ref: refSchema('artifact').optional(),
-}, atLeastOneOf('hashes', 'name'));
+export const fileSchema = stixObject(
+  {
+    ...scoShape('file', fileExtensions),
+    hashes: hashesSchema.optional(),
+    size: nonNegativeIntSchema.optional(),
+    name: optionalString,
+    name_enc: optionalString,
+    magic_number_hex: hexSchema.optional(),
+    mime_type: optionalString,
+    ctime: optionalTimestamp,
+    mtime: optionalTimestamp,
+    atime: optionalTimestamp,
+    parent_directory_ref: refSchema('directory').optional(),
+    contains_refs: refListSchema().optional(),
+    content_ref: refSchema('artifact').optional(),
+  },
+  atLeastOneOf('hashes', 'name'),
+);
 
 function addressSchema<T extends string>(type: T) {
   return stixObject({
@@ -130,41 +150,49 @@ const activeHasNoEnd: Rule = (object, ctx) => {
 const port = z.int().min(0).max(65535).optional();
 const networkEndpoint = refSchema('ipv4-addr', 'ipv6-addr', 'mac-addr', 'domain-name').optional();
 
-export const networkTrafficSchema = stixObject({
-  ...scoShape('network-traffic', networkTrafficExtensions),
-  start: optionalTimestamp,
-  end: optionalTimestamp,
-  is_active: z.boolean().optional(),
-  src_ref: networkEndpoint,
-  dst_ref: networkEndpoint,
-  src_port: port,
-  dst_port: port,
-  protocols: stringListSchema,
-  src_byte_count: nonNegativeIntSchema.optional(),
-  dst_byte_count: nonNegativeIntSchema.optional(),
-  src_packets: nonNegativeIntSchema.optional(),
-  dst_packets: nonNegativeIntSchema.optional(),
-  ipfix: dictionarySchema.optional(),
-  src_payload_ref: refSchema('artifact').optional(),
-  dst_payload_ref: refSchema('artifact').optional(),
-  encapsulates_refs: refListSchema('network-traffic').optional(),
-  encapsulated_by_ref: refSchema('network-traffic').optional(),
-}, atLeastOneOf('src_ref', 'dst_ref'), inOrder('start', 'end'), activeHasNoEnd);
+export const networkTrafficSchema = stixObject(
+  {
+    ...scoShape('network-traffic', networkTrafficExtensions),
+    start: optionalTimestamp,
+    end: optionalTimestamp,
+    is_active: z.boolean().optional(),
+    src_ref: networkEndpoint,
+    dst_ref: networkEndpoint,
+    src_port: port,
+    dst_port: port,
+    protocols: stringListSchema,
+    src_byte_count: nonNegativeIntSchema.optional(),
+    dst_byte_count: nonNegativeIntSchema.optional(),
+    src_packets: nonNegativeIntSchema.optional(),
+    dst_packets: nonNegativeIntSchema.optional(),
+    ipfix: dictionarySchema.optional(),
+    src_payload_ref: refSchema('artifact').optional(),
+    dst_payload_ref: refSchema('artifact').optional(),
+    encapsulates_refs: refListSchema('network-traffic').optional(),
+    encapsulated_by_ref: refSchema('network-traffic').optional(),
+  },
+  atLeastOneOf('src_ref', 'dst_ref'),
+  inOrder('start', 'end'),
+  activeHasNoEnd,
+);
 
-export const processSchema = stixObject({
-  ...scoShape('process', processExtensions),
-  is_hidden: z.boolean().optional(),
-  pid: z.int().optional(),
-  created_time: optionalTimestamp,
-  cwd: optionalString,
-  command_line: optionalString,
-  environment_variables: dictionarySchema.optional(),
-  opened_connection_refs: refListSchema('network-traffic').optional(),
-  creator_user_ref: refSchema('user-account').optional(),
-  image_ref: refSchema('file').optional(),
-  parent_ref: refSchema('process').optional(),
-  child_refs: refListSchema('process').optional(),
-}, notOnlyCommon(SCO_COMMON));
+export const processSchema = stixObject(
+  {
+    ...scoShape('process', processExtensions),
+    is_hidden: z.boolean().optional(),
+    pid: z.int().optional(),
+    created_time: optionalTimestamp,
+    cwd: optionalString,
+    command_line: optionalString,
+    environment_variables: dictionarySchema.optional(),
+    opened_connection_refs: refListSchema('network-traffic').optional(),
+    creator_user_ref: refSchema('user-account').optional(),
+    image_ref: refSchema('file').optional(),
+    parent_ref: refSchema('process').optional(),
+    child_refs: refListSchema('process').optional(),
+  },
+  notOnlyCommon(SCO_COMMON),
+);
 
 export const softwareSchema = stixObject({
   ...scoShape('software'),
@@ -201,11 +229,24 @@ export const userAccountSchema = stixObject({
 const registryValueSchema = z.looseObject({
   name: optionalString,
   data: optionalString,
-  data_type: z.enum([
-    'REG_NONE', 'REG_SZ', 'REG_EXPAND_SZ', 'REG_BINARY', 'REG_DWORD', 'REG_DWORD_BIG_ENDIAN',
-    'REG_DWORD_LITTLE_ENDIAN', 'REG_LINK', 'REG_MULTI_SZ', 'REG_RESOURCE_LIST', 'REG_FULL_RESOURCE_DESCRIPTION',
-    'REG_RESOURCE_REQUIREMENTS_LIST', 'REG_QWORD', 'REG_INVALID_TYPE',
-  ]).optional(),
+  data_type: z
+    .enum([
+      'REG_NONE',
+      'REG_SZ',
+      'REG_EXPAND_SZ',
+      'REG_BINARY',
+      'REG_DWORD',
+      'REG_DWORD_BIG_ENDIAN',
+      'REG_DWORD_LITTLE_ENDIAN',
+      'REG_LINK',
+      'REG_MULTI_SZ',
+      'REG_RESOURCE_LIST',
+      'REG_FULL_RESOURCE_DESCRIPTION',
+      'REG_RESOURCE_REQUIREMENTS_LIST',
+      'REG_QWORD',
+      'REG_INVALID_TYPE',
+    ])
+    .optional(),
 });
 
 export const windowsRegistryKeySchema = stixObject({
@@ -217,22 +258,25 @@ export const windowsRegistryKeySchema = stixObject({
   number_of_subkeys: nonNegativeIntSchema.optional(),
 });
 
-export const x509CertificateSchema = stixObject({
-  ...scoShape('x509-certificate'),
-  is_self_signed: optionalBoolean,
-  hashes: hashesSchema.optional(),
-  version: optionalString,
-  serial_number: optionalString,
-  signature_algorithm: optionalString,
-  issuer: optionalString,
-  validity_not_before: optionalTimestamp,
-  validity_not_after: optionalTimestamp,
-  subject: optionalString,
-  subject_public_key_algorithm: optionalString,
-  subject_public_key_modulus: optionalString,
-  subject_public_key_exponent: z.int().optional(),
-  x509_v3_extensions: dictionarySchema.optional(),
-}, notOnlyCommon(SCO_COMMON));
+export const x509CertificateSchema = stixObject(
+  {
+    ...scoShape('x509-certificate'),
+    is_self_signed: optionalBoolean,
+    hashes: hashesSchema.optional(),
+    version: optionalString,
+    serial_number: optionalString,
+    signature_algorithm: optionalString,
+    issuer: optionalString,
+    validity_not_before: optionalTimestamp,
+    validity_not_after: optionalTimestamp,
+    subject: optionalString,
+    subject_public_key_algorithm: optionalString,
+    subject_public_key_modulus: optionalString,
+    subject_public_key_exponent: z.int().optional(),
+    x509_v3_extensions: dictionarySchema.optional(),
+  },
+  notOnlyCommon(SCO_COMMON),
+);
 
 export const scoSchemas: Readonly<Record<string, z.ZodType>> = {
   artifact: artifactSchema,

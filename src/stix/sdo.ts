@@ -20,14 +20,17 @@ export const attackPatternSchema = stixObject({
   kill_chain_phases: killChainPhases,
 });
 
-export const campaignSchema = stixObject({
-  ...sdoShape('campaign'),
-  name: z.string(),
-  description: z.string().optional(),
-  aliases: stringListSchema.optional(),
-  ...seen,
-  objective: z.string().optional(),
-}, seenInOrder);
+export const campaignSchema = stixObject(
+  {
+    ...sdoShape('campaign'),
+    name: z.string(),
+    description: z.string().optional(),
+    aliases: stringListSchema.optional(),
+    ...seen,
+    objective: z.string().optional(),
+  },
+  seenInOrder,
+);
 
 export const courseOfActionSchema = stixObject({
   ...sdoShape('course-of-action'),
@@ -71,61 +74,80 @@ const patternParses: Rule = (object, ctx) => {
     return;
   }
   if (!result.ok) {
-    ctx.addIssue({ code: 'custom', path: ['pattern'], message: `syntax error at line ${result.line}, column ${result.column}: ${result.message}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pattern'],
+      message: `syntax error at line ${result.line}, column ${result.column}: ${result.message}`,
+    });
   }
 };
 
-export const indicatorSchema = stixObject({
-  ...sdoShape('indicator'),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  indicator_types: stringListSchema.optional(),
-  pattern: z.string(),
-  pattern_type: z.string(),
-  pattern_version: z.string().optional(),
-  valid_from: timestampSchema,
-  valid_until: timestampSchema.optional(),
-  kill_chain_phases: killChainPhases,
-}, inOrder('valid_from', 'valid_until', { strict: true }), patternParses);
+export const indicatorSchema = stixObject(
+  {
+    ...sdoShape('indicator'),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    indicator_types: stringListSchema.optional(),
+    pattern: z.string(),
+    pattern_type: z.string(),
+    pattern_version: z.string().optional(),
+    valid_from: timestampSchema,
+    valid_until: timestampSchema.optional(),
+    kill_chain_phases: killChainPhases,
+  },
+  inOrder('valid_from', 'valid_until', { strict: true }),
+  patternParses,
+);
 
-export const infrastructureSchema = stixObject({
-  ...sdoShape('infrastructure'),
-  name: z.string(),
-  description: z.string().optional(),
-  infrastructure_types: stringListSchema.optional(),
-  aliases: stringListSchema.optional(),
-  kill_chain_phases: killChainPhases,
-  ...seen,
-}, seenInOrder);
+export const infrastructureSchema = stixObject(
+  {
+    ...sdoShape('infrastructure'),
+    name: z.string(),
+    description: z.string().optional(),
+    infrastructure_types: stringListSchema.optional(),
+    aliases: stringListSchema.optional(),
+    kill_chain_phases: killChainPhases,
+    ...seen,
+  },
+  seenInOrder,
+);
 
-export const intrusionSetSchema = stixObject({
-  ...sdoShape('intrusion-set'),
-  name: z.string(),
-  description: z.string().optional(),
-  aliases: stringListSchema.optional(),
-  ...seen,
-  goals: stringListSchema.optional(),
-  resource_level: z.string().optional(),
-  primary_motivation: z.string().optional(),
-  secondary_motivations: stringListSchema.optional(),
-}, seenInOrder);
+export const intrusionSetSchema = stixObject(
+  {
+    ...sdoShape('intrusion-set'),
+    name: z.string(),
+    description: z.string().optional(),
+    aliases: stringListSchema.optional(),
+    ...seen,
+    goals: stringListSchema.optional(),
+    resource_level: z.string().optional(),
+    primary_motivation: z.string().optional(),
+    secondary_motivations: stringListSchema.optional(),
+  },
+  seenInOrder,
+);
 
 // §4.10: a location needs a region, a country, or a latitude/longitude pair.
-export const locationSchema = stixObject({
-  ...sdoShape('location'),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  latitude: z.number().min(-90).max(90).optional(),
-  longitude: z.number().min(-180).max(180).optional(),
-  precision: z.number().min(0).optional(),
-  region: z.string().optional(),
-  country: z.string().optional(),
-  administrative_area: z.string().optional(),
-  city: z.string().optional(),
-  street_address: z.string().optional(),
-  postal_code: z.string().optional(),
-}, atLeastOneOf('region', 'country', 'latitude'), requires('latitude', 'longitude'), requires('longitude', 'latitude'),
-requires('precision', 'latitude', 'longitude'));
+export const locationSchema = stixObject(
+  {
+    ...sdoShape('location'),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    latitude: z.number().min(-90).max(90).optional(),
+    longitude: z.number().min(-180).max(180).optional(),
+    precision: z.number().min(0).optional(),
+    region: z.string().optional(),
+    country: z.string().optional(),
+    administrative_area: z.string().optional(),
+    city: z.string().optional(),
+    street_address: z.string().optional(),
+    postal_code: z.string().optional(),
+  },
+  atLeastOneOf('region', 'country', 'latitude'),
+  requires('latitude', 'longitude'),
+  requires('longitude', 'latitude'),
+  requires('precision', 'latitude', 'longitude'),
+);
 
 // §4.11: a malware family must be named.
 const familyNamed: Rule = (object, ctx) => {
@@ -134,41 +156,48 @@ const familyNamed: Rule = (object, ctx) => {
   }
 };
 
-export const malwareSchema = stixObject({
-  ...sdoShape('malware'),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  malware_types: stringListSchema.optional(),
-  is_family: z.boolean(),
-  aliases: stringListSchema.optional(),
-  kill_chain_phases: killChainPhases,
-  ...seen,
-  operating_system_refs: refListSchema('software').optional(),
-  architecture_execution_envs: stringListSchema.optional(),
-  implementation_languages: stringListSchema.optional(),
-  capabilities: stringListSchema.optional(),
-  sample_refs: refListSchema('file', 'artifact').optional(),
-}, seenInOrder, familyNamed);
+export const malwareSchema = stixObject(
+  {
+    ...sdoShape('malware'),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    malware_types: stringListSchema.optional(),
+    is_family: z.boolean(),
+    aliases: stringListSchema.optional(),
+    kill_chain_phases: killChainPhases,
+    ...seen,
+    operating_system_refs: refListSchema('software').optional(),
+    architecture_execution_envs: stringListSchema.optional(),
+    implementation_languages: stringListSchema.optional(),
+    capabilities: stringListSchema.optional(),
+    sample_refs: refListSchema('file', 'artifact').optional(),
+  },
+  seenInOrder,
+  familyNamed,
+);
 
-export const malwareAnalysisSchema = stixObject({
-  ...sdoShape('malware-analysis'),
-  product: z.string(),
-  version: z.string().optional(),
-  host_vm_ref: refSchema('software').optional(),
-  operating_system_ref: refSchema('software').optional(),
-  installed_software_refs: refListSchema('software').optional(),
-  configuration_version: z.string().optional(),
-  modules: stringListSchema.optional(),
-  analysis_engine_version: z.string().optional(),
-  analysis_definition_version: z.string().optional(),
-  submitted: timestampSchema.optional(),
-  analysis_started: timestampSchema.optional(),
-  analysis_ended: timestampSchema.optional(),
-  result_name: z.string().optional(),
-  result: z.string().optional(),
-  analysis_sco_refs: refListSchema().optional(),
-  sample_ref: refSchema('file', 'network-traffic', 'artifact').optional(),
-}, atLeastOneOf('result', 'analysis_sco_refs'));
+export const malwareAnalysisSchema = stixObject(
+  {
+    ...sdoShape('malware-analysis'),
+    product: z.string(),
+    version: z.string().optional(),
+    host_vm_ref: refSchema('software').optional(),
+    operating_system_ref: refSchema('software').optional(),
+    installed_software_refs: refListSchema('software').optional(),
+    configuration_version: z.string().optional(),
+    modules: stringListSchema.optional(),
+    analysis_engine_version: z.string().optional(),
+    analysis_definition_version: z.string().optional(),
+    submitted: timestampSchema.optional(),
+    analysis_started: timestampSchema.optional(),
+    analysis_ended: timestampSchema.optional(),
+    result_name: z.string().optional(),
+    result: z.string().optional(),
+    analysis_sco_refs: refListSchema().optional(),
+    sample_ref: refSchema('file', 'network-traffic', 'artifact').optional(),
+  },
+  atLeastOneOf('result', 'analysis_sco_refs'),
+);
 
 export const noteSchema = stixObject({
   ...sdoShape('note'),
@@ -179,14 +208,19 @@ export const noteSchema = stixObject({
 });
 
 // §4.14: `objects` is the deprecated embedded form of `object_refs`; exactly one is present.
-export const observedDataSchema = stixObject({
-  ...sdoShape('observed-data'),
-  first_observed: timestampSchema,
-  last_observed: timestampSchema,
-  number_observed: z.int().min(1).max(999_999_999),
-  objects: z.record(z.string(), z.looseObject({ type: z.string() })).optional(),
-  object_refs: refListSchema().optional(),
-}, inOrder('first_observed', 'last_observed'), atLeastOneOf('object_refs', 'objects'), notBoth('object_refs', 'objects'));
+export const observedDataSchema = stixObject(
+  {
+    ...sdoShape('observed-data'),
+    first_observed: timestampSchema,
+    last_observed: timestampSchema,
+    number_observed: z.int().min(1).max(999_999_999),
+    objects: z.record(z.string(), z.looseObject({ type: z.string() })).optional(),
+    object_refs: refListSchema().optional(),
+  },
+  inOrder('first_observed', 'last_observed'),
+  atLeastOneOf('object_refs', 'objects'),
+  notBoth('object_refs', 'objects'),
+);
 
 export const opinionSchema = stixObject({
   ...sdoShape('opinion'),
@@ -205,21 +239,24 @@ export const reportSchema = stixObject({
   object_refs: refListSchema(),
 });
 
-export const threatActorSchema = stixObject({
-  ...sdoShape('threat-actor'),
-  name: z.string(),
-  description: z.string().optional(),
-  threat_actor_types: stringListSchema.optional(),
-  aliases: stringListSchema.optional(),
-  ...seen,
-  roles: stringListSchema.optional(),
-  goals: stringListSchema.optional(),
-  sophistication: z.string().optional(),
-  resource_level: z.string().optional(),
-  primary_motivation: z.string().optional(),
-  secondary_motivations: stringListSchema.optional(),
-  personal_motivations: stringListSchema.optional(),
-}, seenInOrder);
+export const threatActorSchema = stixObject(
+  {
+    ...sdoShape('threat-actor'),
+    name: z.string(),
+    description: z.string().optional(),
+    threat_actor_types: stringListSchema.optional(),
+    aliases: stringListSchema.optional(),
+    ...seen,
+    roles: stringListSchema.optional(),
+    goals: stringListSchema.optional(),
+    sophistication: z.string().optional(),
+    resource_level: z.string().optional(),
+    primary_motivation: z.string().optional(),
+    secondary_motivations: stringListSchema.optional(),
+    personal_motivations: stringListSchema.optional(),
+  },
+  seenInOrder,
+);
 
 export const toolSchema = stixObject({
   ...sdoShape('tool'),

@@ -17,9 +17,7 @@ export type StixMeta = {
   markingRefs: string[];
 };
 
-export type ValidationResult =
-  | { ok: true; meta: StixMeta }
-  | { ok: false; id: string | null; version: string | null; message: string };
+export type ValidationResult = { ok: true; meta: StixMeta } | { ok: false; id: string | null; version: string | null; message: string };
 
 // §3 / §11.1: property names are a-z, 0-9 and _, start with a letter, 3-250 long
 // (`id` is the one shorter spec name). This also turns away `__proto__` and friends.
@@ -177,10 +175,13 @@ function validate(input: unknown): ValidationResult {
   const referenceProblem = header.specVersion === '2.0' ? checkLegacyReferences(object, type) : null;
   if (referenceProblem !== null) return fail(referenceProblem);
   const outOfRange = nonFiniteNumberPath(object);
-  if (outOfRange !== null) return fail(`${outOfRange}: a number out of range: JSON numbers must fit an IEEE 754 double (I-JSON, RFC 7493 §2.2)`);
+  if (outOfRange !== null)
+    return fail(`${outOfRange}: a number out of range: JSON numbers must fit an IEEE 754 double (I-JSON, RFC 7493 §2.2)`);
   // The node orders versions as PostgreSQL timestamps, which start at year 1.
   if (version !== null && version.startsWith('0000-')) {
-    return fail(`${stringAt(object, 'modified') !== null ? 'modified' : 'created'}: year 0000 cannot be stored as a version (timestamps here start at 0001)`);
+    return fail(
+      `${stringAt(object, 'modified') !== null ? 'modified' : 'created'}: year 0000 cannot be stored as a version (timestamps here start at 0001)`,
+    );
   }
 
   return {

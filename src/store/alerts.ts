@@ -24,7 +24,10 @@ export type AlertSubscriptionRow = {
 const subscriptionColumns = sql`s.id, s.client_id, s.name, s.collection_ids, s.filter, s.webhook_url, s.payload, s.active,
   ${taxiiTime('s.created')} AS created, ${taxiiTime('s.modified')} AS modified`;
 
-export type NewAlertSubscription = Pick<AlertSubscriptionRow, 'id' | 'client_id' | 'name' | 'collection_ids' | 'filter' | 'webhook_url' | 'payload' | 'active'>;
+export type NewAlertSubscription = Pick<
+  AlertSubscriptionRow,
+  'id' | 'client_id' | 'name' | 'collection_ids' | 'filter' | 'webhook_url' | 'payload' | 'active'
+>;
 
 /** A uuid[] parameter that pg and PGlite both pass the same way: as JSON text. */
 const uuidArray = (ids: readonly string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)`;
@@ -68,14 +71,17 @@ export async function listAlertSubscriptions(db: Db, clientId: string | undefine
  * database (and parallel test files) never wait on each other's matcher.
  */
 export async function tryMatcherLock(tx: Transaction<Schema>): Promise<boolean> {
-  const r = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(hashtext('vigil alert matcher ' || current_schema())) AS locked`.execute(tx);
+  const r = await sql<{
+    locked: boolean;
+  }>`SELECT pg_try_advisory_xact_lock(hashtext('vigil alert matcher ' || current_schema())) AS locked`.execute(tx);
   return r.rows[0]?.locked === true;
 }
 
 export type OutboxRow = { seq: string; collection_id: string; first_added: string; last_added: string };
 
 export async function readOutbox(tx: Transaction<Schema>, limit: number): Promise<OutboxRow[]> {
-  const r = await sql<OutboxRow>`SELECT seq::text AS seq, collection_id, ${taxiiTime('first_added')} AS first_added, ${taxiiTime('last_added')} AS last_added
+  const r =
+    await sql<OutboxRow>`SELECT seq::text AS seq, collection_id, ${taxiiTime('first_added')} AS first_added, ${taxiiTime('last_added')} AS last_added
     FROM alert_outbox ORDER BY seq LIMIT ${limit}`.execute(tx);
   return r.rows;
 }
@@ -177,7 +183,13 @@ export async function softwareLinks(tx: Transaction<Schema>, collectionId: strin
 }
 
 /** Of the given versions (by date_added), those the audience may read: the TLP rules, in SQL. */
-export async function visibleVersions(db: Db, collectionId: string, audience: Audience, relaxContainers: boolean, dateAdded: readonly string[]): Promise<Set<string>> {
+export async function visibleVersions(
+  db: Db,
+  collectionId: string,
+  audience: Audience,
+  relaxContainers: boolean,
+  dateAdded: readonly string[],
+): Promise<Set<string>> {
   if (dateAdded.length === 0) return new Set();
   const r = await sql<{ date_added: string }>`
     SELECT ${taxiiTime('o.date_added')} AS date_added FROM objects o
@@ -186,7 +198,14 @@ export async function visibleVersions(db: Db, collectionId: string, audience: Au
   return new Set(r.rows.map((row) => row.date_added));
 }
 
-export type NewAlert = { id: string; subscriptionId: string; collectionId: string; refs: string[]; storedAt: string; state: 'pending' | 'stream' };
+export type NewAlert = {
+  id: string;
+  subscriptionId: string;
+  collectionId: string;
+  refs: string[];
+  storedAt: string;
+  state: 'pending' | 'stream';
+};
 
 export async function insertAlerts(tx: Transaction<Schema>, alerts: NewAlert[]): Promise<void> {
   if (alerts.length === 0) return;
@@ -249,7 +268,12 @@ export async function markDelivered(db: Db, id: string, owner: string, status: n
 }
 
 /** A failed attempt: due again after `delaySeconds`, or dead once `dead` says so. */
-export async function markFailed(db: Db, id: string, owner: string, f: { error: string; status: number | null; delaySeconds: number; dead: boolean }): Promise<void> {
+export async function markFailed(
+  db: Db,
+  id: string,
+  owner: string,
+  f: { error: string; status: number | null; delaySeconds: number; dead: boolean },
+): Promise<void> {
   await sql`UPDATE alerts SET attempts = attempts + 1, last_error = ${f.error.slice(0, 2000)}, last_status = ${f.status},
       state = ${f.dead ? 'dead' : 'pending'}, next_attempt = now() + ${f.delaySeconds} * interval '1 second',
       lease_owner = NULL, lease_until = '-infinity'
@@ -305,7 +329,9 @@ export async function listDeliveries(db: Db, subscriptionId: string, state: stri
 export async function alertsAfter(db: Db, subscriptionIds: readonly string[], afterSeq: string, limit: number): Promise<AlertRow[]> {
   if (subscriptionIds.length === 0) return [];
   const r = await sql<AlertRow>`SELECT ${alertColumns} FROM alerts a ${alertJoins}
-    WHERE a.subscription_id = ANY (${uuidArray(subscriptionIds)}) AND a.seq > ${afterSeq}::bigint ORDER BY a.seq LIMIT ${limit}`.execute(db);
+    WHERE a.subscription_id = ANY (${uuidArray(subscriptionIds)}) AND a.seq > ${afterSeq}::bigint ORDER BY a.seq LIMIT ${limit}`.execute(
+    db,
+  );
   return r.rows;
 }
 
@@ -318,7 +344,13 @@ export async function lastAlertSeq(db: Db): Promise<string> {
 export type AlertObject = { date_added: string; id: string; version: string; json: string };
 
 /** The alert's versions that the audience may read now, as stored JSON text: the path out applies the TLP rules again. */
-export async function alertObjects(db: Db, collectionId: string, audience: Audience, relaxContainers: boolean, refs: readonly string[]): Promise<AlertObject[]> {
+export async function alertObjects(
+  db: Db,
+  collectionId: string,
+  audience: Audience,
+  relaxContainers: boolean,
+  refs: readonly string[],
+): Promise<AlertObject[]> {
   if (refs.length === 0) return [];
   const r = await sql<AlertObject>`
     SELECT ${taxiiTime('o.date_added')} AS date_added, o.id, coalesce(o.version, ${taxiiTime('o.version_at')}) AS version, o.object::text AS json
@@ -343,6 +375,8 @@ export async function pruneAlerts(db: Db, retentionHours: number): Promise<numbe
  */
 export async function clientAlertsAfter(db: Db, clientId: string | undefined, afterSeq: string, limit: number): Promise<AlertRow[]> {
   const r = await sql<AlertRow>`SELECT ${alertColumns} FROM alerts a ${alertJoins}
-    WHERE ${clientId ? sql`s.client_id = ${clientId}` : sql`true`} AND a.seq > ${afterSeq}::bigint ORDER BY a.seq LIMIT ${limit}`.execute(db);
+    WHERE ${clientId ? sql`s.client_id = ${clientId}` : sql`true`} AND a.seq > ${afterSeq}::bigint ORDER BY a.seq LIMIT ${limit}`.execute(
+    db,
+  );
   return r.rows;
 }

@@ -18,7 +18,11 @@ export async function findApiRoot(db: Db, name: string): Promise<ApiRootRow | un
 }
 
 export async function insertApiRoot(db: Db, root: ApiRootRow): Promise<boolean> {
-  const r = await db.insertInto('api_roots').values(root).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+  const r = await db
+    .insertInto('api_roots')
+    .values(root)
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 

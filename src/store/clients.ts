@@ -8,7 +8,10 @@ export type GrantRow = { collection_id: string; can_read: boolean; can_write: bo
 export type ClientPolicy = { kind: 'client' | 'peer'; clearance: number; own_org: boolean; peer_amber: boolean };
 const policyColumns = ['kind', 'clearance', 'own_org', 'peer_amber'] as const;
 
-export async function findClientByTokenHash(db: Db, tokenHash: Uint8Array): Promise<(ClientRow & ClientPolicy & { token_hash: Uint8Array }) | undefined> {
+export async function findClientByTokenHash(
+  db: Db,
+  tokenHash: Uint8Array,
+): Promise<(ClientRow & ClientPolicy & { token_hash: Uint8Array }) | undefined> {
   const r = await sql<ClientRow & ClientPolicy & { token_hash: Uint8Array }>`${sql.raw(PREPARED)}
     SELECT id, name, token_hash, kind, clearance, own_org, peer_amber FROM clients WHERE token_hash = ${tokenHash}`.execute(db);
   return r.rows[0];
@@ -33,7 +36,10 @@ export async function findClient(db: Db, id: string): Promise<ClientRow | undefi
 }
 
 /** A client's kind and, for a peer, where it is pinned to be reached. */
-export async function findClientKind(db: Db, id: string): Promise<{ kind: string; node_id: string | null; base_url: string | null } | undefined> {
+export async function findClientKind(
+  db: Db,
+  id: string,
+): Promise<{ kind: string; node_id: string | null; base_url: string | null } | undefined> {
   return db.selectFrom('clients').select(['kind', 'node_id', 'base_url']).where('id', '=', id).executeTakeFirst();
 }
 
@@ -45,7 +51,11 @@ export async function insertClient(db: Db, row: ClientRow & Partial<ClientPolicy
   await db.insertInto('clients').values(row).execute();
 }
 
-export async function updateClient(db: Db, id: string, patch: { name?: string; token_hash?: Uint8Array } & Partial<ClientPolicy>): Promise<ClientRow | undefined> {
+export async function updateClient(
+  db: Db,
+  id: string,
+  patch: { name?: string; token_hash?: Uint8Array } & Partial<ClientPolicy>,
+): Promise<ClientRow | undefined> {
   if (Object.keys(patch).length === 0) return findClient(db, id);
   return db.updateTable('clients').set(patch).where('id', '=', id).returning(['id', 'name']).executeTakeFirst();
 }

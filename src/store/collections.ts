@@ -17,7 +17,17 @@ export type CollectionRow = {
   public: boolean;
 };
 
-const columns = ['id', 'api_root', 'title', 'description', 'alias', 'default_level', 'pap_green_only', 'relax_container_refs', 'public'] as const;
+const columns = [
+  'id',
+  'api_root',
+  'title',
+  'description',
+  'alias',
+  'default_level',
+  'pap_green_only',
+  'relax_container_refs',
+  'public',
+] as const;
 
 export async function listCollections(db: Db, apiRoot?: string): Promise<CollectionRow[]> {
   let q = db.selectFrom('collections').select(columns);
@@ -29,11 +39,18 @@ export async function findCollection(db: Db, id: string): Promise<CollectionRow 
   return db.selectFrom('collections').select(columns).where('id', '=', id).executeTakeFirst();
 }
 
-export async function insertCollection(db: Db, row: Pick<CollectionRow, 'id' | 'api_root' | 'title' | 'description' | 'alias'> & Partial<CollectionRow>): Promise<void> {
+export async function insertCollection(
+  db: Db,
+  row: Pick<CollectionRow, 'id' | 'api_root' | 'title' | 'description' | 'alias'> & Partial<CollectionRow>,
+): Promise<void> {
   await db.insertInto('collections').values(row).execute();
 }
 
-export async function updateCollection(db: Db, id: string, patch: Partial<Omit<CollectionRow, 'id' | 'api_root'>>): Promise<CollectionRow | undefined> {
+export async function updateCollection(
+  db: Db,
+  id: string,
+  patch: Partial<Omit<CollectionRow, 'id' | 'api_root'>>,
+): Promise<CollectionRow | undefined> {
   if (Object.keys(patch).length === 0) return findCollection(db, id);
   return db.updateTable('collections').set(patch).where('id', '=', id).returning(columns).executeTakeFirst();
 }
@@ -78,29 +95,39 @@ export function accessRow(row: Record<string, unknown>): CollectionAccessRow {
  * The API root, the collection in it, and the client's grant and RED naming, in one query (every
  * TAXII request on a collection starts here). Undefined when there is no such API root.
  */
-export async function findCollectionAccess(db: Db, apiRoot: string, collectionId: string, clientId: string | null): Promise<CollectionAccessRow | undefined> {
+export async function findCollectionAccess(
+  db: Db,
+  apiRoot: string,
+  collectionId: string,
+  clientId: string | null,
+): Promise<CollectionAccessRow | undefined> {
   const r = await sql<AccessColumns>`${sql.raw(PREPARED)}${accessSelect(apiRoot, collectionId, clientId)}`.execute(db);
   return r.rows[0] && accessRow(r.rows[0]);
 }
 
 /** What the TLP policy needs of a collection at ingest. */
 export async function collectionPolicy(db: Db, id: string): Promise<{ defaultLevel: Level; papGreenOnly: boolean }> {
-  const r = await db
-    .selectFrom('collections')
-    .select(['default_level', 'pap_green_only'])
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow();
+  const r = await db.selectFrom('collections').select(['default_level', 'pap_green_only']).where('id', '=', id).executeTakeFirstOrThrow();
   return { defaultLevel: r.default_level as Level, papGreenOnly: r.pap_green_only };
 }
 
 export async function listRedRecipients(db: Db, collectionId: string): Promise<string[]> {
-  const rows = await db.selectFrom('red_recipients').select('client_id').where('collection_id', '=', collectionId).orderBy('client_id').execute();
+  const rows = await db
+    .selectFrom('red_recipients')
+    .select('client_id')
+    .where('collection_id', '=', collectionId)
+    .orderBy('client_id')
+    .execute();
   return rows.map((r) => r.client_id);
 }
 
 export async function setRedRecipient(db: Db, collectionId: string, clientId: string, named: boolean): Promise<void> {
   if (named) {
-    await db.insertInto('red_recipients').values({ collection_id: collectionId, client_id: clientId }).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .insertInto('red_recipients')
+      .values({ collection_id: collectionId, client_id: clientId })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   } else {
     await db.deleteFrom('red_recipients').where('collection_id', '=', collectionId).where('client_id', '=', clientId).execute();
   }

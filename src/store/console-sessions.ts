@@ -21,7 +21,10 @@ export async function deleteExpiredSessions(db: Db): Promise<void> {
   await sql`DELETE FROM console_sessions WHERE expires_at < now()`.execute(db);
 }
 
-export async function insertSession(db: Db, s: { idHash: Buffer; clientId: string | null; credential: Buffer; csrf: string; idleHours: number }): Promise<void> {
+export async function insertSession(
+  db: Db,
+  s: { idHash: Buffer; clientId: string | null; credential: Buffer; csrf: string; idleHours: number },
+): Promise<void> {
   await sql`INSERT INTO console_sessions (id_hash, client_id, credential, csrf_secret, expires_at)
     VALUES (${s.idHash}, ${s.clientId}, ${s.credential}, ${s.csrf}, now() + ${s.idleHours} * interval '1 hour')`.execute(db);
 }
@@ -30,7 +33,11 @@ export async function insertSession(db: Db, s: { idHash: Buffer; clientId: strin
  * The live session under this id hash, with its client as it is now (clearance read afresh), its
  * expiry slid forward in the same statement when it is more than `slideMinutes` behind.
  */
-export async function slideSession(db: Db, idHash: Buffer, t: { idleHours: number; maxDays: number; slideMinutes: number }): Promise<SessionRow | undefined> {
+export async function slideSession(
+  db: Db,
+  idHash: Buffer,
+  t: { idleHours: number; maxDays: number; slideMinutes: number },
+): Promise<SessionRow | undefined> {
   const r = await sql<SessionRow>`
     WITH s AS (
       SELECT client_id, credential, csrf_secret FROM console_sessions WHERE id_hash = ${idHash} AND expires_at > now()),

@@ -19,7 +19,11 @@ export async function insertDelivery(db: Db, d: DeliveryRow): Promise<void> {
  * "Who received this object?": the recorded pages of its collection whose date_added range
  * covers one of its versions.
  */
-export async function deliveriesOfObject(db: Db, collectionId: string, objectId: string): Promise<(DeliveryRow & { delivered_at: string })[]> {
+export async function deliveriesOfObject(
+  db: Db,
+  collectionId: string,
+  objectId: string,
+): Promise<(DeliveryRow & { delivered_at: string })[]> {
   const r = await sql<DeliveryRow & { delivered_at: string }>`
     SELECT DISTINCT d.seq, d.recipient, d.collection_id, ${taxiiTime('d.first_date_added')} AS first_date_added,
            ${taxiiTime('d.last_date_added')} AS last_date_added, d.object_count, d.max_level, ${taxiiTime('d.delivered_at')} AS delivered_at

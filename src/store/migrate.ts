@@ -45,7 +45,10 @@ export async function migrationFiles(dir = MIGRATIONS_DIR): Promise<string[]> {
 export async function pendingMigrations(database: Database, files: readonly string[]): Promise<string[]> {
   let rows: { name: string }[];
   try {
-    rows = (await database.db.selectFrom('schema_migrations' as never).select('name' as never).execute()) as { name: string }[];
+    rows = (await database.db
+      .selectFrom('schema_migrations' as never)
+      .select('name' as never)
+      .execute()) as { name: string }[];
   } catch (err) {
     // 42P01 undefined_table: no migration has run on this database.
     if ((err as { code?: unknown }).code === '42P01') return [...files];

@@ -32,7 +32,13 @@ function specRule(f: ObjectFilters): RawBuilder<boolean> {
  * the statement: without fresh statistics (a collection that just grew by 100,000 rows) the
  * planner otherwise fetches and sorts every later row, a cost growing with the collection.
  */
-export async function allVersionsPage<T>(db: Db, collectionId: string, f: ObjectFilters, limit: number, columns: RawBuilder<unknown>): Promise<T[]> {
+export async function allVersionsPage<T>(
+  db: Db,
+  collectionId: string,
+  f: ObjectFilters,
+  limit: number,
+  columns: RawBuilder<unknown>,
+): Promise<T[]> {
   return db.transaction().execute(async (tx) => {
     await sql`SET LOCAL enable_sort = off`.execute(tx);
     const r = await sql<T>`${sql.raw(PREPARED)}

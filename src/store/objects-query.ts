@@ -72,7 +72,12 @@ export function versionConditions(f: ObjectFilters): RawBuilder<boolean> {
   if (f.specVersions?.length || !f.anySpecVersion) parts.push(specCondition('o', f.specVersions));
   const versions = f.versions?.length ? f.versions : [{ kind: 'last' } as const];
   if (!versions.some((v) => v.kind === 'all')) {
-    parts.push(sql<boolean>`(${sql.join(versions.map((v) => versionCondition(v, f.specVersions, !!f.anySpecVersion)), sql` OR `)})`);
+    parts.push(
+      sql<boolean>`(${sql.join(
+        versions.map((v) => versionCondition(v, f.specVersions, !!f.anySpecVersion)),
+        sql` OR `,
+      )})`,
+    );
   }
   return sql<boolean>`${sql.join(parts, sql` AND `)}`;
 }

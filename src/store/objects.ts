@@ -132,7 +132,12 @@ async function latestPageWithAccess<T extends { date_added: string }>(
   return { access, rows: first.date_added === null ? [] : r.rows };
 }
 
-export function selectObjectsWithAccess(db: Db, who: Parameters<typeof latestPageWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number): Promise<PageWithAccess<ObjectRow>> {
+export function selectObjectsWithAccess(
+  db: Db,
+  who: Parameters<typeof latestPageWithAccess>[1],
+  filtersFor: (acc: AccessRefs) => ObjectFilters,
+  limit: number,
+): Promise<PageWithAccess<ObjectRow>> {
   return latestPageWithAccess<ObjectRow>(db, who, filtersFor, limit, objectColumns);
 }
 
@@ -163,7 +168,15 @@ export type ObjectsText = {
 };
 
 /** `k` (the chunk's number) is a bigint, so text; only its presence matters here. */
-type ChunkRow = { k: string | null; fetched: number | null; first: string | null; last: string | null; objects: string | null; levels: number[] | null; origins: string | null };
+type ChunkRow = {
+  k: string | null;
+  fetched: number | null;
+  first: string | null;
+  last: string | null;
+  objects: string | null;
+  levels: number[] | null;
+  origins: string | null;
+};
 
 export async function selectObjectsTextWithAccess(
   db: Db,
@@ -217,13 +230,21 @@ export async function selectObjectsTextWithAccess(
   return { access: accessRow(JSON.parse(head.access) as Record<string, unknown>), page };
 }
 
-export function selectManifestWithAccess(db: Db, who: Parameters<typeof latestPageWithAccess>[1], filtersFor: (acc: AccessRefs) => ObjectFilters, limit: number): Promise<PageWithAccess<ManifestRow>> {
+export function selectManifestWithAccess(
+  db: Db,
+  who: Parameters<typeof latestPageWithAccess>[1],
+  filtersFor: (acc: AccessRefs) => ObjectFilters,
+  limit: number,
+): Promise<PageWithAccess<ManifestRow>> {
   return latestPageWithAccess<ManifestRow>(db, who, filtersFor, limit, manifestColumns);
 }
 
 /** Is any version the filters (and the audience) allow there? */
 export async function objectExists(db: Db, collectionId: string, f: ObjectFilters): Promise<boolean> {
-  const r = await sql`SELECT 1 FROM objects o WHERE ${rowConditions(collectionId, f)} AND ${referencesVisible('o', f.audience, f.relaxContainers ?? false)} LIMIT 1`.execute(db);
+  const r =
+    await sql`SELECT 1 FROM objects o WHERE ${rowConditions(collectionId, f)} AND ${referencesVisible('o', f.audience, f.relaxContainers ?? false)} LIMIT 1`.execute(
+      db,
+    );
   return r.rows.length > 0;
 }
 
@@ -231,7 +252,9 @@ export async function objectExists(db: Db, collectionId: string, f: ObjectFilter
 async function relabelLatest(tx: Db, collectionId: string, ids: string[]): Promise<void> {
   await sql`UPDATE objects o SET latest = NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})
     WHERE o.collection_id = ${collectionId} AND o.id IN (${sql.join(ids)})
-      AND o.latest = EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`.execute(tx);
+      AND o.latest = EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`.execute(
+    tx,
+  );
 }
 
 /**
@@ -290,14 +313,37 @@ export type InsertOutcome = { inserted: boolean; withheld: boolean };
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
   const rows = JSON.stringify(
-    batch.map((o) => [o.id, o.type, o.specVersion, o.version, o.markingRefs, o.json, o.level, o.pap, o.denyReason, o.refKind, o.refIds, o.origin, o.originNode, o.originSignature, o.originVerified, o.unresolvedRefs]),
+    batch.map((o) => [
+      o.id,
+      o.type,
+      o.specVersion,
+      o.version,
+      o.markingRefs,
+      o.json,
+      o.level,
+      o.pap,
+      o.denyReason,
+      o.refKind,
+      o.refIds,
+      o.origin,
+      o.originNode,
+      o.originSignature,
+      o.originVerified,
+      o.unresolvedRefs,
+    ]),
   );
   // The collection's row lock first, so this statement's snapshot holds every version committed
   // before it: which ids already had versions (below) is then exact. NO KEY UPDATE, as the stamp's
   // UPDATE takes: FOR UPDATE would conflict with the key-share locks that foreign keys to the
   // collection take (a concurrent request's status row), and writers would deadlock.
   await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
-  const r = await sql<{ kind: 'stored' | 'relabel' | 'waiting'; id: string; spec_version: string | null; version: string | null; tlp_level: number | null }>`
+  const r = await sql<{
+    kind: 'stored' | 'relabel' | 'waiting';
+    id: string;
+    spec_version: string | null;
+    version: string | null;
+    tlp_level: number | null;
+  }>`
     WITH stamp AS (
       UPDATE collections
       SET last_date_added = greatest(clock_timestamp(), last_date_added + interval '1 microsecond')
@@ -379,10 +425,16 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     const level = sql`CASE WHEN ${withheld} THEN ${sql.lit(DENY)} ELSE greatest(o.tlp_level, l.tlp_level) END`;
     await sql`UPDATE objects o SET tlp_level = ${level}, latest = NOT ${later} FROM id_levels l
       WHERE o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
-        AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)}) AND (o.tlp_level <> ${level} OR o.latest = ${later})`.execute(tx);
+        AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)}) AND (o.tlp_level <> ${level} OR o.latest = ${later})`.execute(
+      tx,
+    );
   }
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
-  const fresh = new Map(r.rows.filter((row) => row.kind === 'stored').map((row) => [versionIdentity(row.id, row.spec_version!, row.version), row.tlp_level === DENY]));
+  const fresh = new Map(
+    r.rows
+      .filter((row) => row.kind === 'stored')
+      .map((row) => [versionIdentity(row.id, row.spec_version!, row.version), row.tlp_level === DENY]),
+  );
   return batch.map((o) => {
     const key = versionIdentity(o.id, o.specVersion, o.version);
     const withheld = fresh.get(key);

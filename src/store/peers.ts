@@ -14,7 +14,11 @@ export async function findPeerByNodeId(db: Db, nodeId: string): Promise<PeerRow 
   return row && row.node_id ? { ...row, node_id: row.node_id } : undefined;
 }
 
-export async function setPeerIdentity(db: Db, clientId: string, p: { node_id: string; base_url: string | null; pinned_keys: unknown[] }): Promise<boolean> {
+export async function setPeerIdentity(
+  db: Db,
+  clientId: string,
+  p: { node_id: string; base_url: string | null; pinned_keys: unknown[] },
+): Promise<boolean> {
   const r = await db
     .updateTable('clients')
     .set({ node_id: p.node_id, base_url: p.base_url, pinned_keys: JSON.stringify(p.pinned_keys) })

@@ -38,7 +38,11 @@ function reply(message: WorkerReply): void {
     try {
       port.postMessage({ id: message.id, ok: false, error: serializeError(err) } satisfies WorkerReply);
     } catch {
-      port.postMessage({ id: message.id, ok: false, error: { message: 'the PGlite worker could not send its answer', name: 'Error' } } satisfies WorkerReply);
+      port.postMessage({
+        id: message.id,
+        ok: false,
+        error: { message: 'the PGlite worker could not send its answer', name: 'Error' },
+      } satisfies WorkerReply);
     }
   }
 }

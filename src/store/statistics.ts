@@ -18,6 +18,8 @@ export async function refreshStatisticsIfStale(db: Db, minRows = 10_000): Promis
     WHERE s.relid = 'objects'::regclass`.execute(db);
   if (!r.rows[0]?.stale) return false;
   // The columns that reads and writes compare, not the JSON (a third of the time, not all of it).
-  await sql`ANALYZE (SKIP_LOCKED) objects (collection_id, date_added, id, type, spec_version, version_at, version_key, tlp_level, latest, ref_kind), id_levels`.execute(db);
+  await sql`ANALYZE (SKIP_LOCKED) objects (collection_id, date_added, id, type, spec_version, version_at, version_key, tlp_level, latest, ref_kind), id_levels`.execute(
+    db,
+  );
   return true;
 }

@@ -70,11 +70,18 @@ export async function insertDetails(db: Executor, statusId: string, details: Det
   if (details.length === 0) return;
   await sql`INSERT INTO status_details (status_id, seq, outcome, object_id, version, message)
     SELECT ${statusId}::uuid, d.seq, d.outcome, left(d.object_id, 300), left(d.version, 300), d.message
-    FROM jsonb_to_recordset(${JSON.stringify(details)}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)`.execute(db);
+    FROM jsonb_to_recordset(${JSON.stringify(details)}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)`.execute(
+    db,
+  );
 }
 
 /** The pending objects of a request with seq in [from, from + count), in order, as JSON text. */
-export async function pendingObjects(db: Executor, statusId: string, from: number, count: number): Promise<{ seq: number; json: string }[]> {
+export async function pendingObjects(
+  db: Executor,
+  statusId: string,
+  from: number,
+  count: number,
+): Promise<{ seq: number; json: string }[]> {
   // A seq range, not `LIMIT`: right after a bulk insert the planner has no statistics and
   // would scan (and render) every pending row of a large request for each chunk.
   const r = await sql<{ seq: number; json: string }>`
@@ -145,7 +152,11 @@ export async function insertJob(db: Executor, statusId: string, collectionId: st
  * Takes one job whose lease has run out (a new job, or one whose replica died), for
  * `leaseSeconds`; SKIP LOCKED lets replicas share the queue without waiting on each other.
  */
-export async function claimJob(db: Db, leaseSeconds: number, statusId?: string): Promise<{ status_id: string; collection_id: string; total_count: number } | undefined> {
+export async function claimJob(
+  db: Db,
+  leaseSeconds: number,
+  statusId?: string,
+): Promise<{ status_id: string; collection_id: string; total_count: number } | undefined> {
   const r = await sql<{ status_id: string; collection_id: string; total_count: number }>`
     UPDATE ingest_jobs SET lease_until = now() + ${leaseSeconds} * interval '1 second'
     WHERE status_id = (

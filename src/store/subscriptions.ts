@@ -66,7 +66,12 @@ export async function listSubscriptionStatus(db: Db, id?: string): Promise<Subsc
  * Takes one due subscription whose lease has run out (or, with `id`, that one whether due or
  * not), for `leaseSeconds`, under a new owner token; SKIP LOCKED lets replicas share the work.
  */
-export async function claimSubscription(db: Db, owner: string, leaseSeconds: number, id?: string): Promise<ClaimedSubscription | undefined> {
+export async function claimSubscription(
+  db: Db,
+  owner: string,
+  leaseSeconds: number,
+  id?: string,
+): Promise<ClaimedSubscription | undefined> {
   const r = await sql<ClaimedSubscription>`
     UPDATE subscriptions s SET lease_owner = ${owner}, lease_until = now() + ${leaseSeconds} * interval '1 second'
     FROM clients c

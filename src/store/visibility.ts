@@ -43,7 +43,11 @@ export function levelVisible(alias: string, audience: QueryAudience): RawBuilder
  * that the audience may not see is withheld, and so is a report, grouping, note or opinion
  * unless the collection relaxes that rule. Objects not held here hide nothing.
  */
-export function referencesVisible(alias: string, audience: QueryAudience, relaxContainers: boolean | RawBuilder<boolean>): RawBuilder<boolean> {
+export function referencesVisible(
+  alias: string,
+  audience: QueryAudience,
+  relaxContainers: boolean | RawBuilder<boolean>,
+): RawBuilder<boolean> {
   if (audience.kind === 'admin') return sql<boolean>`true`;
   const o = (c: string) => sql.ref(`${alias}.${c}`);
   const applies =

@@ -10,7 +10,14 @@ import { taxiiTime } from './timestamps.ts';
 // peer). They wait in the `objects_waiting` index and are released when it arrives.
 
 /** A version waiting for marking definitions, to be resolved again. */
-export type WaitingVersion = { date_added: string; id: string; type: string; marking_refs: string[]; unresolved_refs: string[]; origin: string | null };
+export type WaitingVersion = {
+  date_added: string;
+  id: string;
+  type: string;
+  marking_refs: string[];
+  unresolved_refs: string[];
+  origin: string | null;
+};
 
 /** The collection's versions that wait for any of these marking-definition ids. */
 export async function waitingFor(tx: Transaction<Schema>, collectionId: string, definitionIds: string[]): Promise<WaitingVersion[]> {

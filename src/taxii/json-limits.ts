@@ -85,7 +85,10 @@ export class JsonLimitScanner {
           continue;
         }
         if (++this.stringBytes > limits.maxStringBytes) {
-          throw new VigilError('unprocessable', `a string in the body is longer than ${limits.maxStringBytes} bytes (JSON_MAX_STRING_BYTES)`);
+          throw new VigilError(
+            'unprocessable',
+            `a string in the body is longer than ${limits.maxStringBytes} bytes (JSON_MAX_STRING_BYTES)`,
+          );
         }
         continue;
       }
@@ -107,7 +110,10 @@ export class JsonLimitScanner {
         case OPEN_ARRAY:
           this.value();
           if (++this.depth > limits.maxDepth) {
-            throw new VigilError('unprocessable', `the body nests objects and arrays deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`);
+            throw new VigilError(
+              'unprocessable',
+              `the body nests objects and arrays deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`,
+            );
           }
           this.kinds[this.depth] = c === OPEN_OBJECT ? OBJECT : ARRAY;
           this.counts[this.depth] = 0;
@@ -156,7 +162,10 @@ export class JsonLimitScanner {
   }
 
   private numberTooLarge(): VigilError {
-    return new VigilError('unprocessable', `a number in the body is out of range: JSON numbers here are IEEE 754 doubles (at most ${MAX_NUMBER_CHARS} characters, exponents within ±${MAX_EXPONENT})`);
+    return new VigilError(
+      'unprocessable',
+      `a number in the body is out of range: JSON numbers here are IEEE 754 doubles (at most ${MAX_NUMBER_CHARS} characters, exponents within ±${MAX_EXPONENT})`,
+    );
   }
 
   /** A value begins in the current container. */

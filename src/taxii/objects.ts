@@ -38,7 +38,12 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     const [w, q] = await parse(root, () => [where(root, c.req.param('id')), parsePageQuery(c.req.url, OBJECTS_PARAMS, pageSize)] as const);
     const page = await getManifest(deps, c.get('principal'), w, q);
     const records = page.items.map((r) =>
-      JSON.stringify({ id: r.id, date_added: r.date_added, version: r.version, media_type: `application/stix+json;version=${r.spec_version}` }),
+      JSON.stringify({
+        id: r.id,
+        date_added: r.date_added,
+        version: r.version,
+        media_type: `application/stix+json;version=${r.spec_version}`,
+      }),
     );
     return pageResponse(c, page, 'objects', records);
   });
@@ -60,9 +65,21 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
 
   app.get('/:root/collections/:id/objects/:objectId', async (c) => {
     const root = c.req.param('root');
-    const [w, q] = await parse(root, () => [{ ...where(root, c.req.param('id')), objectId: c.req.param('objectId') }, parsePageQuery(c.req.url, OBJECT_PARAMS, pageSize)] as const);
+    const [w, q] = await parse(
+      root,
+      () =>
+        [
+          { ...where(root, c.req.param('id')), objectId: c.req.param('objectId') },
+          parsePageQuery(c.req.url, OBJECT_PARAMS, pageSize),
+        ] as const,
+    );
     const page = await getObject(deps, c.get('principal'), w, q);
-    return pageResponse(c, page, 'objects', page.items.map((r) => r.json));
+    return pageResponse(
+      c,
+      page,
+      'objects',
+      page.items.map((r) => r.json),
+    );
   });
 
   app.delete('/:root/collections/:id/objects/:objectId', async (c) => {
@@ -75,9 +92,21 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
 
   app.get('/:root/collections/:id/objects/:objectId/versions', async (c) => {
     const root = c.req.param('root');
-    const [w, q] = await parse(root, () => [{ ...where(root, c.req.param('id')), objectId: c.req.param('objectId') }, parsePageQuery(c.req.url, VERSIONS_PARAMS, pageSize)] as const);
+    const [w, q] = await parse(
+      root,
+      () =>
+        [
+          { ...where(root, c.req.param('id')), objectId: c.req.param('objectId') },
+          parsePageQuery(c.req.url, VERSIONS_PARAMS, pageSize),
+        ] as const,
+    );
     const page = await getVersions(deps, c.get('principal'), w, q);
-    return pageResponse(c, page, 'versions', page.items.map((r) => JSON.stringify(r.version)));
+    return pageResponse(
+      c,
+      page,
+      'versions',
+      page.items.map((r) => JSON.stringify(r.version)),
+    );
   });
 
   return app;

@@ -40,7 +40,11 @@ export const params = z.strictObject({
   next: z.string().min(1).max(4096).optional(),
   'match[id]': list('match[id]', z.string().min(1).max(300)).optional(),
   'match[type]': list('match[type]', z.string().min(1).max(250)).optional(),
-  'match[version]': z.string().transform((s) => s.split(',')).pipe(z.array(versionItem).min(1)).optional(),
+  'match[version]': z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(versionItem).min(1))
+    .optional(),
   'match[spec_version]': list('match[spec_version]', z.string().regex(/^\d+\.\d+$/, 'must be a version like 2.1')).optional(),
 });
 
@@ -71,7 +75,15 @@ export function parsePageQuery(url: string, allowed: readonly Param[], defaultLi
   return { limit: q.limit ?? defaultLimit, next: q.next, filters };
 }
 
-export const OBJECTS_PARAMS = ['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]'] as const;
+export const OBJECTS_PARAMS = [
+  'added_after',
+  'limit',
+  'next',
+  'match[id]',
+  'match[type]',
+  'match[version]',
+  'match[spec_version]',
+] as const;
 export const OBJECT_PARAMS = ['added_after', 'limit', 'next', 'match[version]', 'match[spec_version]'] as const;
 export const VERSIONS_PARAMS = ['added_after', 'limit', 'next', 'match[spec_version]'] as const;
 export const DELETE_PARAMS = ['match[version]', 'match[spec_version]'] as const;

@@ -3,16 +3,25 @@ import { z } from 'zod';
 // The TAXII 2.1 resources (§3.6, §4, §5) as zod schemas: the JSON Schemas in schemas/ are
 // generated from these, and the tests check the node's answers against them.
 
-const timestamp = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/).describe('TAXII timestamp, microseconds, UTC');
+const timestamp = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
+  .describe('TAXII timestamp, microseconds, UTC');
 const identifier = z.uuid().describe('RFC 4122 UUID');
-const url = z.string().regex(/^(https?:\/\/[^/]+)?\/.*$/).describe('an absolute URL or a path starting with one /');
+const url = z
+  .string()
+  .regex(/^(https?:\/\/[^/]+)?\/.*$/)
+  .describe('an absolute URL or a path starting with one /');
 
 export const errorResource = z.looseObject({
   title: z.string(),
   description: z.string().optional(),
   error_id: z.string().optional(),
   error_code: z.string().optional(),
-  http_status: z.string().regex(/^\d{3}$/).optional(),
+  http_status: z
+    .string()
+    .regex(/^\d{3}$/)
+    .optional(),
   external_details: z.string().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
@@ -57,7 +66,10 @@ export const manifestResource = z.strictObject({ ...paging, objects: z.array(man
 
 export const envelopeResource = z.strictObject({
   ...paging,
-  objects: z.array(z.looseObject({ id: z.string(), type: z.string() })).min(1).optional(),
+  objects: z
+    .array(z.looseObject({ id: z.string(), type: z.string() }))
+    .min(1)
+    .optional(),
   /** Vigil's addition, for peer nodes only: each version's origin node and its signature. */
   x_vigil_origins: z.array(z.strictObject({ id: z.string(), version: z.string(), node: z.string(), signature: z.string() })).optional(),
 });

@@ -35,7 +35,11 @@ function envelope(c: Context, page: PageHead, listName: string, count: number, l
  * database, never parsed). An empty page is `{}`: TAXII lists are never empty.
  */
 export function pageResponse(c: Context, page: Page<unknown>, listName: string, items: string[]): Response {
-  const extra = page.extra ? Object.entries(page.extra).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') : '';
+  const extra = page.extra
+    ? Object.entries(page.extra)
+        .map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`)
+        .join('')
+    : '';
   return envelope(c, page, listName, items.length, items.join(','), extra);
 }
 

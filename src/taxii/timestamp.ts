@@ -12,8 +12,12 @@ export function toMicroseconds(value: string): string | undefined {
   if (s === '60' && h === '23' && mi === '59') return toMicroseconds(`${y}-${mo}-${d}T23:59:59.999999Z`);
   const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
   const ok =
-    date.getUTCFullYear() === Number(y) && date.getUTCMonth() === Number(mo) - 1 && date.getUTCDate() === Number(d) &&
-    date.getUTCHours() === Number(h) && date.getUTCMinutes() === Number(mi) && date.getUTCSeconds() === Number(s);
+    date.getUTCFullYear() === Number(y) &&
+    date.getUTCMonth() === Number(mo) - 1 &&
+    date.getUTCDate() === Number(d) &&
+    date.getUTCHours() === Number(h) &&
+    date.getUTCMinutes() === Number(mi) &&
+    date.getUTCSeconds() === Number(s);
   if (!ok || Number(y) < 1) return undefined;
   return `${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.slice(0, 6).padEnd(6, '0')}Z`;
 }

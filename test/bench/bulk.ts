@@ -38,7 +38,9 @@ export async function bulkLoad(sql: Sql, collectionId: string, docs: Doc[], star
          AND (v.spec_version > o.spec_version OR (v.spec_version = o.spec_version AND v.version_at > o.version_at)))`,
     [collectionId, [...new Set(docs.map((d) => d.id))]],
   );
-  await sql(`UPDATE collections SET last_date_added = (SELECT max(date_added) FROM objects WHERE collection_id = $1) WHERE id = $1`, [collectionId]);
+  await sql(`UPDATE collections SET last_date_added = (SELECT max(date_added) FROM objects WHERE collection_id = $1) WHERE id = $1`, [
+    collectionId,
+  ]);
 }
 
 /** The raw ingest's table: the node's objects table's columns and indexes, nothing else. */

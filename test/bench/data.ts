@@ -82,13 +82,24 @@ export function* generate(opts: GenerateOptions): Generator<Doc> {
       continue;
     }
     const m = marking(rng);
-    const common = { spec_version: '2.1', created: iso(now), modified: iso(now), ...(m.refs.length ? { object_marking_refs: m.refs } : {}) };
+    const common = {
+      spec_version: '2.1',
+      created: iso(now),
+      modified: iso(now),
+      ...(m.refs.length ? { object_marking_refs: m.refs } : {}),
+    };
     const roll = rng.next();
     if (roll < 0.03 || malware.length === 0) {
       const id = `malware--${rng.uuid()}`;
       malware.push(id);
       if (malware.length > 200) malware.shift();
-      yield { id, type: 'malware', json: JSON.stringify({ type: 'malware', id, ...common, name: `${rng.pick(WORDS)}bot`, is_family: true }), level: m.level, refIds: [] };
+      yield {
+        id,
+        type: 'malware',
+        json: JSON.stringify({ type: 'malware', id, ...common, name: `${rng.pick(WORDS)}bot`, is_family: true }),
+        level: m.level,
+        refIds: [],
+      };
     } else if (roll < 0.13 && recent.length > 0) {
       const id = `relationship--${rng.uuid()}`;
       const source = recent[rng.int(recent.length)]!.base.id as string;
@@ -98,8 +109,25 @@ export function* generate(opts: GenerateOptions): Generator<Doc> {
     } else {
       const id = `indicator--${rng.uuid()}`;
       const p = pattern(rng);
-      const description = opts.pad ? { description: `Observed in campaign ${rng.hex(8)}. ${'Lorem ipsum dolor sit amet. '.repeat(Math.ceil(opts.pad / 28))}`.slice(0, opts.pad) } : {};
-      const base = { type: 'indicator', id, ...common, name: p.name, ...description, indicator_types: ['malicious-activity'], pattern: p.pattern, pattern_type: 'stix', valid_from: iso(now) };
+      const description = opts.pad
+        ? {
+            description: `Observed in campaign ${rng.hex(8)}. ${'Lorem ipsum dolor sit amet. '.repeat(Math.ceil(opts.pad / 28))}`.slice(
+              0,
+              opts.pad,
+            ),
+          }
+        : {};
+      const base = {
+        type: 'indicator',
+        id,
+        ...common,
+        name: p.name,
+        ...description,
+        indicator_types: ['malicious-activity'],
+        pattern: p.pattern,
+        pattern_type: 'stix',
+        valid_from: iso(now),
+      };
       recent.push({ base, level: m.level, versions: 1 });
       if (recent.length > 500) recent.shift();
       yield { id, type: 'indicator', json: JSON.stringify(base), level: m.level, refIds: [] };

@@ -4,7 +4,14 @@ import { ADMIN_TOKEN } from './target.ts';
 export const TAXII = 'application/taxii+json;version=2.1';
 export const STIX = 'application/stix+json;version=2.1';
 
-export type Client = { pool: Pool; request(path: string, init?: { method?: string; token?: string; body?: string; contentType?: string }): Promise<{ status: number; headers: Record<string, unknown>; text: string }>; close(): Promise<void> };
+export type Client = {
+  pool: Pool;
+  request(
+    path: string,
+    init?: { method?: string; token?: string; body?: string; contentType?: string },
+  ): Promise<{ status: number; headers: Record<string, unknown>; text: string }>;
+  close(): Promise<void>;
+};
 
 /** An undici pool to the node over loopback: `connections` sockets, one request in flight on each. */
 export function client(url: string, connections = 8): Client {
@@ -12,7 +19,10 @@ export function client(url: string, connections = 8): Client {
   return {
     pool,
     async request(path, init = {}) {
-      const headers: Record<string, string> = { accept: path.startsWith('/admin') ? 'application/json' : TAXII, authorization: `Bearer ${init.token ?? ADMIN_TOKEN}` };
+      const headers: Record<string, string> = {
+        accept: path.startsWith('/admin') ? 'application/json' : TAXII,
+        authorization: `Bearer ${init.token ?? ADMIN_TOKEN}`,
+      };
       if (init.contentType) headers['content-type'] = init.contentType;
       const r = await pool.request({ path, method: (init.method ?? 'GET') as 'GET', headers, body: init.body ?? null });
       return { status: r.statusCode, headers: r.headers, text: await r.body.text() };
@@ -21,7 +31,12 @@ export function client(url: string, connections = 8): Client {
   };
 }
 
-export async function json<T = any>(c: Client, path: string, init: Parameters<Client['request']>[1] = {}, expect = [200, 201, 202]): Promise<T> {
+export async function json<T = any>(
+  c: Client,
+  path: string,
+  init: Parameters<Client['request']>[1] = {},
+  expect = [200, 201, 202],
+): Promise<T> {
   const r = await c.request(path, init);
   if (!expect.includes(r.status)) throw new Error(`${init.method ?? 'GET'} ${path}: ${r.status} ${r.text.slice(0, 300)}`);
   return JSON.parse(r.text) as T;
@@ -32,14 +47,29 @@ export type Distribution = { count: number; seconds: number; perSecond: number; 
 export function distribution(latenciesMs: number[], seconds: number): Distribution {
   const s = [...latenciesMs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-  return { count: s.length, seconds, perSecond: s.length / seconds, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1] ?? NaN };
+  return {
+    count: s.length,
+    seconds,
+    perSecond: s.length / seconds,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: s[s.length - 1] ?? NaN,
+  };
 }
 
 /**
  * `workers` clients each sending `path` back to back for `seconds` (after a short warm-up):
  * the latency of every request, and the throughput.
  */
-export async function closedLoop(url: string, path: string, token: string, workers: number, seconds: number, warmup = 1): Promise<Distribution & { latencies: number[] }> {
+export async function closedLoop(
+  url: string,
+  path: string,
+  token: string,
+  workers: number,
+  seconds: number,
+  warmup = 1,
+): Promise<Distribution & { latencies: number[] }> {
   const c = client(url, workers);
   const latencies: number[] = [];
   const start = performance.now();

@@ -29,9 +29,54 @@ export type Sizes = {
 
 export type Options = { smoke: boolean; out: string; databases: { kind: 'postgres' | 'pglite'; url?: string; sizes: Sizes }[] };
 
-const FULL: Sizes = { objects: 1_000_000, readObjects: 200_000, growthBase: 10_000, envelopes: 20, perEnvelope: 1000, ingestClients: 4, pollClients: 50, pollSeconds: 10, bundleObjects: 25_000, bundlePad: 1250, pageLimit: 1000, alertSubscriptions: 1000, alertClients: 100, alertMatching: 20, alertIndicators: 20, federationObjects: 100_000, federationInterval: 5, federationProbes: 5 };
-const PGLITE: Partial<Sizes> = { objects: 20_000, readObjects: 20_000, envelopes: 8, bundleObjects: 5000, pollSeconds: 5, federationObjects: 10_000 };
-const SMOKE: Sizes = { objects: 600, readObjects: 600, growthBase: 300, envelopes: 4, perEnvelope: 50, ingestClients: 2, pollClients: 4, pollSeconds: 0.5, bundleObjects: 200, bundlePad: 200, pageLimit: 100, alertSubscriptions: 20, alertClients: 4, alertMatching: 2, alertIndicators: 2, federationObjects: 200, federationInterval: 1, federationProbes: 1 };
+const FULL: Sizes = {
+  objects: 1_000_000,
+  readObjects: 200_000,
+  growthBase: 10_000,
+  envelopes: 20,
+  perEnvelope: 1000,
+  ingestClients: 4,
+  pollClients: 50,
+  pollSeconds: 10,
+  bundleObjects: 25_000,
+  bundlePad: 1250,
+  pageLimit: 1000,
+  alertSubscriptions: 1000,
+  alertClients: 100,
+  alertMatching: 20,
+  alertIndicators: 20,
+  federationObjects: 100_000,
+  federationInterval: 5,
+  federationProbes: 5,
+};
+const PGLITE: Partial<Sizes> = {
+  objects: 20_000,
+  readObjects: 20_000,
+  envelopes: 8,
+  bundleObjects: 5000,
+  pollSeconds: 5,
+  federationObjects: 10_000,
+};
+const SMOKE: Sizes = {
+  objects: 600,
+  readObjects: 600,
+  growthBase: 300,
+  envelopes: 4,
+  perEnvelope: 50,
+  ingestClients: 2,
+  pollClients: 4,
+  pollSeconds: 0.5,
+  bundleObjects: 200,
+  bundlePad: 200,
+  pageLimit: 100,
+  alertSubscriptions: 20,
+  alertClients: 4,
+  alertMatching: 2,
+  alertIndicators: 2,
+  federationObjects: 200,
+  federationInterval: 1,
+  federationProbes: 1,
+};
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/vigil_ci';
 

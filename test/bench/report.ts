@@ -28,7 +28,9 @@ const fmt = (n: number | null, digits = 2): string => {
 };
 
 function extraText(extra: Record<string, number>): string {
-  return Object.entries(extra).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+  return Object.entries(extra)
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join(', ');
 }
 
 export function markdownTable(rows: Row[]): string {

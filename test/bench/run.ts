@@ -17,7 +17,14 @@ function machine(pgVersion: string | undefined) {
       return undefined;
     }
   };
-  return { nproc: os.availableParallelism(), cpu: os.cpus()[0]?.model, memory: sh('free -h'), loadavg: os.loadavg(), node: process.version, postgres: pgVersion };
+  return {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model,
+    memory: sh('free -h'),
+    loadavg: os.loadavg(),
+    node: process.version,
+    postgres: pgVersion,
+  };
 }
 
 const options = parseOptions(process.argv.slice(2), process.env);
@@ -36,16 +43,21 @@ for (const d of options.databases) {
 // Federation: two more nodes of the same kind, the peer pulling from the origin.
 for (const d of options.databases) {
   process.stderr.write(`[bench] ${d.kind}: federation (${d.sizes.federationObjects.toLocaleString('en-US')} objects)\n`);
-  const start = (nodeId: string) => (d.kind === 'postgres' ? postgresTarget(d.url!, { NODE_ID: nodeId }) : pgliteTarget({ NODE_ID: nodeId }));
+  const start = (nodeId: string) =>
+    d.kind === 'postgres' ? postgresTarget(d.url!, { NODE_ID: nodeId }) : pgliteTarget({ NODE_ID: nodeId });
   const origin = await start('bench-origin');
   const peer = await start('bench-peer');
   try {
     rows.push(
-      ...(await federationScenarios({ target: origin, nodeId: 'bench-origin' }, { target: peer, nodeId: 'bench-peer' }, {
-        objects: d.sizes.federationObjects,
-        intervalSeconds: d.sizes.federationInterval,
-        probes: d.sizes.federationProbes,
-      })),
+      ...(await federationScenarios(
+        { target: origin, nodeId: 'bench-origin' },
+        { target: peer, nodeId: 'bench-peer' },
+        {
+          objects: d.sizes.federationObjects,
+          intervalSeconds: d.sizes.federationInterval,
+          probes: d.sizes.federationProbes,
+        },
+      )),
     );
   } finally {
     await peer.stop();
@@ -55,5 +67,12 @@ for (const d of options.databases) {
 
 const table = markdownTable(rows);
 process.stdout.write(`${table}\n`);
-writeResults(options.out, { started, finished: new Date().toISOString(), smoke: options.smoke, machine: machine(pgVersion), databases: options.databases, rows });
+writeResults(options.out, {
+  started,
+  finished: new Date().toISOString(),
+  smoke: options.smoke,
+  machine: machine(pgVersion),
+  databases: options.databases,
+  rows,
+});
 process.stderr.write(`[bench] results written to ${options.out}\n`);

@@ -17,7 +17,13 @@ const n = (x: number) => x.toLocaleString('en-US');
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** Loads the large collection up to `total` objects, straight into its table, then ANALYZE. */
-async function growTo(t: Target, collectionId: string, stream: Iterator<ReturnType<typeof take>[number]>, from: number, total: number): Promise<void> {
+async function growTo(
+  t: Target,
+  collectionId: string,
+  stream: Iterator<ReturnType<typeof take>[number]>,
+  from: number,
+  total: number,
+): Promise<void> {
   const batch = 5000;
   for (let at = from; at < total; at += batch) {
     await bulkLoad(t.sql, collectionId, take(stream, Math.min(batch, total - at)), Date.UTC(2025, 0, 1) + at);
@@ -35,13 +41,43 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
   rows.push(await ingestScenario(t, { envelopes: s.envelopes, perEnvelope: s.perEnvelope, clients: s.ingestClients, seed: 2 }));
 
   log(`${t.kind}: alerts (${n(s.alertSubscriptions)} subscriptions)`);
-  rows.push(await alertLatency(t, { subscriptions: s.alertSubscriptions, clients: s.alertClients, matching: s.alertMatching, indicators: s.alertIndicators }));
+  rows.push(
+    await alertLatency(t, {
+      subscriptions: s.alertSubscriptions,
+      clients: s.alertClients,
+      matching: s.alertMatching,
+      indicators: s.alertIndicators,
+    }),
+  );
 
   log(`${t.kind}: large bundle (${n(s.bundleObjects)} objects)`);
   const bundle = await largeBundle(t, { objects: s.bundleObjects, pad: s.bundlePad, seed: 3 });
   const bundleSize = `${n(s.bundleObjects)} objects, ${bundle.megabytes.toFixed(1)} MB`;
-  rows.push({ scenario: 'Large bundle: seconds to complete', database: t.kind, size: bundleSize, figure: bundle.seconds, unit: 's', raw: null, ratio: null, target: '< 10 s', pass: bundle.seconds < 10, extra: {} });
-  rows.push({ scenario: 'Large bundle: peak RSS', database: t.kind, size: bundleSize, figure: bundle.peakRss / MB, unit: 'MB', raw: null, ratio: null, target: '< 400 MB', pass: bundle.peakRss < 400 * MB, extra: {}, note: t.rss.source });
+  rows.push({
+    scenario: 'Large bundle: seconds to complete',
+    database: t.kind,
+    size: bundleSize,
+    figure: bundle.seconds,
+    unit: 's',
+    raw: null,
+    ratio: null,
+    target: '< 10 s',
+    pass: bundle.seconds < 10,
+    extra: {},
+  });
+  rows.push({
+    scenario: 'Large bundle: peak RSS',
+    database: t.kind,
+    size: bundleSize,
+    figure: bundle.peakRss / MB,
+    unit: 'MB',
+    raw: null,
+    ratio: null,
+    target: '< 400 MB',
+    pass: bundle.peakRss < 400 * MB,
+    extra: {},
+    note: t.rss.source,
+  });
 
   const admin = client(t.url, 2);
   const collectionId = await createCollection(admin, 'bench large');
@@ -124,9 +160,27 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
     ratio: node.perSecond / raw.perSecond,
     target: 'node ≥ 60% of raw',
     pass: node.perSecond / raw.perSecond >= 0.6,
-    extra: { 'objects served': node.objects, 'rows read raw': raw.objects, pages: node.pages, 'raw objects/s without parsing': raw.noParsePerSecond, 'ratio to it': node.perSecond / raw.noParsePerSecond },
+    extra: {
+      'objects served': node.objects,
+      'rows read raw': raw.objects,
+      pages: node.pages,
+      'raw objects/s without parsing': raw.noParsePerSecond,
+      'ratio to it': node.perSecond / raw.noParsePerSecond,
+    },
     note: 'both clients parse what they read; the node serves the latest version of each id, raw reads every stored version',
   });
-  rows.push({ scenario: 'Memory: peak RSS during the full read', database: t.kind, size: at(readAt), figure: node.peakRss / MB, unit: 'MB', raw: null, ratio: null, target: '< 300 MB', pass: node.peakRss < 300 * MB, extra: {}, note: t.rss.source });
+  rows.push({
+    scenario: 'Memory: peak RSS during the full read',
+    database: t.kind,
+    size: at(readAt),
+    figure: node.peakRss / MB,
+    unit: 'MB',
+    raw: null,
+    ratio: null,
+    target: '< 300 MB',
+    pass: node.peakRss < 300 * MB,
+    extra: {},
+    note: t.rss.source,
+  });
   return rows;
 }

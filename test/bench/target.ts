@@ -68,10 +68,24 @@ export async function postgresTarget(url: string, extraEnv: Record<string, strin
   const schema = `vigil_bench_${randomBytes(6).toString('hex')}`;
   await adminQuery(url, `CREATE SCHEMA ${schema}`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
-  const env = { ...process.env, ...BENCH_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', DATABASE_URL: scopedUrl(url, schema) };
+  const env = {
+    ...process.env,
+    ...BENCH_ENV,
+    ...extraEnv,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: scopedUrl(url, schema),
+  };
   // BENCH_CPU_PROF=dir: the node writes a V8 CPU profile there when it stops (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = fork(path.join(import.meta.dirname, 'node-child.ts'), [], { env, execArgv: [...prof, ...nodeFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(import.meta.dirname, 'node-child.ts'), [], {
+    env,
+    execArgv: [...prof, ...nodeFlags()],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const nodeUrl = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));
     child.once('exit', (code) => reject(new Error(`the node exited with ${code} before listening`)));
@@ -105,7 +119,15 @@ export async function pgliteTarget(extraEnv: Record<string, string> = {}): Promi
   // Under the test suite (bench:smoke), a copy of its migrated template: no figure covers the start.
   seedPGlite(path.join(dataDir, 'pgdata'));
   const database = await openPGlite(path.join(dataDir, 'pgdata'));
-  const config = loadConfig({ ...BENCH_ENV, ...extraEnv, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    ...BENCH_ENV,
+    ...extraEnv,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+  });
   const node = await startNode(config, database);
   const sql: Sql = async <T>(text: string, params: unknown[] = []) =>
     (await database.db.executeQuery(CompiledQuery.raw(text, params))).rows as T[];

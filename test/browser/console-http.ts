@@ -34,7 +34,12 @@ export async function consolePost(
   headers: Record<string, string> = { origin: base, 'sec-fetch-site': 'same-origin' },
 ): Promise<Response> {
   const body = form instanceof FormData ? form : new URLSearchParams(form);
-  const res = await fetch(`${base}${path}`, { method: 'POST', body, headers: { cookie: cookieHeader(cookies), ...headers }, redirect: 'manual' });
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    body,
+    headers: { cookie: cookieHeader(cookies), ...headers },
+    redirect: 'manual',
+  });
   keepCookies(res, cookies);
   return res;
 }

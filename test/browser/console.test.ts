@@ -11,7 +11,16 @@ import { TLP1 } from '../fixtures/tlp-ids.ts';
 // on loopback. One browser for the file; a screenshot of each main page into artifacts/.
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let node: TestNode;
 let browser: Browser;
@@ -72,14 +81,24 @@ describe('the web console in Chromium', () => {
 
     // A bundle with good and bad objects, chosen as a file.
     const first = indicator({ name: 'Beacon v1', modified: '2024-01-01T00:00:00.000Z' });
-    const goods = [first, indicator({ name: 'Beacon v2', id: first.id, modified: '2024-02-01T00:00:00.000Z' }), indicator({ name: 'Phish domain' }), indicator({ name: 'Loader hash' })];
+    const goods = [
+      first,
+      indicator({ name: 'Beacon v2', id: first.id, modified: '2024-02-01T00:00:00.000Z' }),
+      indicator({ name: 'Phish domain' }),
+      indicator({ name: 'Loader hash' }),
+    ];
     const bads = [
       { ...indicator({ name: 'no pattern' }), pattern: undefined },
       { type: 'indicator', id: 'not-an-id', spec_version: '2.1' },
     ];
     const bundle = { type: 'bundle', id: 'bundle--5d0092c5-5f74-4287-9642-33f4c354e56d', objects: [...goods, ...bads] };
-    await page.getByRole('link', { name: /Submit a bundle/ }).first().click();
-    await page.getByLabel('STIX bundle file').setInputFiles({ name: 'bundle.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bundle)) });
+    await page
+      .getByRole('link', { name: /Submit a bundle/ })
+      .first()
+      .click();
+    await page
+      .getByLabel('STIX bundle file')
+      .setInputFiles({ name: 'bundle.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(bundle)) });
     await page.getByRole('button', { name: 'Submit' }).click();
     await page.waitForURL(/\/console\/status\/default\/[0-9a-f-]{36}$/);
     await page.locator('[data-field="status"]', { hasText: 'complete' }).waitFor({ timeout: 15_000 });
@@ -145,7 +164,13 @@ describe('the web console in Chromium', () => {
     const jwks = (await (await fetch(`${node.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
     const peer = await adminJson(node, 'POST', '/admin/clients', { name: 'node-b', kind: 'peer' });
     await adminJson(node, 'PUT', `/admin/clients/${peer.id}/peer`, { node_id: 'node-b', keys: jwks.keys, base_url: 'http://127.0.0.1:9' });
-    await adminJson(node, 'POST', '/admin/subscriptions', { peer_id: peer.id, remote_api_root: 'default', remote_collection_id: col.collectionId, collection_id: col.collectionId, interval_seconds: 1 });
+    await adminJson(node, 'POST', '/admin/subscriptions', {
+      peer_id: peer.id,
+      remote_api_root: 'default',
+      remote_collection_id: col.collectionId,
+      collection_id: col.collectionId,
+      interval_seconds: 1,
+    });
     const { context, page } = await newPage();
     await signIn(page, ADMIN_TOKEN);
     await page.getByRole('link', { name: 'Peers' }).click();
@@ -161,7 +186,9 @@ describe('the web console in Chromium', () => {
     // The admin sees each version's provenance.
     await page.goto(`/console/collections/default/${col.collectionId}?limit=1`);
     await page.locator('tbody th.id a').first().click();
-    expect(await page.getByRole('columnheader').allTextContents()).toEqual(expect.arrayContaining(['Received from', 'Origin node', 'Origin signature checked']));
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual(
+      expect.arrayContaining(['Received from', 'Origin node', 'Origin signature checked']),
+    );
     await expect(page.locator('tbody tr').first().textContent()).resolves.toContain('submitted here');
     await shot(page, '08-admin-object');
     await context.close();
@@ -171,9 +198,14 @@ describe('the web console in Chromium', () => {
     const { context, page } = await newPage();
     await signIn(page, col.token);
     await page.goto(`/console/collections/default/${col.collectionId}/submit`);
-    await page.getByLabel('Or paste the bundle').fill(JSON.stringify({ type: 'bundle', id: 'bundle--0c7e0f2a-1b51-4b2e-9d43-5f4f2f1e6d01', objects: [indicator()] }));
+    await page
+      .getByLabel('Or paste the bundle')
+      .fill(JSON.stringify({ type: 'bundle', id: 'bundle--0c7e0f2a-1b51-4b2e-9d43-5f4f2f1e6d01', objects: [indicator()] }));
     await page.locator('main input[name="_csrf"]').evaluate((el) => el.remove());
-    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Submit' }).click()]);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Submit' }).click(),
+    ]);
     expect(response.status()).toBe(403);
     await expect(page.getByRole('alert').textContent()).resolves.toContain('security token');
     await context.close();
@@ -219,7 +251,12 @@ describe('the web console in Chromium', () => {
 });
 
 async function postJson(path: string, token: string, body: unknown): Promise<unknown> {
-  const res = await node.request(path, { method: 'POST', token, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+  const res = await node.request(path, {
+    method: 'POST',
+    token,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }

@@ -6,7 +6,16 @@ import type { TestNode } from '../support/node.ts';
 
 // /docs in a real browser: Scalar renders the node's own OpenAPI document, offline.
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let node: TestNode;
 let browser: Browser;

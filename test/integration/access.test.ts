@@ -82,7 +82,9 @@ describe('authentication', () => {
     expect(rows.length).toBeGreaterThanOrEqual(tokens.length);
     for (const row of rows) {
       expect(Buffer.from(row.token_hash).length).toBe(32);
-      const stored = Object.values(row).map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : String(v))).join('\n');
+      const stored = Object.values(row)
+        .map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : String(v)))
+        .join('\n');
       for (const token of tokens) expect(stored).not.toContain(token);
     }
     const settings = await node.database.db.selectFrom('node_settings').selectAll().execute();

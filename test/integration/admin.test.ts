@@ -137,7 +137,12 @@ describe('API roots', () => {
 
 describe('collections', () => {
   it('are created, listed, read, updated and deleted', async () => {
-    const created = await call('POST', '/collections', { api_root: 'default', title: 'Phishing', alias: 'phishing-1', description: 'Lures' });
+    const created = await call('POST', '/collections', {
+      api_root: 'default',
+      title: 'Phishing',
+      alias: 'phishing-1',
+      description: 'Lures',
+    });
     expect(created.status, created.text).toBe(201);
     const { id } = created.body;
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -186,7 +191,15 @@ describe('collections', () => {
     const { collectionId, clientId, base } = await collectionWithClient(node);
     const status = await postObjects(node, base, [indicator(), indicator()]);
     const count = async (table: 'objects' | 'statuses') =>
-      Number((await node.database.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('collection_id', '=', collectionId).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await node.database.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('collection_id', '=', collectionId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     expect(await count('objects')).toBe(2);
     expect((await call('DELETE', `/collections/${collectionId}`)).status).toBe(204);
     expect(await count('objects')).toBe(0);
@@ -212,7 +225,15 @@ describe('clients', () => {
     expect(created.body.grants).toEqual([{ collection_id: collectionId, can_read: true, can_write: false }]);
 
     const one = await call('GET', `/clients/${id}`);
-    expect(one.body).toEqual({ id, name, kind: 'client', clearance: 'CLEAR', own_org: false, peer_amber: false, grants: created.body.grants });
+    expect(one.body).toEqual({
+      id,
+      name,
+      kind: 'client',
+      clearance: 'CLEAR',
+      own_org: false,
+      peer_amber: false,
+      grants: created.body.grants,
+    });
     const list = await call('GET', '/clients');
     expect(list.body.clients).toContainEqual(one.body);
     expect(one.text).not.toContain(token);

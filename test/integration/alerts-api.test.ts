@@ -50,11 +50,20 @@ describe('creating a subscription: bad input is a 400 naming the field', () => {
     ['https://127.0.0.1/hook', /webhook_url: 127\.0\.0\.1 is not a public unicast address \(loopback\)/],
     ['https://localhost/hook', /webhook_url: localhost is a loopback name/],
     ['https://localhost./hook', /webhook_url: localhost is a loopback name/],
-    ['https://[::ffff:169.254.169.254]/latest', /webhook_url: ::ffff:a9fe:a9fe is not a public unicast address \(ipv4Mapped \(embeds 169\.254\.169\.254, linkLocal\)\)/],
+    [
+      'https://[::ffff:169.254.169.254]/latest',
+      /webhook_url: ::ffff:a9fe:a9fe is not a public unicast address \(ipv4Mapped \(embeds 169\.254\.169\.254, linkLocal\)\)/,
+    ],
     ['https://10.0.0.8/hook', /webhook_url: 10\.0\.0\.8 is not a public unicast address \(private\)/],
     ['https://[2002:7f00:1::]/hook', /webhook_url: 2002:7f00:1:: is not a public unicast address \(6to4\)/],
-    ['https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook', /webhook_url: 2001:0:4136:e378:8000:63bf:3fff:fdd2 is not a public unicast address \(teredo\)/],
-    ['https://[64:ff9b::7f00:1]/hook', /webhook_url: 64:ff9b::7f00:1 is not a public unicast address \(rfc6052 \(embeds 127\.0\.0\.1, loopback\)\)/],
+    [
+      'https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook',
+      /webhook_url: 2001:0:4136:e378:8000:63bf:3fff:fdd2 is not a public unicast address \(teredo\)/,
+    ],
+    [
+      'https://[64:ff9b::7f00:1]/hook',
+      /webhook_url: 64:ff9b::7f00:1 is not a public unicast address \(rfc6052 \(embeds 127\.0\.0\.1, loopback\)\)/,
+    ],
     ['https://198.18.0.1/hook', /webhook_url: 198\.18\.0\.1 is not a public unicast address \(reserved\)/],
     ['https://100.64.0.1/hook', /webhook_url: 100\.64\.0\.1 is not a public unicast address \(carrierGradeNat\)/],
     ['https://user:pw@hooks.hospital.example/x', /webhook_url: must not carry credentials/],
@@ -66,8 +75,22 @@ describe('creating a subscription: bad input is a 400 naming the field', () => {
   });
 
   it('takes a good one and answers with the resource', async () => {
-    const s = await subscribe(node, a.token, { name: 'ok', collections: [a.collectionId], filter: { types: ['indicator'] }, webhook_url: HOOK, payload: 'ids' });
-    expect(s).toMatchObject({ name: 'ok', client_id: a.clientId, collections: [a.collectionId], filter: { types: ['indicator'] }, webhook_url: HOOK, payload: 'ids', active: true });
+    const s = await subscribe(node, a.token, {
+      name: 'ok',
+      collections: [a.collectionId],
+      filter: { types: ['indicator'] },
+      webhook_url: HOOK,
+      payload: 'ids',
+    });
+    expect(s).toMatchObject({
+      name: 'ok',
+      client_id: a.clientId,
+      collections: [a.collectionId],
+      filter: { types: ['indicator'] },
+      webhook_url: HOOK,
+      payload: 'ids',
+      active: true,
+    });
     const got = await alertApi(node, 'GET', `/subscriptions/${s.id}`, a.token);
     expect(await got.json()).toEqual(s);
   });
@@ -82,7 +105,11 @@ describe('who may do what', () => {
   });
 
   it('401 for a peer node: it has no token, and one it held before is refused', async () => {
-    const peer = await adminJson(node, 'POST', '/admin/clients', { name: `peer-${Date.now()}`, kind: 'peer', grants: [{ collection_id: a.collectionId, can_read: true, can_write: false }] });
+    const peer = await adminJson(node, 'POST', '/admin/clients', {
+      name: `peer-${Date.now()}`,
+      kind: 'peer',
+      grants: [{ collection_id: a.collectionId, can_read: true, can_write: false }],
+    });
     expect(peer).not.toHaveProperty('token');
     const token = await legacyPeerToken(node, peer.id);
     expect((await alertApi(node, 'GET', '/subscriptions', token)).status).toBe(401);
@@ -105,29 +132,74 @@ describe('who may do what', () => {
   });
 
   it('a collection the client may not read: 404 without a grant, 403 with a write-only grant', async () => {
-    await expectError(await alertApi(node, 'POST', '/subscriptions', a.token, { name: 'x', collections: [b.collectionId] }), 404, /collections/);
+    await expectError(
+      await alertApi(node, 'POST', '/subscriptions', a.token, { name: 'x', collections: [b.collectionId] }),
+      404,
+      /collections/,
+    );
     const writer = await collectionWithClient(node, { can_read: false, can_write: true });
-    await expectError(await alertApi(node, 'POST', '/subscriptions', writer.token, { name: 'x', collections: [writer.collectionId] }), 403, /collections/);
+    await expectError(
+      await alertApi(node, 'POST', '/subscriptions', writer.token, { name: 'x', collections: [writer.collectionId] }),
+      403,
+      /collections/,
+    );
     const mine = await subscribe(node, a.token, { name: 'mine', collections: [a.collectionId] });
-    await expectError(await alertApi(node, 'PATCH', `/subscriptions/${mine.id}`, a.token, { collections: [b.collectionId] }), 404, /collections/);
-    await expectError(await alertApi(node, 'POST', '/subscriptions', a.token, { name: 'x', collections: ['00000000-0000-4000-8000-000000000000'] }), 404, /collections/);
+    await expectError(
+      await alertApi(node, 'PATCH', `/subscriptions/${mine.id}`, a.token, { collections: [b.collectionId] }),
+      404,
+      /collections/,
+    );
+    await expectError(
+      await alertApi(node, 'POST', '/subscriptions', a.token, { name: 'x', collections: ['00000000-0000-4000-8000-000000000000'] }),
+      404,
+      /collections/,
+    );
   });
 
   it('a client cannot subscribe for another client', async () => {
-    await expectError(await alertApi(node, 'POST', '/subscriptions', a.token, { name: 'x', collections: [a.collectionId], client_id: b.clientId }), 403, /client_id/);
+    await expectError(
+      await alertApi(node, 'POST', '/subscriptions', a.token, { name: 'x', collections: [a.collectionId], client_id: b.clientId }),
+      403,
+      /client_id/,
+    );
   });
 
   it('the admin must name the client, sees everyone, and is held to that client’s grants', async () => {
-    await expectError(await alertApi(node, 'POST', '/subscriptions', undefined, { name: 'x', collections: [a.collectionId] }), 400, /client_id/);
-    await expectError(await alertApi(node, 'POST', '/subscriptions', undefined, { name: 'x', collections: [a.collectionId], client_id: '00000000-0000-4000-8000-000000000000' }), 404, /client_id/);
-    await expectError(await alertApi(node, 'POST', '/subscriptions', undefined, { name: 'x', collections: [b.collectionId], client_id: a.clientId }), 404, /collections/);
-    const s = await subscribe(node, undefined, { name: 'by admin', collections: [a.collectionId], client_id: a.clientId, webhook_url: HOOK });
+    await expectError(
+      await alertApi(node, 'POST', '/subscriptions', undefined, { name: 'x', collections: [a.collectionId] }),
+      400,
+      /client_id/,
+    );
+    await expectError(
+      await alertApi(node, 'POST', '/subscriptions', undefined, {
+        name: 'x',
+        collections: [a.collectionId],
+        client_id: '00000000-0000-4000-8000-000000000000',
+      }),
+      404,
+      /client_id/,
+    );
+    await expectError(
+      await alertApi(node, 'POST', '/subscriptions', undefined, { name: 'x', collections: [b.collectionId], client_id: a.clientId }),
+      404,
+      /collections/,
+    );
+    const s = await subscribe(node, undefined, {
+      name: 'by admin',
+      collections: [a.collectionId],
+      client_id: a.clientId,
+      webhook_url: HOOK,
+    });
     expect(s.client_id).toBe(a.clientId);
     const bs = await subscribe(node, b.token, { name: 'b', collections: [b.collectionId] });
-    const all = ((await (await alertApi(node, 'GET', '/subscriptions', undefined)).json()) as any).subscriptions.map((x: { id: string }) => x.id);
+    const all = ((await (await alertApi(node, 'GET', '/subscriptions', undefined)).json()) as any).subscriptions.map(
+      (x: { id: string }) => x.id,
+    );
     expect(all).toEqual(expect.arrayContaining([s.id, bs.id]));
     // The client sees the one made for it.
-    const own = ((await (await alertApi(node, 'GET', '/subscriptions', a.token)).json()) as any).subscriptions.map((x: { id: string }) => x.id);
+    const own = ((await (await alertApi(node, 'GET', '/subscriptions', a.token)).json()) as any).subscriptions.map(
+      (x: { id: string }) => x.id,
+    );
     expect(own).toContain(s.id);
     expect(own).not.toContain(bs.id);
   });
@@ -137,6 +209,8 @@ describe('who may do what', () => {
     expect((await alertApi(node, 'GET', `/subscriptions/${s.id}/deliveries?state=dead&limit=5`, a.token)).status).toBe(200);
     await expectError(await alertApi(node, 'GET', `/subscriptions/${s.id}/deliveries?state=lost`, a.token), 400, /state/);
     await expectError(await alertApi(node, 'GET', `/subscriptions/${s.id}/deliveries?limit=0`, a.token), 400, /limit/);
-    expect((await alertApi(node, 'POST', `/subscriptions/${s.id}/deliveries/00000000-0000-4000-8000-000000000000/retry`, a.token)).status).toBe(404);
+    expect(
+      (await alertApi(node, 'POST', `/subscriptions/${s.id}/deliveries/00000000-0000-4000-8000-000000000000/retry`, a.token)).status,
+    ).toBe(404);
   });
 });

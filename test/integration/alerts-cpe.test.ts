@@ -10,11 +10,30 @@ import type { StixObject } from '../support/stix.ts';
 // software by a `has`/`targets` relationship alerts it, whatever order the three arrive in.
 
 const T = '2024-01-01T00:00:00.000Z';
-const software = (cpe: string): StixObject => ({ type: 'software', spec_version: '2.1', id: `software--${randomUUID()}`, name: 'PACS server', cpe });
-const vulnerability = (): StixObject => ({ type: 'vulnerability', spec_version: '2.1', id: `vulnerability--${randomUUID()}`, created: T, modified: T, name: `CVE-2024-${Math.floor(Math.random() * 90000) + 10000}` });
+const software = (cpe: string): StixObject => ({
+  type: 'software',
+  spec_version: '2.1',
+  id: `software--${randomUUID()}`,
+  name: 'PACS server',
+  cpe,
+});
+const vulnerability = (): StixObject => ({
+  type: 'vulnerability',
+  spec_version: '2.1',
+  id: `vulnerability--${randomUUID()}`,
+  created: T,
+  modified: T,
+  name: `CVE-2024-${Math.floor(Math.random() * 90000) + 10000}`,
+});
 const relationship = (type: string, source: StixObject, target: StixObject): StixObject => ({
-  type: 'relationship', spec_version: '2.1', id: `relationship--${randomUUID()}`, created: T, modified: T,
-  relationship_type: type, source_ref: source.id, target_ref: target.id,
+  type: 'relationship',
+  spec_version: '2.1',
+  id: `relationship--${randomUUID()}`,
+  created: T,
+  modified: T,
+  relationship_type: type,
+  source_ref: source.id,
+  target_ref: target.id,
 });
 
 let node: TestNode;
@@ -42,8 +61,18 @@ describe('CPE watchlist alerts', () => {
       await watch.start();
       await other.start();
       try {
-        await subscribe(node, token, { name: 'pacs', collections: [collectionId], filter: { cpe_prefixes: ['cpe:2.3:a:acme:pacs'] }, webhook_url: watch.url });
-        await subscribe(node, token, { name: 'other', collections: [collectionId], filter: { cpe_prefixes: ['cpe:2.3:a:globex:'] }, webhook_url: other.url });
+        await subscribe(node, token, {
+          name: 'pacs',
+          collections: [collectionId],
+          filter: { cpe_prefixes: ['cpe:2.3:a:acme:pacs'] },
+          webhook_url: watch.url,
+        });
+        await subscribe(node, token, {
+          name: 'other',
+          collections: [collectionId],
+          filter: { cpe_prefixes: ['cpe:2.3:a:globex:'] },
+          webhook_url: other.url,
+        });
         const sw = software('cpe:2.3:a:ACME:pacs:4.2:*:*:*:*:*:*:*');
         const v = vulnerability();
         const rel = relationship('has', sw, v);
@@ -68,14 +97,26 @@ describe('CPE watchlist alerts', () => {
     const r = flakyReceiver();
     await r.start();
     try {
-      await subscribe(node, token, { name: 'pacs', collections: [collectionId], filter: { cpe_prefixes: ['cpe:2.3:a:acme:pacs:4.2:', 'cpe:2.3:o:acme:'] }, webhook_url: r.url });
+      await subscribe(node, token, {
+        name: 'pacs',
+        collections: [collectionId],
+        filter: { cpe_prefixes: ['cpe:2.3:a:acme:pacs:4.2:', 'cpe:2.3:o:acme:'] },
+        webhook_url: r.url,
+      });
       const pacs = software('cpe:2.3:a:acme:pacs:4.2:*:*:*:*:*:*:*');
       const oldPacs = software('cpe:2.3:a:acme:pacs:3.9:*:*:*:*:*:*:*');
       const firmware = software('cpe:2.3:o:acme:firmware:1:*:*:*:*:*:*:*');
       const noCpe: StixObject = { type: 'software', spec_version: '2.1', id: `software--${randomUUID()}`, name: 'no cpe' };
       const [vTargets, vRelated, vOld, vNoCpe] = [vulnerability(), vulnerability(), vulnerability(), vulnerability()];
       const objects = [
-        pacs, oldPacs, firmware, noCpe, vTargets, vRelated, vOld, vNoCpe,
+        pacs,
+        oldPacs,
+        firmware,
+        noCpe,
+        vTargets,
+        vRelated,
+        vOld,
+        vNoCpe,
         relationship('targets', vTargets, firmware),
         relationship('related-to', pacs, vRelated),
         relationship('has', oldPacs, vOld),

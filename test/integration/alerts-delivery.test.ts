@@ -47,10 +47,14 @@ describe('a receiver that is down, then recovers', () => {
     try {
       const posted = await postMany(c, 4);
       // Down: connections are refused, and the failures are on record.
-      const failed = await eventually(async () => {
-        const d = await deliveries(node, c.token, c.sub.id);
-        return d.length === 4 && d.every((x) => x.attempts >= 1) && d;
-      }, 10_000, 'a refused attempt per alert');
+      const failed = await eventually(
+        async () => {
+          const d = await deliveries(node, c.token, c.sub.id);
+          return d.length === 4 && d.every((x) => x.attempts >= 1) && d;
+        },
+        10_000,
+        'a refused attempt per alert',
+      );
       for (const d of failed) {
         expect(d.state).toBe('pending');
         expect(d.last_error).toMatch(/ECONNREFUSED/);
@@ -58,10 +62,14 @@ describe('a receiver that is down, then recovers', () => {
       }
       await r.start();
       await r.waitForKeys(4);
-      const done = await eventually(async () => {
-        const d = await deliveries(node, c.token, c.sub.id);
-        return d.every((x) => x.state === 'delivered') && d;
-      }, 10_000, 'all delivered');
+      const done = await eventually(
+        async () => {
+          const d = await deliveries(node, c.token, c.sub.id);
+          return d.every((x) => x.state === 'delivered') && d;
+        },
+        10_000,
+        'all delivered',
+      );
       // Every key arrived and was accepted exactly once; each key is an alert of the subscription.
       expect(r.keys()).toEqual(new Set(done.map((d) => d.id)));
       expect(r.received).toHaveLength(4);
@@ -110,11 +118,21 @@ describe('dead letters', () => {
     const c = await setup(r);
     try {
       await postMany(c, 1);
-      const [dead] = await eventually(async () => {
-        const d = await deliveries(node, c.token, c.sub.id, 'dead');
-        return d.length === 1 && d;
-      }, 10_000, 'a dead letter');
-      expect(dead).toMatchObject({ state: 'dead', attempts: MAX_ATTEMPTS, last_status: 500, last_error: 'the receiver answered 500', next_attempt: null });
+      const [dead] = await eventually(
+        async () => {
+          const d = await deliveries(node, c.token, c.sub.id, 'dead');
+          return d.length === 1 && d;
+        },
+        10_000,
+        'a dead letter',
+      );
+      expect(dead).toMatchObject({
+        state: 'dead',
+        attempts: MAX_ATTEMPTS,
+        last_status: 500,
+        last_error: 'the receiver answered 500',
+        next_attempt: null,
+      });
       expect(r.requests).toHaveLength(MAX_ATTEMPTS);
       expect(await deliveries(node, c.token, c.sub.id, 'pending')).toEqual([]);
       // Nothing more is tried on its own.
@@ -154,10 +172,14 @@ describe('changing the subscription while alerts are pending', () => {
       await eventually(async () => (await deliveries(node, c.token, c.sub.id))[0]?.attempts >= 1, 10_000, 'a refused attempt');
       const patched = await alertApi(node, 'PATCH', `/subscriptions/${c.sub.id}`, c.token, { webhook_url: null });
       expect(patched.status).toBe(200);
-      const [row] = await eventually(async () => {
-        const rows = await deliveries(node, c.token, c.sub.id);
-        return rows[0]?.state !== 'pending' && rows;
-      }, 10_000, 'the alert to leave the queue');
+      const [row] = await eventually(
+        async () => {
+          const rows = await deliveries(node, c.token, c.sub.id);
+          return rows[0]?.state !== 'pending' && rows;
+        },
+        10_000,
+        'the alert to leave the queue',
+      );
       expect(row.state).toBe('stream');
     } finally {
       await r.stop();
@@ -216,10 +238,14 @@ describe('outbound safety', () => {
     try {
       await postMany(c, 1);
       await slow.waitForKeys(1);
-      const [row] = await eventually(async () => {
-        const rows = await deliveries(node, c.token, c.sub.id);
-        return rows[0]?.state === 'delivered' && rows;
-      }, 5000, 'the trickled delivery to end');
+      const [row] = await eventually(
+        async () => {
+          const rows = await deliveries(node, c.token, c.sub.id);
+          return rows[0]?.state === 'delivered' && rows;
+        },
+        5000,
+        'the trickled delivery to end',
+      );
       // The status counted; the endless answer was cut off.
       expect(row).toMatchObject({ attempts: 1, last_status: 200 });
       // The sender is free for the next alerts.

@@ -23,12 +23,23 @@ describe('every filter criterion decides what a subscriber is told', () => {
     const papAmber = papMarking('amber');
     const papRed = papMarking('red');
     const ipGreen = indicator({ labels: ['ransomware'], confidence: 90, object_marking_refs: [papGreen.id] });
-    const domainAmber = indicator({ labels: ['phishing'], confidence: 40, pattern: "[domain-name:value = 'evil.example']", object_marking_refs: [papAmber.id] });
+    const domainAmber = indicator({
+      labels: ['phishing'],
+      confidence: 40,
+      pattern: "[domain-name:value = 'evil.example']",
+      object_marking_refs: [papAmber.id],
+    });
     const urlRed = indicator({ pattern: "[url:value = 'http://evil.example/x']", object_marking_refs: [papRed.id] });
     const fileUnmarked = indicator({ confidence: 50, pattern: "[file:hashes.'SHA-256' = '" + 'a'.repeat(64) + "']" });
     const malware = {
-      type: 'malware', spec_version: '2.1', id: `malware--${randomUUID()}`, created: '2024-01-01T00:00:00.000Z',
-      modified: '2024-01-01T00:00:00.000Z', name: 'LockBit', is_family: true, labels: ['ransomware'],
+      type: 'malware',
+      spec_version: '2.1',
+      id: `malware--${randomUUID()}`,
+      created: '2024-01-01T00:00:00.000Z',
+      modified: '2024-01-01T00:00:00.000Z',
+      name: 'LockBit',
+      is_family: true,
+      labels: ['ransomware'],
     };
     const cases = {
       types: { filter: { types: ['malware'] }, expect: [malware.id] },
@@ -46,9 +57,20 @@ describe('every filter criterion decides what a subscriber is told', () => {
         await subscribe(node, token, { name: k, collections: [collectionId], filter: c.filter, webhook_url: receivers[k]!.url });
       }
       await ids.start();
-      await subscribe(node, token, { name: 'ids', collections: [collectionId], filter: { types: ['indicator'] }, webhook_url: ids.url, payload: 'ids' });
+      await subscribe(node, token, {
+        name: 'ids',
+        collections: [collectionId],
+        filter: { types: ['indicator'] },
+        webhook_url: ids.url,
+        payload: 'ids',
+      });
 
-      const status = await postObjects(node, base, [papGreen, papAmber, papRed, ipGreen, domainAmber, urlRed, fileUnmarked, malware], token);
+      const status = await postObjects(
+        node,
+        base,
+        [papGreen, papAmber, papRed, ipGreen, domainAmber, urlRed, fileUnmarked, malware],
+        token,
+      );
       expect(status.success_count).toBe(8);
       await node.deps.alerts.drain();
 
@@ -77,7 +99,8 @@ describe('every filter criterion decides what a subscriber is told', () => {
       expect(alert.body).not.toContain('"objects":');
       const want = [ipGreen.id, domainAmber.id, urlRed.id, fileUnmarked.id];
       expect(alert.json.object_refs.map((o: { id: string }) => o.id).sort()).toEqual([...want].sort());
-      for (const ref of alert.json.object_refs) expect(ref).toEqual({ id: expect.any(String), version: '2024-01-01T00:00:00.000Z', date_added: expect.any(String) });
+      for (const ref of alert.json.object_refs)
+        expect(ref).toEqual({ id: expect.any(String), version: '2024-01-01T00:00:00.000Z', date_added: expect.any(String) });
       await verifyReceived(node, alert);
       // The URL fetches exactly those objects with the subscriber's own token.
       const url = new URL(alert.json.objects_url, node.url);
@@ -99,7 +122,10 @@ describe('every filter criterion decides what a subscriber is told', () => {
       await node.deps.alerts.drain();
       expect(r.requests).toHaveLength(0);
       const res = await node.request(`/alerts/subscriptions/${sub.id}`, {
-        method: 'PATCH', token, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ active: true }),
+        method: 'PATCH',
+        token,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ active: true }),
       });
       expect(res.status).toBe(200);
       const later = indicator();

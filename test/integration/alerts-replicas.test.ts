@@ -37,7 +37,12 @@ describe.skipIf(!onPostgres)('two replicas on one database (PostgreSQL only: a P
     const r = flakyReceiver();
     await r.start();
     try {
-      const sub = await subscribe(a, c.token, { name: 'hook', collections: [c.collectionId], filter: { types: ['indicator'] }, webhook_url: r.url });
+      const sub = await subscribe(a, c.token, {
+        name: 'hook',
+        collections: [c.collectionId],
+        filter: { types: ['indicator'] },
+        webhook_url: r.url,
+      });
       const posted: string[] = [];
       // Ingests on both replicas at once, while both tick and drain concurrently.
       await Promise.all(
@@ -55,7 +60,10 @@ describe.skipIf(!onPostgres)('two replicas on one database (PostgreSQL only: a P
       await Promise.all([a.deps.alerts.drain(), b.deps.alerts.drain()]);
       await new Promise((res) => setTimeout(res, 200));
 
-      const rows = await sql<{ id: string; refs: string[] }>`SELECT id::text, object_refs AS refs FROM alerts WHERE subscription_id = ${sub.id}`.execute(a.database.db);
+      const rows = await sql<{
+        id: string;
+        refs: string[];
+      }>`SELECT id::text, object_refs AS refs FROM alerts WHERE subscription_id = ${sub.id}`.execute(a.database.db);
       expect(rows.rows).toHaveLength(20);
       // Every stored version is in exactly one alert.
       const refs = rows.rows.flatMap((x) => x.refs);

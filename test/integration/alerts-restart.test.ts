@@ -43,8 +43,17 @@ function start(name: string, port: number, env: Record<string, string>): NodePro
 
 async function setup(p: NodeProcess, webhookUrl: string) {
   const col = await p.admin('POST', '/admin/collections', { api_root: 'default', title: `restart ${Date.now()}` });
-  const client = await p.admin('POST', '/admin/clients', { name: `c-${Date.now()}`, clearance: 'AMBER', grants: [{ collection_id: col.id, can_read: true, can_write: true }] });
-  const sub = await subscribe(p, client.token, { name: 'hook', collections: [col.id], filter: { types: ['indicator'] }, webhook_url: webhookUrl });
+  const client = await p.admin('POST', '/admin/clients', {
+    name: `c-${Date.now()}`,
+    clearance: 'AMBER',
+    grants: [{ collection_id: col.id, can_read: true, can_write: true }],
+  });
+  const sub = await subscribe(p, client.token, {
+    name: 'hook',
+    collections: [col.id],
+    filter: { types: ['indicator'] },
+    webhook_url: webhookUrl,
+  });
   return { base: `/default/collections/${col.id}`, token: client.token as string, sub };
 }
 
@@ -85,10 +94,14 @@ describe('a node killed between ingest and delivery', { timeout: 120_000 }, () =
       if (!first.running()) await first.start();
       const c = await setup(first, down);
       await postObjects(first as unknown as TestNode, c.base, [indicator()], c.token);
-      const [failed] = await eventually(async () => {
-        const d = await deliveries(first, c.token, c.sub.id);
-        return d[0]?.attempts === 1 && d;
-      }, 10_000, 'a refused attempt');
+      const [failed] = await eventually(
+        async () => {
+          const d = await deliveries(first, c.token, c.sub.id);
+          return d[0]?.attempts === 1 && d;
+        },
+        10_000,
+        'a refused attempt',
+      );
       await first.kill();
       expect(failed).toMatchObject({ state: 'pending', last_error: expect.stringMatching(/ECONNREFUSED/) });
 
@@ -124,7 +137,11 @@ describe('a node killed between ingest and delivery', { timeout: 120_000 }, () =
       const second = start('fifth', port, fast);
       await second.start();
       running = second;
-      await eventually(async () => (await deliveries(second, c.token, c.sub.id))[0]?.state === 'delivered', 20_000, 'delivered after the restart');
+      await eventually(
+        async () => (await deliveries(second, c.token, c.sub.id))[0]?.state === 'delivered',
+        20_000,
+        'delivered after the restart',
+      );
       // Sent twice at most, always under one key: the receiver acts on it once.
       expect(r.requests.length).toBeGreaterThanOrEqual(2);
       expect(new Set(r.requests.map((q) => q.key)).size).toBe(1);

@@ -23,7 +23,11 @@ type SseEvent = { id: string | undefined; event: string | undefined; data: strin
 /** An SSE client on fetch's body reader (HTML §9.2.6, enough of it): events, the retry, the raw text. */
 async function openStream(n: TestNode, query: string, token: string, headers: Record<string, string> = {}) {
   const abort = new AbortController();
-  const res = await n.request(`/alerts/stream${query}`, { token, headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  const res = await n.request(`/alerts/stream${query}`, {
+    token,
+    headers: { accept: 'text/event-stream', ...headers },
+    signal: abort.signal,
+  });
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   const events: SseEvent[] = [];
@@ -58,7 +62,10 @@ async function openStream(n: TestNode, query: string, token: string, headers: Re
     while (!done(events) && !ended && Date.now() < deadline) {
       pending ??= reader.read();
       let timer: NodeJS.Timeout | undefined;
-      const r = await Promise.race([pending, new Promise<'timeout'>((ok) => (timer = setTimeout(() => ok('timeout'), deadline - Date.now())))]);
+      const r = await Promise.race([
+        pending,
+        new Promise<'timeout'>((ok) => (timer = setTimeout(() => ok('timeout'), deadline - Date.now()))),
+      ]);
       clearTimeout(timer);
       if (r === 'timeout') break;
       pending = undefined;
@@ -103,7 +110,10 @@ async function subscribe(token: string, body: Record<string, unknown>): Promise<
 /** The event ids of a subscription's alerts, oldest first, from the deliveries API. */
 async function alertSeqs(token: string, subscriptionId: string): Promise<string[]> {
   await node.deps.alerts.drain();
-  const res = await node.request(`/alerts/subscriptions/${subscriptionId}/deliveries?limit=1000`, { token, headers: { accept: 'application/json' } });
+  const res = await node.request(`/alerts/subscriptions/${subscriptionId}/deliveries?limit=1000`, {
+    token,
+    headers: { accept: 'application/json' },
+  });
   expect(res.status).toBe(200);
   const { deliveries } = (await res.json()) as { deliveries: { seq: string }[] };
   return deliveries.map((d) => d.seq).reverse();

@@ -18,7 +18,11 @@ afterAll(async () => {
 });
 
 async function client(collectionId: string, clearance: string) {
-  return adminJson(node, 'POST', '/admin/clients', { name: `c-${Math.random().toString(36).slice(2, 10)}`, clearance, grants: [{ collection_id: collectionId, can_read: true, can_write: true }] });
+  return adminJson(node, 'POST', '/admin/clients', {
+    name: `c-${Math.random().toString(36).slice(2, 10)}`,
+    clearance,
+    grants: [{ collection_id: collectionId, can_read: true, can_write: true }],
+  });
 }
 
 async function collection() {
@@ -38,7 +42,12 @@ describe('TLP decides who is alerted', () => {
       const subs: Record<string, any> = {};
       for (const [k, c] of Object.entries({ green, amber, red })) {
         await rx[k as keyof typeof rx].start();
-        subs[k] = await subscribe(node, c.token, { name: k, collections: [col.id], filter: { types: ['indicator'] }, webhook_url: rx[k as keyof typeof rx].url });
+        subs[k] = await subscribe(node, c.token, {
+          name: k,
+          collections: [col.id],
+          filter: { types: ['indicator'] },
+          webhook_url: rx[k as keyof typeof rx].url,
+        });
       }
       // A stream-only subscription is matched under the same rules. (Indicators only: the node ships
       // the TLP 2.0 marking definitions into the collection, which would match too.)
@@ -49,7 +58,10 @@ describe('TLP decides who is alerted', () => {
         green2: indicator({ object_marking_refs: [TLP2.green] }),
         amber: indicator({ object_marking_refs: [TLP1.amber] }),
         amber2: indicator({ object_marking_refs: [TLP2.amber] }),
-        amberGranular: indicator({ object_marking_refs: [TLP1.green], granular_markings: [{ marking_ref: TLP1.amber, selectors: ['pattern'] }] }),
+        amberGranular: indicator({
+          object_marking_refs: [TLP1.green],
+          granular_markings: [{ marking_ref: TLP1.amber, selectors: ['pattern'] }],
+        }),
         unmarked: indicator(),
         red: indicator({ object_marking_refs: [TLP1.red] }),
         strict: indicator({ object_marking_refs: [TLP2.amberStrict] }),
@@ -101,7 +113,11 @@ describe('TLP decides who is alerted', () => {
       const amber = indicator({ object_marking_refs: [TLP1.amber] });
       const green = indicator({ object_marking_refs: [TLP1.green] });
       await postObjects(node, col.base, [amber]);
-      await postObjects(node, col.base, [amber, green].map((x) => ({ ...x, modified: '2024-02-01T00:00:00.000Z' })));
+      await postObjects(
+        node,
+        col.base,
+        [amber, green].map((x) => ({ ...x, modified: '2024-02-01T00:00:00.000Z' })),
+      );
       expect((await matchOutbox(node.database, node.deps.log))?.alerts).toBe(2);
       await adminJson(node, 'PATCH', `/admin/clients/${c.id}`, { clearance: 'GREEN' });
       await node.deps.alerts.drain();

@@ -32,8 +32,18 @@ describe('webhook alerts: an analyst posts an indicator, a matching hospital is 
     const wanted = await startReceiver();
     const other = await startReceiver();
     try {
-      await subscribe(token, { name: 'ips', collections: [collectionId], filter: { observable_types: ['ipv4-addr'] }, webhook_url: wanted.url });
-      await subscribe(token, { name: 'domains', collections: [collectionId], filter: { observable_types: ['domain-name'] }, webhook_url: other.url });
+      await subscribe(token, {
+        name: 'ips',
+        collections: [collectionId],
+        filter: { observable_types: ['ipv4-addr'] },
+        webhook_url: wanted.url,
+      });
+      await subscribe(token, {
+        name: 'domains',
+        collections: [collectionId],
+        filter: { observable_types: ['domain-name'] },
+        webhook_url: other.url,
+      });
       const ioc = indicator({ labels: ['ransomware'] });
       await postObjects(node, base, [ioc], token);
       const [alert] = await wanted.waitFor(1);

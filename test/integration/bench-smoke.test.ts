@@ -22,7 +22,18 @@ describe('npm run bench:smoke', () => {
     const result = JSON.parse(readFileSync(out, 'utf8')) as { rows: Row[] };
     const measured = result.rows.filter((r) => r.database !== '-');
     const scenarios = measured.map((r) => r.scenario.split(':')[0]);
-    for (const s of ['Ingest', 'Large bundle', 'Head poll', 'Growth', 'TLP', 'Full read', 'Memory', 'Alerts', 'Federation catch-up', 'Federation latency']) {
+    for (const s of [
+      'Ingest',
+      'Large bundle',
+      'Head poll',
+      'Growth',
+      'TLP',
+      'Full read',
+      'Memory',
+      'Alerts',
+      'Federation catch-up',
+      'Federation latency',
+    ]) {
       expect(scenarios).toContain(s);
     }
     for (const r of measured) {

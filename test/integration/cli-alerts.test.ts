@@ -31,7 +31,21 @@ describe('vigil alert', () => {
     const { collectionId, token, base } = await collectionWithClient(node);
     const receiver = await startReceiver();
     try {
-      const created = await vigil(token, ['--json', 'alert', 'subscribe', '--name', 'ransomware IPs', '--collection', collectionId, '--webhook', receiver.url, '--observable', 'ipv4-addr', '--label', 'ransomware']);
+      const created = await vigil(token, [
+        '--json',
+        'alert',
+        'subscribe',
+        '--name',
+        'ransomware IPs',
+        '--collection',
+        collectionId,
+        '--webhook',
+        receiver.url,
+        '--observable',
+        'ipv4-addr',
+        '--label',
+        'ransomware',
+      ]);
       expect(created.code, created.stderr).toBe(0);
       const sub = JSON.parse(created.stdout);
       expect(sub.filter).toEqual({ labels: ['ransomware'], observable_types: ['ipv4-addr'] });
@@ -66,12 +80,21 @@ describe('vigil alert', () => {
     }
   });
 
-  it('refuses bad arguments with a usage error, and a bad webhook with the node\'s reason', async () => {
+  it("refuses bad arguments with a usage error, and a bad webhook with the node's reason", async () => {
     const { collectionId, token } = await collectionWithClient(node);
     const bad = await vigil(token, ['alert', 'subscribe', '--name', 'x', '--collection', collectionId, '--min-confidence', '101']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('must be a whole number from 0 to 100');
-    const creds = await vigil(token, ['alert', 'subscribe', '--name', 'x', '--collection', collectionId, '--webhook', 'https://user:pw@example.org/hook']);
+    const creds = await vigil(token, [
+      'alert',
+      'subscribe',
+      '--name',
+      'x',
+      '--collection',
+      collectionId,
+      '--webhook',
+      'https://user:pw@example.org/hook',
+    ]);
     expect(creds.code).toBe(1);
     expect(creds.stderr).toContain('webhook_url: must not carry credentials');
     const wrong = await vigil('not-a-token-of-this-node', ['alert', 'list']);

@@ -28,7 +28,11 @@ function vigil(token: string, args: string[]): Promise<Run> {
   return runVigil(['--url', node.url, '--token', token, ...args]);
 }
 
-const lines = (ndjson: string) => ndjson.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; type: string });
+const lines = (ndjson: string) =>
+  ndjson
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: string; type: string });
 
 describe.concurrent('vigil poll', () => {
   it('continues each run where the last stopped: never an object lost, never one twice', async () => {

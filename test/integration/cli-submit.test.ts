@@ -75,7 +75,16 @@ describe.concurrent('vigil submit', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('2 of 4 objects were rejected');
     const summary = JSON.parse(r.stdout);
-    expect(summary).toMatchObject({ file, collection: collectionId, api_root: 'default', total: 4, accepted: 1, already_present: 1, rejected: 2, pending: 0 });
+    expect(summary).toMatchObject({
+      file,
+      collection: collectionId,
+      api_root: 'default',
+      total: 4,
+      accepted: 1,
+      already_present: 1,
+      rejected: 2,
+      pending: 0,
+    });
     expect(summary.requests).toHaveLength(1);
     expect(summary.rejections).toEqual([
       { index: 2, id: badPattern.id, message: expect.stringMatching(/^pattern: /) },
@@ -97,7 +106,9 @@ describe.concurrent('vigil submit', () => {
     expect(r.code, r.stderr).toBe(1);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ total: 4, accepted: 3, rejected: 1 });
-    expect(summary.rejections).toEqual([{ index: 3, id: 'indicator--7d4a1c9e-2b6f-4a3d-9e8c-0b5f7a1d3c46', message: expect.stringMatching(/^pattern: syntax error/) }]);
+    expect(summary.rejections).toEqual([
+      { index: 3, id: 'indicator--7d4a1c9e-2b6f-4a3d-9e8c-0b5f7a1d3c46', message: expect.stringMatching(/^pattern: syntax error/) },
+    ]);
   });
 
   it("splits a bundle over a small API root's max_content_length; every object arrives, in order", async () => {
@@ -113,7 +124,7 @@ describe.concurrent('vigil submit', () => {
     const summary = JSON.parse(r.stdout);
     expect(summary.requests.length).toBeGreaterThan(2);
     expect(summary).toMatchObject({ total: 21, accepted: 20, already_present: 0, rejected: 1, pending: 0 });
-    expect(summary.rejections).toEqual([{ index: 10, id: tooBig.id, message: expect.stringContaining("max_content_length of 4000") }]);
+    expect(summary.rejections).toEqual([{ index: 10, id: tooBig.id, message: expect.stringContaining('max_content_length of 4000') }]);
 
     const res = await node.request(`/${root}/collections/${col.id}/objects/?limit=1000`);
     const stored = ((await res.json()) as { objects: { id: string }[] }).objects.map((o) => o.id);

@@ -73,7 +73,11 @@ describe.concurrent('API roots and collections', () => {
     const created = await vigil(['api-root', 'create', name, '--title', 'From the CLI', '--max-content-length', '2048']);
     expectOk(created);
     expect(created.stdout).toContain(name);
-    expect(await adminJson(node, 'GET', `/admin/api-roots/${name}`)).toMatchObject({ name, title: 'From the CLI', max_content_length: 2048 });
+    expect(await adminJson(node, 'GET', `/admin/api-roots/${name}`)).toMatchObject({
+      name,
+      title: 'From the CLI',
+      max_content_length: 2048,
+    });
 
     const [text, json] = await Promise.all([vigil(['api-root', 'list']), vigil(['--json', 'api-root', 'list'])]);
     expectOk(text);
@@ -83,14 +87,27 @@ describe.concurrent('API roots and collections', () => {
   });
 
   it('creates and lists collections; --json works after the subcommand too', async () => {
-    const created = await vigil(['collection', 'create', '--api-root', 'default', '--title', 'CLI collection', '--alias', 'cli-alias', '--json']);
+    const created = await vigil([
+      'collection',
+      'create',
+      '--api-root',
+      'default',
+      '--title',
+      'CLI collection',
+      '--alias',
+      'cli-alias',
+      '--json',
+    ]);
     expectOk(created);
     const col = JSON.parse(created.stdout);
     expect(col).toMatchObject({ api_root: 'default', title: 'CLI collection', alias: 'cli-alias' });
     const taxii = await node.request(`/default/collections/${col.id}/`);
     expect(taxii.status).toBe(200);
 
-    const [text, json] = await Promise.all([vigil(['collection', 'list', '--api-root', 'default']), vigil(['collection', 'list', '--json'])]);
+    const [text, json] = await Promise.all([
+      vigil(['collection', 'list', '--api-root', 'default']),
+      vigil(['collection', 'list', '--json']),
+    ]);
     expectOk(text);
     expect(text.stdout).toContain(col.id);
     expectOk(json);
@@ -131,7 +148,9 @@ describe.concurrent('clients', () => {
     const c = await adminJson(node, 'POST', '/admin/clients', { name: `cli-${randomUUID().slice(0, 8)}` });
     const grant = await vigil(['client', 'grant', c.id, col.id, '--read', '--write']);
     expectOk(grant);
-    expect((await adminJson(node, 'GET', `/admin/clients/${c.id}`)).grants).toEqual([{ collection_id: col.id, can_read: true, can_write: true }]);
+    expect((await adminJson(node, 'GET', `/admin/clients/${c.id}`)).grants).toEqual([
+      { collection_id: col.id, can_read: true, can_write: true },
+    ]);
     const taxii = await node.request(`/default/collections/${col.id}/`, { token: c.token, headers: { accept: TAXII } });
     expect(taxii.status).toBe(200);
 

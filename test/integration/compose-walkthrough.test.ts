@@ -27,7 +27,10 @@ function walkthrough(): string[] {
   const section = readme.slice(readme.indexOf('### Docker Compose: a federation of three nodes'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
   if (!block) throw new Error('README: no shell block under "Docker Compose: a federation of three nodes"');
-  return block.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+  return block
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 /** Top-level JSON values printed one after another (jq -c lines, `vigil --json` documents). */
@@ -49,7 +52,8 @@ function jsonValues(text: string): any[] {
   return values;
 }
 
-const indicatorIn = (file: string) => (JSON.parse(read(file)) as { objects: { id: string; name: string; object_marking_refs: string[] }[] }).objects[0]!;
+const indicatorIn = (file: string) =>
+  (JSON.parse(read(file)) as { objects: { id: string; name: string; object_marking_refs: string[] }[] }).objects[0]!;
 
 const paragraphs = walkthrough();
 /** The paragraph holding `text` (the walkthrough's steps, found by what they do). */
@@ -69,8 +73,13 @@ describe(`docker-compose.yml and the README's walkthrough, without Docker (${pgU
   /** Runs a walkthrough paragraph; it must succeed with nothing on stderr. */
   const run = async (snippet: string): Promise<SnippetResult> => {
     const r = await shell.run(snippet);
-    const logs = Object.values(compose.services).map((s) => s.node.output()).join('\n');
-    expect({ code: r.code, stderr: r.stderr }, `${snippet}\n--- stdout:\n${r.stdout}\n--- node logs:\n${logs.slice(-8000)}`).toEqual({ code: 0, stderr: '' });
+    const logs = Object.values(compose.services)
+      .map((s) => s.node.output())
+      .join('\n');
+    expect({ code: r.code, stderr: r.stderr }, `${snippet}\n--- stdout:\n${r.stdout}\n--- node logs:\n${logs.slice(-8000)}`).toEqual({
+      code: 0,
+      stderr: '',
+    });
     return r;
   };
   const names = (r: SnippetResult) => r.stdout.split('\n').filter(Boolean);
@@ -151,7 +160,9 @@ describe(`docker-compose.yml and the README's walkthrough, without Docker (${pgU
     let seen: string[] = [];
     while (!seen.includes(green.name)) {
       if (Date.now() - t0 > deadline) {
-        const pulls = await Promise.all(['vigil-b', 'vigil-a'].map(async (n) => `${n}: ${JSON.stringify((await admin(n, '/admin/subscriptions')).subscriptions)}`));
+        const pulls = await Promise.all(
+          ['vigil-b', 'vigil-a'].map(async (n) => `${n}: ${JSON.stringify((await admin(n, '/admin/subscriptions')).subscriptions)}`),
+        );
         expect.fail(`GREEN not at A within ${deadline} ms; A holds ${JSON.stringify(seen)}\n${pulls.join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -165,7 +176,9 @@ describe(`docker-compose.yml and the README's walkthrough, without Docker (${pgU
 
   it('shows A’s pulls healthy and its GREEN indicator from node-b, originated by node-c, unverified', async () => {
     const [list, object] = jsonValues((await run(step('V a subscription list'))).stdout);
-    expect(list.subscriptions).toMatchObject([{ peer_node_id: 'node-b', interval_seconds: intervals[0], consecutive_failures: 0, last_error: null }]);
+    expect(list.subscriptions).toMatchObject([
+      { peer_node_id: 'node-b', interval_seconds: intervals[0], consecutive_failures: 0, last_error: null },
+    ]);
     expect(object.versions).toMatchObject([{ received_from: 'node-b', origin_node: 'node-c', origin_verified: false }]);
     expect(step('V a collection object')).toContain(green.id);
   });

@@ -82,8 +82,12 @@ describe('sign in', () => {
     expect((await consolePost(base, '/console/signin', cookies, { token })).status).toBe(403);
     expect((await consolePost(base, '/console/signin', cookies, { _csrf: 'x'.repeat(43), token })).status).toBe(403);
     expect((await consolePost(base, '/console/signin', new Map(), { _csrf: csrf, token })).status).toBe(403);
-    expect((await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token }, { origin: 'https://evil.example' })).status).toBe(403);
-    expect((await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token }, { origin: 'https://evil.example' })).status).toBe(
+      403,
+    );
+    expect((await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token }, { 'sec-fetch-site': 'cross-site' })).status).toBe(
+      403,
+    );
     expect((await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token }, {})).status).toBe(403);
     expect(cookies.has('vigil_session')).toBe(false);
     expect((await consolePost(base, '/console/signin', cookies, { _csrf: csrf, token })).status).toBe(303);
@@ -93,7 +97,13 @@ describe('sign in', () => {
     const c = await signIn(base, col.token);
     const id = c.cookies.get('vigil_session')!;
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const rows = (await sql<{ id_hash: Uint8Array; client_id: string; csrf_secret: string }>`SELECT id_hash, client_id, csrf_secret FROM console_sessions`.execute(node.database.db)).rows;
+    const rows = (
+      await sql<{
+        id_hash: Uint8Array;
+        client_id: string;
+        csrf_secret: string;
+      }>`SELECT id_hash, client_id, csrf_secret FROM console_sessions`.execute(node.database.db)
+    ).rows;
     const mine = rows.find((r) => Buffer.from(r.id_hash).equals(createHash('sha256').update(id).digest()));
     expect(mine?.client_id).toBe(col.clientId);
     expect(mine?.csrf_secret).toBe(c.csrf);
@@ -144,7 +154,13 @@ describe('session', () => {
     const c = await signIn(base, col.token);
     const hash = createHash('sha256').update(c.cookies.get('vigil_session')!).digest();
     const hoursLeft = async () =>
-      (await sql<{ h: number }>`SELECT extract(epoch FROM expires_at - now())::float8 / 3600 AS h FROM console_sessions WHERE id_hash = ${hash}`.execute(node.database.db)).rows[0]?.h;
+      (
+        await sql<{
+          h: number;
+        }>`SELECT extract(epoch FROM expires_at - now())::float8 / 3600 AS h FROM console_sessions WHERE id_hash = ${hash}`.execute(
+          node.database.db,
+        )
+      ).rows[0]?.h;
     await sql`UPDATE console_sessions SET expires_at = now() + interval '1 hour' WHERE id_hash = ${hash}`.execute(node.database.db);
     expect((await consoleGet(base, '/console/collections', c.cookies)).status).toBe(200);
     expect(await hoursLeft()).toBeGreaterThan(11.9);
@@ -214,7 +230,10 @@ describe('input and output', () => {
     const evil = indicator({ name: '<script>alert("x")</script><img src=x onerror=alert(1)>' });
     await postObjects(node, col.base, [evil], col.token);
     const c = await signIn(base, col.token);
-    for (const path of [`/console/collections/default/${col.collectionId}`, `/console/collections/default/${col.collectionId}/objects/${evil.id}`]) {
+    for (const path of [
+      `/console/collections/default/${col.collectionId}`,
+      `/console/collections/default/${col.collectionId}/objects/${evil.id}`,
+    ]) {
       const text = await (await consoleGet(base, path, c.cookies)).text();
       expect(text, path).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;');
       expect(text, path).not.toContain('<script>alert');
@@ -235,7 +254,9 @@ describe('input and output', () => {
     const one = await consoleGet(base, `/console/collections/default/${green.collectionId}/objects/${amber.id}`, c.cookies);
     expect(one.status).toBe(404);
     expect(await one.text()).not.toContain('amber secret');
-    const byId = await (await consoleGet(base, `/console/collections/default/${green.collectionId}?match%5Bid%5D=${amber.id}`, c.cookies)).text();
+    const byId = await (
+      await consoleGet(base, `/console/collections/default/${green.collectionId}?match%5Bid%5D=${amber.id}`, c.cookies)
+    ).text();
     expect(byId).toContain('No objects match');
   });
 });

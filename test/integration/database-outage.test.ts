@@ -40,7 +40,8 @@ async function holdApiRoots(admin: pg.Client, schema: string, application: strin
   // Inside a transaction, pg_stat_activity is a snapshot taken at its first read: clear it each time.
   const waiting = async () => {
     await admin.query('SELECT pg_stat_clear_snapshot()');
-    return (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application])).rowCount;
+    return (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [application]))
+      .rowCount;
   };
   await expect.poll(waiting, { timeout: 10_000 }).toBe(1);
   return { pending, release: () => admin.query('ROLLBACK') };
@@ -91,7 +92,9 @@ describe.runIf(onPostgres)('PostgreSQL goes away and comes back', () => {
     await proxy.cut();
     await expectUnavailable(await node.request('/default/collections/'));
     await expectUnavailable(await node.request('/admin/api-roots', { headers: { accept: 'application/json' } }));
-    const page = await node.request('/console/collections', { headers: { accept: 'text/html', cookie: `vigil_session=${'a'.repeat(43)}` } });
+    const page = await node.request('/console/collections', {
+      headers: { accept: 'text/html', cookie: `vigil_session=${'a'.repeat(43)}` },
+    });
     expect(page.status).toBe(503);
     expect(page.headers.get('retry-after')).toBe('5');
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
@@ -151,7 +154,10 @@ describe.runIf(onPostgres)("PostgreSQL terminates the node's sessions", () => {
     const before = logged().length;
     await terminate();
     await expect.poll(() => logged().length, { timeout: 10_000 }).toBeGreaterThan(before);
-    expect(logged().at(-1)).toMatchObject({ level: 40, err: { code: '57P01', message: 'terminating connection due to administrator command' } });
+    expect(logged().at(-1)).toMatchObject({
+      level: 40,
+      err: { code: '57P01', message: 'terminating connection due to administrator command' },
+    });
     expect(lines.join('\n')).not.toContain(PASSWORD);
     await expect.poll(async () => (await node.request('/taxii2/')).status, { timeout: 10_000 }).toBe(200);
   });

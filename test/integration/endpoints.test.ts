@@ -115,7 +115,9 @@ describe('API root information (TAXII 2.1 §4.2)', () => {
 describe('collections (TAXII 2.1 §5.1, §5.2)', () => {
   it('lists collections sorted by id', async () => {
     // Created in descending id order, so insertion order is not the answer.
-    const ids = Array.from({ length: 5 }, () => randomUUID()).sort().reverse();
+    const ids = Array.from({ length: 5 }, () => randomUUID())
+      .sort()
+      .reverse();
     for (const id of ids) await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', id, title: `c ${id}` });
     const body: any = await (await node.request('/default/collections/')).json();
     const listed: string[] = body.collections.map((c: any) => c.id);
@@ -132,7 +134,13 @@ describe('collections (TAXII 2.1 §5.1, §5.2)', () => {
 
 describe('POST bodies (TAXII 2.1 §5.5)', () => {
   const post = (contentType: string | undefined, body: string) =>
-    rawRequest(node.url, 'POST', `${f.base}/objects/`, { accept: TAXII, authorization: admin, ...(contentType ? { 'content-type': contentType } : {}) }, body);
+    rawRequest(
+      node.url,
+      'POST',
+      `${f.base}/objects/`,
+      { accept: TAXII, authorization: admin, ...(contentType ? { 'content-type': contentType } : {}) },
+      body,
+    );
 
   it('takes a TAXII envelope as application/taxii+json;version=2.1', async () => {
     const res = await post(TAXII, JSON.stringify({ objects: [indicator()] }));
@@ -190,14 +198,21 @@ describe('identifiers in paths', () => {
   });
 
   it('gives 404 for a well-formed but unknown collection id and status id', async () => {
-    for (const pathname of [`/default/collections/${randomUUID()}/`, `/default/collections/${randomUUID()}/objects/`, `/default/status/${randomUUID()}/`]) {
+    for (const pathname of [
+      `/default/collections/${randomUUID()}/`,
+      `/default/collections/${randomUUID()}/objects/`,
+      `/default/status/${randomUUID()}/`,
+    ]) {
       expectTaxiiError(await rawRequest(node.url, 'GET', pathname, { accept: TAXII, authorization: admin }), 404);
     }
   });
 
   it('gives 404 for a collection asked for under another API root than its own', async () => {
     for (const suffix of ['/', '/objects/', '/manifest/', `/objects/${f.objectId}/`]) {
-      const res = await rawRequest(node.url, 'GET', `/second/collections/${f.collectionId}${suffix}`, { accept: TAXII, authorization: admin });
+      const res = await rawRequest(node.url, 'GET', `/second/collections/${f.collectionId}${suffix}`, {
+        accept: TAXII,
+        authorization: admin,
+      });
       expectTaxiiError(res, 404);
     }
   });
@@ -210,7 +225,11 @@ describe('identifiers in paths', () => {
   it.each(['not-a-stix-id', `indicator--${randomUUID()}`, 'a'.repeat(5000)])(
     'gives 404 for object id %s on object, versions and DELETE',
     async (objectId) => {
-      for (const [method, suffix] of [['GET', '/'], ['GET', '/versions/'], ['DELETE', '/']] as const) {
+      for (const [method, suffix] of [
+        ['GET', '/'],
+        ['GET', '/versions/'],
+        ['DELETE', '/'],
+      ] as const) {
         const res = await rawRequest(node.url, method, `${f.base}/objects/${objectId}${suffix}`, { accept: TAXII, authorization: admin });
         expectTaxiiError(res, 404);
       }

@@ -87,7 +87,13 @@ describe('a node killed during a queued ingest that holds bad objects and a late
       if (status.status === 'complete') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(status).toMatchObject({ status: 'complete', total_count: objects.length, success_count: good.length, failure_count: bad.length, pending_count: 0 });
+    expect(status).toMatchObject({
+      status: 'complete',
+      total_count: objects.length,
+      success_count: good.length,
+      failure_count: bad.length,
+      pending_count: 0,
+    });
     expect(status.successes.filter((s: any) => s.message !== 'added')).toEqual([]);
     // Stored once each: the manifest holds every good object, and only those.
     const ids: string[] = [];
@@ -108,7 +114,9 @@ describe('a node killed during a queued ingest that holds bad objects and a late
 async function heldIds(p: NodeProcess, collectionId: string): Promise<string[]> {
   const ids: string[] = [];
   for (let next: string | undefined, page = 0; page < 1000; page++) {
-    const r: any = await (await p.request(`/default/collections/${collectionId}/manifest/?limit=1000${next ? `&next=${encodeURIComponent(next)}` : ''}`)).json();
+    const r: any = await (
+      await p.request(`/default/collections/${collectionId}/manifest/?limit=1000${next ? `&next=${encodeURIComponent(next)}` : ''}`)
+    ).json();
     ids.push(...(r.objects ?? []).map((m: { id: string }) => m.id));
     if (!r.more) return ids;
     next = r.next;
@@ -146,18 +154,32 @@ describe('a node killed during a federation pull', { timeout: 180_000 }, () => {
       const first = start('puller', h, env);
       await first.start(90_000);
       const jwks = (await (await first.request('/.well-known/jwks.json')).json()) as { keys: unknown[] };
-      const peerAtB = await adminJson(b, 'POST', '/admin/clients', { name: 'node-a', kind: 'peer', grants: [{ collection_id: colB, can_read: true, can_write: false }] });
+      const peerAtB = await adminJson(b, 'POST', '/admin/clients', {
+        name: 'node-a',
+        kind: 'peer',
+        grants: [{ collection_id: colB, can_read: true, can_write: false }],
+      });
       await adminJson(b, 'PUT', `/admin/clients/${peerAtB.id}/peer`, { node_id: 'node-a', keys: jwks.keys });
       const colA = (await first.admin('POST', '/admin/collections', { api_root: 'default', title: 'pulled' })).id;
       const peerAtA = await first.admin('POST', '/admin/clients', { name: 'node-b', kind: 'peer' });
-      await first.admin('PUT', `/admin/clients/${peerAtA.id}/peer`, { node_id: 'node-b', keys: b.deps.keyring.publicKeys(), base_url: proxyUrl });
+      await first.admin('PUT', `/admin/clients/${peerAtA.id}/peer`, {
+        node_id: 'node-b',
+        keys: b.deps.keyring.publicKeys(),
+        base_url: proxyUrl,
+      });
       // Killed as it asks for its fourth page: three are stored, or being stored.
       const killed = new Promise<void>((resolve) => {
         onPage = () => {
           if (pages === 4) void first.kill().then(() => resolve());
         };
       });
-      await first.admin('POST', '/admin/subscriptions', { peer_id: peerAtA.id, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA, interval_seconds: 1 });
+      await first.admin('POST', '/admin/subscriptions', {
+        peer_id: peerAtA.id,
+        remote_api_root: 'default',
+        remote_collection_id: colB,
+        collection_id: colA,
+        interval_seconds: 1,
+      });
       await killed;
       onPage = () => {};
 
@@ -201,7 +223,12 @@ describe.runIf(canMount)('the embedded database’s disk full', { timeout: 180_0
       let refused: Response | undefined;
       for (let i = 0; i < 100 && !refused; i++) {
         const objects = Array.from({ length: 200 }, () => indicator({ description: 'x'.repeat(1000) }));
-        const res = await first.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: JSON.stringify({ objects }), signal: AbortSignal.timeout(30_000) });
+        const res = await first.request(`${base}/objects/`, {
+          method: 'POST',
+          headers: { 'content-type': TAXII },
+          body: JSON.stringify({ objects }),
+          signal: AbortSignal.timeout(30_000),
+        });
         if (res.status === 202) {
           expect(((await res.json()) as { success_count: number }).success_count).toBe(objects.length);
           acknowledged.push(...objects.map((o) => o.id));
@@ -215,7 +242,12 @@ describe.runIf(canMount)('the embedded database’s disk full', { timeout: 180_0
 
       rmSync(path.join(mnt, 'filler'));
       const more = indicator();
-      const res = await first.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: JSON.stringify({ objects: [more] }), signal: AbortSignal.timeout(30_000) });
+      const res = await first.request(`${base}/objects/`, {
+        method: 'POST',
+        headers: { 'content-type': TAXII },
+        body: JSON.stringify({ objects: [more] }),
+        signal: AbortSignal.timeout(30_000),
+      });
       expect(res.status).toBe(202);
       acknowledged.push(more.id);
 

@@ -84,7 +84,11 @@ const arrives = (node: NodeProcess, col: string, id: string, deadlineMs: number)
 
 /** POSTs an envelope at C as C's admin; waits for its status to be complete. */
 async function submitAtC(objects: StixObject[]): Promise<void> {
-  const res = await c.request(`${objectsBase(colC)}/`, { method: 'POST', headers: { 'content-type': TAXII }, body: JSON.stringify({ objects }) });
+  const res = await c.request(`${objectsBase(colC)}/`, {
+    method: 'POST',
+    headers: { 'content-type': TAXII },
+    body: JSON.stringify({ objects }),
+  });
   expect(res.status).toBe(202);
   let status = (await res.json()) as { id: string; status: string; success_count: number };
   for (let i = 0; status.status !== 'complete' && i < 200; i++) {
@@ -94,10 +98,20 @@ async function submitAtC(objects: StixObject[]): Promise<void> {
   expect(status).toMatchObject({ status: 'complete', success_count: objects.length });
 }
 
-async function peerClient(node: NodeProcess, name: string, nodeId: string, pinned: PublicJwk[], opts: { read?: string; baseUrl?: string; amber?: boolean }): Promise<string> {
+async function peerClient(
+  node: NodeProcess,
+  name: string,
+  nodeId: string,
+  pinned: PublicJwk[],
+  opts: { read?: string; baseUrl?: string; amber?: boolean },
+): Promise<string> {
   const grants = opts.read ? [{ collection_id: opts.read, can_read: true, can_write: false }] : [];
   const client = await node.admin('POST', '/admin/clients', { name, kind: 'peer', peer_amber: opts.amber ?? false, grants });
-  await node.admin('PUT', `/admin/clients/${client.id}/peer`, { node_id: nodeId, keys: pinned, ...(opts.baseUrl ? { base_url: opts.baseUrl } : {}) });
+  await node.admin('PUT', `/admin/clients/${client.id}/peer`, {
+    node_id: nodeId,
+    keys: pinned,
+    ...(opts.baseUrl ? { base_url: opts.baseUrl } : {}),
+  });
   return client.id as string;
 }
 
@@ -173,12 +187,28 @@ beforeAll(async () => {
   colB = (await b.admin('POST', '/admin/collections', { api_root: 'default', title: 'pulled from C' })).id;
   const peerCAtB = await peerClient(b, 'node-c', 'node-c', keys.c, { baseUrl: c.url });
   peerAAtB = await peerClient(b, 'node-a', 'node-a', keys.a, { read: colB, amber: true });
-  subB = (await b.admin('POST', '/admin/subscriptions', { peer_id: peerCAtB, remote_api_root: 'default', remote_collection_id: colC, collection_id: colB, interval_seconds: INTERVAL_S })).id;
+  subB = (
+    await b.admin('POST', '/admin/subscriptions', {
+      peer_id: peerCAtB,
+      remote_api_root: 'default',
+      remote_collection_id: colC,
+      collection_id: colB,
+      interval_seconds: INTERVAL_S,
+    })
+  ).id;
   // A: a collection pulled from B; and a test peer that may read it (to see what A serves peers).
   colA = (await a.admin('POST', '/admin/collections', { api_root: 'default', title: 'pulled from B' })).id;
   const peerBAtA = await peerClient(a, 'node-b', 'node-b', keys.b, { baseUrl: b.url });
   await peerClient(a, 'node-t', 'node-t', testPeer.publicKeys(), { read: colA });
-  subA = (await a.admin('POST', '/admin/subscriptions', { peer_id: peerBAtA, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA, interval_seconds: INTERVAL_S })).id;
+  subA = (
+    await a.admin('POST', '/admin/subscriptions', {
+      peer_id: peerBAtA,
+      remote_api_root: 'default',
+      remote_collection_id: colB,
+      collection_id: colA,
+      interval_seconds: INTERVAL_S,
+    })
+  ).id;
 }, 180_000); // three nodes, two of them fresh PGlite ones, starting on a loaded machine
 
 afterAll(async () => {
@@ -221,11 +251,18 @@ describe('three node processes federated A ← B ← C', () => {
     }
     // The audit agrees: C served AMBER to node-b; B never served AMBER to node-a.
     const recipients = async (node: NodeProcess, col: string, id: string) =>
-      ((await node.admin('GET', `/admin/collections/${col}/objects/${id}/recipients`)).deliveries as { recipient: string }[]).map((d) => d.recipient);
+      ((await node.admin('GET', `/admin/collections/${col}/objects/${id}/recipients`)).deliveries as { recipient: string }[]).map(
+        (d) => d.recipient,
+      );
     expect(await recipients(c, colC, amber.id)).toContain(`peer:${peerBAtC}`);
     expect(await recipients(b, colB, amber.id)).not.toContain(`peer:${peerAAtB}`);
     // B's subscription pulled from C without failure (nothing refused as a rule breach).
-    expect(await subscriptionStatus(b, subB)).toMatchObject({ consecutive_failures: 0, last_error: null, quarantined: 0, peer_node_id: 'node-c' });
+    expect(await subscriptionStatus(b, subB)).toMatchObject({
+      consecutive_failures: 0,
+      last_error: null,
+      quarantined: 0,
+      peer_node_id: 'node-c',
+    });
   });
 
   it('keeps, at A, the GREEN object’s origin node-c and C’s signature over it, which verifies with C’s key', async () => {
@@ -235,7 +272,10 @@ describe('three node processes federated A ← B ← C', () => {
     const { token } = await createRequestProof(testPeer, 'node-a', 'GET', url);
     const res = await fetch(url, { headers: { accept: TAXII, authorization: `${PROOF_SCHEME} ${token}` } });
     expect(res.status).toBe(200);
-    const page = (await res.json()) as { objects: StixObject[]; x_vigil_origins?: { id: string; version: string; node: string; signature: string }[] };
+    const page = (await res.json()) as {
+      objects: StixObject[];
+      x_vigil_origins?: { id: string; version: string; node: string; signature: string }[];
+    };
     expect(page.objects).toEqual([green]);
     const origins = (page.x_vigil_origins ?? []).filter((o) => o.id === green.id);
     expect(origins).toHaveLength(1);
@@ -244,7 +284,9 @@ describe('three node processes federated A ← B ← C', () => {
     await expect(verifyOrigin(origin.signature, page.objects[0], 'node-c', keys.c)).resolves.toBeUndefined();
     // ... and not as anyone else's, nor over an altered object.
     await expect(verifyOrigin(origin.signature, page.objects[0], 'node-b', keys.b)).rejects.toThrow(OriginSignatureError);
-    await expect(verifyOrigin(origin.signature, { ...green, name: 'altered by a relay' }, 'node-c', keys.c)).rejects.toThrow(OriginSignatureError);
+    await expect(verifyOrigin(origin.signature, { ...green, name: 'altered by a relay' }, 'node-c', keys.c)).rejects.toThrow(
+      OriginSignatureError,
+    );
     // B serves the same signature it received: relays pass it on unchanged.
     const urlB = `${b.url}${objectsBase(colB)}/?match[id]=${green.id}`;
     const proofB = await createRequestProof(loadKeyring(path.join(root, 'a', 'keys')), 'node-b', 'GET', urlB);
@@ -259,7 +301,10 @@ describe('three node processes federated A ← B ← C', () => {
       const client = new pg.Client({ connectionString: pgUrl });
       await client.connect();
       try {
-        const rows = await client.query(`SELECT origin, origin_node, origin_signature FROM ${schema!.name}.objects WHERE collection_id = $1 AND id = $2`, [colA, green.id]);
+        const rows = await client.query(
+          `SELECT origin, origin_node, origin_signature FROM ${schema!.name}.objects WHERE collection_id = $1 AND id = $2`,
+          [colA, green.id],
+        );
         expect(rows.rows).toEqual([{ origin: 'node-b', origin_node: 'node-c', origin_signature: origin.signature }]);
       } finally {
         await client.end();

@@ -63,24 +63,30 @@ function startProxy(target: string): Promise<http.Server> {
       res.write('{"more":false,"objects":[{"id":');
       return void setTimeout(() => res.socket?.destroy(), 20);
     }
-    const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
-      const chunks: Buffer[] = [];
-      upRes.on('data', (c: Buffer) => chunks.push(c));
-      upRes.on('end', () => {
-        let body = Buffer.concat(chunks).toString('utf8');
-        const headers = { ...upRes.headers };
-        delete headers['content-length'];
-        delete headers['transfer-encoding'];
-        if (mode === 'tamper') body = body.replaceAll('Known C2 address', 'Known C2 addrezz');
-        // moves the cursor header a year ahead: a puller believing it would skip objects
-        if (mode === 'cursor' && headers['x-taxii-date-added-last']) headers['x-taxii-date-added-last'] = String(headers['x-taxii-date-added-last']).replace(/^(\d{4})/, (y) => String(Number(y) + 1));
-        if (mode === 'bad-signature') {
-          const [h, p, s] = String(headers[RESPONSE_SIGNATURE_HEADER.toLowerCase()]).split('.');
-          headers[RESPONSE_SIGNATURE_HEADER.toLowerCase()] = `${h}.${p}.${[...s!].reverse().join('')}`;
-        }
-        res.writeHead(upRes.statusCode!, headers).end(body);
-      });
-    });
+    const up = http.request(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (upRes) => {
+        const chunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => chunks.push(c));
+        upRes.on('end', () => {
+          let body = Buffer.concat(chunks).toString('utf8');
+          const headers = { ...upRes.headers };
+          delete headers['content-length'];
+          delete headers['transfer-encoding'];
+          if (mode === 'tamper') body = body.replaceAll('Known C2 address', 'Known C2 addrezz');
+          // moves the cursor header a year ahead: a puller believing it would skip objects
+          if (mode === 'cursor' && headers['x-taxii-date-added-last'])
+            headers['x-taxii-date-added-last'] = String(headers['x-taxii-date-added-last']).replace(/^(\d{4})/, (y) =>
+              String(Number(y) + 1),
+            );
+          if (mode === 'bad-signature') {
+            const [h, p, s] = String(headers[RESPONSE_SIGNATURE_HEADER.toLowerCase()]).split('.');
+            headers[RESPONSE_SIGNATURE_HEADER.toLowerCase()] = `${h}.${p}.${[...s!].reverse().join('')}`;
+          }
+          res.writeHead(upRes.statusCode!, headers).end(body);
+        });
+      },
+    );
     up.on('error', () => res.writeHead(502).end());
     up.end();
   });
@@ -94,17 +100,29 @@ async function stopProxy(): Promise<void> {
   });
 }
 
-async function peerClient(node: TestNode, name: string, nodeId: string, keys: unknown[], opts: { collection?: string; baseUrl?: string; amber?: boolean } = {}) {
+async function peerClient(
+  node: TestNode,
+  name: string,
+  nodeId: string,
+  keys: unknown[],
+  opts: { collection?: string; baseUrl?: string; amber?: boolean } = {},
+) {
   const grants = opts.collection ? [{ collection_id: opts.collection, can_read: true, can_write: false }] : [];
   const c = await adminJson(node, 'POST', '/admin/clients', { name, kind: 'peer', peer_amber: opts.amber ?? false, grants });
-  await adminJson(node, 'PUT', `/admin/clients/${c.id}/peer`, { node_id: nodeId, keys, ...(opts.baseUrl ? { base_url: opts.baseUrl } : {}) });
+  await adminJson(node, 'PUT', `/admin/clients/${c.id}/peer`, {
+    node_id: nodeId,
+    keys,
+    ...(opts.baseUrl ? { base_url: opts.baseUrl } : {}),
+  });
   return c.id as string;
 }
 
 const held = async (node: TestNode, collection: string, id: string) =>
   (
     await sql<{ origin: string | null; origin_node: string | null; origin_signature: string | null; json: string }>`
-      SELECT origin, origin_node, origin_signature, object::text AS json FROM objects WHERE collection_id = ${collection} AND id = ${id}`.execute(node.database.db)
+      SELECT origin, origin_node, origin_signature, object::text AS json FROM objects WHERE collection_id = ${collection} AND id = ${id}`.execute(
+      node.database.db,
+    )
   ).rows;
 
 const subscription = async () =>
@@ -128,7 +146,13 @@ beforeAll(async () => {
   colA = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: 'pulled from B' })).id;
   peerAtB = await peerClient(b, 'node-a', 'node-a', a.deps.keyring.publicKeys(), { collection: colB });
   const peerAtA = await peerClient(a, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: `http://127.0.0.1:${proxyPort}` });
-  const sub = await adminJson(a, 'POST', '/admin/subscriptions', { peer_id: peerAtA, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA, interval_seconds: 1 });
+  const sub = await adminJson(a, 'POST', '/admin/subscriptions', {
+    peer_id: peerAtA,
+    remote_api_root: 'default',
+    remote_collection_id: colB,
+    collection_id: colA,
+    interval_seconds: 1,
+  });
   subId = sub.id;
 });
 
@@ -325,7 +349,14 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     await a.deps.puller.pullNow(subId);
     const { versions } = await adminJson(a, 'GET', `/admin/collections/${colA}/objects/${obj.id}`);
     expect(versions).toEqual([
-      expect.objectContaining({ version: obj.modified, tlp_level: 'GREEN', received_from: 'node-b', origin_node: 'node-b', origin_signature: expect.any(String), origin_verified: true }),
+      expect.objectContaining({
+        version: obj.modified,
+        tlp_level: 'GREEN',
+        received_from: 'node-b',
+        origin_node: 'node-b',
+        origin_signature: expect.any(String),
+        origin_verified: true,
+      }),
     ]);
     const local = indicator();
     await postObjects(a, `/default/collections/${colA}`, [local]);
@@ -333,14 +364,16 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(mine.versions[0]).toMatchObject({ received_from: null, origin_node: 'node-a', tlp_level: 'AMBER' });
   });
 
-  it("keeps, marked unchecked, the origin signature of a node it has no key for (no trust list)", async () => {
+  it('keeps, marked unchecked, the origin signature of a node it has no key for (no trust list)', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-x-'));
     await ensureKeyring(dir, 'node-x');
     const x = loadKeyring(dir);
     const obj = indicator({ object_marking_refs: [GREEN] });
     await submitAtB([obj]);
     // B received it from node-x, which originated and signed it
-    await sql`UPDATE objects SET origin = 'node-x', origin_node = 'node-x', origin_signature = ${signOrigin(x, obj)} WHERE id = ${obj.id}`.execute(b.database.db);
+    await sql`UPDATE objects SET origin = 'node-x', origin_node = 'node-x', origin_signature = ${signOrigin(x, obj)} WHERE id = ${obj.id}`.execute(
+      b.database.db,
+    );
     expect(await a.deps.puller.pullNow(subId)).toMatchObject({ ok: true });
     const { versions } = await adminJson(a, 'GET', `/admin/collections/${colA}/objects/${obj.id}`);
     expect(versions[0]).toMatchObject({ received_from: 'node-b', origin_node: 'node-x', origin_verified: false });
@@ -361,7 +394,11 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(status).toMatchObject({ status: 'complete', success_count: bundle.length });
     const outcome = await a.deps.puller.pullNow(subId, { pageLimit: 1000, maxPages: 10 });
     expect(outcome).toMatchObject({ ok: true, stored: bundle.length, more: false });
-    const reader = await adminJson(a, 'POST', '/admin/clients', { name: `bundle-${crypto.randomUUID().slice(0, 8)}`, clearance: 'AMBER', grants: [{ collection_id: colA, can_read: true, can_write: false }] });
+    const reader = await adminJson(a, 'POST', '/admin/clients', {
+      name: `bundle-${crypto.randomUUID().slice(0, 8)}`,
+      clearance: 'AMBER',
+      grants: [{ collection_id: colA, can_read: true, can_write: false }],
+    });
     const ids = new Set(bundle.map((o) => o.id));
     const served = (await readCollection(a, `/default/collections/${colA}`, reader.token)).objects.filter((o) => ids.has(o.id as string));
     expect(served).toHaveLength(bundle.length);
@@ -370,8 +407,12 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
 
   it('withholds what a page marks with a definition a later page brings, then releases it', async () => {
     const mark = {
-      type: 'marking-definition', spec_version: '2.1', id: `marking-definition--${crypto.randomUUID()}`,
-      created: '2024-01-01T00:00:00.000Z', definition_type: 'statement', definition: { statement: 'Shared within the federation.' },
+      type: 'marking-definition',
+      spec_version: '2.1',
+      id: `marking-definition--${crypto.randomUUID()}`,
+      created: '2024-01-01T00:00:00.000Z',
+      definition_type: 'statement',
+      definition: { statement: 'Shared within the federation.' },
     };
     const marked = [indicator({ object_marking_refs: [mark.id, GREEN] }), indicator({ object_marking_refs: [mark.id, GREEN] })];
     // B serves the definition after the objects: it was sent with them, deleted, and sent again.
@@ -384,8 +425,14 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(waiting.waiting).toEqual([{ marking_definition: mark.id, objects: 2 }]);
     expect(await a.deps.puller.pullNow(subId, { pageLimit: 1 })).toMatchObject({ ok: true, stored: 1 });
     expect((await adminJson(a, 'GET', `/admin/collections/${colA}/denied`)).objects).toEqual([]);
-    const reader = await adminJson(a, 'POST', '/admin/clients', { name: `reader-${crypto.randomUUID().slice(0, 8)}`, clearance: 'GREEN', grants: [{ collection_id: colA, can_read: true, can_write: false }] });
-    const served = await a.request(`/default/collections/${colA}/objects/?match[id]=${marked.map((o) => o.id).join(',')}`, { token: reader.token });
+    const reader = await adminJson(a, 'POST', '/admin/clients', {
+      name: `reader-${crypto.randomUUID().slice(0, 8)}`,
+      clearance: 'GREEN',
+      grants: [{ collection_id: colA, can_read: true, can_write: false }],
+    });
+    const served = await a.request(`/default/collections/${colA}/objects/?match[id]=${marked.map((o) => o.id).join(',')}`, {
+      token: reader.token,
+    });
     expect(((await served.json()) as { objects: StixObject[] }).objects.map((o) => o.id).sort()).toEqual(marked.map((o) => o.id).sort());
   });
 
@@ -405,7 +452,12 @@ describe('the scheduler', () => {
       await peerClient(b, 'node-t', 'node-t', t.deps.keyring.publicKeys(), { collection: colB });
       const peer = await peerClient(t, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: b.url });
       const col = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'timer' })).id;
-      const sub = await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: peer, remote_api_root: 'default', remote_collection_id: colB, collection_id: col });
+      const sub = await adminJson(t, 'POST', '/admin/subscriptions', {
+        peer_id: peer,
+        remote_api_root: 'default',
+        remote_collection_id: colB,
+        collection_id: col,
+      });
       let status = sub;
       for (let i = 0; i < 100 && !status.last_success; i++) {
         await new Promise((r) => setTimeout(r, 100));
@@ -432,9 +484,18 @@ describe('a backlog longer than one run', () => {
       await peerClient(b, 'node-c', 'node-c', t.deps.keyring.publicKeys(), { collection: shared });
       const peer = await peerClient(t, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: b.url });
       const col = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'backlog' })).id;
-      await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: peer, remote_api_root: 'default', remote_collection_id: shared, collection_id: col, interval_seconds: 3600 });
+      await adminJson(t, 'POST', '/admin/subscriptions', {
+        peer_id: peer,
+        remote_api_root: 'default',
+        remote_collection_id: shared,
+        collection_id: col,
+        interval_seconds: 3600,
+      });
       puller.start({ ...t.deps, config: { ...t.deps.config, pullTickMs: 50 } });
-      const count = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM objects WHERE collection_id = ${col}`.execute(t.database.db)).rows[0]!.n);
+      const count = async () =>
+        Number(
+          (await sql<{ n: number }>`SELECT count(*)::int AS n FROM objects WHERE collection_id = ${col}`.execute(t.database.db)).rows[0]!.n,
+        );
       let n = 0;
       for (let i = 0; i < 100 && n < backlog.length; i++) {
         await new Promise((r) => setTimeout(r, 100));
@@ -462,12 +523,24 @@ describe('a stuck peer', () => {
       const intoB = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'from B' })).id;
       const intoA = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'from A' })).id;
       mode = 'hang';
-      const stuck = await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: viaProxy, remote_api_root: 'default', remote_collection_id: colB, collection_id: intoB, interval_seconds: 1 });
+      const stuck = await adminJson(t, 'POST', '/admin/subscriptions', {
+        peer_id: viaProxy,
+        remote_api_root: 'default',
+        remote_collection_id: colB,
+        collection_id: intoB,
+        interval_seconds: 1,
+      });
       for (let i = 0; i < 50 && hanging.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(hanging.length).toBeGreaterThan(0); // B's pull is now stuck in flight
       const fresh = indicator({ object_marking_refs: [GREEN] });
       await postObjects(a, `/default/collections/${ownAtA}`, [fresh]);
-      await adminJson(t, 'POST', '/admin/subscriptions', { peer_id: direct, remote_api_root: 'default', remote_collection_id: ownAtA, collection_id: intoA, interval_seconds: 1 });
+      await adminJson(t, 'POST', '/admin/subscriptions', {
+        peer_id: direct,
+        remote_api_root: 'default',
+        remote_collection_id: ownAtA,
+        collection_id: intoA,
+        interval_seconds: 1,
+      });
       let got: unknown[] = [];
       for (let i = 0; i < 100 && got.length === 0; i++) {
         await new Promise((r) => setTimeout(r, 100));
@@ -489,8 +562,11 @@ describe('vigil subscription', () => {
   const vigil = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const bin = new URL('../../bin/vigil.js', import.meta.url).pathname;
-      execFile(process.execPath, [bin, '--json', ...args], { env: { ...process.env, VIGIL_URL: a.url, ADMIN_TOKEN }, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
+      execFile(
+        process.execPath,
+        [bin, '--json', ...args],
+        { env: { ...process.env, VIGIL_URL: a.url, ADMIN_TOKEN }, timeout: 30_000 },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
       );
     });
 
@@ -507,7 +583,9 @@ describe('vigil subscription', () => {
     expect((await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col])).code).toBe(1);
     expect((await vigil(['subscription', 'remove', id])).code).toBe(0);
     expect((await vigil(['subscription', 'show', id])).code).toBe(1);
-    expect((await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', 'soon'])).code).toBe(2);
+    expect(
+      (await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', 'soon'])).code,
+    ).toBe(2);
   });
 
   it('refuses a subscription to a client that is not a pinned peer', async () => {

@@ -16,13 +16,21 @@ afterAll(async () => {
   await node?.stop();
 });
 
-const reltuples = async () => Number((await sql<{ n: number }>`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'objects'::regclass`.execute(node.database.db)).rows[0]!.n);
+const reltuples = async () =>
+  Number(
+    (await sql<{ n: number }>`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'objects'::regclass`.execute(node.database.db))
+      .rows[0]!.n,
+  );
 
 describe('refreshStatisticsIfStale', () => {
   it('analyzes the objects table once it holds more than twice the rows its statistics know of', async () => {
     const col = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'stats' })).id;
     expect(await refreshStatisticsIfStale(node.database.db, 1000)).toBe(false);
-    await postObjects(node, `/default/collections/${col}`, Array.from({ length: 20 }, () => indicator()));
+    await postObjects(
+      node,
+      `/default/collections/${col}`,
+      Array.from({ length: 20 }, () => indicator()),
+    );
     // The row counts reach the statistics views after the commit: PostgreSQL 15 flushes a
     // backend's pending counts at most once a second, and an idle one's within 10 s.
     let analyzed = false;

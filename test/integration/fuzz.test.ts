@@ -35,12 +35,53 @@ afterAll(async () => node?.stop());
 
 // ---- hostile JSON ---------------------------------------------------------------------------
 
-const numberText = fc.constantFrom('1e400', '-1e400', '1e-400', '-0', '0.1e-999999', '123456789012345678901234567890', '9007199254740993', '1E+308', '-', '01', '1.', '.5', 'NaN', 'Infinity');
-const stringText = fc.constantFrom(
-  '"\\ud800"', '"\\udfff\\ud800"', '"\\u0000"', '"\\uFEFF"', '"\u202e"', '"😀"', '"\\"', '"\\u12"', '"a\nb"', '""',
-  `"${'x'.repeat(70_000)}"`, '"2016-12-31T23:59:60.5Z"', '"0000-01-01T00:00:00Z"', '"9999-12-31T23:59:59.9999999Z"', '"indicator--"', '"__proto__"',
+const numberText = fc.constantFrom(
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '-0',
+  '0.1e-999999',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '1E+308',
+  '-',
+  '01',
+  '1.',
+  '.5',
+  'NaN',
+  'Infinity',
 );
-const keyText = fc.constantFrom('"__proto__"', '"constructor"', '"prototype"', '"toString"', '"hasOwnProperty"', '"id"', '"type"', '"objects"', '""', '"x_\\u0000"', '"X_Upper"');
+const stringText = fc.constantFrom(
+  '"\\ud800"',
+  '"\\udfff\\ud800"',
+  '"\\u0000"',
+  '"\\uFEFF"',
+  '"\u202e"',
+  '"😀"',
+  '"\\"',
+  '"\\u12"',
+  '"a\nb"',
+  '""',
+  `"${'x'.repeat(70_000)}"`,
+  '"2016-12-31T23:59:60.5Z"',
+  '"0000-01-01T00:00:00Z"',
+  '"9999-12-31T23:59:59.9999999Z"',
+  '"indicator--"',
+  '"__proto__"',
+);
+const keyText = fc.constantFrom(
+  '"__proto__"',
+  '"constructor"',
+  '"prototype"',
+  '"toString"',
+  '"hasOwnProperty"',
+  '"id"',
+  '"type"',
+  '"objects"',
+  '""',
+  '"x_\\u0000"',
+  '"X_Upper"',
+);
 
 /** JSON text, valid or not, of the shapes that break parsers and validators. */
 const hostileJson: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
@@ -57,15 +98,35 @@ const hostileJson: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => 
 })).value;
 
 /** A valid indicator with one property replaced or added with hostile JSON text. */
-const spoiledIndicator = fc.tuple(fc.constantFrom('name', 'pattern', 'modified', 'created', 'id', 'type', 'spec_version', 'object_marking_refs', 'x_custom', 'x_ref', 'extensions', 'granular_markings'), hostileJson).map(([key, value]) => {
-  const o = JSON.stringify(indicator());
-  return `${o.slice(0, -1)},"${key}":${value}}`;
-});
+const spoiledIndicator = fc
+  .tuple(
+    fc.constantFrom(
+      'name',
+      'pattern',
+      'modified',
+      'created',
+      'id',
+      'type',
+      'spec_version',
+      'object_marking_refs',
+      'x_custom',
+      'x_ref',
+      'extensions',
+      'granular_markings',
+    ),
+    hostileJson,
+  )
+  .map(([key, value]) => {
+    const o = JSON.stringify(indicator());
+    return `${o.slice(0, -1)},"${key}":${value}}`;
+  });
 
 const hostileBody = fc.oneof(
   hostileJson,
   fc.array(fc.oneof(spoiledIndicator, hostileJson), { minLength: 1, maxLength: 30 }).map((xs) => `{"objects":[${xs.join(',')}]}`),
-  fc.array(spoiledIndicator, { minLength: 1, maxLength: 30 }).map((xs) => `{"type":"bundle","id":"bundle--6f6a0ea8-2a9c-4dd4-9b30-c8bd5e5f1a4d","objects":[${xs.join(',')}]}`),
+  fc
+    .array(spoiledIndicator, { minLength: 1, maxLength: 30 })
+    .map((xs) => `{"type":"bundle","id":"bundle--6f6a0ea8-2a9c-4dd4-9b30-c8bd5e5f1a4d","objects":[${xs.join(',')}]}`),
   fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
   fc.constant(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d])),
   fc.constant(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d])),
@@ -75,34 +136,104 @@ const hostileBody = fc.oneof(
 
 const hostileText = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('', ' ', '%00', '%ff', '%uD800', '..%2f..%2fetc', '<script>', "' OR 1=1 --", '-1', '0', '1e9', '99999999999999999999', 'null', 'all', 'first,last', '2021-02-30T00:00:00Z', '2016-12-31T23:59:60Z', 'x'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '%00',
+    '%ff',
+    '%uD800',
+    '..%2f..%2fetc',
+    '<script>',
+    "' OR 1=1 --",
+    '-1',
+    '0',
+    '1e9',
+    '99999999999999999999',
+    'null',
+    'all',
+    'first,last',
+    '2021-02-30T00:00:00Z',
+    '2016-12-31T23:59:60Z',
+    'x'.repeat(5000),
+  ),
 );
 
-const queryString = fc.array(
-  fc.tuple(fc.constantFrom('limit', 'added_after', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]', 'last_event_id', 'x', 'match[', 'limit[]'), hostileText),
-  { maxLength: 5 },
-).map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
+const queryString = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom(
+        'limit',
+        'added_after',
+        'next',
+        'match[id]',
+        'match[type]',
+        'match[version]',
+        'match[spec_version]',
+        'last_event_id',
+        'x',
+        'match[',
+        'limit[]',
+      ),
+      hostileText,
+    ),
+    { maxLength: 5 },
+  )
+  .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
 
-const credentials = fc.constantFrom<'client' | 'admin' | 'none' | 'garbage' | 'basic' | 'proof'>('client', 'admin', 'none', 'garbage', 'basic', 'proof');
+const credentials = fc.constantFrom<'client' | 'admin' | 'none' | 'garbage' | 'basic' | 'proof'>(
+  'client',
+  'admin',
+  'none',
+  'garbage',
+  'basic',
+  'proof',
+);
 
 function authorization(kind: string): string | null {
   switch (kind) {
-    case 'client': return `Bearer ${token}`;
-    case 'admin': return undefined as never;
-    case 'garbage': return 'Bearer \u00ff\u0000'.replace(/[^\x20-\x7e]/g, '?') + 'x'.repeat(3000);
-    case 'basic': return `Basic ${Buffer.from(`\u0000:${'é'.repeat(300)}`).toString('base64')}`;
-    case 'proof': return 'Vigil-Proof eyJhbGciOiJub25lIn0.e30.';
-    default: return null;
+    case 'client':
+      return `Bearer ${token}`;
+    case 'admin':
+      return undefined as never;
+    case 'garbage':
+      return 'Bearer \u00ff\u0000'.replace(/[^\x20-\x7e]/g, '?') + 'x'.repeat(3000);
+    case 'basic':
+      return `Basic ${Buffer.from(`\u0000:${'é'.repeat(300)}`).toString('base64')}`;
+    case 'proof':
+      return 'Vigil-Proof eyJhbGciOiJub25lIn0.e30.';
+    default:
+      return null;
   }
 }
 
-const acceptHeader = fc.constantFrom(TAXII, STIX, 'application/json', '*/*', 'text/html', 'application/taxii+json;version=9.9', 'application/taxii+json;q=0', ';;;', 'x'.repeat(4000));
-const contentType = fc.constantFrom(TAXII, STIX, 'application/json', 'text/plain', 'application/taxii+json;version=2.0', 'multipart/form-data; boundary=x', '', ';');
+const acceptHeader = fc.constantFrom(
+  TAXII,
+  STIX,
+  'application/json',
+  '*/*',
+  'text/html',
+  'application/taxii+json;version=9.9',
+  'application/taxii+json;q=0',
+  ';;;',
+  'x'.repeat(4000),
+);
+const contentType = fc.constantFrom(
+  TAXII,
+  STIX,
+  'application/json',
+  'text/plain',
+  'application/taxii+json;version=2.0',
+  'multipart/form-data; boundary=x',
+  '',
+  ';',
+);
 
 /** Fills a route's path parameters with real ids, unknown ones, or hostile text. */
 const pathValue = (name: string, method: string) =>
   fc.oneof(
-    ...(method === 'delete' ? [] : [fc.constant(name === 'root' || name === 'name' ? 'default' : name === 'clientId' ? clientId : collectionId)]),
+    ...(method === 'delete'
+      ? []
+      : [fc.constant(name === 'root' || name === 'name' ? 'default' : name === 'clientId' ? clientId : collectionId)]),
     fc.uuid(),
     hostileText.map((t) => encodeURIComponent(t).slice(0, 2000) || '%20'),
     fc.constantFrom('indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', '..', '%2e%2e', 'a%2Fb'),
@@ -110,25 +241,36 @@ const pathValue = (name: string, method: string) =>
 
 function requestFor(op: Operation) {
   const names = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-  return fc.record({
-    params: fc.tuple(...names.map((n) => pathValue(n, op.method))),
-    query: queryString,
-    body: hostileBody,
-    auth: credentials,
-    accept: acceptHeader,
-    contentType,
-  }).map((r) => {
-    let i = 0;
-    const path = op.path.replace(/\{(\w+)\}/g, () => r.params[i++] as string);
-    return { ...r, path };
-  });
+  return fc
+    .record({
+      params: fc.tuple(...names.map((n) => pathValue(n, op.method))),
+      query: queryString,
+      body: hostileBody,
+      auth: credentials,
+      accept: acceptHeader,
+      contentType,
+    })
+    .map((r) => {
+      let i = 0;
+      const path = op.path.replace(/\{(\w+)\}/g, () => r.params[i++] as string);
+      return { ...r, path };
+    });
 }
 
-async function send(method: string, path: string, r: { query: string; body: string | Buffer; auth: string; accept: string; contentType: string }): Promise<number> {
+async function send(
+  method: string,
+  path: string,
+  r: { query: string; body: string | Buffer; auth: string; accept: string; contentType: string },
+): Promise<number> {
   const headers: Record<string, string> = { accept: r.accept };
   const auth = authorization(r.auth);
   if (auth) headers.authorization = auth;
-  const init: RequestInit & { token?: string | null } = { method: method.toUpperCase(), headers, signal: AbortSignal.timeout(DEADLINE_MS), token: r.auth === 'admin' ? undefined : null };
+  const init: RequestInit & { token?: string | null } = {
+    method: method.toUpperCase(),
+    headers,
+    signal: AbortSignal.timeout(DEADLINE_MS),
+    token: r.auth === 'admin' ? undefined : null,
+  };
   if (!['GET', 'HEAD', 'DELETE'].includes(init.method!)) {
     headers['content-type'] = r.contentType;
     init.body = r.body;
@@ -172,15 +314,39 @@ describe('hostile input, against every endpoint: never a 5xx, never a hang', () 
 
   it('the web console: hostile sign-in forms and pages', async () => {
     await fc.assert(
-      fc.asyncProperty(hostileText, hostileText, fc.constantFrom('/console/', '/console/signin', '/console/collections', `/console/collections/${collectionId}`, '/console/submit', '/console/operations'), async (a, b, page) => {
-        const form = new URLSearchParams({ token: a, csrf: b, collection: b, bundle: a });
-        const post = await node.request('/console/signin', { method: 'POST', token: null, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: node.url }, body: form, redirect: 'manual', signal: AbortSignal.timeout(DEADLINE_MS) });
-        expect(post.status).toBeLessThan(500);
-        await post.body?.cancel();
-        const get = await node.request(`${page}?q=${encodeURIComponent(a)}`, { token: null, headers: { cookie: `vigil_session=${encodeURIComponent(b)}` }, redirect: 'manual', signal: AbortSignal.timeout(DEADLINE_MS) });
-        expect(get.status).toBeLessThan(500);
-        await get.body?.cancel();
-      }),
+      fc.asyncProperty(
+        hostileText,
+        hostileText,
+        fc.constantFrom(
+          '/console/',
+          '/console/signin',
+          '/console/collections',
+          `/console/collections/${collectionId}`,
+          '/console/submit',
+          '/console/operations',
+        ),
+        async (a, b, page) => {
+          const form = new URLSearchParams({ token: a, csrf: b, collection: b, bundle: a });
+          const post = await node.request('/console/signin', {
+            method: 'POST',
+            token: null,
+            headers: { 'content-type': 'application/x-www-form-urlencoded', origin: node.url },
+            body: form,
+            redirect: 'manual',
+            signal: AbortSignal.timeout(DEADLINE_MS),
+          });
+          expect(post.status).toBeLessThan(500);
+          await post.body?.cancel();
+          const get = await node.request(`${page}?q=${encodeURIComponent(a)}`, {
+            token: null,
+            headers: { cookie: `vigil_session=${encodeURIComponent(b)}` },
+            redirect: 'manual',
+            signal: AbortSignal.timeout(DEADLINE_MS),
+          });
+          expect(get.status).toBeLessThan(500);
+          await get.body?.cancel();
+        },
+      ),
       options,
     );
     await stillReady();

@@ -147,7 +147,7 @@ describe('the golden collection: match[version]', () => {
     expect(r.body.objects).toEqual(ARRIVAL);
   });
 
-  it('first returns each object\'s oldest version: 5, with the url indicator\'s v1', async () => {
+  it("first returns each object's oldest version: 5, with the url indicator's v1", async () => {
     const r = await get(`${base}/objects/?match[version]=first`);
     expect(r.body.objects).toEqual([relationship, hashIndicator, urlIndicator1, marking, malware21]);
     expect(r.headers.get('x-taxii-date-added-last')).toBe(dateOf(malware21));
@@ -175,7 +175,7 @@ describe('the golden collection: match[version]', () => {
     expect(res.headers.get('x-taxii-date-added-last')).toBeNull();
   });
 
-  it('the 2.0 malware\'s version is not selected by default spec_version, only with match[spec_version]=2.0', async () => {
+  it("the 2.0 malware's version is not selected by default spec_version, only with match[spec_version]=2.0", async () => {
     const byDefault = await get(`${base}/objects/?match[version]=${VERSIONS.malware20}`);
     expect(byDefault.body).toEqual({});
     const with20 = await get(`${base}/objects/?match[version]=${VERSIONS.malware20}&match[spec_version]=2.0`);
@@ -208,7 +208,7 @@ describe('the golden collection: match[spec_version], match[type], match[id]', (
     expect(r.body.objects).toEqual([relationship, hashIndicator, marking, malware21, urlIndicator3]);
   });
 
-  it('match[spec_version]=2.0,2.1 then last: the malware\'s latest version is the 2.0 one', async () => {
+  it("match[spec_version]=2.0,2.1 then last: the malware's latest version is the 2.0 one", async () => {
     const r = await get(`${base}/objects/?match[spec_version]=2.0,2.1`);
     expect(r.body.objects).toEqual([relationship, hashIndicator, marking, malware20, urlIndicator3]);
   });
@@ -218,7 +218,9 @@ describe('the golden collection: match[spec_version], match[type], match[id]', (
     expect(types.body.objects).toEqual([hashIndicator, malware21, urlIndicator3]);
     const ids = await get(`${base}/objects/?match[id]=${IDS.relationship},${IDS.urlIndicator}`);
     expect(ids.body.objects).toEqual([relationship, urlIndicator3]);
-    const both = await get(`${base}/objects/?match[type]=indicator,malware&match[id]=${IDS.relationship},${IDS.urlIndicator}&match[version]=all`);
+    const both = await get(
+      `${base}/objects/?match[type]=indicator,malware&match[id]=${IDS.relationship},${IDS.urlIndicator}&match[version]=all`,
+    );
     expect(both.body.objects).toEqual([urlIndicator1, urlIndicator2, urlIndicator3]);
   });
 

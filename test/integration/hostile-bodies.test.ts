@@ -24,7 +24,13 @@ beforeAll(async () => {
 afterAll(async () => node?.stop());
 
 async function post(body: string | Buffer, contentType = TAXII): Promise<{ status: number; body: any }> {
-  const res = await node.request(`${base}/objects/`, { method: 'POST', token, headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(DEADLINE_MS) });
+  const res = await node.request(`${base}/objects/`, {
+    method: 'POST',
+    token,
+    headers: { 'content-type': contentType },
+    body,
+    signal: AbortSignal.timeout(DEADLINE_MS),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -92,8 +98,10 @@ describe('a body past the JSON limits is refused before any parser sees it', () 
 
   it('bounds the admin and alert APIs’ bodies too', async () => {
     const res = await node.request('/admin/collections', {
-      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: `{"api_root":"default","title":"deep","x":${nested(1000)}}`, signal: AbortSignal.timeout(DEADLINE_MS),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: `{"api_root":"default","title":"deep","x":${nested(1000)}}`,
+      signal: AbortSignal.timeout(DEADLINE_MS),
     });
     expect(res.status).toBe(422);
   });
@@ -102,12 +110,18 @@ describe('a body past the JSON limits is refused before any parser sees it', () 
     const before = process.memoryUsage().arrayBuffers;
     const { port } = new URL(node.url);
     const sockets = await Promise.all(
-      Array.from({ length: 5 }, () => new Promise<net.Socket>((resolve) => {
-        const socket = net.connect(Number(port), '127.0.0.1', () => {
-          socket.write(`POST ${base}/objects/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: ${TAXII}\r\nContent-Length: 50000000\r\n\r\n{"objects":[`);
-          resolve(socket);
-        });
-      })),
+      Array.from(
+        { length: 5 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const socket = net.connect(Number(port), '127.0.0.1', () => {
+              socket.write(
+                `POST ${base}/objects/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: ${TAXII}\r\nContent-Length: 50000000\r\n\r\n{"objects":[`,
+              );
+              resolve(socket);
+            });
+          }),
+      ),
     );
     await new Promise((r) => setTimeout(r, 300));
     const grown = process.memoryUsage().arrayBuffers - before;
@@ -119,7 +133,13 @@ describe('a body past the JSON limits is refused before any parser sees it', () 
 describe('a hostile URL', () => {
   it('with a NUL character in a path segment or a query value is a 400, not a database error', async () => {
     const id = base.split('/').pop();
-    for (const path of [`/de%00fault/collections/${id}/objects/`, `${base}/objects/indicator--%00/`, `${base}/objects/?match[id]=%00`, `${base}/objects/?next=x%00`, '/admin/collections/%00']) {
+    for (const path of [
+      `/de%00fault/collections/${id}/objects/`,
+      `${base}/objects/indicator--%00/`,
+      `${base}/objects/?match[id]=%00`,
+      `${base}/objects/?next=x%00`,
+      '/admin/collections/%00',
+    ]) {
       const res = await node.request(path, { token, signal: AbortSignal.timeout(DEADLINE_MS) });
       expect(res.status, path).toBe(400);
     }
@@ -141,7 +161,10 @@ describe('one bad value fails its object, not the request', () => {
   it('stores a leap-second version (23:59:60.5) and serves it back as sent', async () => {
     const leap = indicator({ created: '2016-12-31T23:59:60.5Z', modified: '2016-12-31T23:59:60.5Z', valid_from: '2016-12-31T23:59:60.5Z' });
     const next = { ...leap, modified: '2017-01-01T00:00:00Z', name: 'the next version' };
-    const r = await post(JSON.stringify({ type: 'bundle', id: 'bundle--0a6ba0c3-7c6c-4f4e-9bfa-0d9b0a2f3b51', objects: [leap, next] }), STIX);
+    const r = await post(
+      JSON.stringify({ type: 'bundle', id: 'bundle--0a6ba0c3-7c6c-4f4e-9bfa-0d9b0a2f3b51', objects: [leap, next] }),
+      STIX,
+    );
     expect(r.body).toMatchObject({ success_count: 2, failure_count: 0 });
     const versions = await node.request(`${base}/objects/${leap.id}/versions/`, { token });
     expect(((await versions.json()) as { versions: string[] }).versions).toEqual(['2016-12-31T23:59:60.5Z', '2017-01-01T00:00:00Z']);

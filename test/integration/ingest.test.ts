@@ -25,7 +25,11 @@ const post = (body: string, contentType = TAXII) =>
 
 async function storedCount(): Promise<number> {
   const collectionId = base.split('/').pop()!;
-  const r = await node.database.db.selectFrom('objects').select((eb) => eb.fn.countAll<string>().as('n')).where('collection_id', '=', collectionId).executeTakeFirstOrThrow();
+  const r = await node.database.db
+    .selectFrom('objects')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('collection_id', '=', collectionId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -101,15 +105,27 @@ describe('bad input never gets a 5xx and never half-writes', () => {
 
   it('refuses a body that is not UTF-8 with 400 and stores nothing', async () => {
     const before = await storedCount();
-    const latin1 = Buffer.concat([Buffer.from(`{"objects":[${JSON.stringify(indicator()).slice(0, -1)},"description":"caf`), Buffer.from([0xe9]), Buffer.from('"}]}')]);
+    const latin1 = Buffer.concat([
+      Buffer.from(`{"objects":[${JSON.stringify(indicator()).slice(0, -1)},"description":"caf`),
+      Buffer.from([0xe9]),
+      Buffer.from('"}]}'),
+    ]);
     const res = await node.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: latin1 });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ http_status: '400', error_code: 'invalid-json', description: expect.stringContaining('UTF-8') });
+    expect(await res.json()).toMatchObject({
+      http_status: '400',
+      error_code: 'invalid-json',
+      description: expect.stringContaining('UTF-8'),
+    });
     expect(await storedCount()).toBe(before);
   });
 
   it('takes a body that starts with a UTF-8 byte order mark', async () => {
-    const res = await node.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ objects: [indicator()] }))]) });
+    const res = await node.request(`${base}/objects/`, {
+      method: 'POST',
+      headers: { 'content-type': TAXII },
+      body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ objects: [indicator()] }))]),
+    });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ status: 'complete', success_count: 1 });
   });
@@ -161,10 +177,20 @@ describe('max_content_length (413)', () => {
     const bytes = Buffer.from(JSON.stringify({ objects: [ind] }));
     const url = new URL(`${node.url}${base}/objects/`);
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': TAXII, accept: TAXII, authorization: `Bearer ${ADMIN_TOKEN}`, 'transfer-encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = httpRequest(
+        url,
+        {
+          method: 'POST',
+          headers: { 'content-type': TAXII, accept: TAXII, authorization: `Bearer ${ADMIN_TOKEN}`, 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let body = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (d: string) => (body += d))
+            .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       // Seven-byte pieces cut through the multi-byte characters.
       for (let at = 0; at < bytes.length; at += 7) req.write(bytes.subarray(at, at + 7));
@@ -181,7 +207,10 @@ describe('max_content_length (413)', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
         url,
-        { method: 'POST', headers: { 'content-type': TAXII, accept: TAXII, authorization: `Bearer ${ADMIN_TOKEN}`, 'transfer-encoding': 'chunked' } },
+        {
+          method: 'POST',
+          headers: { 'content-type': TAXII, accept: TAXII, authorization: `Bearer ${ADMIN_TOKEN}`, 'transfer-encoding': 'chunked' },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);

@@ -13,12 +13,26 @@ describe('a large request outlives the node that took it', () => {
     const first = await startTestNode(env, db);
     const { base } = await collectionWithClient(first);
     const objects = Array.from({ length: 3000 }, () => indicator());
-    const res = await first.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body: JSON.stringify({ objects }) });
+    const res = await first.request(`${base}/objects/`, {
+      method: 'POST',
+      headers: { 'content-type': TAXII },
+      body: JSON.stringify({ objects }),
+    });
     const { id } = (await res.json()) as { id: string };
     await first.stop(); // stops between chunks, while work is left
     const look = await db.open();
-    const left = await look.db.selectFrom('status_details').select((eb) => eb.fn.countAll<string>().as('n')).where('status_id', '=', id).where('outcome', '=', 'pending').executeTakeFirstOrThrow();
-    const job = await look.db.selectFrom('ingest_jobs').select(['status_id']).where('status_id', '=', id).where(sql<boolean>`lease_until < now()`).execute();
+    const left = await look.db
+      .selectFrom('status_details')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('status_id', '=', id)
+      .where('outcome', '=', 'pending')
+      .executeTakeFirstOrThrow();
+    const job = await look.db
+      .selectFrom('ingest_jobs')
+      .select(['status_id'])
+      .where('status_id', '=', id)
+      .where(sql<boolean>`lease_until < now()`)
+      .execute();
     await look.close();
     expect(Number(left.n)).toBeGreaterThan(0);
     expect(job).toHaveLength(1); // handed back: its lease already ran out

@@ -19,8 +19,22 @@ beforeAll(async () => {
 afterAll(async () => node?.stop());
 
 const asNew = (o: ReturnType<typeof indicator>): NewObject => ({
-  id: o.id, type: o.type, specVersion: '2.1', version: o.modified as string, markingRefs: [], json: JSON.stringify(o),
-  level: 0, pap: null, denyReason: null, unresolvedRefs: [], refKind: null, refIds: [], origin: null, originNode: null, originSignature: null, originVerified: true,
+  id: o.id,
+  type: o.type,
+  specVersion: '2.1',
+  version: o.modified as string,
+  markingRefs: [],
+  json: JSON.stringify(o),
+  level: 0,
+  pap: null,
+  denyReason: null,
+  unresolvedRefs: [],
+  refKind: null,
+  refIds: [],
+  origin: null,
+  originNode: null,
+  originSignature: null,
+  originVerified: true,
 });
 
 describe('a poller never misses a row committed late', () => {
@@ -38,7 +52,10 @@ describe('a poller never misses a row committed late', () => {
     });
     await aDidInsert;
     let bDone = false;
-    const txB = node.database.db.transaction().execute(async (tx) => insertObjects(tx, collectionId, [asNew(b)])).then(() => (bDone = true));
+    const txB = node.database.db
+      .transaction()
+      .execute(async (tx) => insertObjects(tx, collectionId, [asNew(b)]))
+      .then(() => (bDone = true));
     await new Promise((r) => setTimeout(r, 200));
     expect(bDone).toBe(false);
     releaseA();

@@ -23,14 +23,22 @@ const created = '2024-01-01T00:00:00.000Z';
 type Step = { kind: 'post'; objects: [number, number][] } | { kind: 'delete'; id: number; month: number | null };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('post' as const), objects: fc.array(fc.tuple(fc.nat(3), fc.nat(5)), { minLength: 1, maxLength: 6 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('post' as const),
+      objects: fc.array(fc.tuple(fc.nat(3), fc.nat(5)), { minLength: 1, maxLength: 6 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.nat(3), month: fc.option(fc.nat(5)) }) },
 );
 
 async function mismatches(collectionId: string): Promise<number> {
   const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM objects o WHERE o.collection_id = ${collectionId}
     AND o.latest = EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id
-      AND (v.spec_version > o.spec_version OR (v.spec_version = o.spec_version AND v.version_at > o.version_at)))`.execute(node.database.db);
+      AND (v.spec_version > o.spec_version OR (v.spec_version = o.spec_version AND v.version_at > o.version_at)))`.execute(
+    node.database.db,
+  );
   return r.rows[0]!.n;
 }
 
@@ -50,7 +58,12 @@ describe('latest versions', () => {
         const version = (i: number, m: number): StixObject =>
           i === 3 ? sco : { ...indicator({ created }), id: ids[i]!, modified: `2024-${MONTHS[m]}-01T00:00:00.000Z`, name: `v${m}` };
         for (const s of steps) {
-          if (s.kind === 'post') await postObjects(node, base, s.objects.map(([i, m]) => version(i, m)));
+          if (s.kind === 'post')
+            await postObjects(
+              node,
+              base,
+              s.objects.map(([i, m]) => version(i, m)),
+            );
           else {
             const id = s.id === 3 ? sco.id : ids[s.id]!;
             const q = s.month === null || s.id === 3 ? '' : `?match[version]=2024-${MONTHS[s.month]}-01T00:00:00.000Z`;

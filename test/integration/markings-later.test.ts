@@ -72,7 +72,9 @@ describe('a marking definition sent in a later request', () => {
   let amber: Client;
   let green: Client;
   const mark = statement('Handle with care.');
-  const marked = Array.from({ length: 20 }, (_, i) => indicator({ name: `waiting ${i}`, object_marking_refs: i < 5 ? [mark.id, TLP1.green] : [mark.id] }));
+  const marked = Array.from({ length: 20 }, (_, i) =>
+    indicator({ name: `waiting ${i}`, object_marking_refs: i < 5 ? [mark.id, TLP1.green] : [mark.id] }),
+  );
   const links = marked.slice(0, 5).map((o, i) => relationship(o.id, marked[i + 5]!.id, { object_marking_refs: [TLP1.green] }));
   const visible = indicator({ name: 'visible at once', object_marking_refs: [TLP1.green] });
   let first: any;
@@ -94,7 +96,9 @@ describe('a marking definition sent in a later request', () => {
     expect(first.success_count).toBe(25);
     for (const o of marked) {
       const s = first.successes.find((d: any) => d.id === o.id);
-      expect(s.message).toBe(`added; withheld until marking-definition ${mark.id} is known: no such marking-definition in this request or this collection yet`);
+      expect(s.message).toBe(
+        `added; withheld until marking-definition ${mark.id} is known: no such marking-definition in this request or this collection yet`,
+      );
     }
   });
 
@@ -160,7 +164,9 @@ describe('an object with a version waiting for a definition', () => {
     expect(s.successes[0].message).toContain(`withheld until marking-definition ${mark.id} is known`);
     expect((await readCollection(node, col.base, green.token)).objects).toEqual([]);
     const v1Status = await postObjects(node, col.base, [v1]);
-    expect(v1Status.successes[0].message).toMatch(/^already present: nothing changed; withheld from every recipient: another version of this object is withheld \(version 2024-02-01T00:00:00.000Z: withheld until marking-definition/);
+    expect(v1Status.successes[0].message).toMatch(
+      /^already present: nothing changed; withheld from every recipient: another version of this object is withheld \(version 2024-02-01T00:00:00.000Z: withheld until marking-definition/,
+    );
     await postObjects(node, col.base, [mark]);
     expect((await readCollection(node, col.base, green.token)).objects).toEqual([mark, v2]);
   });
@@ -174,7 +180,15 @@ describe('the same id and version twice in one request', () => {
     const s = await postObjects(node, col.base, [o, other, { ...o }, { ...o, name: 'changed without a new modified' }]);
     expect(s).toMatchObject({ success_count: 3, failure_count: 1 });
     expect(s.successes.map((d: any) => d.message)).toEqual(['added', 'added', 'a copy of objects[0] of this request: stored once']);
-    expect(s.failures).toEqual([{ id: o.id, version: o.modified, message: expect.stringMatching(/^objects\[3\]: same id and version as objects\[0\] of this request, with other content: objects\[0\] was stored/) }]);
+    expect(s.failures).toEqual([
+      {
+        id: o.id,
+        version: o.modified,
+        message: expect.stringMatching(
+          /^objects\[3\]: same id and version as objects\[0\] of this request, with other content: objects\[0\] was stored/,
+        ),
+      },
+    ]);
     expect((await readCollection(node, col.base)).objects.find((x) => x.id === o.id)).toEqual(o);
   });
 
@@ -184,7 +198,9 @@ describe('the same id and version twice in one request', () => {
     const filler = Array.from({ length: INLINE_MAX + 200 }, (_, i) => indicator({ name: `filler ${i}` }));
     const s = await postObjects(node, col.base, [o, ...filler, { ...o, name: 'changed' }]);
     expect(s).toMatchObject({ status: 'complete', success_count: INLINE_MAX + 201, failure_count: 1 });
-    expect(s.failures[0].message).toMatch(new RegExp(`^objects\\[${INLINE_MAX + 201}\\]: same id and version as objects\\[0\\] of this request`));
+    expect(s.failures[0].message).toMatch(
+      new RegExp(`^objects\\[${INLINE_MAX + 201}\\]: same id and version as objects\\[0\\] of this request`),
+    );
   });
 });
 
@@ -211,13 +227,19 @@ describe('versions an older release denied for good for a missing definition', (
 
       upgraded = await startTestNode({}, source);
       const base = `/default/collections/${col}`;
-      const reader = await adminJson(upgraded, 'POST', '/admin/clients', { name: 'reader', clearance: 'AMBER', grants: [{ collection_id: col, can_read: true, can_write: false }] });
+      const reader = await adminJson(upgraded, 'POST', '/admin/clients', {
+        name: 'reader',
+        clearance: 'AMBER',
+        grants: [{ collection_id: col, can_read: true, can_write: false }],
+      });
       expect((await readCollection(upgraded, base, reader.token)).objects.map((o) => o.id)).toEqual([mark.id]);
       const listed = await adminJson(upgraded, 'GET', `/admin/collections/${col}/denied`);
       expect(listed.waiting).toEqual([{ marking_definition: mark.id, objects: 2 }]);
       const again = await postObjects(upgraded, base, [...objects, mark]);
       expect(new Set(again.successes.map((s: any) => s.message))).toEqual(new Set(['already present: nothing changed']));
-      expect((await readCollection(upgraded, base, reader.token)).objects.map((o) => o.id).sort()).toEqual([mark, ...objects].map((o) => o.id).sort());
+      expect((await readCollection(upgraded, base, reader.token)).objects.map((o) => o.id).sort()).toEqual(
+        [mark, ...objects].map((o) => o.id).sort(),
+      );
     } finally {
       await old?.stop();
       await upgraded?.stop();
@@ -234,8 +256,22 @@ describe.runIf(onPostgres)('a definition committed while a request that needs it
     const mark = statement('Committed by another writer.');
     const o = indicator({ object_marking_refs: [mark.id] });
     const asNew: NewObject = {
-      id: mark.id, type: mark.type, specVersion: '2.1', version: mark.created as string, markingRefs: [], json: JSON.stringify(mark),
-      level: 0, pap: null, denyReason: null, unresolvedRefs: [], refKind: null, refIds: [], origin: null, originNode: null, originSignature: null, originVerified: true,
+      id: mark.id,
+      type: mark.type,
+      specVersion: '2.1',
+      version: mark.created as string,
+      markingRefs: [],
+      json: JSON.stringify(mark),
+      level: 0,
+      pap: null,
+      denyReason: null,
+      unresolvedRefs: [],
+      refKind: null,
+      refIds: [],
+      origin: null,
+      originNode: null,
+      originSignature: null,
+      originVerified: true,
     };
     let posted: Promise<any> | undefined;
     // Another writer holds the collection's lock; the request classifies `o` (no definition yet)

@@ -111,7 +111,12 @@ describe('a method the path does not take', () => {
           expect(res.text, where).toContain(`it takes ${allow.join(', ')}`);
         } else {
           expect(res.headers['content-type'], where).toBe(TAXII);
-          expect(res.json(), where).toMatchObject({ title: 'Method not allowed', error_code: 'method-not-allowed', http_status: '405', details: { allow } });
+          expect(res.json(), where).toMatchObject({
+            title: 'Method not allowed',
+            error_code: 'method-not-allowed',
+            http_status: '405',
+            details: { allow },
+          });
         }
       }
     }
@@ -138,14 +143,18 @@ describe('a method the path does not take', () => {
 });
 
 describe('a path the node does not serve', () => {
-  it.each(['/nothing/here/at/all', '/admin/nope', '/alerts/nope', '/taxii2/extra', `/default/collections/${UUID}/nope`, '/.well-known/other'])(
-    '%s stays 404 whatever the method',
-    async (path) => {
-      for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']) {
-        const res = await send(method, path);
-        expect(res.status, `${method} ${path}`).toBe(404);
-        expect(res.headers.allow, `${method} ${path}`).toBeUndefined();
-      }
-    },
-  );
+  it.each([
+    '/nothing/here/at/all',
+    '/admin/nope',
+    '/alerts/nope',
+    '/taxii2/extra',
+    `/default/collections/${UUID}/nope`,
+    '/.well-known/other',
+  ])('%s stays 404 whatever the method', async (path) => {
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']) {
+      const res = await send(method, path);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.allow, `${method} ${path}`).toBeUndefined();
+    }
+  });
 });

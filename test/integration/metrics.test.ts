@@ -57,7 +57,12 @@ describe('/metrics', () => {
 
   it('shows request latency by route and status, objects served by collection and TLP level, after traffic', async () => {
     const { collectionId, token, base } = await collectionWithClient(node);
-    await postObjects(node, base, [indicator(), indicator({ object_marking_refs: ['marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb'] })], token);
+    await postObjects(
+      node,
+      base,
+      [indicator(), indicator({ object_marking_refs: ['marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb'] })],
+      token,
+    );
     const ingested = (await scrape()).text;
     expect(sample(ingested, 'vigil_objects_ingested_total', { collection: collectionId, level: 'GREEN' })).toBe(1);
     expect(sample(ingested, 'vigil_objects_ingested_total', { collection: collectionId, level: 'AMBER' })).toBe(1);
@@ -69,7 +74,9 @@ describe('/metrics', () => {
     const res = await node.request(`${base}/objects/`, { token });
     expect(res.status).toBe(200);
     const text = (await scrape()).text;
-    expect(sample(text, 'vigil_http_request_duration_seconds_count', { method: 'GET', route: '/:root/collections/:id/objects', status: '200' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'vigil_http_request_duration_seconds_count', { method: 'GET', route: '/:root/collections/:id/objects', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'vigil_objects_served_total', { collection: collectionId, level: 'GREEN' })).toBe(before + 1);
     expect(sample(text, 'vigil_objects_served_total', { collection: collectionId, level: 'AMBER' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'vigil_ingest_backlog_requests')).toBe(0);

@@ -42,7 +42,9 @@ describe('a page longer than one chunk of the page text', () => {
     const { base: many } = await collectionWithClient(node);
     // Three chunks and a bit (the store joins 50 objects a chunk), some descriptions outside
     // ASCII: the response is assembled from each chunk's UTF-8 bytes.
-    const objs = Array.from({ length: 163 }, (_, i) => indicator({ name: `chunked ${i}`, description: i % 7 === 0 ? `Überwachung ${i} — 监控 🛡️` : `plain ${i}` }));
+    const objs = Array.from({ length: 163 }, (_, i) =>
+      indicator({ name: `chunked ${i}`, description: i % 7 === 0 ? `Überwachung ${i} — 监控 🛡️` : `plain ${i}` }),
+    );
     expect(await postObjects(node, many, objs)).toMatchObject({ status: 'complete', success_count: 163 });
 
     const first = await node.request(`${many}/objects/?limit=120`);

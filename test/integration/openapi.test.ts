@@ -76,7 +76,9 @@ function refs(value: unknown, out: string[] = []): string[] {
 
 const operations = (d: Doc) =>
   Object.entries<Doc>(d.paths).flatMap(([path, item]) =>
-    Object.entries<Doc>(item).filter(([m]) => METHODS.includes(m)).map(([method, op]) => ({ path, method, op })),
+    Object.entries<Doc>(item)
+      .filter(([m]) => METHODS.includes(m))
+      .map(([method, op]) => ({ path, method, op })),
   );
 
 describe('the document is OpenAPI 3.1 in shape', () => {
@@ -107,7 +109,10 @@ describe('the document is OpenAPI 3.1 in shape', () => {
       for (const tag of op.tags) expect(tags.has(tag), where).toBe(true);
       for (const requirement of op.security ?? []) for (const name of Object.keys(requirement)) expect(schemes.has(name), where).toBe(true);
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
-      const declared = (op.parameters ?? []).filter((p: Doc) => p.in === 'path').map((p: Doc) => p.name).sort();
+      const declared = (op.parameters ?? [])
+        .filter((p: Doc) => p.in === 'path')
+        .map((p: Doc) => p.name)
+        .sort();
       expect(declared, where).toEqual(inPath);
     }
   });
@@ -153,7 +158,11 @@ describe('schemas come from the zod definitions', () => {
   it('POST /admin/collections takes the createCollectionBody schema', () => {
     const schema = body('post', '/admin/collections');
     expect(schema.required).toEqual(expect.arrayContaining(['api_root', 'title']));
-    const { $schema: _, ...fromZod } = z.toJSONSchema(createCollectionBody, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+    const { $schema: _, ...fromZod } = z.toJSONSchema(createCollectionBody, {
+      target: 'draft-2020-12',
+      io: 'input',
+      unrepresentable: 'any',
+    });
     expect(schema).toEqual(fromZod);
   });
 
@@ -171,7 +180,9 @@ describe('schemas come from the zod definitions', () => {
 
   it('the TAXII filters are query parameters', () => {
     const names = doc.paths['/{root}/collections/{id}/objects/'].get.parameters.map((p: Doc) => p.name);
-    expect(names).toEqual(expect.arrayContaining(['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]']));
+    expect(names).toEqual(
+      expect.arrayContaining(['added_after', 'limit', 'next', 'match[id]', 'match[type]', 'match[version]', 'match[spec_version]']),
+    );
   });
 });
 
@@ -210,7 +221,11 @@ describe('/docs', () => {
     const html = await (await node.request('/docs', { token: null, headers: { accept: 'text/html' } })).text();
     expect(html).toContain(`/docs/scalar.js?v=${source.version}"`);
     const res = await node.request('/docs/scalar.js', { token: null, headers: { accept: '*/*', 'accept-encoding': 'identity' } });
-    expect(createHash('sha256').update(new Uint8Array(await res.arrayBuffer())).digest('hex')).toBe(source.sha256);
+    expect(
+      createHash('sha256')
+        .update(new Uint8Array(await res.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(source.sha256);
   });
 
   it('points Scalar at /openapi.json with everything that would leave the node switched off', async () => {
@@ -218,7 +233,13 @@ describe('/docs', () => {
     expect(html).toContain('data-url="/openapi.json"');
     const attribute = /data-configuration='([^']*)'/.exec(html)?.[1] ?? '';
     const configuration = JSON.parse(attribute.replaceAll('&#39;', "'").replaceAll('&amp;', '&'));
-    expect(configuration).toMatchObject({ telemetry: false, withDefaultFonts: false, proxyUrl: '', agent: { disabled: true }, mcp: { disabled: true } });
+    expect(configuration).toMatchObject({
+      telemetry: false,
+      withDefaultFonts: false,
+      proxyUrl: '',
+      agent: { disabled: true },
+      mcp: { disabled: true },
+    });
   });
 
   it('leaves /openapi.json and /docs public even with bad credentials sent', async () => {

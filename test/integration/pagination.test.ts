@@ -95,7 +95,7 @@ describe('order and date_added', () => {
     expect(manifest.map((r: any) => r.id)).toEqual(batch.map((o) => o.id));
   });
 
-  it('sends X-TAXII-Date-Added-First/-Last as the first and last item\'s date_added, six digits', async () => {
+  it("sends X-TAXII-Date-Added-First/-Last as the first and last item's date_added, six digits", async () => {
     const r = await get(node, `${seven.base}/objects/?limit=3`);
     expect(r.headers.get('x-taxii-date-added-first')).toBe(seven.manifest[0].date_added);
     expect(r.headers.get('x-taxii-date-added-last')).toBe(seven.manifest[2].date_added);
@@ -243,7 +243,15 @@ describe('added_after', () => {
   });
 
   it('rejects an impossible or malformed added_after with 400', async () => {
-    for (const bad of ['2021-02-30T00:00:00Z', 'garbage', '2021-01-01', '2021-01-01T00:00:00', '2021-01-01T00:00:00.Z', '2021-13-01T00:00:00Z', '']) {
+    for (const bad of [
+      '2021-02-30T00:00:00Z',
+      'garbage',
+      '2021-01-01',
+      '2021-01-01T00:00:00',
+      '2021-01-01T00:00:00.Z',
+      '2021-13-01T00:00:00Z',
+      '',
+    ]) {
       expectTaxiiError(await get(node, `${seven.base}/objects/?added_after=${q(bad)}`));
     }
     expectTaxiiError(await get(node, `${seven.base}/manifest/?added_after=garbage`));
@@ -323,7 +331,18 @@ describe('malformed queries', () => {
     };
     // The readable, HMAC-signed form of earlier releases: refused, whatever it says.
     const legacy = `${Buffer.from(JSON.stringify({ p: '1970-01-01T00:00:00.000000Z', f: 'AAAAAAAAAAAAAAAA' })).toString('base64url')}.${'A'.repeat(43)}`;
-    for (const bad of [flipped(0), flipped(1), flipped(20), flipped(bytes.length - 1), token.slice(0, -3), `${token}x`, `${token}.x`, 'garbage', '!!!.???', legacy]) {
+    for (const bad of [
+      flipped(0),
+      flipped(1),
+      flipped(20),
+      flipped(bytes.length - 1),
+      token.slice(0, -3),
+      `${token}x`,
+      `${token}.x`,
+      'garbage',
+      '!!!.???',
+      legacy,
+    ]) {
       expectTaxiiError(await get(node, `${seven.base}/objects/?limit=2&next=${q(bad)}`));
     }
   });

@@ -52,7 +52,9 @@ describe('a peer node has no token', () => {
     expect(unknown.status).toBe(401);
     expect(await refusal(await node.request(objects, { token }))).toEqual(unknown);
     expect(await refusal(await node.request(objects, { headers: basic(peer.name, token) }))).toEqual(unknown);
-    expect(await refusal(await node.request('/taxii2/', { token }))).toEqual(await refusal(await node.request('/taxii2/', { token: 'vgl_not-a-token-of-this-node' })));
+    expect(await refusal(await node.request('/taxii2/', { token }))).toEqual(
+      await refusal(await node.request('/taxii2/', { token: 'vgl_not-a-token-of-this-node' })),
+    );
     expect((await alertApi(node, 'GET', '/subscriptions', token)).status).toBe(401);
     expect((await node.request('/admin/clients', { token, headers: { accept: 'application/json' } })).status).toBe(401);
   });

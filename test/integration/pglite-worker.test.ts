@@ -106,7 +106,9 @@ describe('values round-trip as PGlite in-thread returns them', () => {
   it('through Kysely: a bytea token hash is found by equality', async () => {
     const hash = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
     await sql`INSERT INTO uniq VALUES (1, ${hash})`.execute(database.db);
-    const found = await sql<{ id: number; hash: Uint8Array }>`SELECT id, hash FROM uniq WHERE hash = ${new Uint8Array(hash)}`.execute(database.db);
+    const found = await sql<{ id: number; hash: Uint8Array }>`SELECT id, hash FROM uniq WHERE hash = ${new Uint8Array(hash)}`.execute(
+      database.db,
+    );
     expect(found.rows).toHaveLength(1);
     expect(found.rows[0]!.hash).toBeInstanceOf(Uint8Array);
     expect(Buffer.compare(found.rows[0]!.hash, hash)).toBe(0);

@@ -51,7 +51,10 @@ function latestById(objects: Obj[]): Map<string, Obj> {
 
 const TLP_IDS = new Set([...Object.values(TLP1), ...Object.values(TLP2), OPENCTI_AMBER_STRICT]);
 const STRICTER_THAN_AMBER = new Set([TLP1.red, TLP2.red, TLP2.amberStrict, OPENCTI_AMBER_STRICT]);
-const LINKS: Record<string, string[]> = { relationship: ['source_ref', 'target_ref'], sighting: ['sighting_of_ref', 'observed_data_refs', 'where_sighted_refs'] };
+const LINKS: Record<string, string[]> = {
+  relationship: ['source_ref', 'target_ref'],
+  sighting: ['sighting_of_ref', 'observed_data_refs', 'where_sighted_refs'],
+};
 const CONTAINERS = new Set(['report', 'grouping', 'note', 'opinion']);
 
 const markingsOf = (o: Obj) => [
@@ -98,7 +101,11 @@ const REFUSED: Record<string, Record<string, RegExp>> = {
 
 async function submit(node: TestNode, base: string, fixture: PublishedBundle): Promise<any> {
   const { contentType, body } = fixture.request();
-  const res = await node.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': contentType === 'bundle' ? STIX : TAXII }, body });
+  const res = await node.request(`${base}/objects/`, {
+    method: 'POST',
+    headers: { 'content-type': contentType === 'bundle' ? STIX : TAXII },
+    body,
+  });
   expect(res.status, await res.clone().text()).toBe(202);
   let status: any = await res.json();
   for (let i = 0; status.status !== 'complete' && i < 1200; i++) {
@@ -114,7 +121,7 @@ it('has real bundles to test with', () => {
 
 describe.each(PUBLISHED_BUNDLES.map((f) => [f.name, f] as const))('%s, submitted as published', (_, fixture) => {
   const refused = REFUSED[fixture.name] ?? {};
-  const objects = fixture.objects().filter((o) => !(o.id as string in refused));
+  const objects = fixture.objects().filter((o) => !((o.id as string) in refused));
   const latest = latestById(objects);
   let colB: string;
   let baseB: string;
@@ -124,13 +131,22 @@ describe.each(PUBLISHED_BUNDLES.map((f) => [f.name, f] as const))('%s, submitted
   beforeAll(async () => {
     colB = (await adminJson(b, 'POST', '/admin/collections', { api_root: 'default', title: fixture.name })).id;
     baseB = `/default/collections/${colB}`;
-    amber = await adminJson(b, 'POST', '/admin/clients', { name: `amber-${randomUUID().slice(0, 8)}`, clearance: 'AMBER', grants: [{ collection_id: colB, can_read: true, can_write: false }] });
+    amber = await adminJson(b, 'POST', '/admin/clients', {
+      name: `amber-${randomUUID().slice(0, 8)}`,
+      clearance: 'AMBER',
+      grants: [{ collection_id: colB, can_read: true, can_write: false }],
+    });
     status = await submit(b, baseB, fixture);
   });
 
   it('is stored whole: every object a success, withheld only where its marking-definition is missing from the bundle', () => {
     const failures = Object.keys(refused).length;
-    expect(status).toMatchObject({ status: 'complete', total_count: objects.length + failures, failure_count: failures, success_count: objects.length });
+    expect(status).toMatchObject({
+      status: 'complete',
+      total_count: objects.length + failures,
+      failure_count: failures,
+      success_count: objects.length,
+    });
     for (const f of status.failures ?? []) expect(f.message).toMatch(refused[f.id]!);
     const waits = waiting(objects);
     for (const s of status.successes) {
@@ -141,7 +157,10 @@ describe.each(PUBLISHED_BUNDLES.map((f) => [f.name, f] as const))('%s, submitted
 
   it('is served whole, each object the same JSON value, to a client cleared for everything', async () => {
     const all = await adminJson(b, 'POST', '/admin/clients', {
-      name: `all-${randomUUID().slice(0, 8)}`, clearance: 'AMBER+STRICT', own_org: true, grants: [{ collection_id: colB, can_read: true, can_write: false }],
+      name: `all-${randomUUID().slice(0, 8)}`,
+      clearance: 'AMBER+STRICT',
+      own_org: true,
+      grants: [{ collection_id: colB, can_read: true, can_write: false }],
     });
     await adminJson(b, 'PUT', `/admin/collections/${colB}/red-recipients/${all.id}`);
     const read = await readCollection(b, baseB, all.token);
@@ -159,7 +178,13 @@ describe.each(PUBLISHED_BUNDLES.map((f) => [f.name, f] as const))('%s, submitted
   it('crosses one federation hop: a peer pulling the collection holds what that client is served', async () => {
     await adminJson(b, 'PUT', `/admin/clients/${peerAtB}/grants/${colB}`, { can_read: true, can_write: false });
     const colA = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: `pulled: ${fixture.name}` })).id;
-    const sub = await adminJson(a, 'POST', '/admin/subscriptions', { peer_id: peerAtA, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA, interval_seconds: 3600 });
+    const sub = await adminJson(a, 'POST', '/admin/subscriptions', {
+      peer_id: peerAtA,
+      remote_api_root: 'default',
+      remote_collection_id: colB,
+      collection_id: colA,
+      interval_seconds: 3600,
+    });
     const outcome = await a.deps.puller.pullNow(sub.id, { pageLimit: 500, maxPages: 1000 });
     expect(outcome).toMatchObject({ ok: true, more: false, quarantined: 0 });
     const atA = await readCollection(a, `/default/collections/${colA}`);

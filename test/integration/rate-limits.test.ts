@@ -61,7 +61,9 @@ describe('per-client rate limits', () => {
 
   it('limits a peer node by its own budget', async () => {
     const peer = await pinnedPeer(node, { grants: [{ collection_id: a.collectionId, can_read: true, can_write: false }] });
-    const answers = await Promise.all(Array.from({ length: 8 }, () => requestAs(node, `${a.base}/objects/`, peer, { headers: from('198.51.100.2') })));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => requestAs(node, `${a.base}/objects/`, peer, { headers: from('198.51.100.2') })),
+    );
     expect(answers.map((r) => r.status)).toContain(429);
     await expectTooMany(answers.find((r) => r.status === 429)!);
   });
@@ -78,7 +80,8 @@ describe('per-client rate limits', () => {
 
   it('never limits the admin', async () => {
     const c = await collectionWithClient(node);
-    const twenty = (token: string | undefined) => Promise.all(Array.from({ length: 20 }, () => node.request('/taxii2/', { token, headers: from('198.51.100.3') })));
+    const twenty = (token: string | undefined) =>
+      Promise.all(Array.from({ length: 20 }, () => node.request('/taxii2/', { token, headers: from('198.51.100.3') })));
     expect((await twenty(c.token)).map((r) => r.status)).toContain(429);
     expect((await twenty(undefined)).map((r) => r.status)).toEqual(Array(20).fill(200));
   });

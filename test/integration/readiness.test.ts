@@ -25,7 +25,9 @@ describe('/readyz', () => {
 
   it('names the migrations the database lacks, and is ready again once they are applied', async () => {
     const last = (await migrationFiles()).at(-1)!;
-    const { applied_at } = (await sql<{ applied_at: Date }>`SELECT applied_at FROM schema_migrations WHERE name = ${last}`.execute(node.database.db)).rows[0]!;
+    const { applied_at } = (
+      await sql<{ applied_at: Date }>`SELECT applied_at FROM schema_migrations WHERE name = ${last}`.execute(node.database.db)
+    ).rows[0]!;
     await sql`DELETE FROM schema_migrations WHERE name = ${last}`.execute(node.database.db);
     try {
       expect(await readyz()).toEqual({ status: 503, body: { status: 'migrations pending', pending: [last] } });

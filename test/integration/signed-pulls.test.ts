@@ -37,7 +37,11 @@ beforeAll(async () => {
   green = indicator({ object_marking_refs: [GREEN] });
   amber = indicator({ object_marking_refs: [AMBER] });
   await postObjects(served, base, [green, amber]);
-  const peer = await adminJson(served, 'POST', '/admin/clients', { name: 'node-b', kind: 'peer', grants: [{ collection_id: collectionId, can_read: true, can_write: false }] });
+  const peer = await adminJson(served, 'POST', '/admin/clients', {
+    name: 'node-b',
+    kind: 'peer',
+    grants: [{ collection_id: collectionId, can_read: true, can_write: false }],
+  });
   await adminJson(served, 'PUT', `/admin/clients/${peer.id}/peer`, { node_id: 'node-b', keys: puller.publicKeys() });
 });
 afterAll(async () => served?.stop());
@@ -73,7 +77,9 @@ describe('signed pulls between nodes', () => {
       const origin = envelope.x_vigil_origins[i];
       expect(origin).toMatchObject({ id: o.id, version: o.modified, node: 'node-a' });
       await verifyOrigin(origin.signature, o, 'node-a', served.deps.keyring.publicKeys());
-      await expect(verifyOrigin(origin.signature, { ...o, name: 'altered by a relay' }, 'node-a', served.deps.keyring.publicKeys())).rejects.toThrow();
+      await expect(
+        verifyOrigin(origin.signature, { ...o, name: 'altered by a relay' }, 'node-a', served.deps.keyring.publicKeys()),
+      ).rejects.toThrow();
     }
     // a node's own clients get the plain TAXII envelope
     const plain: any = await (await served.request(`${base}/objects/`)).json();
@@ -109,7 +115,14 @@ describe('signed pulls between nodes', () => {
     const { kid, key } = await puller.signingKey();
     const now = Math.floor(Date.now() / 1000);
     const crafted = (iat: number, exp: number) =>
-      new SignJWT({ htm: 'GET', htu: url() }).setProtectedHeader({ alg: 'EdDSA', kid }).setIssuer('node-b').setAudience('node-a').setJti(crypto.randomUUID()).setIssuedAt(iat).setExpirationTime(exp).sign(key);
+      new SignJWT({ htm: 'GET', htu: url() })
+        .setProtectedHeader({ alg: 'EdDSA', kid })
+        .setIssuer('node-b')
+        .setAudience('node-a')
+        .setJti(crypto.randomUUID())
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(key);
     cases.push(['expired', crafted(now - 120, now - 60).then((token) => ({ token }))]);
     cases.push(['lives 10 minutes', crafted(now, now + 600).then((token) => ({ token }))]);
     for (const [what, proof] of cases) {

@@ -14,8 +14,9 @@ import { relationship as indicates } from '../support/bundles.ts';
 // object, manifest, versions, their date headers, `more`, paging by next and by added_after,
 // DELETE's existence check, status), and the audit of AMBER+ deliveries.
 
-
-const markingsBundle = JSON.parse(readFileSync(new URL('../fixtures/stix/tlp-markings.json', import.meta.url), 'utf8')) as { objects: StixObject[] };
+const markingsBundle = JSON.parse(readFileSync(new URL('../fixtures/stix/tlp-markings.json', import.meta.url), 'utf8')) as {
+  objects: StixObject[];
+};
 const markingById = new Map(markingsBundle.objects.map((o) => [o.id, o]));
 
 let node: TestNode;
@@ -181,7 +182,10 @@ async function expectComplete(status: any, successes: number, failures = 0): Pro
 
 describe('each clearance gets exactly the levels tlp.md allows, on every read path', () => {
   let col: { id: string; base: string };
-  const o = {} as Record<'clear' | 'clear2' | 'green' | 'amber' | 'unmarked' | 'strict' | 'strictOcti' | 'red' | 'red2' | 'granularRed', StixObject>;
+  const o = {} as Record<
+    'clear' | 'clear2' | 'green' | 'amber' | 'unmarked' | 'strict' | 'strictOcti' | 'red' | 'red2' | 'granularRed',
+    StixObject
+  >;
   const shipped = [TLP2_EXTENSION, TLP2.clear, TLP2.amberStrict, TLP2.red];
   let levels: Record<'CLEAR' | 'GREEN' | 'AMBER' | 'AMBER+STRICT' | 'RED', string[]>;
   const c = {} as Record<'clear' | 'green' | 'amber' | 'amberOwnOrg' | 'strictNoOrg' | 'strict' | 'redGreen' | 'redAll', Client>;
@@ -226,7 +230,11 @@ describe('each clearance gets exactly the levels tlp.md allows, on every read pa
   const upTo = (...names: (keyof typeof levels)[]) => names.flatMap((n) => levels[n]);
 
   it('ships the TLP 2.0 definitions and stores every object at its level', async () => {
-    expect((await adminManifest(col.base)).map((m) => m.id)).toEqual([TLP2_EXTENSION, ...shipped.slice(1).sort(), ...Object.values(o).map((x) => x.id)]);
+    expect((await adminManifest(col.base)).map((m) => m.id)).toEqual([
+      TLP2_EXTENSION,
+      ...shipped.slice(1).sort(),
+      ...Object.values(o).map((x) => x.id),
+    ]);
   });
 
   it('defaults a new client to CLEAR', async () => {
@@ -290,7 +298,10 @@ describe('each clearance gets exactly the levels tlp.md allows, on every read pa
   it('keeps withheld objects out of match[id] and match[type] filters', async () => {
     const r = await get(`${col.base}/objects/?match[id]=${o.green.id},${o.amber.id},${o.red.id}`, c.green.token);
     expect(idsOf(r.body)).toEqual([o.green.id]);
-    expect([r.first, r.last]).toEqual([(await get(`${col.base}/objects/${o.green.id}/`)).first, (await get(`${col.base}/objects/${o.green.id}/`)).last]);
+    expect([r.first, r.last]).toEqual([
+      (await get(`${col.base}/objects/${o.green.id}/`)).first,
+      (await get(`${col.base}/objects/${o.green.id}/`)).last,
+    ]);
     const t = await get(`${col.base}/manifest/?match[type]=indicator`, c.clear.token);
     expect(idsOf(t.body)).toEqual([o.clear.id, o.clear2.id]);
   });
@@ -360,18 +371,31 @@ describe('the strictest version of an id raises its older versions', () => {
     const held = marked([TLP1.green]);
     await expectComplete(await postObjects(node, col.base, [held]), 1);
     const again = await postObjects(node, col.base, [{ ...held, object_marking_refs: [TLP1.red] }]);
-    expect(again.failures).toEqual([{ id: held.id, version: held.modified, message: expect.stringMatching(/^objects\[0\]: another object is already stored under this id and version, with other content: nothing changed/) }]);
+    expect(again.failures).toEqual([
+      {
+        id: held.id,
+        version: held.modified,
+        message: expect.stringMatching(
+          /^objects\[0\]: another object is already stored under this id and version, with other content: nothing changed/,
+        ),
+      },
+    ]);
     const twice = marked([TLP1.green]);
     const s = await postObjects(node, col.base, [twice, { ...twice, object_marking_refs: [TLP1.red] }]);
     expect(s.successes.map((d: any) => d.message)).toEqual(['added']);
-    expect(s.failures.map((d: any) => d.message)).toEqual([expect.stringMatching(/^objects\[1\]: same id and version as objects\[0\] of this request, with other content/)]);
+    expect(s.failures.map((d: any) => d.message)).toEqual([
+      expect.stringMatching(/^objects\[1\]: same id and version as objects\[0\] of this request, with other content/),
+    ]);
     for (const o of [held, twice]) {
       const r = await get(`${col.base}/objects/${o.id}/`, green.token);
       expect(r.status).toBe(200);
       expect(r.body.objects).toEqual([o]);
     }
     // A genuinely new, stricter version still raises the held one.
-    await expectComplete(await postObjects(node, col.base, [{ ...held, modified: '2024-03-01T00:00:00.000Z', object_marking_refs: [TLP1.red] }]), 1);
+    await expectComplete(
+      await postObjects(node, col.base, [{ ...held, modified: '2024-03-01T00:00:00.000Z', object_marking_refs: [TLP1.red] }]),
+      1,
+    );
     await expectLikeUnknown((id) => `${col.base}/objects/${id}/`, held.id, green.token);
   });
 
@@ -467,7 +491,9 @@ describe('an unknown TLP-like or unresolvable marking: stored, served to nobody 
 
   it('says in the status that the object was stored and why it is withheld', async () => {
     const success = (i: number, id: string) => statuses[i].successes.find((s: any) => s.id === id);
-    expect(success(0, d1.id).message).toBe(`added; withheld until marking-definition ${missing} is known: no such marking-definition in this request or this collection yet`);
+    expect(success(0, d1.id).message).toBe(
+      `added; withheld until marking-definition ${missing} is known: no such marking-definition in this request or this collection yet`,
+    );
     expect(success(1, d2.id).message).toMatch(/^added; withheld from every recipient: /);
     expect(success(1, d2.id).message).toContain(tlp2Like.id);
     expect(success(1, d2.id).message).toMatch(/not a known TLP marking/);
@@ -478,7 +504,13 @@ describe('an unknown TLP-like or unresolvable marking: stored, served to nobody 
   });
 
   it('rejects a definition_type "tlp" marking with an unknown id (the validator)', async () => {
-    const bad = { ...purple, id: `marking-definition--${randomUUID()}`, name: 'TLP:GREEN', definition_type: 'tlp', definition: { tlp: 'green' } };
+    const bad = {
+      ...purple,
+      id: `marking-definition--${randomUUID()}`,
+      name: 'TLP:GREEN',
+      definition_type: 'tlp',
+      definition: { tlp: 'green' },
+    };
     const s = await postObjects(node, col.base, [bad]);
     await expectComplete(s, 0, 1);
     expect(s.failures[0].message).toMatch(/predefined TLP:GREEN/);
@@ -522,7 +554,8 @@ describe('an unknown TLP-like or unresolvable marking: stored, served to nobody 
 
 // ---- references --------------------------------------------------------------------------
 
-const relationship = (source: string, target: string, markings: string[]): StixObject => indicates(source, target, { object_marking_refs: markings });
+const relationship = (source: string, target: string, markings: string[]): StixObject =>
+  indicates(source, target, { object_marking_refs: markings });
 
 function common(type: string, markings: string[], over: Record<string, unknown>): StixObject {
   return {
@@ -577,7 +610,11 @@ describe('references leak ids: links and containers pointing at hidden objects a
   });
 
   it('serves them all to a client who may see what they point at', async () => {
-    await expectServes(col.base, amber.token, [...base, ...Object.values(r)].map((x) => x.id));
+    await expectServes(
+      col.base,
+      amber.token,
+      [...base, ...Object.values(r)].map((x) => x.id),
+    );
   });
 
   it('lets containers through when the collection relaxes container references, never links', async () => {
@@ -668,7 +705,10 @@ describe('a peer node gets GREEN, and AMBER only by agreement and only what this
     // Neither clearance, own organisation nor RED recipiency widens what a peer gets.
     peerAmber = await pinnedPeer(node, { grants, peer_amber: true, clearance: 'AMBER+STRICT', own_org: true });
     await adminJson(node, 'PUT', `/admin/collections/${col.id}/red-recipients/${peerAmber.id}`);
-    await expectComplete(await postObjects(node, col.base, [clear, green, greenRelayed, amber, unmarked, amberRelayed, strict, red, relToRelayed]), 9);
+    await expectComplete(
+      await postObjects(node, col.base, [clear, green, greenRelayed, amber, unmarked, amberRelayed, strict, red, relToRelayed]),
+      9,
+    );
     await node.database.db
       .updateTable('objects')
       .set({ origin: 'node-b.example' })
@@ -804,7 +844,8 @@ describe('the audit records pages with AMBER content, and only those', () => {
   const c = marked([TLP1.white]);
   const g = marked([TLP1.green]);
   const a = marked([TLP1.amber]);
-  const recipients = async (id: string) => (await adminJson(node, 'GET', `/admin/collections/${col.id}/objects/${id}/recipients`)).deliveries as any[];
+  const recipients = async (id: string) =>
+    (await adminJson(node, 'GET', `/admin/collections/${col.id}/objects/${id}/recipients`)).deliveries as any[];
 
   beforeAll(async () => {
     col = await newCollection();
@@ -849,6 +890,9 @@ describe('the audit records pages with AMBER content, and only those', () => {
     ]);
     expect(await recipients(g.id)).toHaveLength(1);
     expect(await recipients(`indicator--${randomUUID()}`)).toEqual([]);
-    expect((await node.request(`/admin/collections/${randomUUID()}/objects/${a.id}/recipients`, { headers: { accept: 'application/json' } })).status).toBe(404);
+    expect(
+      (await node.request(`/admin/collections/${randomUUID()}/objects/${a.id}/recipients`, { headers: { accept: 'application/json' } }))
+        .status,
+    ).toBe(404);
   });
 });

@@ -121,7 +121,10 @@ function references(object: Record<string, unknown>): { kind: Row['refKind']; re
 
 function markingRefs(object: Record<string, unknown>): string[] {
   const granular = Array.isArray(object.granular_markings) ? object.granular_markings : [];
-  return [...idsIn(object.object_marking_refs), ...granular.map((g: { marking_ref?: string }) => g.marking_ref).filter((r) => r !== undefined)];
+  return [
+    ...idsIn(object.object_marking_refs),
+    ...granular.map((g: { marking_ref?: string }) => g.marking_ref).filter((r) => r !== undefined),
+  ];
 }
 
 /**
@@ -207,14 +210,22 @@ class Oracle {
    */
   selected(id: string, versions: Versions, anySpec = false): Row[] {
     const rows = this.rowsOf(id);
-    const spec = rows.map((r) => r.spec).sort().at(-1)!;
+    const spec = rows
+      .map((r) => r.spec)
+      .sort()
+      .at(-1)!;
     const ofSpec = rows.filter((r) => anySpec || r.spec === spec).sort((x, y) => Date.parse(x.version) - Date.parse(y.version));
     return versions === 'all' ? ofSpec : versions === 'first' ? ofSpec.slice(0, 1) : ofSpec.slice(-1);
   }
 
   served(a: Audience, versions: Versions, id?: string, anySpec = false): Set<string> {
     const ids = id === undefined ? this.ids() : [id];
-    return new Set(ids.flatMap((i) => this.selected(i, versions, anySpec)).filter((r) => this.servable(a, r)).map((r) => r.key));
+    return new Set(
+      ids
+        .flatMap((i) => this.selected(i, versions, anySpec))
+        .filter((r) => this.servable(a, r))
+        .map((r) => r.key),
+    );
   }
 }
 
@@ -254,12 +265,21 @@ const linkArb = fc.record({
 const containerArb = fc.record({
   type: fc.constantFrom('report', 'report', 'note'),
   /** Per version: its object_refs change as it is versioned. */
-  versions: fc.array(fc.record({ v: versionArb, refs: fc.array(targetArb, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
+  versions: fc.array(fc.record({ v: versionArb, refs: fc.array(targetArb, { minLength: 1, maxLength: 3 }) }), {
+    minLength: 1,
+    maxLength: 2,
+  }),
   fromPeer: fc.boolean(),
 });
 const recipientArb = fc.oneof(
   // redElsewhere: named a RED recipient of another collection, which gives nothing here.
-  fc.record({ kind: fc.constant('client' as const), clearance: fc.nat(3), ownOrg: fc.boolean(), red: fc.boolean(), redElsewhere: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('client' as const),
+    clearance: fc.nat(3),
+    ownOrg: fc.boolean(),
+    red: fc.boolean(),
+    redElsewhere: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('peer' as const), amber: fc.boolean(), red: fc.boolean() }),
   fc.record({ kind: fc.constant('anonymous' as const) }),
 );
@@ -286,7 +306,10 @@ const checkArb = fc.record({
   style: fc.constantFrom(...STYLES),
   limit: fc.integer({ min: 1, max: 5 }),
   /** By the id's position in the case: which endpoint to check it on, if any (about a quarter are). */
-  perId: fc.array(fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.constantFrom(...ID_ENDPOINTS), weight: 1 }), { minLength: 24, maxLength: 24 }),
+  perId: fc.array(fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.constantFrom(...ID_ENDPOINTS), weight: 1 }), {
+    minLength: 24,
+    maxLength: 24,
+  }),
 });
 const caseArb = fc.record({
   defaultLevel: fc.nat(4),
@@ -340,16 +363,33 @@ function build(c: Case): Built {
     unresolvable: `marking-definition--${randomUUID()}`,
     statement: `marking-definition--${randomUUID()}`,
   };
-  const markingId = (m: string) => (m === UNKNOWN ? ids.unknown : m === UNRESOLVABLE ? ids.unresolvable : m === STATEMENT ? ids.statement : m);
+  const markingId = (m: string) =>
+    m === UNKNOWN ? ids.unknown : m === UNRESOLVABLE ? ids.unresolvable : m === STATEMENT ? ids.statement : m;
   const external = (type: string) => `${type}--${randomUUID()}`;
   let budget = MAX_VERSIONS;
   const versions: { object: Record<string, unknown>; batch: number; order: number; fromPeer: boolean }[] = [];
 
-  const add = (id: string, type: string, v: Case['entities'][number]['versions'][number], k: number, body: Record<string, unknown>, legacy: boolean, fromPeer: boolean) => {
+  const add = (
+    id: string,
+    type: string,
+    v: Case['entities'][number]['versions'][number],
+    k: number,
+    body: Record<string, unknown>,
+    legacy: boolean,
+    fromPeer: boolean,
+  ) => {
     const created = stamp(0);
-    const object: Record<string, unknown> = { type, ...(legacy ? {} : { spec_version: '2.1' }), id, created, modified: stamp(k + 1), ...body };
+    const object: Record<string, unknown> = {
+      type,
+      ...(legacy ? {} : { spec_version: '2.1' }),
+      id,
+      created,
+      modified: stamp(k + 1),
+      ...body,
+    };
     if (v.marks.length) object.object_marking_refs = [...new Set(v.marks.map(markingId))];
-    if (v.granular !== undefined) object.granular_markings = [{ marking_ref: markingId(v.granular), selectors: [GRANULAR_SELECTOR[type]!] }];
+    if (v.granular !== undefined)
+      object.granular_markings = [{ marking_ref: markingId(v.granular), selectors: [GRANULAR_SELECTOR[type]!] }];
     versions.push({ object, batch: v.batch, order: v.order, fromPeer });
     budget--;
   };
@@ -364,14 +404,20 @@ function build(c: Case): Built {
       const legacy = e.legacy && k === 0;
       const body: Record<string, unknown> =
         e.type === 'indicator'
-          ? { name: 'C2', pattern: "[ipv4-addr:value = '198.51.100.7']", valid_from: stamp(0), ...(legacy ? { labels: ['malicious-activity'] } : { pattern_type: 'stix' }) }
+          ? {
+              name: 'C2',
+              pattern: "[ipv4-addr:value = '198.51.100.7']",
+              valid_from: stamp(0),
+              ...(legacy ? { labels: ['malicious-activity'] } : { pattern_type: 'stix' }),
+            }
           : e.type === 'malware'
             ? { name: 'Dropper', ...(legacy ? { labels: ['dropper'] } : { is_family: false }) }
             : { name: 'ACME', identity_class: 'organization' };
       add(id, e.type, v, k, body, legacy, e.fromPeer);
     });
   }
-  const pick = (pool: string[], t: number | undefined, type: string) => (t === undefined || pool.length === 0 ? external(type) : pool[t % pool.length]!);
+  const pick = (pool: string[], t: number | undefined, type: string) =>
+    t === undefined || pool.length === 0 ? external(type) : pool[t % pool.length]!;
   const identities = entityIds.filter((id) => id.startsWith('identity--'));
   const linkIds: string[] = [];
   for (const l of c.links) {
@@ -391,7 +437,10 @@ function build(c: Case): Built {
     r.versions.forEach(({ v, refs }, k) => {
       if (budget <= 0) return;
       const objectRefs = [...new Set(refs.map((t) => pick(pool, t, 'indicator')))];
-      const body = r.type === 'report' ? { name: 'Weekly', published: stamp(0), object_refs: objectRefs } : { content: 'Seen twice', object_refs: objectRefs };
+      const body =
+        r.type === 'report'
+          ? { name: 'Weekly', published: stamp(0), object_refs: objectRefs }
+          : { content: 'Seen twice', object_refs: objectRefs };
       add(id, r.type, v, k, body, false, r.fromPeer);
     });
     pool.push(id);
@@ -404,7 +453,11 @@ function build(c: Case): Built {
     definitions.push({
       batch: c.unknownBatch,
       object: {
-        type: 'marking-definition', spec_version: '2.1', id: ids.unknown, created: TLP2_CREATED, name: 'TLP:AMBER',
+        type: 'marking-definition',
+        spec_version: '2.1',
+        id: ids.unknown,
+        created: TLP2_CREATED,
+        name: 'TLP:AMBER',
         extensions: { [TLP2_EXTENSION]: { extension_type: 'property-extension', tlp_2_0: 'amber' } },
       },
     });
@@ -413,7 +466,14 @@ function build(c: Case): Built {
   if (used.has(ids.statement)) {
     definitions.push({
       batch: 0,
-      object: { type: 'marking-definition', spec_version: '2.1', id: ids.statement, created: stamp(0), definition_type: 'statement', definition: { statement: 'Copyright ACME' } },
+      object: {
+        type: 'marking-definition',
+        spec_version: '2.1',
+        id: ids.statement,
+        created: stamp(0),
+        definition_type: 'statement',
+        definition: { statement: 'Copyright ACME' },
+      },
     });
   }
 
@@ -427,20 +487,52 @@ function build(c: Case): Built {
     const spec = (object.spec_version as string | undefined) ?? '2.0';
     const version = (object.modified ?? object.created) as string;
     const r = references(object);
-    return { key: rowKey(object.id as string, spec, version), id: object.id as string, type: object.type as string, spec, version, level, refKind: r.kind, refs: r.refs, fromPeer };
+    return {
+      key: rowKey(object.id as string, spec, version),
+      id: object.id as string,
+      type: object.type as string,
+      spec,
+      version,
+      level,
+      refKind: r.kind,
+      refs: r.refs,
+      fromPeer,
+    };
   };
   for (const v of versions) rows.push(toRow(v.object, versionLevel(v.object, nonTlp, c.defaultLevel), v.fromPeer));
   for (const d of definitions) rows.push(toRow(d.object, versionLevel(d.object, nonTlp, c.defaultLevel), false));
   // The shipped TLP 2.0 definitions and their extension definition: served to anyone (CLEAR).
   const shipped = [...used].filter((id) => TLP2_IDS.has(id));
   if (shipped.length) {
-    rows.push({ key: rowKey(TLP2_EXTENSION, '2.1', TLP2_CREATED), id: TLP2_EXTENSION, type: 'extension-definition', spec: '2.1', version: TLP2_CREATED, level: CLEAR, refKind: null, refs: [], fromPeer: false });
-    for (const id of shipped) rows.push({ key: rowKey(id, '2.1', TLP2_CREATED), id, type: 'marking-definition', spec: '2.1', version: TLP2_CREATED, level: CLEAR, refKind: null, refs: [], fromPeer: false });
+    rows.push({
+      key: rowKey(TLP2_EXTENSION, '2.1', TLP2_CREATED),
+      id: TLP2_EXTENSION,
+      type: 'extension-definition',
+      spec: '2.1',
+      version: TLP2_CREATED,
+      level: CLEAR,
+      refKind: null,
+      refs: [],
+      fromPeer: false,
+    });
+    for (const id of shipped)
+      rows.push({
+        key: rowKey(id, '2.1', TLP2_CREATED),
+        id,
+        type: 'marking-definition',
+        spec: '2.1',
+        version: TLP2_CREATED,
+        level: CLEAR,
+        refKind: null,
+        refs: [],
+        fromPeer: false,
+      });
   }
   const fromPeer = [...new Set(versions.filter((v) => v.fromPeer).map((v) => v.object.id as string))];
 
   const short = (id: string) => id.replace(/--(\w{8})[\w-]*/, '--$1');
-  const markName = (m: string) => (m in ALIASES ? LEVEL_NAMES[ALIASES[m]!] : m === ids.unknown ? 'UNKNOWN-TLP' : m === ids.statement ? 'statement' : 'UNRESOLVABLE');
+  const markName = (m: string) =>
+    m in ALIASES ? LEVEL_NAMES[ALIASES[m]!] : m === ids.unknown ? 'UNKNOWN-TLP' : m === ids.statement ? 'statement' : 'UNRESOLVABLE';
   const description = [
     `collection default=${LEVEL_NAMES[c.defaultLevel]} relax=${c.relax} public=${c.public}`,
     ...versions.map(
@@ -491,7 +583,10 @@ function checkError(r: Reply, status: number, what: string): void {
   check(r.status === status, `${what}: expected ${status}, got ${r.status} ${r.text.slice(0, 300)}`);
   check(r.headers.get('content-type') === TAXII, `${what}: error content-type ${r.headers.get('content-type')}`);
   check(r.body?.http_status === String(status), `${what}: error resource ${r.text.slice(0, 200)}`);
-  check(r.headers.get('x-taxii-date-added-first') === null && r.headers.get('x-taxii-date-added-last') === null, `${what}: date headers on an error`);
+  check(
+    r.headers.get('x-taxii-date-added-first') === null && r.headers.get('x-taxii-date-added-last') === null,
+    `${what}: date headers on an error`,
+  );
 }
 
 /** The ground truth of a case: each stored row's date_added (from the database) and each posted object. */
@@ -499,7 +594,9 @@ type Truth = { dateAdded: ReadonlyMap<string, string>; posted: ReadonlyMap<strin
 
 /** JSON with object keys sorted: the database keeps objects as jsonb, which reorders keys. */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  return JSON.stringify(value, (_, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
 }
 
 type Listing = { list: 'objects' | 'versions'; keyOf: (item: any) => string };
@@ -527,7 +624,8 @@ async function readAll(
   let ended = false;
   for (let page = 0; ; page++) {
     check(page < 40, `${what}: more than 40 pages`);
-    const position = cursor === undefined ? '' : style === 'next' ? `&next=${encodeURIComponent(cursor)}` : `&added_after=${encodeURIComponent(cursor)}`;
+    const position =
+      cursor === undefined ? '' : style === 'next' ? `&next=${encodeURIComponent(cursor)}` : `&added_after=${encodeURIComponent(cursor)}`;
     const r = await send(`${path}${sep}limit=${limit}${position}`, token);
     const where = `${what} page ${page}`;
     check(r.status === 200, `${where}: status ${r.status} ${r.text.slice(0, 300)}`);
@@ -549,13 +647,24 @@ async function readAll(
     for (const k of pageKeys) check(truth.dateAdded.has(k), `${where}: served ${k}, which the collection does not hold`);
     items.forEach((item, i) => {
       const key = pageKeys[i]!;
-      if (item?.date_added !== undefined) check(item.date_added === truth.dateAdded.get(key), `${where}: ${key} date_added ${item.date_added}`);
+      if (item?.date_added !== undefined)
+        check(item.date_added === truth.dateAdded.get(key), `${where}: ${key} date_added ${item.date_added}`);
       // Served whole, exactly as posted: markings included (the shipped TLP 2.0 objects are the node's own).
       const posted = item?.type !== undefined ? truth.posted.get(key) : undefined;
-      if (posted) check(canonical(item) === canonical(posted), `${where}: ${key} served as ${JSON.stringify(item)}, posted as ${JSON.stringify(posted)}`);
+      if (posted)
+        check(
+          canonical(item) === canonical(posted),
+          `${where}: ${key} served as ${JSON.stringify(item)}, posted as ${JSON.stringify(posted)}`,
+        );
     });
-    check(first === truth.dateAdded.get(pageKeys[0]!), `${where}: X-TAXII-Date-Added-First ${first}, first item added ${truth.dateAdded.get(pageKeys[0]!)}`);
-    check(last === truth.dateAdded.get(pageKeys.at(-1)!), `${where}: X-TAXII-Date-Added-Last ${last}, last item added ${truth.dateAdded.get(pageKeys.at(-1)!)}`);
+    check(
+      first === truth.dateAdded.get(pageKeys[0]!),
+      `${where}: X-TAXII-Date-Added-First ${first}, first item added ${truth.dateAdded.get(pageKeys[0]!)}`,
+    );
+    check(
+      last === truth.dateAdded.get(pageKeys.at(-1)!),
+      `${where}: X-TAXII-Date-Added-Last ${last}, last item added ${truth.dateAdded.get(pageKeys.at(-1)!)}`,
+    );
     keys.push(...pageKeys);
     if (!r.body.more) {
       if (style === 'next') return keys;
@@ -594,12 +703,21 @@ async function makeRecipients(c: Case, recipients: Recipient[], collectionId: st
   return Promise.all(
     recipients.map(async (r, i): Promise<Made> => {
       if (r.kind === 'anonymous') {
-        return { recipient: r, token: null, audience: c.public ? { kind: 'public' } : null, canDelete: false, label: `anonymous (public=${c.public})` };
+        return {
+          recipient: r,
+          token: null,
+          audience: c.public ? { kind: 'public' } : null,
+          canDelete: false,
+          label: `anonymous (public=${c.public})`,
+        };
       }
       const grants = [{ collection_id: collectionId, can_read: true, can_write: true }];
       const name = `tlp-${randomUUID().slice(0, 12)}`;
       // A peer has no token: it signs each request with keys pinned here.
-      const made = r.kind === 'peer' ? await pinnedPeer(node, { peer_amber: r.amber, grants }) : await adminJson(node, 'POST', '/admin/clients', { name, clearance: LEVEL_NAMES[r.clearance], own_org: r.ownOrg, grants });
+      const made =
+        r.kind === 'peer'
+          ? await pinnedPeer(node, { peer_amber: r.amber, grants })
+          : await adminJson(node, 'POST', '/admin/clients', { name, clearance: LEVEL_NAMES[r.clearance], own_org: r.ownOrg, grants });
       requests += r.kind === 'peer' ? 2 : 1;
       if (r.red) {
         await adminJson(node, 'PUT', `/admin/collections/${collectionId}/red-recipients/${made.id}`);
@@ -609,7 +727,8 @@ async function makeRecipients(c: Case, recipients: Recipient[], collectionId: st
         await adminJson(node, 'PUT', `/admin/collections/${elsewhere}/red-recipients/${made.id}`);
         requests++;
       }
-      const audience: Audience = r.kind === 'peer' ? { kind: 'peer', amber: r.amber } : { kind: 'client', clearance: r.clearance, ownOrg: r.ownOrg, red: r.red };
+      const audience: Audience =
+        r.kind === 'peer' ? { kind: 'peer', amber: r.amber } : { kind: 'client', clearance: r.clearance, ownOrg: r.ownOrg, red: r.red };
       const label =
         r.kind === 'peer'
           ? `peer #${i} (peer_amber=${r.amber}, named RED=${r.red})`
@@ -628,7 +747,15 @@ async function storedRows(collectionId: string): Promise<Map<string, string>> {
 }
 
 /** One paging style over the whole collection, for one recipient. */
-async function checkListing(base: string, m: Made, a: Audience, style: (typeof STYLES)[number], limit: number, oracle: Oracle, truth: Truth): Promise<void> {
+async function checkListing(
+  base: string,
+  m: Made,
+  a: Audience,
+  style: (typeof STYLES)[number],
+  limit: number,
+  oracle: Oracle,
+  truth: Truth,
+): Promise<void> {
   const [kind, paging] = style.split('-') as [keyof typeof LISTINGS, 'next' | 'added_after'];
   const l = LISTINGS[kind];
   const listing: Listing = { list: 'objects', keyOf: l.path.startsWith('manifest') ? manifestKey : objectKey };
@@ -639,7 +766,16 @@ async function checkListing(base: string, m: Made, a: Audience, style: (typeof S
 }
 
 /** The object, versions or delete endpoint for one id: 404 when withheld, else exactly what may be served. */
-async function checkId(base: string, m: Made, a: Audience, id: string, endpoint: (typeof ID_ENDPOINTS)[number], limit: number, oracle: Oracle, truth: Truth): Promise<void> {
+async function checkId(
+  base: string,
+  m: Made,
+  a: Audience,
+  id: string,
+  endpoint: (typeof ID_ENDPOINTS)[number],
+  limit: number,
+  oracle: Oracle,
+  truth: Truth,
+): Promise<void> {
   const exists = oracle.exists(a, id);
   const what = `${m.label}: ${endpoint} ${id} (id level ${oracle.held(id) ? LEVEL_NAMES[oracle.idLevel(id)] : 'not held'})`;
   if (endpoint === 'delete') {
@@ -652,7 +788,12 @@ async function checkId(base: string, m: Made, a: Audience, id: string, endpoint:
     return;
   }
   covered(`${endpoint} ${exists ? 'visible' : 'withheld'}`);
-  const path = endpoint === 'versions' ? `${base}/objects/${id}/versions/` : endpoint === 'object-all' ? `${base}/objects/${id}/?match[version]=all` : `${base}/objects/${id}/`;
+  const path =
+    endpoint === 'versions'
+      ? `${base}/objects/${id}/versions/`
+      : endpoint === 'object-all'
+        ? `${base}/objects/${id}/?match[version]=all`
+        : `${base}/objects/${id}/`;
   if (!exists) {
     const r = await send(`${path}${path.includes('?') ? '&' : '?'}limit=${limit}`, m.token);
     checkError(r, 404, what);
@@ -705,13 +846,21 @@ async function runBuilt(c: Case, built: Built): Promise<void> {
     })(),
   ]);
   if (built.fromPeer.length) {
-    await node.database.db.updateTable('objects').set({ origin: 'peer-x' }).where('collection_id', '=', col.id).where('id', 'in', built.fromPeer).execute();
+    await node.database.db
+      .updateTable('objects')
+      .set({ origin: 'peer-x' })
+      .where('collection_id', '=', col.id)
+      .where('id', 'in', built.fromPeer)
+      .execute();
   }
   const oracle = new Oracle(built.rows, c.relax);
   const dateAdded = await storedRows(col.id);
   const truth: Truth = { dateAdded, posted: built.posted };
   const expectedKeys = [...oracle.rows.keys()].sort();
-  check(JSON.stringify([...dateAdded.keys()].sort()) === JSON.stringify(expectedKeys), `stored rows ${[...dateAdded.keys()].sort().join(', ')} != oracle ${expectedKeys.join(', ')}`);
+  check(
+    JSON.stringify([...dateAdded.keys()].sort()) === JSON.stringify(expectedKeys),
+    `stored rows ${[...dateAdded.keys()].sort().join(', ')} != oracle ${expectedKeys.join(', ')}`,
+  );
 
   const recipients = made;
   const ids = [...oracle.ids(), `indicator--${randomUUID()}`];
@@ -745,10 +894,18 @@ async function runBuilt(c: Case, built: Built): Promise<void> {
     const id = visible[c.deleteVisible % visible.length]!;
     const r = await send(`${base}/objects/${id}/`, m.token, 'DELETE');
     check(r.status === 200, `${m.label}: DELETE visible ${id}: ${r.status} ${r.text.slice(0, 200)}`);
-    const gone = new Set(oracle.rowsOf(id).filter((row) => oracle.servable(m.audience!, row)).map((row) => row.key));
+    const gone = new Set(
+      oracle
+        .rowsOf(id)
+        .filter((row) => oracle.servable(m.audience!, row))
+        .map((row) => row.key),
+    );
     const left = [...dateAdded.keys()].filter((k) => !gone.has(k)).sort();
     const after = [...(await storedRows(col.id)).keys()].sort();
-    check(JSON.stringify(after) === JSON.stringify(left), `${m.label}: after DELETE ${id} the collection holds ${after.join(', ')}, expected ${left.join(', ')}`);
+    check(
+      JSON.stringify(after) === JSON.stringify(left),
+      `${m.label}: after DELETE ${id} the collection holds ${after.join(', ')}, expected ${left.join(', ')}`,
+    );
     covered('delete visible');
   }
 }
@@ -758,7 +915,11 @@ beforeAll(async () => {
   elsewhere = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'tlp property: RED elsewhere' })).id;
   const id = `indicator--${randomUUID()}`;
   const at = `/default/collections/${elsewhere}/objects/${id}/`;
-  for (const [endpoint, path, method] of [['object', at, 'GET'], ['versions', `${at}versions/`, 'GET'], ['delete', at, 'DELETE']] as const) {
+  for (const [endpoint, path, method] of [
+    ['object', at, 'GET'],
+    ['versions', `${at}versions/`, 'GET'],
+    ['delete', at, 'DELETE'],
+  ] as const) {
     const r = await send(path, undefined, method);
     expect(r.status).toBe(404);
     unknownAnswer.set(endpoint, r.text.replaceAll(id, '<id>'));
@@ -767,36 +928,42 @@ beforeAll(async () => {
 afterAll(async () => node?.stop());
 
 describe('TLP policy, property-based, over HTTP', () => {
-  it(
-    `serves each recipient exactly what tlp.md allows, on every endpoint and paging style (${NUM_RUNS} cases)`,
-    async () => {
-      const started = performance.now();
-      const property = fc.asyncProperty(caseArb, runCase);
-      const streams = Array.from({ length: STREAMS }, (_, i) => ({
-        seed: (SEED + i) | 0,
-        numRuns: Math.floor(NUM_RUNS / STREAMS) + (i < NUM_RUNS % STREAMS ? 1 : 0),
-      }));
-      console.log(`tlp-property: ${NUM_RUNS} cases in ${STREAMS} streams, seeds ${streams.map((s) => s.seed).join(', ')}`);
-      const outcomes = await Promise.allSettled(streams.map((s) => fc.assert(property, { ...s, ...(PATH ? { path: PATH } : {}) })));
-      const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
-      for (const f of failures.slice(1)) console.error(`another stream failed too: ${f.message.split('\n').slice(0, 3).join(' ')}`);
-      if (failures.length) throw failures[0];
-      const seconds = (performance.now() - started) / 1000;
-      console.log(
-        `tlp-property on ${onPostgres ? 'PostgreSQL' : 'PGlite'}: ${cases} cases, ${requests} requests in ${seconds.toFixed(1)} s\n` +
-          [...coverage].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n'),
-      );
-      expect(cases).toBeGreaterThanOrEqual(NUM_RUNS);
-      // Every endpoint and every paging style was exercised, visible and withheld, over the run.
-      if (NUM_RUNS >= 200) {
-        for (const s of STYLES) expect(coverage.get(`listing ${s}`), s).toBeGreaterThan(0);
-        for (const e of ID_ENDPOINTS) expect(coverage.get(`${e} withheld`), e).toBeGreaterThan(0);
-        for (const e of ['object', 'object-all', 'versions']) expect(coverage.get(`${e} visible`), e).toBeGreaterThan(0);
-        for (const k of ['recipient client', 'recipient peer', 'recipient public', 'anonymous refused', 'delete visible', 'delete anonymous']) {
-          expect(coverage.get(k), k).toBeGreaterThan(0);
-        }
+  it(`serves each recipient exactly what tlp.md allows, on every endpoint and paging style (${NUM_RUNS} cases)`, async () => {
+    const started = performance.now();
+    const property = fc.asyncProperty(caseArb, runCase);
+    const streams = Array.from({ length: STREAMS }, (_, i) => ({
+      seed: (SEED + i) | 0,
+      numRuns: Math.floor(NUM_RUNS / STREAMS) + (i < NUM_RUNS % STREAMS ? 1 : 0),
+    }));
+    console.log(`tlp-property: ${NUM_RUNS} cases in ${STREAMS} streams, seeds ${streams.map((s) => s.seed).join(', ')}`);
+    const outcomes = await Promise.allSettled(streams.map((s) => fc.assert(property, { ...s, ...(PATH ? { path: PATH } : {}) })));
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
+    for (const f of failures.slice(1)) console.error(`another stream failed too: ${f.message.split('\n').slice(0, 3).join(' ')}`);
+    if (failures.length) throw failures[0];
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `tlp-property on ${onPostgres ? 'PostgreSQL' : 'PGlite'}: ${cases} cases, ${requests} requests in ${seconds.toFixed(1)} s\n` +
+        [...coverage]
+          .sort()
+          .map(([k, n]) => `  ${k}: ${n}`)
+          .join('\n'),
+    );
+    expect(cases).toBeGreaterThanOrEqual(NUM_RUNS);
+    // Every endpoint and every paging style was exercised, visible and withheld, over the run.
+    if (NUM_RUNS >= 200) {
+      for (const s of STYLES) expect(coverage.get(`listing ${s}`), s).toBeGreaterThan(0);
+      for (const e of ID_ENDPOINTS) expect(coverage.get(`${e} withheld`), e).toBeGreaterThan(0);
+      for (const e of ['object', 'object-all', 'versions']) expect(coverage.get(`${e} visible`), e).toBeGreaterThan(0);
+      for (const k of [
+        'recipient client',
+        'recipient peer',
+        'recipient public',
+        'anonymous refused',
+        'delete visible',
+        'delete anonymous',
+      ]) {
+        expect(coverage.get(k), k).toBeGreaterThan(0);
       }
-    },
-    900_000,
-  );
+    }
+  }, 900_000);
 });

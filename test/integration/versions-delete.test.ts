@@ -55,7 +55,7 @@ beforeAll(async () => {
 afterAll(async () => node?.stop());
 
 describe('GET versions (§5.8)', () => {
-  it('lists an object\'s versions oldest first, with date headers and next', async () => {
+  it("lists an object's versions oldest first, with date headers and next", async () => {
     const versions = threeVersions();
     const id = versions[0]!.id;
     const base = await collectionWith(...versions, indicator());
@@ -174,7 +174,15 @@ describe('DELETE an object (§5.7)', () => {
   it('with match[spec_version] removes the versions of that spec version only', async () => {
     const id = `malware--${randomUUID()}`;
     const legacy: StixObject = { type: 'malware', id, created: V[0], modified: V[2], name: 'Old family', labels: ['trojan'] };
-    const current: StixObject = { type: 'malware', spec_version: '2.1', id, created: V[0], modified: V[1], name: 'Family', is_family: true };
+    const current: StixObject = {
+      type: 'malware',
+      spec_version: '2.1',
+      id,
+      created: V[0],
+      modified: V[1],
+      name: 'Family',
+      is_family: true,
+    };
     const base = await collectionWith(current, legacy);
     expect((await get(`${base}/objects/${id}/versions/?match[spec_version]=2.0,2.1`)).body.versions).toEqual([V[1], V[2]]);
     expect((await del(`${base}/objects/${id}/?match[spec_version]=2.0`)).status).toBe(200);
@@ -232,7 +240,15 @@ describe('match[type] and match[id] (§3.4.2)', () => {
     ind = [indicator(), indicator()];
     addrs = [ipv4('192.0.2.1'), ipv4('192.0.2.2')];
     versions = threeVersions();
-    const malware: StixObject = { type: 'malware', spec_version: '2.1', id: `malware--${randomUUID()}`, created: V[0], modified: V[0], name: 'x', is_family: false };
+    const malware: StixObject = {
+      type: 'malware',
+      spec_version: '2.1',
+      id: `malware--${randomUUID()}`,
+      created: V[0],
+      modified: V[0],
+      name: 'x',
+      is_family: false,
+    };
     base = await collectionWith(ind[0]!, addrs[0]!, versions[0]!, malware, versions[1]!, addrs[1]!, ind[1]!, versions[2]!);
   });
 
@@ -251,7 +267,9 @@ describe('match[type] and match[id] (§3.4.2)', () => {
   });
 
   it('different fields combine with AND', async () => {
-    const typeAndId = await get(`${base}/objects/?match[type]=indicator,malware&match[id]=${ind[1]!.id},${addrs[0]!.id},${versions[0]!.id}`);
+    const typeAndId = await get(
+      `${base}/objects/?match[type]=indicator,malware&match[id]=${ind[1]!.id},${addrs[0]!.id},${versions[0]!.id}`,
+    );
     expect(ids(typeAndId)).toEqual([ind[1]!.id, versions[0]!.id]);
 
     const withVersion = await get(`${base}/objects/?match[type]=indicator&match[id]=${ind[0]!.id},${versions[0]!.id}&match[version]=all`);

@@ -14,7 +14,13 @@ export const ALERT_TEST_ENV = { ALERT_WEBHOOK_ALLOW_PRIVATE: 'true', ALERT_WEBHO
 
 type Requester = { url: string; request(pathname: string, init?: RequestInit & { token?: string | null }): Promise<Response> };
 
-export async function alertApi(node: Requester, method: string, pathname: string, token: string | null | undefined, body?: unknown): Promise<Response> {
+export async function alertApi(
+  node: Requester,
+  method: string,
+  pathname: string,
+  token: string | null | undefined,
+  body?: unknown,
+): Promise<Response> {
   return node.request(`/alerts${pathname}`, {
     method,
     ...(token === undefined ? {} : { token }),
@@ -105,7 +111,7 @@ export function flakyReceiver(act: (r: Omit<ReceiverRequest, 'attempt'> & { atte
             res.on('close', () => clearInterval(t));
             return;
           }
-          if (action === 'drop') return received.push(r), void req.socket.destroy();
+          if (action === 'drop') return (received.push(r), void req.socket.destroy());
           if (typeof action === 'object') return void res.writeHead(302, { location: action.redirect }).end();
           if (action >= 200 && action < 300) received.push(r);
           res.writeHead(action, { 'content-type': 'text/plain' }).end('ok');

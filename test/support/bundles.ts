@@ -33,14 +33,28 @@ export function relationship(source: string, target: string, over: Partial<StixO
 export function lateDefinitionBundle(size: number): StixObject[] {
   const mark = statement('Copyright 2024, The Example Corporation.');
   const author: StixObject = {
-    type: 'identity', spec_version: '2.1', id: `identity--${randomUUID()}`, created: '2017-06-01T00:00:00.000Z',
-    modified: '2017-06-01T00:00:00.000Z', name: 'The Example Corporation', identity_class: 'organization', object_marking_refs: [mark.id],
+    type: 'identity',
+    spec_version: '2.1',
+    id: `identity--${randomUUID()}`,
+    created: '2017-06-01T00:00:00.000Z',
+    modified: '2017-06-01T00:00:00.000Z',
+    name: 'The Example Corporation',
+    identity_class: 'organization',
+    object_marking_refs: [mark.id],
   };
   const indicators = Array.from({ length: Math.ceil((size - 2) / 2) }, (_, i) =>
-    indicator({ object_marking_refs: [mark.id], created_by_ref: author.id, name: `indicator ${i}`, ...(i % 7 === 0 ? { object_marking_refs: [mark.id, TLP1.green] } : {}) }),
+    indicator({
+      object_marking_refs: [mark.id],
+      created_by_ref: author.id,
+      name: `indicator ${i}`,
+      ...(i % 7 === 0 ? { object_marking_refs: [mark.id, TLP1.green] } : {}),
+    }),
   );
   const relationships = Array.from({ length: size - 2 - indicators.length }, (_, i) =>
-    relationship(indicators[i]!.id, indicators[(i + 1) % indicators.length]!.id, { object_marking_refs: [mark.id], created_by_ref: author.id }),
+    relationship(indicators[i]!.id, indicators[(i + 1) % indicators.length]!.id, {
+      object_marking_refs: [mark.id],
+      created_by_ref: author.id,
+    }),
   );
   return [...indicators, ...relationships, author, mark];
 }

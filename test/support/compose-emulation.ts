@@ -133,11 +133,14 @@ async function initDatabases(initSql: string, owner: string, serverUrl: string) 
 }
 
 export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): Promise<ComposeEmulation> {
-  const compose = parse(readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+  const compose = parse(readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
   const entries = Object.entries(compose.services);
   const built = entries.filter(([, s]) => s.build !== undefined);
   const pgServices = entries.filter(([, s]) => s.image?.startsWith('postgres:'));
-  for (const [name, s] of entries) if (!s.build && !s.image?.startsWith('postgres:')) throw new Error(`service ${name} (${s.image}) not emulated`);
+  for (const [name, s] of entries)
+    if (!s.build && !s.image?.startsWith('postgres:')) throw new Error(`service ${name} (${s.image}) not emulated`);
   if (pgServices.length > 1) throw new Error('one postgres service is emulated, not several');
 
   const root = mkdtempSync(path.join(tmpdir(), 'vigil-compose-'));
@@ -157,7 +160,9 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
     let database: Awaited<ReturnType<typeof initDatabases>> | undefined;
     const [pgName, pgService] = pgServices[0] ?? [];
     const pgEnv = (pgService?.environment ?? {}) as Record<string, string>;
-    const initMount = (pgService?.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target?.startsWith('/docker-entrypoint-initdb.d/'));
+    const initMount = (pgService?.volumes ?? [])
+      .map((v) => v.split(':'))
+      .find(([, target]) => target?.startsWith('/docker-entrypoint-initdb.d/'));
     const initSql = initMount ? readFileSync(path.resolve(REPO, initMount[0]!), 'utf8') : '';
     const initDatabaseNames = new Set([...initSql.matchAll(/CREATE DATABASE\s+(\w+)/gi)].map((m) => m[1]!));
     if (opts.testDatabaseUrl && pgName) {
@@ -174,11 +179,17 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
       if (!value) return value;
       const url = new URL(value);
       const problem =
-        url.hostname !== pgName ? `host ${url.hostname} is not a postgres service` :
-        (url.port || '5432') !== '5432' ? `port ${url.port}: PostgreSQL listens on 5432` :
-        decodeURIComponent(url.username) !== (pgEnv.POSTGRES_USER ?? 'postgres') ? `user ${url.username} is not POSTGRES_USER` :
-        decodeURIComponent(url.password) !== (pgEnv.POSTGRES_PASSWORD ?? '') ? 'its password is not POSTGRES_PASSWORD' :
-        !initDatabaseNames.has(url.pathname.slice(1)) ? `database ${url.pathname.slice(1)} is not made by ${pgName}'s init script` : undefined;
+        url.hostname !== pgName
+          ? `host ${url.hostname} is not a postgres service`
+          : (url.port || '5432') !== '5432'
+            ? `port ${url.port}: PostgreSQL listens on 5432`
+            : decodeURIComponent(url.username) !== (pgEnv.POSTGRES_USER ?? 'postgres')
+              ? `user ${url.username} is not POSTGRES_USER`
+              : decodeURIComponent(url.password) !== (pgEnv.POSTGRES_PASSWORD ?? '')
+                ? 'its password is not POSTGRES_PASSWORD'
+                : !initDatabaseNames.has(url.pathname.slice(1))
+                  ? `database ${url.pathname.slice(1)} is not made by ${pgName}'s init script`
+                  : undefined;
       if (problem) throw new Error(`${service}: DATABASE_URL ${value}: ${problem}`);
       if (!database || !opts.testDatabaseUrl) return undefined; // PGlite
       const server = new URL(opts.testDatabaseUrl);
@@ -204,7 +215,9 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
       for (const d of Object.values(mounts)) mkdirSync(d, { recursive: true });
 
       const raw = { ...image.env, ...Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)])) };
-      const env: Record<string, string> = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.startsWith('/') ? hostPaths(v, mounts) : v]));
+      const env: Record<string, string> = Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [k, v.startsWith('/') ? hostPaths(v, mounts) : v]),
+      );
       const dbUrl = databaseUrl(name, env.DATABASE_URL);
       if (dbUrl) env.DATABASE_URL = dbUrl;
       else delete env.DATABASE_URL;
@@ -238,7 +251,12 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
         mounts,
         ...(hc ? { healthcheck: { test: hc.test, intervalMs: durationMs(hc.interval, 30_000), retries: hc.retries ?? 3 } } : {}),
       };
-      const node = nodeProcess(name, config.port, containerEnv, { host: addresses[name], main: path.join(root, 'app', main), cwd: path.join(root, 'app'), exactEnv: true });
+      const node = nodeProcess(name, config.port, containerEnv, {
+        host: addresses[name],
+        main: path.join(root, 'app', main),
+        cwd: path.join(root, 'app'),
+        exactEnv: true,
+      });
       cleanups.push(async () => void (await node.stop(5_000)));
       services[name] = { name, address: addresses[name]!, config, node, hostPath: (p) => hostPaths(p, mounts) };
     }
@@ -247,7 +265,10 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
     writeFileSync(fileName, JSON.stringify(file, null, 2));
     const bin = path.join(root, 'bin');
     mkdirSync(bin);
-    const curl = (process.env.PATH ?? '').split(':').map((d) => path.join(d, 'curl')).find((f) => existsSync(f));
+    const curl = (process.env.PATH ?? '')
+      .split(':')
+      .map((d) => path.join(d, 'curl'))
+      .find((f) => existsSync(f));
     if (!curl) throw new Error('the walkthrough needs curl, as the README says');
     writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\nexec ${sh(process.execPath)} ${sh(DOCKER_SHIM)} "$@"\n`);
     writeFileSync(path.join(bin, 'curl'), `#!/bin/sh\nexec ${sh(curl)} ${connectTo.join(' ')} "$@"\n`);
@@ -257,7 +278,12 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
     return {
       services,
       database: database ? 'postgres' : 'pglite',
-      shellEnv: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: root, VIGIL_COMPOSE_EMULATION: fileName, NODE_COMPILE_CACHE: compileCache },
+      shellEnv: {
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        HOME: root,
+        VIGIL_COMPOSE_EMULATION: fileName,
+        NODE_COMPILE_CACHE: compileCache,
+      },
       stop,
     };
   } catch (err) {

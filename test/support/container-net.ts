@@ -17,7 +17,8 @@ function install({ address, hosts }: ContainerNet): void {
   const lookup = dns.lookup;
   (dns as { lookup: unknown }).lookup = function (hostname: string, options: unknown, callback?: unknown) {
     const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
-    const opts = typeof options === 'function' ? {} : typeof options === 'number' ? { family: options } : ((options ?? {}) as dns.LookupOptions);
+    const opts =
+      typeof options === 'function' ? {} : typeof options === 'number' ? { family: options } : ((options ?? {}) as dns.LookupOptions);
     const target = Object.hasOwn(hosts, hostname) ? hosts[hostname]! : hostname;
     if (net.isIP(target) === 0) return (lookup as (...args: unknown[]) => void).call(dns, target, opts, cb);
     const family = net.isIP(target);

@@ -14,7 +14,9 @@ import { seedPGlite } from './pglite-template.ts';
 // whatever happened to the test.
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-const START_FLAGS = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+const START_FLAGS = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
+).scripts.start
   .split(' ')
   .filter((word) => word.startsWith('--'));
 const OUTPUT_LIMIT = 64_000;

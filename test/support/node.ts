@@ -81,7 +81,15 @@ export async function startTestNode(
   try {
     // Every test's callers share 127.0.0.1, and whole suites send hundreds of requests without
     // valid credentials on purpose: the per-address limit is off unless a test turns it on.
-    const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: 'silent', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', ...env });
+    const config = loadConfig({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
+      ...env,
+    });
     node = await startNode(config, database, options.log?.(config));
   } catch (err) {
     await database.close();

@@ -31,7 +31,12 @@ export async function pinnedPeer(node: TestNode, body: Record<string, unknown> =
 /** A token for the peer `clientId`, stored as releases up to 0.1.0 gave peers one: it must buy nothing. */
 export async function legacyPeerToken(node: TestNode, clientId: string): Promise<string> {
   const token = generateToken();
-  await node.database.db.updateTable('clients').set({ token_hash: hashToken(token) }).where('id', '=', clientId).where('kind', '=', 'peer').execute();
+  await node.database.db
+    .updateTable('clients')
+    .set({ token_hash: hashToken(token) })
+    .where('id', '=', clientId)
+    .where('kind', '=', 'peer')
+    .execute();
   return token;
 }
 
@@ -45,7 +50,8 @@ export async function proofFor(node: TestNode, keyring: Keyring, method: string,
 export type Caller = string | null | undefined | Peer;
 
 export async function requestAs(node: TestNode, pathname: string, as: Caller, init: RequestInit = {}): Promise<Response> {
-  if (as === null || as === undefined || typeof as === 'string') return node.request(pathname, { ...init, ...(as === undefined ? {} : { token: as }) });
+  if (as === null || as === undefined || typeof as === 'string')
+    return node.request(pathname, { ...init, ...(as === undefined ? {} : { token: as }) });
   const headers = new Headers(init.headers);
   headers.set('authorization', await proofFor(node, as.keyring, init.method ?? 'GET', pathname));
   return node.request(pathname, { ...init, headers });

@@ -57,7 +57,10 @@ export function shellSession(opts: { cwd: string; env: Record<string, string> })
           };
         });
       }
-      const [stdout, code] = [out.slice(0, out.lastIndexOf(`\n${mark} `)), Number(out.slice(out.lastIndexOf(`${mark} `) + mark.length + 1).trim())];
+      const [stdout, code] = [
+        out.slice(0, out.lastIndexOf(`\n${mark} `)),
+        Number(out.slice(out.lastIndexOf(`${mark} `) + mark.length + 1).trim()),
+      ];
       return { code, stdout, stderr: err.slice(0, err.lastIndexOf(`\n${mark}`)) };
     },
     async close() {

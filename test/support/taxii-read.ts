@@ -12,7 +12,13 @@ export type CollectionRead = {
  * Reads a collection's objects as a SIEM polls it: page after page (following `next`), from
  * `addedAfter` when given, as `token` (the admin when undefined).
  */
-export async function readCollection(node: TestNode, base: string, token?: string, addedAfter?: string, limit = 1000): Promise<CollectionRead> {
+export async function readCollection(
+  node: TestNode,
+  base: string,
+  token?: string,
+  addedAfter?: string,
+  limit = 1000,
+): Promise<CollectionRead> {
   const objects: Record<string, unknown>[] = [];
   let last: string | null = null;
   let next: string | undefined;

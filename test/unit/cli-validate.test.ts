@@ -42,7 +42,7 @@ const noId = valid('malware', { id: undefined });
 const bundle = (objects: unknown[]) => ({ type: 'bundle', id: 'bundle--0b1f7a43-1d5e-4f4a-9d7e-2a8c0c6f5b11', objects });
 
 describe('validateObjects', () => {
-  it('reports each invalid object with its index, id and the node\'s own message', () => {
+  it("reports each invalid object with its index, id and the node's own message", () => {
     const report = validateObjects('x.json', [VALID_OBJECTS[0], badPattern, noId, 'not an object']);
     expect(report).toMatchObject({ file: 'x.json', total: 4, valid: 1 });
     const node = (o: unknown) => (validateStixObject(o) as { message: string }).message;
@@ -91,7 +91,14 @@ describe.concurrent('vigil validate', () => {
 
     const json = await vigil(['--json', 'validate', f]);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ total: 3, valid: 1, invalid: [{ index: 1, id: badPattern['id'] }, { index: 2, id: null }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      total: 3,
+      valid: 1,
+      invalid: [
+        { index: 1, id: badPattern['id'] },
+        { index: 2, id: null },
+      ],
+    });
   });
 
   it('reads stdin with -, and takes a TAXII envelope too', async () => {

@@ -27,14 +27,24 @@ describe('configuration from the environment', () => {
 
   it('reads the alert settings, with safe defaults for webhooks', () => {
     expect(loadConfig({}).alerts).toMatchObject({ tickMs: 250, maxAttempts: 12, allowPrivate: false, allowHttp: false, hosts: undefined });
-    expect(loadConfig({ ALERT_WEBHOOK_HOSTS: 'Hooks.Example.org, *.hospital.eu' }).alerts.hosts).toEqual(['hooks.example.org', '*.hospital.eu']);
+    expect(loadConfig({ ALERT_WEBHOOK_HOSTS: 'Hooks.Example.org, *.hospital.eu' }).alerts.hosts).toEqual([
+      'hooks.example.org',
+      '*.hospital.eu',
+    ]);
   });
 
   it('reads the rate limits, on by default, and the trusted proxies', () => {
     expect(loadConfig({}).rateLimits).toEqual({ perMinute: 600, burst: 300, anonymousPerMinute: 120 });
     expect(loadConfig({}).trustedProxies).toEqual([]);
-    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0' }).rateLimits).toMatchObject({ perMinute: 0, anonymousPerMinute: 0 });
-    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0' }).rateLimits).toMatchObject({
+      perMinute: 0,
+      anonymousPerMinute: 0,
+    });
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+    ]);
   });
 
   it('treats an empty variable as unset', () => {

@@ -40,8 +40,16 @@ describe('next tokens', () => {
 
   it("are another caller's forgery, whoever that caller is", () => {
     const token = encodeCursor(key, position, alice);
-    for (const recipient of ['client:6f1c2a0e-0000-4000-8000-00000000000b', 'peer:6f1c2a0e-0000-4000-8000-00000000000a', 'admin', 'anonymous']) {
-      expect(refusal(() => decodeCursor(key, token, { filters, recipient })), recipient).toBe(NOT_ISSUED);
+    for (const recipient of [
+      'client:6f1c2a0e-0000-4000-8000-00000000000b',
+      'peer:6f1c2a0e-0000-4000-8000-00000000000a',
+      'admin',
+      'anonymous',
+    ]) {
+      expect(
+        refusal(() => decodeCursor(key, token, { filters, recipient })),
+        recipient,
+      ).toBe(NOT_ISSUED);
     }
     const admins = encodeCursor(key, position, { filters, recipient: 'admin' });
     expect(refusal(() => decodeCursor(key, admins, alice))).toBe(NOT_ISSUED);
@@ -49,13 +57,18 @@ describe('next tokens', () => {
 
   it('are refused with other filters, another key, any byte changed, or garbage', () => {
     const token = encodeCursor(key, position, alice);
-    expect(refusal(() => decodeCursor(key, token, { ...alice, filters: filterHash(['objects', 'c1', null, {}]) }))).toBe('invalid-cursor: next: the token was issued for other filters');
+    expect(refusal(() => decodeCursor(key, token, { ...alice, filters: filterHash(['objects', 'c1', null, {}]) }))).toBe(
+      'invalid-cursor: next: the token was issued for other filters',
+    );
     expect(refusal(() => decodeCursor(randomBytes(32), token, alice))).toBe(NOT_ISSUED);
     const bytes = Buffer.from(token, 'base64url');
     for (let i = 1; i < bytes.length; i++) {
       const changed = Buffer.from(bytes);
       changed[i]! ^= 0x01;
-      expect(refusal(() => decodeCursor(key, changed.toString('base64url'), alice)), `byte ${i}`).toBe(NOT_ISSUED);
+      expect(
+        refusal(() => decodeCursor(key, changed.toString('base64url'), alice)),
+        `byte ${i}`,
+      ).toBe(NOT_ISSUED);
     }
     const truncated = bytes.subarray(0, bytes.length - 1).toString('base64url');
     expect(refusal(() => decodeCursor(key, truncated, alice))).toMatch(/^invalid-cursor: /);
@@ -63,7 +76,10 @@ describe('next tokens', () => {
     version[0] = 2;
     const legacy = `${Buffer.from(JSON.stringify({ p: position, f: filters })).toString('base64url')}.${'A'.repeat(43)}`;
     for (const junk of ['', '.', 'abc', '%%%.***', `${token}.x`, version.toString('base64url'), legacy, 'A'.repeat(600)]) {
-      expect(refusal(() => decodeCursor(key, junk, alice)), junk).toMatch(/^invalid-cursor: /);
+      expect(
+        refusal(() => decodeCursor(key, junk, alice)),
+        junk,
+      ).toMatch(/^invalid-cursor: /);
     }
   });
 });

@@ -7,7 +7,10 @@ describe('the log', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
     const child = createLog({ logLevel: 'info' }, sink);
-    const err = Object.assign(new Error('duplicate key'), { code: '23505', params: ['{"objects":["secret bundle"]}', Buffer.from('token-hash')] });
+    const err = Object.assign(new Error('duplicate key'), {
+      code: '23505',
+      params: ['{"objects":["secret bundle"]}', Buffer.from('token-hash')],
+    });
     child.error({ err }, 'unhandled error');
     const entry = JSON.parse(lines[0]!);
     expect(entry.err).toMatchObject({ type: 'Error', message: 'duplicate key', code: '23505' });

@@ -25,7 +25,9 @@ function filesUnder(dir: string): string[] {
 }
 
 const scanned = [
-  ...SCANNED_FOLDERS.map((f) => path.join(ROOT, f)).filter((f) => statSync(f, { throwIfNoEntry: false })?.isDirectory()).flatMap(filesUnder),
+  ...SCANNED_FOLDERS.map((f) => path.join(ROOT, f))
+    .filter((f) => statSync(f, { throwIfNoEntry: false })?.isDirectory())
+    .flatMap(filesUnder),
   ...SCANNED_ROOT_FILES.map((f) => path.join(ROOT, f)).filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile()),
 ];
 
@@ -46,17 +48,19 @@ type Escape = { where: string; text: string; resolved: string };
 
 function escapesOf(file: string): Escape[] {
   const found: Escape[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((raw, i) => {
-    const where = `${path.relative(ROOT, file)}:${i + 1}`;
-    const line = mergeSegments(raw);
-    if (OUTSIDE_NAMES.test(line)) found.push({ where, text: raw.trim(), resolved: 'names the folder beside the repository' });
-    for (const m of line.matchAll(RELATIVE)) {
-      const text = `${m[1]}${m[2] ?? ''}`;
-      const resolved = path.resolve(path.dirname(file), text);
-      const inside = path.relative(ROOT, resolved);
-      if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) found.push({ where, text, resolved });
-    }
-  });
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((raw, i) => {
+      const where = `${path.relative(ROOT, file)}:${i + 1}`;
+      const line = mergeSegments(raw);
+      if (OUTSIDE_NAMES.test(line)) found.push({ where, text: raw.trim(), resolved: 'names the folder beside the repository' });
+      for (const m of line.matchAll(RELATIVE)) {
+        const text = `${m[1]}${m[2] ?? ''}`;
+        const resolved = path.resolve(path.dirname(file), text);
+        const inside = path.relative(ROOT, resolved);
+        if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) found.push({ where, text, resolved });
+      }
+    });
   return found;
 }
 

@@ -28,7 +28,16 @@ describe('schemas/ holds the JSON Schemas generated from the zod definitions', (
     for (const name of ['discovery', 'api-root', 'collections', 'collection', 'manifest', 'envelope', 'versions', 'status', 'error']) {
       expect(generated.has(`taxii/${name}.json`), name).toBe(true);
     }
-    for (const type of ['indicator', 'malware', 'relationship', 'sighting', 'ipv4-addr', 'file', 'marking-definition', 'extension-definition']) {
+    for (const type of [
+      'indicator',
+      'malware',
+      'relationship',
+      'sighting',
+      'ipv4-addr',
+      'file',
+      'marking-definition',
+      'extension-definition',
+    ]) {
       expect(generated.has(`stix/${type}.json`), type).toBe(true);
     }
   });

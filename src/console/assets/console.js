@@ -36,7 +36,8 @@
       fresh.appendChild(tr);
     }
     rows.replaceChildren(fresh);
-    if (live) live.textContent = status.success_count + ' stored, ' + status.failure_count + ' rejected, ' + status.pending_count + ' pending';
+    if (live)
+      live.textContent = status.success_count + ' stored, ' + status.failure_count + ' rejected, ' + status.pending_count + ' pending';
     table.setAttribute('data-pending', status.status === 'pending' ? 'true' : 'false');
     const notice = document.getElementById('status-pending-notice');
     if (notice && status.status !== 'pending') notice.remove();

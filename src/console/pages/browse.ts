@@ -43,7 +43,9 @@ function prop(json: string, key: string): string {
 const objectHref = (root: string, collectionId: string, id: string) =>
   `/console/collections/${encodeURIComponent(root)}/${collectionId}/objects/${encodeURIComponent(id)}`;
 
-function collectionsTable(rows: { root: string; title: string; id: string; alias: string | null; canRead: boolean; canWrite: boolean }[]): Html {
+function collectionsTable(
+  rows: { root: string; title: string; id: string; alias: string | null; canRead: boolean; canWrite: boolean }[],
+): Html {
   if (rows.length === 0) return html`<p class="notice">No collection is open to you yet.</p>`;
   return html`<table>
     <caption>Collections you may read or write</caption>
@@ -89,7 +91,14 @@ export function browseRoutes(deps: Deps): Hono<ConsoleEnv> {
     const rows = [];
     for (const root of await listApiRoots(deps.database.db)) {
       for (const v of await visibleCollections(deps, principal, root.name)) {
-        rows.push({ root: root.name, title: v.collection.title, id: v.collection.id, alias: v.collection.alias, canRead: v.canRead, canWrite: v.canWrite });
+        rows.push({
+          root: root.name,
+          title: v.collection.title,
+          id: v.collection.id,
+          alias: v.collection.alias,
+          canRead: v.canRead,
+          canWrite: v.canWrite,
+        });
       }
     }
     return page(c, { title: 'Collections', session: c.get('session'), body: collectionsTable(rows) });
@@ -118,15 +127,21 @@ export function browseRoutes(deps: Deps): Hono<ConsoleEnv> {
       result = await getObjects(deps, who(c), { root, collectionId }, req);
     } catch (err) {
       if (!(err instanceof VigilError) || err.code !== 'invalid-cursor') throw err;
-      return page(c, { title, session: c.get('session'), status: 400, body: filterForm(action, values, `next: ${err.message}; start again from the first page`) });
+      return page(c, {
+        title,
+        session: c.get('session'),
+        status: 400,
+        body: filterForm(action, values, `next: ${err.message}; start again from the first page`),
+      });
     }
     const nextQuery = new URLSearchParams(values);
     if (result.next) nextQuery.set('next', result.next);
     const body = html`${filterForm(action, values)}
       ${access.canWrite ? html`<p><a href="${action}/submit">Submit a bundle to this collection</a></p>` : ''}
-      ${result.items.length === 0
-        ? html`<p class="notice">No objects match.</p>`
-        : html`<table>
+      ${
+        result.items.length === 0
+          ? html`<p class="notice">No objects match.</p>`
+          : html`<table>
         <caption>${result.items.length} object${result.items.length === 1 ? '' : 's'}${result.more ? ', more on the next page' : ''}</caption>
         <thead><tr><th scope="col">ID</th><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Version</th><th scope="col">Spec</th><th scope="col">TLP</th><th scope="col">Date added</th></tr></thead>
         <tbody>${result.items.map(
@@ -134,7 +149,8 @@ export function browseRoutes(deps: Deps): Hono<ConsoleEnv> {
             <th scope="row" class="id"><a href="${objectHref(root, collectionId, o.id)}">${o.id}</a></th>
             <td>${o.id.split('--')[0]}</td><td>${prop(o.json, 'name')}</td><td>${o.version}</td><td>${o.spec_version}</td>
             <td>${tlp(levelName(o.level))}</td><td>${o.date_added}</td></tr>`,
-        )}</tbody></table>`}
+        )}</tbody></table>`
+      }
       <p class="pager">${next ? html`<a href="${action}?${values.toString()}">First page</a>` : ''}
         ${result.next ? html`<a href="${action}?${nextQuery.toString()}" rel="next">Next page</a>` : ''}</p>`;
     return page(c, { title, session: c.get('session'), body });
@@ -146,7 +162,12 @@ export function browseRoutes(deps: Deps): Hono<ConsoleEnv> {
     const objectId = parseForm(stixId, c.req.param('objectId'));
     const principal = who(c);
     // Every version the caller may read, through the TAXII read path: TLP is applied in SQL.
-    const versions = await getObject(deps, principal, { root, collectionId, objectId }, { limit: deps.config.pageSizeMax, filters: { versions: [{ kind: 'all' }] } });
+    const versions = await getObject(
+      deps,
+      principal,
+      { root, collectionId, objectId },
+      { limit: deps.config.pageSizeMax, filters: { versions: [{ kind: 'all' }] } },
+    );
     const provenance = principal.kind === 'admin' ? await objectProvenance(deps, principal, collectionId, objectId) : [];
     const byVersion = new Map(provenance.map((p) => [`${p.version}|${p.spec_version}`, p]));
     const admin = principal.kind === 'admin';

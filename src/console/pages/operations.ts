@@ -27,7 +27,9 @@ function deliveriesTable(name: string, rows: Deliveries): Html {
     <caption>Recent deliveries of ${name}</caption>
     <thead><tr><th scope="col">Alert</th><th scope="col">State</th><th scope="col">Objects</th><th scope="col">Attempts</th><th scope="col">Created</th><th scope="col">Delivered</th><th scope="col">Last HTTP status</th><th scope="col">Last error</th></tr></thead>
     <tbody>${rows.map(
-      (d) => html`<tr><th scope="row" class="id">${d.id}</th><td>${d.state}</td><td>${d.object_count}</td><td>${d.attempts}</td><td>${d.created}</td>
+      (
+        d,
+      ) => html`<tr><th scope="row" class="id">${d.id}</th><td>${d.state}</td><td>${d.object_count}</td><td>${d.attempts}</td><td>${d.created}</td>
         <td>${d.delivered_at ?? ''}</td><td>${d.last_status ?? ''}</td><td>${d.last_error ?? ''}</td></tr>`,
     )}</tbody></table>`;
 }
@@ -67,7 +69,9 @@ export function operationsRoutes(deps: Deps): Hono<ConsoleEnv> {
         <thead><tr><th scope="col">Peer node</th><th scope="col">Remote collection</th><th scope="col">Into collection</th><th scope="col">Every</th>
           <th scope="col">Last success</th><th scope="col">Lag</th><th scope="col">Failures in a row</th><th scope="col">Last error</th><th scope="col">Quarantined</th><th scope="col">Next attempt</th></tr></thead>
         <tbody>${subs.map(
-          (s) => html`<tr><th scope="row">${s.peer_node_id ?? s.peer_id}</th><td class="id">${s.remote_api_root}/${s.remote_collection_id}</td><td class="id">${s.collection_id}</td>
+          (
+            s,
+          ) => html`<tr><th scope="row">${s.peer_node_id ?? s.peer_id}</th><td class="id">${s.remote_api_root}/${s.remote_collection_id}</td><td class="id">${s.collection_id}</td>
             <td>${s.interval_seconds} s</td><td>${s.last_success ?? 'never'}</td><td>${formatLag(s.lag_seconds)}</td>
             <td>${s.consecutive_failures}</td><td>${s.last_error ?? ''}</td><td>${s.quarantined}</td><td>${s.next_attempt}</td></tr>`,
         )}</tbody></table>`

@@ -15,7 +15,14 @@ import { csrfField, page } from '../layout.ts';
 import type { Html } from '../layout.ts';
 import { parseForm, submitForm } from '../schemas.ts';
 
-function submitPage(c: Context<ConsoleEnv>, root: string, access: CollectionAccess, error?: string, status: ContentfulStatusCode = 200, text = '') {
+function submitPage(
+  c: Context<ConsoleEnv>,
+  root: string,
+  access: CollectionAccess,
+  error?: string,
+  status: ContentfulStatusCode = 200,
+  text = '',
+) {
   const session = c.get('session')!;
   const body = html`<p>Into collection <strong>${access.collection.title}</strong> (<span class="id">${access.collection.id}</span>) of API root ${root}.</p>
     ${error ? html`<p class="error" role="alert" id="submit-error">${error}</p>` : ''}
@@ -42,7 +49,8 @@ function statusRows(s: StatusResource): Html[] {
   const lists = { failure: s.failures, pending: s.pendings, success: s.successes };
   return OUTCOMES.flatMap((outcome) =>
     (lists[outcome] ?? []).map(
-      (d) => html`<tr class="outcome-${outcome}"><th scope="row" class="id">${d.id || '(no id)'}</th><td>${d.version}</td><td>${outcome}</td><td>${d.message ?? ''}</td></tr>`,
+      (d) =>
+        html`<tr class="outcome-${outcome}"><th scope="row" class="id">${d.id || '(no id)'}</th><td>${d.version}</td><td>${outcome}</td><td>${d.message ?? ''}</td></tr>`,
     ),
   );
 }
@@ -72,7 +80,8 @@ async function bundleText(form: { file?: File | undefined; bundle?: string | und
   if (file && file.size > limit) throw new VigilError('payload-too-large', `file: larger than this API root's limit of ${limit} octets`);
   const text = file ? await file.text() : (form.bundle ?? '').trim();
   if (!text) throw new VigilError('bad-request', 'choose a file or paste a STIX bundle');
-  if (Buffer.byteLength(text) > limit) throw new VigilError('payload-too-large', `bundle: larger than this API root's limit of ${limit} octets`);
+  if (Buffer.byteLength(text) > limit)
+    throw new VigilError('payload-too-large', `bundle: larger than this API root's limit of ${limit} octets`);
   return text;
 }
 
@@ -113,7 +122,13 @@ export function submitRoutes(deps: Deps): Hono<ConsoleEnv> {
     const root = c.req.param('root');
     const s = await getStatus(deps, c.get('session')!.principal, root, uuidParam(c.req.param('id'), 'status'));
     const pending = s.status === 'pending';
-    return page(c, { title: 'Submission status', session: c.get('session'), body: statusBody(root, s), script: true, ...(pending ? { refreshSeconds: 2 } : {}) });
+    return page(c, {
+      title: 'Submission status',
+      session: c.get('session'),
+      body: statusBody(root, s),
+      script: true,
+      ...(pending ? { refreshSeconds: 2 } : {}),
+    });
   });
 
   // What console.js polls while a submission is pending.

@@ -25,8 +25,17 @@ async function receiver() {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const at = Date.now();
-      const alert = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { subscription: { id: string }; stored_at: string; object_refs: { id: string }[] };
-      arrivals.push({ at, storedAt: Date.parse(alert.stored_at), subscription: alert.subscription.id, objectIds: alert.object_refs.map((r) => r.id) });
+      const alert = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        subscription: { id: string };
+        stored_at: string;
+        object_refs: { id: string }[];
+      };
+      arrivals.push({
+        at,
+        storedAt: Date.parse(alert.stored_at),
+        subscription: alert.subscription.id,
+        objectIds: alert.object_refs.map((r) => r.id),
+      });
       res.writeHead(204).end();
     });
   });
@@ -46,7 +55,11 @@ async function createClients(admin: Client, collectionId: string, n: number): Pr
       await json<{ id: string; token: string }>(admin, '/admin/clients', {
         method: 'POST',
         contentType: 'application/json',
-        body: JSON.stringify({ name: `bench-alerts-${randomUUID().slice(0, 8)}`, clearance: 'AMBER', grants: [{ collection_id: collectionId, can_read: true, can_write: true }] }),
+        body: JSON.stringify({
+          name: `bench-alerts-${randomUUID().slice(0, 8)}`,
+          clearance: 'AMBER',
+          grants: [{ collection_id: collectionId, can_read: true, can_write: true }],
+        }),
       }),
     );
   }
@@ -90,10 +103,23 @@ export async function alertLatency(t: Target, o: AlertOptions): Promise<Row> {
     const id = `indicator--${randomUUID()}`;
     const now = new Date().toISOString();
     const ind = {
-      type: 'indicator', spec_version: '2.1', id, created: now, modified: now, name: `bench C2 ${i}`, labels: ['ransomware'],
-      pattern: `[ipv4-addr:value = '203.0.113.${i % 250}']`, pattern_type: 'stix', valid_from: now, object_marking_refs: [GREEN],
+      type: 'indicator',
+      spec_version: '2.1',
+      id,
+      created: now,
+      modified: now,
+      name: `bench C2 ${i}`,
+      labels: ['ransomware'],
+      pattern: `[ipv4-addr:value = '203.0.113.${i % 250}']`,
+      pattern_type: 'stix',
+      valid_from: now,
+      object_marking_refs: [GREEN],
     };
-    const r = await admin.request(objectsPath(collectionId), { method: 'POST', contentType: TAXII, body: JSON.stringify({ objects: [ind] }) });
+    const r = await admin.request(objectsPath(collectionId), {
+      method: 'POST',
+      contentType: TAXII,
+      body: JSON.stringify({ objects: [ind] }),
+    });
     if (r.status !== 202 || !r.text.includes('"complete"')) throw new Error(`alerts: POST ${r.status} ${r.text.slice(0, 300)}`);
     posted.set(id, performance.now());
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -124,6 +150,12 @@ export async function alertLatency(t: Target, o: AlertOptions): Promise<Row> {
     ratio: null,
     target: 'p99 < 2 s',
     pass: complete && d.p99 < 2000,
-    extra: { 'p50 ms': d.p50, 'max ms': d.max, 'alerts expected': expected, 'alerts received': latencies.length, 'to non-matching subscriptions': stray },
+    extra: {
+      'p50 ms': d.p50,
+      'max ms': d.max,
+      'alerts expected': expected,
+      'alerts received': latencies.length,
+      'to non-matching subscriptions': stray,
+    },
   };
 }

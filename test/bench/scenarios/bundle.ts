@@ -22,6 +22,7 @@ export async function largeBundle(t: Target, o: { objects: number; pad: number; 
   const seconds = (performance.now() - t0) / 1000;
   const peakRss = t.rss.peak();
   await c.close();
-  if (status.success_count !== o.objects) throw new Error(`large bundle: ${status.success_count} of ${o.objects} stored, ${status.failure_count} failed`);
+  if (status.success_count !== o.objects)
+    throw new Error(`large bundle: ${status.success_count} of ${o.objects} stored, ${status.failure_count} failed`);
   return { seconds, peakRss, megabytes: Buffer.byteLength(body) / 1e6 };
 }

@@ -36,13 +36,19 @@ async function registerPeer(at: Client, other: FederatedNode, grant?: string, pu
     kind: 'peer',
     grants: grant ? [{ collection_id: grant, can_read: true, can_write: false }] : [],
   });
-  await admin(at, 'PUT', `/admin/clients/${c.id}/peer`, { node_id: other.nodeId, keys: await jwks(other.target), ...(pullFrom ? { base_url: other.target.url } : {}) });
+  await admin(at, 'PUT', `/admin/clients/${c.id}/peer`, {
+    node_id: other.nodeId,
+    keys: await jwks(other.target),
+    ...(pullFrom ? { base_url: other.target.url } : {}),
+  });
   return c.id as string;
 }
 
 /** What the subscription's receipts say arrived: a few rows, cheap to poll (a count of objects is not). */
 async function received(t: Target, subscriptionId: string): Promise<number> {
-  const [row] = await t.sql<{ n: string }>('SELECT coalesce(sum(object_count), 0)::text AS n FROM receipts WHERE subscription_id = $1', [subscriptionId]);
+  const [row] = await t.sql<{ n: string }>('SELECT coalesce(sum(object_count), 0)::text AS n FROM receipts WHERE subscription_id = $1', [
+    subscriptionId,
+  ]);
   return Number(row?.n ?? 0);
 }
 
@@ -102,13 +108,27 @@ export async function federationScenarios(origin: FederatedNode, peer: Federated
   for (let i = 0; i < o.probes; i++) {
     const id = `indicator--${randomUUID()}`;
     const now = new Date().toISOString();
-    const ind = { type: 'indicator', spec_version: '2.1', id, created: now, modified: now, name: `probe ${i}`, pattern: "[domain-name:value = 'probe.example']", pattern_type: 'stix', valid_from: now, object_marking_refs: [GREEN] };
+    const ind = {
+      type: 'indicator',
+      spec_version: '2.1',
+      id,
+      created: now,
+      modified: now,
+      name: `probe ${i}`,
+      pattern: "[domain-name:value = 'probe.example']",
+      pattern_type: 'stix',
+      valid_from: now,
+      object_marking_refs: [GREEN],
+    };
     await new Promise((resolve) => setTimeout(resolve, Math.random() * o.intervalSeconds * 1000));
     const r = await atOrigin.request(objectsPath(source), { method: 'POST', contentType: TAXII, body: JSON.stringify({ objects: [ind] }) });
     if (r.status !== 202) throw new Error(`federation probe: ${r.status}`);
     const posted = performance.now();
     while (performance.now() - posted < (o.intervalSeconds + 30) * 1000) {
-      const [row] = await peer.target.sql<{ n: string }>('SELECT count(*)::text AS n FROM objects WHERE collection_id = $1 AND id = $2', [target, id]);
+      const [row] = await peer.target.sql<{ n: string }>('SELECT count(*)::text AS n FROM objects WHERE collection_id = $1 AND id = $2', [
+        target,
+        id,
+      ]);
       if (Number(row?.n) > 0) {
         latencies.push((performance.now() - posted) / 1000);
         break;
@@ -143,7 +163,7 @@ export async function federationScenarios(origin: FederatedNode, peer: Federated
       ratio: null,
       target: `≤ ${o.intervalSeconds + 1} s (interval + 1 s)`,
       pass: worst <= o.intervalSeconds + 1,
-      extra: { 'median s': latencies.sort((a, b) => a - b)[Math.floor(latencies.length / 2)] ?? Number.NaN, 'seen': latencies.length },
+      extra: { 'median s': latencies.sort((a, b) => a - b)[Math.floor(latencies.length / 2)] ?? Number.NaN, seen: latencies.length },
     },
   ];
 }

@@ -28,7 +28,11 @@ export async function ingestScenario(t: Target, o: IngestOptions): Promise<Row> 
   const stream = generate({ seed: o.seed });
   const envelopes = Array.from({ length: o.envelopes }, () => take(stream, o.perEnvelope));
   const node = await drain(envelopes, o.clients, async (docs) => {
-    const r = await admin.request(objectsPath(collectionId), { method: 'POST', contentType: TAXII, body: `{"objects":[${docs.map((d) => d.json).join(',')}]}` });
+    const r = await admin.request(objectsPath(collectionId), {
+      method: 'POST',
+      contentType: TAXII,
+      body: `{"objects":[${docs.map((d) => d.json).join(',')}]}`,
+    });
     const status = JSON.parse(r.text) as { status: string; success_count: number };
     if (r.status !== 202 || status.status !== 'complete' || status.success_count !== docs.length) {
       throw new Error(`ingest: ${r.status} ${r.text.slice(0, 300)}`);

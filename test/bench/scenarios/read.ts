@@ -3,7 +3,11 @@ import type { Target } from '../target.ts';
 import { objectsPath } from './setup.ts';
 
 /** Full read: one client paging through the whole collection, following `next`. */
-export async function fullReadNode(t: Target, collectionId: string, limit: number): Promise<{ perSecond: number; objects: number; pages: number; peakRss: number }> {
+export async function fullReadNode(
+  t: Target,
+  collectionId: string,
+  limit: number,
+): Promise<{ perSecond: number; objects: number; pages: number; peakRss: number }> {
   const c = client(t.url, 1);
   t.rss.reset();
   const t0 = performance.now();
@@ -30,7 +34,11 @@ export async function fullReadNode(t: Target, collectionId: string, limit: numbe
  * (the objects, as a consumer would): both sides do the same client work. `noParse` is the same
  * read without it.
  */
-export async function fullReadRaw(t: Target, collectionId: string, limit: number): Promise<{ perSecond: number; objects: number; noParsePerSecond: number }> {
+export async function fullReadRaw(
+  t: Target,
+  collectionId: string,
+  limit: number,
+): Promise<{ perSecond: number; objects: number; noParsePerSecond: number }> {
   const t0 = performance.now();
   let after = '-infinity';
   let objects = 0;

@@ -16,7 +16,11 @@ export async function createClient(c: Client, collectionId: string, clearance: s
   const created = await json<{ token: string }>(c, '/admin/clients', {
     method: 'POST',
     contentType: 'application/json',
-    body: JSON.stringify({ name: `bench-${randomUUID().slice(0, 8)}`, clearance, grants: [{ collection_id: collectionId, can_read: true, can_write: true }] }),
+    body: JSON.stringify({
+      name: `bench-${randomUUID().slice(0, 8)}`,
+      clearance,
+      grants: [{ collection_id: collectionId, can_read: true, can_write: true }],
+    }),
   });
   return created.token;
 }

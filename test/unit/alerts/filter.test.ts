@@ -3,12 +3,25 @@ import { alertFilterSchema, cpeMatches, matchesOwnProperties, patternObjectTypes
 import type { Candidate } from '../../../src/services/alert-filter.ts';
 
 const ioc = (over: Partial<Candidate> = {}): Candidate => ({
-  type: 'indicator', labels: ['ransomware'], confidence: 80, pattern: "[ipv4-addr:value = '198.51.100.7']", pattern_type: 'stix', pap: null, ...over,
+  type: 'indicator',
+  labels: ['ransomware'],
+  confidence: 80,
+  pattern: "[ipv4-addr:value = '198.51.100.7']",
+  pattern_type: 'stix',
+  pap: null,
+  ...over,
 });
 
 describe('alertFilterSchema', () => {
   it('takes every criterion', () => {
-    const f = { types: ['indicator'], labels: ['x'], min_confidence: 50, observable_types: ['ipv4-addr'], cpe_prefixes: ['cpe:2.3:a:acme'], pap: 'green' };
+    const f = {
+      types: ['indicator'],
+      labels: ['x'],
+      min_confidence: 50,
+      observable_types: ['ipv4-addr'],
+      cpe_prefixes: ['cpe:2.3:a:acme'],
+      pap: 'green',
+    };
     expect(alertFilterSchema.parse(f)).toEqual(f);
     expect(alertFilterSchema.parse({})).toEqual({});
   });
@@ -46,7 +59,13 @@ describe('matchesOwnProperties', () => {
   });
   it('pap: PAP:AMBER and PAP:RED never match a PAP:GREEN filter; unmarked content does', () => {
     expect([0, 1, 2, 3, null].map((pap) => matchesOwnProperties({ pap: 'green' }, ioc({ pap })))).toEqual([true, true, false, false, true]);
-    expect([0, 1, 2, 3, null].map((pap) => matchesOwnProperties({ pap: 'clear' }, ioc({ pap })))).toEqual([true, false, false, false, true]);
+    expect([0, 1, 2, 3, null].map((pap) => matchesOwnProperties({ pap: 'clear' }, ioc({ pap })))).toEqual([
+      true,
+      false,
+      false,
+      false,
+      true,
+    ]);
   });
   it('a CPE watchlist matches vulnerabilities only', () => {
     expect(matchesOwnProperties({ cpe_prefixes: ['cpe:2.3:a:x'] }, ioc())).toBe(false);
@@ -56,7 +75,10 @@ describe('matchesOwnProperties', () => {
 
 describe('patternObjectTypes and cpeMatches', () => {
   it('names the object types of a STIX pattern', () => {
-    expect(patternObjectTypes(ioc({ pattern: "[ipv4-addr:value = '1.2.3.4'] OR [domain-name:value = 'a.example']" })).sort()).toEqual(['domain-name', 'ipv4-addr']);
+    expect(patternObjectTypes(ioc({ pattern: "[ipv4-addr:value = '1.2.3.4'] OR [domain-name:value = 'a.example']" })).sort()).toEqual([
+      'domain-name',
+      'ipv4-addr',
+    ]);
     expect(patternObjectTypes(ioc({ pattern: 'not a pattern' }))).toEqual([]);
     expect(patternObjectTypes(ioc({ type: 'malware' }))).toEqual([]);
   });

@@ -6,10 +6,12 @@ import type { WebhookPolicy } from '../../../src/services/webhook-url.ts';
 const strict: WebhookPolicy = { allowPrivate: false, allowHttp: false, hosts: undefined };
 
 describe('webhookUrlProblem: the default policy (https, public addresses)', () => {
-  it.each(['https://hooks.example.org/alerts', 'https://hooks.example.org:8443/a?x=1', 'https://[2001:4860::1]/x', 'https://93.184.216.34/x'])(
-    'accepts %s',
-    (url) => expect(webhookUrlProblem(url, strict)).toBeUndefined(),
-  );
+  it.each([
+    'https://hooks.example.org/alerts',
+    'https://hooks.example.org:8443/a?x=1',
+    'https://[2001:4860::1]/x',
+    'https://93.184.216.34/x',
+  ])('accepts %s', (url) => expect(webhookUrlProblem(url, strict)).toBeUndefined());
 
   it.each([
     ['not a url', /not a URL/],
@@ -23,19 +25,40 @@ describe('webhookUrlProblem: the default policy (https, public addresses)', () =
   ])('refuses %s', (url, why) => expect(webhookUrlProblem(url, strict)).toMatch(why));
 
   it.each([
-    'https://127.0.0.1/x', 'https://127.1/x', 'https://2130706433/x', 'https://0x7f000001/x', 'https://0.0.0.0/x', 'https://0/x',
-    'https://10.1.2.3/x', 'https://172.16.0.1/x', 'https://192.168.1.1/x', 'https://100.64.0.1/x',
-    'https://169.254.169.254/latest/meta-data', 'https://224.0.0.1/x', 'https://[::1]/x', 'https://[::]/x',
-    'https://[fe80::1]/x', 'https://[fd00::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://[::ffff:169.254.169.254]/x',
-    'https://[0:0:0:0:0:ffff:a00:1]/x', 'https://[64:ff9b::7f00:1]/x', 'https://[::127.0.0.1]/x',
+    'https://127.0.0.1/x',
+    'https://127.1/x',
+    'https://2130706433/x',
+    'https://0x7f000001/x',
+    'https://0.0.0.0/x',
+    'https://0/x',
+    'https://10.1.2.3/x',
+    'https://172.16.0.1/x',
+    'https://192.168.1.1/x',
+    'https://100.64.0.1/x',
+    'https://169.254.169.254/latest/meta-data',
+    'https://224.0.0.1/x',
+    'https://[::1]/x',
+    'https://[::]/x',
+    'https://[fe80::1]/x',
+    'https://[fd00::1]/x',
+    'https://[::ffff:127.0.0.1]/x',
+    'https://[::ffff:169.254.169.254]/x',
+    'https://[0:0:0:0:0:ffff:a00:1]/x',
+    'https://[64:ff9b::7f00:1]/x',
+    'https://[::127.0.0.1]/x',
   ])('refuses the loopback, private or link-local address in %s', (url) => {
-    expect(webhookUrlProblem(url, strict)).toMatch(/is not a public unicast address \(.*(loopback|unspecified|private|linkLocal|carrierGradeNat|multicast|uniqueLocal|outside 2000::\/3)/);
+    expect(webhookUrlProblem(url, strict)).toMatch(
+      /is not a public unicast address \(.*(loopback|unspecified|private|linkLocal|carrierGradeNat|multicast|uniqueLocal|outside 2000::\/3)/,
+    );
   });
 
-  it.each(['https://localhost/x', 'https://LOCALHOST:8443/x', 'https://localhost./x', 'https://api.localhost/x', 'https://api.localhost./x'])(
-    'refuses the loopback name in %s',
-    (url) => expect(webhookUrlProblem(url, strict)).toMatch(/loopback name/),
-  );
+  it.each([
+    'https://localhost/x',
+    'https://LOCALHOST:8443/x',
+    'https://localhost./x',
+    'https://api.localhost/x',
+    'https://api.localhost./x',
+  ])('refuses the loopback name in %s', (url) => expect(webhookUrlProblem(url, strict)).toMatch(/loopback name/));
 
   it('allows http and private addresses only when told to', () => {
     const open: WebhookPolicy = { allowPrivate: true, allowHttp: true, hosts: undefined };
@@ -55,14 +78,23 @@ describe('webhookUrlProblem: the default policy (https, public addresses)', () =
 
 describe('webhookUrlProblem: ALERT_WEBHOOK_HOSTS', () => {
   const hosts: WebhookPolicy = { ...strict, hosts: ['hooks.example.org', '*.hospital.example', '93.184.216.34', '2606:4700:4700::1111'] };
-  it.each(['https://hooks.example.org/x', 'https://HOOKS.example.org/x', 'https://hospital.example/x', 'https://siem.hospital.example/x', 'https://a.b.hospital.example/x', 'https://93.184.216.34/x', 'https://[2606:4700:4700::1111]/x'])(
-    'accepts %s',
-    (url) => expect(webhookUrlProblem(url, hosts)).toBeUndefined(),
-  );
-  it.each(['https://evil.example.org/x', 'https://hooks.example.org.evil.net/x', 'https://evilhospital.example/x', 'https://hospital.example.evil/x', 'https://93.184.216.35/x', 'https://[2606:4700:4700::1001]/x'])(
-    'refuses %s, naming the setting',
-    (url) => expect(webhookUrlProblem(url, hosts)).toMatch(/not in ALERT_WEBHOOK_HOSTS/),
-  );
+  it.each([
+    'https://hooks.example.org/x',
+    'https://HOOKS.example.org/x',
+    'https://hospital.example/x',
+    'https://siem.hospital.example/x',
+    'https://a.b.hospital.example/x',
+    'https://93.184.216.34/x',
+    'https://[2606:4700:4700::1111]/x',
+  ])('accepts %s', (url) => expect(webhookUrlProblem(url, hosts)).toBeUndefined());
+  it.each([
+    'https://evil.example.org/x',
+    'https://hooks.example.org.evil.net/x',
+    'https://evilhospital.example/x',
+    'https://hospital.example.evil/x',
+    'https://93.184.216.35/x',
+    'https://[2606:4700:4700::1001]/x',
+  ])('refuses %s, naming the setting', (url) => expect(webhookUrlProblem(url, hosts)).toMatch(/not in ALERT_WEBHOOK_HOSTS/));
   it('still refuses a private address the list names, unless private addresses are allowed', () => {
     const p: WebhookPolicy = { ...strict, hosts: ['127.0.0.1', 'localhost'] };
     expect(webhookUrlProblem('https://127.0.0.1/x', p)).toMatch(/loopback/);
@@ -116,10 +148,17 @@ const REFUSED: [string, RegExp][] = [
 describe('refusedAddressClass: only public unicast may receive webhooks', () => {
   it.each(REFUSED)('%s is refused as %s', (address, why) => expect(refusedAddressClass(address)).toMatch(why));
   // Classified only: nothing here connects anywhere.
-  it.each(['8.8.8.8', '93.184.216.34', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '2001:4860::1', '::ffff:8.8.8.8', '64:ff9b::808:808', '64:ff9b::8.8.8.8'])(
-    '%s is public unicast',
-    (a) => expect(refusedAddressClass(a)).toBeUndefined(),
-  );
+  it.each([
+    '8.8.8.8',
+    '93.184.216.34',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700:4700::1111',
+    '2001:4860::1',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '64:ff9b::8.8.8.8',
+  ])('%s is public unicast', (a) => expect(refusedAddressClass(a)).toBeUndefined());
   it.each(REFUSED.filter(([a]) => !a.includes('%') && a !== 'not-an-ip'))('a URL with %s is refused, naming the class', (address) => {
     const host = address.includes(':') ? `[${address}]` : address;
     expect(webhookUrlProblem(`https://${host}/hook`, strict)).toMatch(/is not a public unicast address \(\S+/);

@@ -51,7 +51,12 @@ describe("the node's signing keys", () => {
     const newKid = state.keys.at(-1)!.kid;
     expect(newKid).not.toBe(oldKid);
     // published before it is used
-    expect(ring.publicKeys(t0).map((k) => k.kid).sort()).toEqual([oldKid, newKid].sort());
+    expect(
+      ring
+        .publicKeys(t0)
+        .map((k) => k.kid)
+        .sort(),
+    ).toEqual([oldKid, newKid].sort());
     expect((await ring.signingKey(new Date(t0.getTime() + HOUR - 1))).kid).toBe(oldKid);
     expect((await ring.signingKey(new Date(t0.getTime() + HOUR))).kid).toBe(newKid);
     // the old key keeps verifying for the retention time, then leaves the JWKS

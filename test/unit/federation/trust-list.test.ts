@@ -11,7 +11,10 @@ const doc = (over: Record<string, unknown> = {}) => ({
   federation: 'EU health CSIRTs',
   issued: '2026-11-01T00:00:00Z',
   expires: '2027-11-01T00:00:00Z',
-  members: [{ node_id: 'node-fr', keys: [memberKey] }, { node_id: 'node-de', base_url: 'https://cti.example.de', keys: [memberKey] }],
+  members: [
+    { node_id: 'node-fr', keys: [memberKey] },
+    { node_id: 'node-de', base_url: 'https://cti.example.de', keys: [memberKey] },
+  ],
   ...over,
 });
 const now = new Date('2026-11-23T00:00:00Z');
@@ -43,7 +46,18 @@ describe('the federation trust list', () => {
 
   it('refuses to sign, or to accept, a malformed document', async () => {
     await expect(signTrustList(doc({ members: [] }), operator.privateJwk)).rejects.toThrow(/members/);
-    await expect(signTrustList({ ...doc(), members: [{ node_id: 'a', keys: [memberKey] }, { node_id: 'a', keys: [memberKey] }] }, operator.privateJwk)).rejects.toThrow(/twice/);
+    await expect(
+      signTrustList(
+        {
+          ...doc(),
+          members: [
+            { node_id: 'a', keys: [memberKey] },
+            { node_id: 'a', keys: [memberKey] },
+          ],
+        },
+        operator.privateJwk,
+      ),
+    ).rejects.toThrow(/twice/);
     // a well-signed payload that is not a trust list
     const key = await importJWK(operator.privateJwk, 'EdDSA');
     const odd = await new CompactSign(new TextEncoder().encode('{"type":"other"}')).setProtectedHeader({ alg: 'EdDSA' }).sign(key);

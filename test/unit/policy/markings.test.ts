@@ -16,9 +16,14 @@ function md(over: Record<string, unknown>): Record<string, unknown> {
 
 describe('classifyMarkingDefinition', () => {
   it('knows the alias table by id whatever the object says', () => {
-    expect(classifyMarkingDefinition(md({ id: TLP1.green, definition_type: 'tlp', definition: { tlp: 'green' } }))).toEqual({ kind: 'tlp', level: GREEN });
+    expect(classifyMarkingDefinition(md({ id: TLP1.green, definition_type: 'tlp', definition: { tlp: 'green' } }))).toEqual({
+      kind: 'tlp',
+      level: GREEN,
+    });
     expect(classifyMarkingDefinition(md({ id: TLP2.amberStrict, name: 'TLP:AMBER+STRICT' }))).toEqual({ kind: 'tlp', level: AMBER_STRICT });
-    expect(classifyMarkingDefinition(md({ id: OPENCTI_AMBER_STRICT, definition_type: 'statement', definition: { statement: 'x' } }))).toEqual({ kind: 'tlp', level: AMBER_STRICT });
+    expect(
+      classifyMarkingDefinition(md({ id: OPENCTI_AMBER_STRICT, definition_type: 'statement', definition: { statement: 'x' } })),
+    ).toEqual({ kind: 'tlp', level: AMBER_STRICT });
     // The id decides, not the name: a known id never becomes something else.
     expect(classifyMarkingDefinition(md({ id: TLP1.red, name: 'PAP:CLEAR', definition_type: 'pap' }))).toEqual({ kind: 'tlp', level: RED });
   });
@@ -30,7 +35,9 @@ describe('classifyMarkingDefinition', () => {
 
   it('calls a "TLP:" name with an unknown id unknown TLP, whatever its definition_type', () => {
     for (const name of ['TLP:PURPLE', 'tlp:green', 'TLP: AMBER', 'TLP:CLEAR', ' TLP:RED ']) {
-      expect(classifyMarkingDefinition(md({ name, definition_type: 'statement', definition: { statement: 'x' } })), name).toEqual({ kind: 'unknown-tlp' });
+      expect(classifyMarkingDefinition(md({ name, definition_type: 'statement', definition: { statement: 'x' } })), name).toEqual({
+        kind: 'unknown-tlp',
+      });
     }
   });
 
@@ -41,13 +48,21 @@ describe('classifyMarkingDefinition', () => {
   });
 
   it('does not take a name merely starting with TLP for TLP', () => {
-    expect(classifyMarkingDefinition(md({ name: 'TLPX internal', definition_type: 'statement', definition: { statement: 'x' } }))).toEqual({ kind: 'statement' });
+    expect(classifyMarkingDefinition(md({ name: 'TLPX internal', definition_type: 'statement', definition: { statement: 'x' } }))).toEqual({
+      kind: 'statement',
+    });
   });
 
   it('reads PAP by definition_type or by name', () => {
     expect(classifyMarkingDefinition(md({ definition_type: 'pap', definition: { pap: 'red' } }))).toEqual({ kind: 'pap', pap: 3 });
-    expect(classifyMarkingDefinition(md({ definition_type: 'pap', name: 'PAP:AMBER', definition: { pap: 'amber' } }))).toEqual({ kind: 'pap', pap: 2 });
-    expect(classifyMarkingDefinition(md({ definition_type: 'statement', name: 'PAP:GREEN', definition: { statement: 'x' } }))).toEqual({ kind: 'pap', pap: 1 });
+    expect(classifyMarkingDefinition(md({ definition_type: 'pap', name: 'PAP:AMBER', definition: { pap: 'amber' } }))).toEqual({
+      kind: 'pap',
+      pap: 2,
+    });
+    expect(classifyMarkingDefinition(md({ definition_type: 'statement', name: 'PAP:GREEN', definition: { statement: 'x' } }))).toEqual({
+      kind: 'pap',
+      pap: 1,
+    });
     expect(classifyMarkingDefinition(md({ name: 'PAP:CLEAR', definition_type: 'x', definition: {} }))).toEqual({ kind: 'pap', pap: 0 });
     expect(classifyMarkingDefinition(md({ name: 'PAP:WHITE', definition_type: 'x', definition: {} }))).toEqual({ kind: 'pap', pap: 0 });
     expect(classifyMarkingDefinition(md({ definition_type: 'PAP', definition: { PAP: 'PAP:RED' } }))).toEqual({ kind: 'pap', pap: 3 });
@@ -63,9 +78,15 @@ describe('classifyMarkingDefinition', () => {
   });
 
   it('reads a statement, and anything else as other', () => {
-    expect(classifyMarkingDefinition(md({ definition_type: 'statement', definition: { statement: 'Copyright 2024' } }))).toEqual({ kind: 'statement' });
+    expect(classifyMarkingDefinition(md({ definition_type: 'statement', definition: { statement: 'Copyright 2024' } }))).toEqual({
+      kind: 'statement',
+    });
     expect(classifyMarkingDefinition(md({ definition_type: 'x-acme', definition: { level: 3 } }))).toEqual({ kind: 'other' });
-    expect(classifyMarkingDefinition(md({ extensions: { 'extension-definition--1f9a5e6c-2f2c-4c7a-8f0a-2a0f5c2b9e11': { extension_type: 'property-extension' } } }))).toEqual({ kind: 'other' });
+    expect(
+      classifyMarkingDefinition(
+        md({ extensions: { 'extension-definition--1f9a5e6c-2f2c-4c7a-8f0a-2a0f5c2b9e11': { extension_type: 'property-extension' } } }),
+      ),
+    ).toEqual({ kind: 'other' });
     expect(classifyMarkingDefinition({})).toEqual({ kind: 'other' });
   });
 });
@@ -91,8 +112,15 @@ describe('resolveMarkings', () => {
 
   it('gives each TLP id its level without needing a stored definition', () => {
     const cases: [string, Level][] = [
-      [TLP1.white, CLEAR], [TLP1.green, GREEN], [TLP1.amber, AMBER], [TLP1.red, RED],
-      [TLP2.clear, CLEAR], [TLP2.green, GREEN], [TLP2.amber, AMBER], [TLP2.amberStrict, AMBER_STRICT], [TLP2.red, RED],
+      [TLP1.white, CLEAR],
+      [TLP1.green, GREEN],
+      [TLP1.amber, AMBER],
+      [TLP1.red, RED],
+      [TLP2.clear, CLEAR],
+      [TLP2.green, GREEN],
+      [TLP2.amber, AMBER],
+      [TLP2.amberStrict, AMBER_STRICT],
+      [TLP2.red, RED],
       [OPENCTI_AMBER_STRICT, AMBER_STRICT],
     ];
     for (const [id, level] of cases) expect(resolveMarkings([id], new Map(), RED), id).toEqual({ level, pap: null });
@@ -140,7 +168,9 @@ describe('resolveMarkings', () => {
     const r = resolve([TLP1.white, UNKNOWN_ID], CLEAR);
     expect(r.level).toBe(DENY);
     expect(r.unresolved).toEqual([UNKNOWN_ID]);
-    expect(r.reason).toBe(`withheld until marking-definition ${UNKNOWN_ID} is known: no such marking-definition in this request or this collection yet`);
+    expect(r.reason).toBe(
+      `withheld until marking-definition ${UNKNOWN_ID} is known: no such marking-definition in this request or this collection yet`,
+    );
   });
 
   it('lists every marking it waits for, whatever resolves beside them', () => {
@@ -151,7 +181,10 @@ describe('resolveMarkings', () => {
   });
 
   it('denies for good, waiting for nothing, when an unknown TLP-like marking sits beside a missing one', () => {
-    for (const refs of [[UNKNOWN_ID, PURPLE], [PURPLE, UNKNOWN_ID]]) {
+    for (const refs of [
+      [UNKNOWN_ID, PURPLE],
+      [PURPLE, UNKNOWN_ID],
+    ]) {
       const r = resolve(refs, CLEAR);
       expect(r.level).toBe(DENY);
       expect(r.unresolved).toBeUndefined();

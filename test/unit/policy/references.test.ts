@@ -11,11 +11,17 @@ const D = 'observed-data--3e4d5c6b-7a8f-4e9d-8c1b-2a3f4e5d6c7b';
 
 describe('objectReferences', () => {
   it('reads a relationship as a link through source_ref and target_ref', () => {
-    expect(objectReferences({ type: 'relationship', source_ref: A, target_ref: B, created_by_ref: C })).toEqual({ kind: 'link', refs: [A, B] });
+    expect(objectReferences({ type: 'relationship', source_ref: A, target_ref: B, created_by_ref: C })).toEqual({
+      kind: 'link',
+      refs: [A, B],
+    });
   });
 
   it('reads a sighting as a link through sighting_of_ref, observed_data_refs and where_sighted_refs', () => {
-    expect(objectReferences({ type: 'sighting', sighting_of_ref: A, observed_data_refs: [D], where_sighted_refs: [C, C] })).toEqual({ kind: 'link', refs: [A, D, C] });
+    expect(objectReferences({ type: 'sighting', sighting_of_ref: A, observed_data_refs: [D], where_sighted_refs: [C, C] })).toEqual({
+      kind: 'link',
+      refs: [A, D, C],
+    });
     expect(objectReferences({ type: 'sighting', sighting_of_ref: A })).toEqual({ kind: 'link', refs: [A] });
   });
 

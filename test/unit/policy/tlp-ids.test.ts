@@ -45,12 +45,28 @@ describe('the TLP alias table (tlp-ids.ts)', () => {
   });
 
   it('pins the ids of tlp.md, level by level', () => {
-    const byLevel = (level: Level) => [...TLP_IDS].filter(([, l]) => l === level).map(([id]) => id).sort();
-    expect(byLevel(CLEAR)).toEqual(['marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9', 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487']);
-    expect(byLevel(GREEN)).toEqual(['marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da', 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb']);
-    expect(byLevel(AMBER)).toEqual(['marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421', 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82']);
+    const byLevel = (level: Level) =>
+      [...TLP_IDS]
+        .filter(([, l]) => l === level)
+        .map(([id]) => id)
+        .sort();
+    expect(byLevel(CLEAR)).toEqual([
+      'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9',
+      'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
+    ]);
+    expect(byLevel(GREEN)).toEqual([
+      'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da',
+      'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
+    ]);
+    expect(byLevel(AMBER)).toEqual([
+      'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
+      'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82',
+    ]);
     expect(byLevel(AMBER_STRICT)).toEqual([OPENCTI_AMBER_STRICT, 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003']);
-    expect(byLevel(RED)).toEqual(['marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed', 'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1']);
+    expect(byLevel(RED)).toEqual([
+      'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed',
+      'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1',
+    ]);
   });
 
   it("maps OpenCTI's own TLP:AMBER+STRICT id to AMBER+STRICT", () => {
@@ -64,7 +80,10 @@ describe('the TLP alias table (tlp-ids.ts)', () => {
 
   it('agrees with the validator on the TLP 1.0 ids and the TLP 2.0 extension id', () => {
     for (const [id, word] of TLP1_MARKINGS) expect(TLP_IDS.get(id)).toBe(levelOf(word === 'white' ? 'CLEAR' : word));
-    const tlp1 = markings.filter((m) => m.definition_type === 'tlp').map((m) => m.id).sort();
+    const tlp1 = markings
+      .filter((m) => m.definition_type === 'tlp')
+      .map((m) => m.id)
+      .sort();
     expect([...TLP1_MARKINGS.keys()].sort()).toEqual(tlp1);
     expect(VALIDATOR_TLP2_EXTENSION_ID).toBe(TLP2_EXTENSION_ID);
     const extension = fixture.objects.filter((o) => o.type === 'extension-definition');
@@ -90,7 +109,9 @@ describe('the marking definitions the node ships (src/policy/tlp-markings.json)'
   });
 
   it('ships nothing for TLP 1.0 ids (predefined by STIX), the OpenCTI id or unknown ids', () => {
-    expect(objectsToShip([...TLP1_MARKINGS.keys(), OPENCTI_AMBER_STRICT, 'marking-definition--00000000-0000-4000-8000-000000000000'])).toEqual([]);
+    expect(
+      objectsToShip([...TLP1_MARKINGS.keys(), OPENCTI_AMBER_STRICT, 'marking-definition--00000000-0000-4000-8000-000000000000']),
+    ).toEqual([]);
     expect(objectsToShip([])).toEqual([]);
   });
 

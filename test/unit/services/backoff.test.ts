@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffSeconds } from '../../../src/services/backoff.ts';
 
-describe('the puller\'s backoff', () => {
+describe("the puller's backoff", () => {
   it('backs off exponentially with jitter, up to a maximum', () => {
     expect(backoffSeconds(0, 5, 900, () => 0)).toBe(2.5);
     expect(backoffSeconds(0, 5, 900, () => 1)).toBe(5);

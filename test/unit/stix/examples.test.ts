@@ -59,6 +59,10 @@ describe('one valid example of every STIX 2.1 object type', () => {
     const result = validateStixObject(object);
     expect(result.ok ? 'ok' : result.message).toBe('ok');
     const type = (object as { type: string }).type;
-    expect(result.ok && result.meta.version).toBe(objectKind(type) === 'sco' ? null : ((object as { modified?: string; created?: string }).modified ?? (object as { created: string }).created));
+    expect(result.ok && result.meta.version).toBe(
+      objectKind(type) === 'sco'
+        ? null
+        : ((object as { modified?: string; created?: string }).modified ?? (object as { created: string }).created),
+    );
   });
 });

@@ -119,7 +119,7 @@ const INVALID: Invalid[] = [
   { pattern: '[file:name = \u0001]', message: 'unexpected character U+0001', line: 1, column: 14 },
   { pattern: "[file:name ! 'a']", message: "unexpected character '!'", line: 1, column: 12 },
   { pattern: '[file:name = ]', message: "expected literal but found ']'", line: 1, column: 14 },
-  { pattern: '[file:size > true]', message: "expected orderable literal", line: 1, column: 14 },
+  { pattern: '[file:size > true]', message: 'expected orderable literal', line: 1, column: 14 },
   { pattern: '[file:name LIKE 5]', message: "expected string literal but found '5'", line: 1, column: 17 },
   { pattern: "[file:name MATCHES h'00']", message: "expected string literal but found 'h'00''", line: 1, column: 20 },
   { pattern: "[file:name IN 'a']", message: "expected '(' to start a set of values but found string literal 'a'", line: 1, column: 15 },
@@ -128,7 +128,12 @@ const INVALID: Invalid[] = [
   { pattern: '[file:size = 007]', message: "invalid integer literal '007'", line: 1, column: 14 },
   { pattern: '[file:size = 1.]', message: "expected ']' but found '.'", line: 1, column: 15 },
   { pattern: '[file:size = - 1]', message: "expected literal but found '-'", line: 1, column: 14 },
-  { pattern: "[file:created = t'2016-02-30T00:00:00Z']", message: "invalid timestamp literal t'2016-02-30T00:00:00Z'", line: 1, column: 17 },
+  {
+    pattern: "[file:created = t'2016-02-30T00:00:00Z']",
+    message: "invalid timestamp literal t'2016-02-30T00:00:00Z'",
+    line: 1,
+    column: 17,
+  },
   { pattern: "[file:created = t'2015-02-29T00:00:00Z']", message: 'invalid timestamp literal', line: 1, column: 17 },
   { pattern: "[file:created = t'2016-13-01T00:00:00Z']", message: 'invalid timestamp literal', line: 1, column: 17 },
   { pattern: "[file:created = t'2016-06-01T24:00:00Z']", message: 'invalid timestamp literal', line: 1, column: 17 },
@@ -149,7 +154,12 @@ const INVALID: Invalid[] = [
   { pattern: "[file:name = 'a'] WITHIN 0.0 SECONDS", message: 'expected positive number of seconds', line: 1, column: 26 },
   { pattern: "[file:name = 'a'] WITHIN 5 MINUTES", message: "expected 'SECONDS' but found 'MINUTES'", line: 1, column: 28 },
   { pattern: "[file:name = 'a'] START t'2016-06-01T00:00:00Z'", message: "expected 'STOP' but found end of input", line: 1, column: 48 },
-  { pattern: "[file:name = 'a'] START '2016-06-01T00:00:00Z' STOP '2016-07-01T00:00:00Z'", message: 'expected timestamp literal but found string literal', line: 1, column: 25 },
+  {
+    pattern: "[file:name = 'a'] START '2016-06-01T00:00:00Z' STOP '2016-07-01T00:00:00Z'",
+    message: 'expected timestamp literal but found string literal',
+    line: 1,
+    column: 25,
+  },
   { pattern: "[file:name = 'a'] FOLLOWEDBY", message: "expected '[' or '(' but found end of input", line: 1, column: 29 },
   { pattern: "[file:name = 'a'] /* never closed", message: 'unterminated comment', line: 1, column: 19 },
   // Positions are counted in lines (\n, \r\n or \r) and 1-based columns.
@@ -214,8 +224,8 @@ describe('parsePattern: precedence and nesting', () => {
   it('binds a qualifier to the observation expression it follows', () => {
     // A qualifier after AND-ed expressions applies to the last one only, so it
     // may be followed by further operators without parentheses.
-    expect(parsePattern("[a-b:c = 1] AND [a-b:c = 2] WITHIN 5 SECONDS OR [a-b:c = 3]")).toMatchObject({ ok: true });
-    expect(parsePattern("[a-b:c = 1] WITHIN 5 SECONDS REPEATS 2 TIMES")).toMatchObject({ ok: true });
+    expect(parsePattern('[a-b:c = 1] AND [a-b:c = 2] WITHIN 5 SECONDS OR [a-b:c = 3]')).toMatchObject({ ok: true });
+    expect(parsePattern('[a-b:c = 1] WITHIN 5 SECONDS REPEATS 2 TIMES')).toMatchObject({ ok: true });
   });
 });
 
@@ -228,9 +238,51 @@ describe('parsePattern: robustness', () => {
 
   it('never throws on random token soup and always reports a 1-based position', () => {
     const pieces = [
-      '[', ']', '(', ')', 'file', ':', 'name', '.', "'x'", "'", '\\', '=', '!=', '<', '>=', 'IN', 'LIKE', 'NOT',
-      'AND', 'OR', 'FOLLOWEDBY', 'EXISTS', 'WITHIN', '5', '-1', '.5', 'SECONDS', 'REPEATS', 'TIMES', 'START', 'STOP',
-      "t'2016-06-01T00:00:00Z'", "h'ff'", "b'AA=='", 'true', ',', '*', ' ', '\n', '/*', '*/', '//', 'ipv4-addr', '\u0000', '😀',
+      '[',
+      ']',
+      '(',
+      ')',
+      'file',
+      ':',
+      'name',
+      '.',
+      "'x'",
+      "'",
+      '\\',
+      '=',
+      '!=',
+      '<',
+      '>=',
+      'IN',
+      'LIKE',
+      'NOT',
+      'AND',
+      'OR',
+      'FOLLOWEDBY',
+      'EXISTS',
+      'WITHIN',
+      '5',
+      '-1',
+      '.5',
+      'SECONDS',
+      'REPEATS',
+      'TIMES',
+      'START',
+      'STOP',
+      "t'2016-06-01T00:00:00Z'",
+      "h'ff'",
+      "b'AA=='",
+      'true',
+      ',',
+      '*',
+      ' ',
+      '\n',
+      '/*',
+      '*/',
+      '//',
+      'ipv4-addr',
+      '\u0000',
+      '😀',
     ];
     let seed = 12345;
     const random = (n: number): number => {
@@ -252,11 +304,28 @@ describe('parsePattern: robustness', () => {
 
 describe('pattern lexer', () => {
   it('follows the grammar for keywords, identifiers and literals', () => {
-    const kinds = tokenize("AND ANDROID and x-AND true truex t'2016-06-01T00:00:00Z' t 'a' 0 -0 +7 1.5 .5 == <> <=")
-      .map((token) => token.kind);
+    const kinds = tokenize("AND ANDROID and x-AND true truex t'2016-06-01T00:00:00Z' t 'a' 0 -0 +7 1.5 .5 == <> <=").map(
+      (token) => token.kind,
+    );
     expect(kinds).toEqual([
-      'AND', 'Ident', 'Ident', 'IdentHyphen', 'Bool', 'Ident', 'Timestamp', 'Ident', 'String',
-      'Int', 'Int', 'Int', 'Float', 'Float', 'EQ', 'NEQ', 'LE', 'EOF',
+      'AND',
+      'Ident',
+      'Ident',
+      'IdentHyphen',
+      'Bool',
+      'Ident',
+      'Timestamp',
+      'Ident',
+      'String',
+      'Int',
+      'Int',
+      'Int',
+      'Float',
+      'Float',
+      'EQ',
+      'NEQ',
+      'LE',
+      'EOF',
     ]);
   });
 
@@ -284,7 +353,9 @@ type ExampleIndicator = { file: string; id: string; pattern: string };
 
 function exampleIndicators(): ExampleIndicator[] {
   const found: ExampleIndicator[] = [];
-  const files = readdirSync(EXAMPLES_DIR, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(EXAMPLES_DIR, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   for (const file of files) {
     const bundle: unknown = JSON.parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8'));
     const objects = (bundle as { objects?: unknown }).objects;
@@ -312,7 +383,9 @@ describe('parsePattern: OASIS example bundles', () => {
 
 describe('parsePattern: the object types a pattern names', () => {
   it('lists each type once, in order of first use, across observations', () => {
-    const result = parsePattern("[ipv4-addr:value = '198.51.100.1' OR domain-name:value = 'x.example'] AND [file:hashes.'SHA-256' = 'ab'] AND [ipv4-addr:value = '10.0.0.1']");
+    const result = parsePattern(
+      "[ipv4-addr:value = '198.51.100.1' OR domain-name:value = 'x.example'] AND [file:hashes.'SHA-256' = 'ab'] AND [ipv4-addr:value = '10.0.0.1']",
+    );
     expect(result).toEqual({ ok: true, objectTypes: ['ipv4-addr', 'domain-name', 'file'] });
   });
 });

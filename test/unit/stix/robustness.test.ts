@@ -1,7 +1,12 @@
 // validateStixObject runs on whatever a client POSTs: it must answer, never throw.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { customObjectSchema, legacyMarkingDefinitionSchema, legacyObjectSchema, stixObjectSchemas } from '../../../src/stix/object-schemas.ts';
+import {
+  customObjectSchema,
+  legacyMarkingDefinitionSchema,
+  legacyObjectSchema,
+  stixObjectSchemas,
+} from '../../../src/stix/object-schemas.ts';
 import { validateStixObject } from '../../../src/stix/validate.ts';
 import { VALID_OBJECTS, valid } from './helpers.ts';
 
@@ -35,8 +40,16 @@ describe('junk input', () => {
       const result = validateStixObject(JSON.parse(json));
       expect(result.ok).toBe(false);
     }
-    expectFailure({ ...valid('tool'), granular_markings: [{ marking_ref: 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed', selectors: ['__proto__'] }] }, /does not select/);
-    const nested = JSON.parse('{"source_name": "x", "url": "https://example.com", "hashes": {"__proto__": "d41d8cd98f00b204e9800998ecf8427e"}}');
+    expectFailure(
+      {
+        ...valid('tool'),
+        granular_markings: [{ marking_ref: 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed', selectors: ['__proto__'] }],
+      },
+      /does not select/,
+    );
+    const nested = JSON.parse(
+      '{"source_name": "x", "url": "https://example.com", "hashes": {"__proto__": "d41d8cd98f00b204e9800998ecf8427e"}}',
+    );
     validateStixObject(valid('tool', { external_references: [nested] }));
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
@@ -49,7 +62,12 @@ describe('junk input', () => {
   });
 
   it('an object whose getters throw fails itself, nothing else', () => {
-    const hostile = { type: 'tool', get id(): string { throw new Error('boom'); } };
+    const hostile = {
+      type: 'tool',
+      get id(): string {
+        throw new Error('boom');
+      },
+    };
     expectFailure(hostile, /could not be validated/);
   });
 
@@ -92,7 +110,12 @@ describe('exported schemas', () => {
   });
 
   it('convert to JSON Schema (refinements are dropped, not refused)', () => {
-    const all = { ...stixObjectSchemas, custom: customObjectSchema, legacy: legacyObjectSchema, legacyMarking: legacyMarkingDefinitionSchema };
+    const all = {
+      ...stixObjectSchemas,
+      custom: customObjectSchema,
+      legacy: legacyObjectSchema,
+      legacyMarking: legacyMarkingDefinitionSchema,
+    };
     for (const [type, schema] of Object.entries(all)) {
       const json = z.toJSONSchema(schema) as { type?: string; properties?: Record<string, unknown> };
       expect(json.type, type).toBe('object');

@@ -29,7 +29,10 @@ describe('id (§2, §3)', () => {
   });
 
   it('has the object type as its prefix', () => {
-    expectInvalid(valid('indicator', { id: 'malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f' }), "id: type prefix 'malware' does not match type 'indicator'");
+    expectInvalid(
+      valid('indicator', { id: 'malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f' }),
+      "id: type prefix 'malware' does not match type 'indicator'",
+    );
   });
 
   it('ends with an RFC 4122 UUID of any version for SDOs, upper-case hex included', () => {
@@ -84,7 +87,10 @@ describe('created and modified (§3)', () => {
 describe('optional common properties (§3)', () => {
   it('created_by_ref is an identity identifier', () => {
     expectValid(valid('tool', { created_by_ref: IDENTITY }));
-    expectInvalid(valid('tool', { created_by_ref: 'malware--09b85e14-8076-4d23-bd37-26794c9ae662' }), "created_by_ref: must be an identifier of type 'identity'");
+    expectInvalid(
+      valid('tool', { created_by_ref: 'malware--09b85e14-8076-4d23-bd37-26794c9ae662' }),
+      "created_by_ref: must be an identifier of type 'identity'",
+    );
   });
 
   it('revoked is a boolean', () => {
@@ -110,14 +116,23 @@ describe('optional common properties (§3)', () => {
   });
 
   it('external_references each have source_name and one of description, url, external_id', () => {
-    expectValid(valid('tool', { external_references: [{ source_name: 'veris', url: 'https://example.com', hashes: { 'SHA-256': 'a'.repeat(64) } }] }));
+    expectValid(
+      valid('tool', { external_references: [{ source_name: 'veris', url: 'https://example.com', hashes: { 'SHA-256': 'a'.repeat(64) } }] }),
+    );
     expectInvalid(valid('tool', { external_references: [] }), 'external_references: must not be empty');
-    expectInvalid(valid('tool', { external_references: [{ url: 'https://example.com' }] }), 'external_references[0].source_name: is required');
-    expectInvalid(valid('tool', { external_references: [{ source_name: 'capec' }] }), 'external_references[0]: must have at least one of description, url or external_id');
+    expectInvalid(
+      valid('tool', { external_references: [{ url: 'https://example.com' }] }),
+      'external_references[0].source_name: is required',
+    );
+    expectInvalid(
+      valid('tool', { external_references: [{ source_name: 'capec' }] }),
+      'external_references[0]: must have at least one of description, url or external_id',
+    );
   });
 
   it('external reference hashes are a non-empty dictionary with well-formed known digests', () => {
-    const withHashes = (hashes: unknown) => valid('tool', { external_references: [{ source_name: 'x', url: 'https://example.com', hashes }] });
+    const withHashes = (hashes: unknown) =>
+      valid('tool', { external_references: [{ source_name: 'x', url: 'https://example.com', hashes }] });
     expectValid(withHashes({ 'SHA-256': 'A'.repeat(64), 'x-custom-hash': 'anything' }));
     expectInvalid(withHashes({}), 'external_references[0].hashes: must not be empty');
     expectInvalid(withHashes({ MD5: 'xyz' }), 'external_references[0].hashes.MD5: must be a MD5 digest (32 hex digits)');
@@ -127,12 +142,20 @@ describe('optional common properties (§3)', () => {
   it('object_marking_refs is a non-empty list of marking-definition identifiers', () => {
     expectValid(valid('tool', { object_marking_refs: [TLP_GREEN] }));
     expectInvalid(valid('tool', { object_marking_refs: [] }), 'object_marking_refs: must not be empty');
-    expectInvalid(valid('tool', { object_marking_refs: [IDENTITY] }), "object_marking_refs[0]: must be an identifier of type 'marking-definition'");
+    expectInvalid(
+      valid('tool', { object_marking_refs: [IDENTITY] }),
+      "object_marking_refs[0]: must be an identifier of type 'marking-definition'",
+    );
   });
 
   it('granular_markings have non-empty selectors and exactly one of marking_ref and lang', () => {
     const tool = (markings: unknown) => valid('tool', { granular_markings: markings });
-    expectValid(tool([{ marking_ref: TLP_RED, selectors: ['name'] }, { lang: 'en', selectors: ['name', 'tool_types.[0]'] }]));
+    expectValid(
+      tool([
+        { marking_ref: TLP_RED, selectors: ['name'] },
+        { lang: 'en', selectors: ['name', 'tool_types.[0]'] },
+      ]),
+    );
     expectInvalid(tool([{ selectors: ['name'] }]), 'granular_markings[0]: must have exactly one of marking_ref and lang');
     expectInvalid(tool([{ marking_ref: TLP_RED, lang: 'en', selectors: ['name'] }]), 'granular_markings[0]: must have exactly one');
     expectInvalid(tool([{ marking_ref: TLP_RED, selectors: [] }]), 'granular_markings[0].selectors: must not be empty');
@@ -142,10 +165,19 @@ describe('optional common properties (§3)', () => {
   it('granular marking selectors select properties and list items of the object itself (§7.2.3)', () => {
     const threatActor = valid('threat-actor');
     expectValid({ ...threatActor, granular_markings: [{ marking_ref: TLP_RED, selectors: ['aliases.[0]', 'goals', 'name'] }] });
-    expectValid({ ...valid('attack-pattern'), granular_markings: [{ marking_ref: TLP_RED, selectors: ['kill_chain_phases.[0].phase_name'] }] });
-    expectInvalid({ ...threatActor, granular_markings: [{ marking_ref: TLP_RED, selectors: ['aliases.[1]'] }] }, "granular_markings[0].selectors[0]: 'aliases.[1]' does not select");
+    expectValid({
+      ...valid('attack-pattern'),
+      granular_markings: [{ marking_ref: TLP_RED, selectors: ['kill_chain_phases.[0].phase_name'] }],
+    });
+    expectInvalid(
+      { ...threatActor, granular_markings: [{ marking_ref: TLP_RED, selectors: ['aliases.[1]'] }] },
+      "granular_markings[0].selectors[0]: 'aliases.[1]' does not select",
+    );
     expectInvalid({ ...threatActor, granular_markings: [{ marking_ref: TLP_RED, selectors: ['nope'] }] }, "'nope' does not select");
-    expectInvalid({ ...threatActor, granular_markings: [{ marking_ref: TLP_RED, selectors: ['constructor'] }] }, "'constructor' does not select");
+    expectInvalid(
+      { ...threatActor, granular_markings: [{ marking_ref: TLP_RED, selectors: ['constructor'] }] },
+      "'constructor' does not select",
+    );
   });
 
   it('extensions are keyed by extension-definition ids or extension names, each an object', () => {
@@ -155,7 +187,10 @@ describe('optional common properties (§3)', () => {
     expectInvalid(valid('tool', { extensions: { [ext]: 'on' } }), `extensions.${ext}: must be an object`);
     expectInvalid(valid('tool', { extensions: { 'no spaces': {} } }), 'extensions.no spaces: must be keyed by');
     expectInvalid(valid('tool', { extensions: { 'extension-definition--nope': {} } }), 'must be keyed by an extension-definition id');
-    expectInvalid(valid('tool', { extensions: { [ext]: { extension_type: 'new-thing' } } }), `extensions.${ext}.extension_type: must be one of`);
+    expectInvalid(
+      valid('tool', { extensions: { [ext]: { extension_type: 'new-thing' } } }),
+      `extensions.${ext}.extension_type: must be one of`,
+    );
   });
 });
 
@@ -177,9 +212,14 @@ describe('custom content (§11)', () => {
   it('a custom property named *_ref or *_refs may hold any value: §11.1 rules its name, not its value', () => {
     // MITRE ATT&CK for ICS ships objects with "x_mitre_data_source_ref": "".
     expectValid({
-      type: 'x-mitre-data-component', spec_version: '2.1', id: 'x-mitre-data-component--3d20385b-24ef-40e1-9f56-f39750379077',
-      created: '2021-10-20T15:05:19.274Z', modified: '2022-04-25T14:00:00.188Z', name: 'Process Creation',
-      x_mitre_data_source_ref: '', object_marking_refs: [TLP_GREEN],
+      type: 'x-mitre-data-component',
+      spec_version: '2.1',
+      id: 'x-mitre-data-component--3d20385b-24ef-40e1-9f56-f39750379077',
+      created: '2021-10-20T15:05:19.274Z',
+      modified: '2022-04-25T14:00:00.188Z',
+      name: 'Process Creation',
+      x_mitre_data_source_ref: '',
+      object_marking_refs: [TLP_GREEN],
     });
     expectValid(valid('tool', { x_mitre_data_source_ref: '' }));
     expectValid(valid('tool', { x_foo_refs: [''] }));
@@ -196,8 +236,14 @@ describe('custom content (§11)', () => {
 
   it('spec reference properties keep their types: an empty or malformed value is refused', () => {
     expectInvalid(valid('tool', { created_by_ref: '' }), "created_by_ref: must be an identifier of type 'identity'");
-    expectInvalid(valid('tool', { object_marking_refs: [''] }), "object_marking_refs[0]: must be an identifier of type 'marking-definition'");
-    expectInvalid(valid('tool', { granular_markings: [{ marking_ref: '', selectors: ['name'] }] }), 'granular_markings[0].marking_ref: must be an identifier');
+    expectInvalid(
+      valid('tool', { object_marking_refs: [''] }),
+      "object_marking_refs[0]: must be an identifier of type 'marking-definition'",
+    );
+    expectInvalid(
+      valid('tool', { granular_markings: [{ marking_ref: '', selectors: ['name'] }] }),
+      'granular_markings[0].marking_ref: must be an identifier',
+    );
     expectInvalid(valid('relationship', { source_ref: '' }), 'source_ref: must be a STIX identifier');
     expectInvalid(valid('relationship', { target_ref: 'bob' }), 'target_ref: must be a STIX identifier');
     expectInvalid(valid('sighting', { sighting_of_ref: '' }), 'sighting_of_ref: must be a STIX identifier');
@@ -209,9 +255,14 @@ describe('custom content (§11)', () => {
 
   it('accepts custom object types that satisfy the common rules', () => {
     const tactic = {
-      type: 'x-mitre-tactic', spec_version: '2.1', id: 'x-mitre-tactic--2558fd61-8c75-4730-94c4-11926db2a263',
-      created: '2018-10-17T00:14:20.652Z', modified: '2019-07-19T17:42:06.909Z', name: 'Credential Access',
-      x_mitre_shortname: 'credential-access', object_marking_refs: [TLP_GREEN],
+      type: 'x-mitre-tactic',
+      spec_version: '2.1',
+      id: 'x-mitre-tactic--2558fd61-8c75-4730-94c4-11926db2a263',
+      created: '2018-10-17T00:14:20.652Z',
+      modified: '2019-07-19T17:42:06.909Z',
+      name: 'Credential Access',
+      x_mitre_shortname: 'credential-access',
+      object_marking_refs: [TLP_GREEN],
     };
     const result = validateStixObject(tactic);
     expect(result).toEqual({
@@ -226,8 +277,12 @@ describe('custom content (§11)', () => {
 
   it('accepts a new object type defined by an extension definition (§7.3)', () => {
     expectValid({
-      type: 'my-favorite-sdo', spec_version: '2.1', id: 'my-favorite-sdo--ac97aae4-83f1-46ca-a351-7aeb76678189',
-      created: '2014-02-20T09:16:08.989Z', modified: '2014-02-20T09:16:08.989Z', name: 'This is the name of my favorite',
+      type: 'my-favorite-sdo',
+      spec_version: '2.1',
+      id: 'my-favorite-sdo--ac97aae4-83f1-46ca-a351-7aeb76678189',
+      created: '2014-02-20T09:16:08.989Z',
+      modified: '2014-02-20T09:16:08.989Z',
+      name: 'This is the name of my favorite',
       some_property_name1: 'value1',
       extensions: { 'extension-definition--9c59fd79-4215-4ba2-920d-3e4f320e1e62': { extension_type: 'new-sdo' } },
     });
@@ -236,15 +291,25 @@ describe('custom content (§11)', () => {
 
 describe('STIX 2.0 objects, stored beside 2.1 ones', () => {
   const indicator20 = {
-    type: 'indicator', id: 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f',
-    created: '2016-04-06T20:03:48.000Z', modified: '2016-04-06T20:03:48.000Z',
-    labels: ['malicious-activity'], pattern: "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']", valid_from: '2016-01-01T00:00:00Z',
+    type: 'indicator',
+    id: 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f',
+    created: '2016-04-06T20:03:48.000Z',
+    modified: '2016-04-06T20:03:48.000Z',
+    labels: ['malicious-activity'],
+    pattern: "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']",
+    valid_from: '2016-01-01T00:00:00Z',
   };
 
   it('accepts an SDO without spec_version, or with "2.0", and reports 2.0', () => {
     for (const object of [indicator20, { ...indicator20, spec_version: '2.0' }]) {
       const result = validateStixObject(object);
-      expect(result.ok && result.meta).toEqual({ id: indicator20.id, type: 'indicator', specVersion: '2.0', version: indicator20.modified, markingRefs: [] });
+      expect(result.ok && result.meta).toEqual({
+        id: indicator20.id,
+        type: 'indicator',
+        specVersion: '2.0',
+        version: indicator20.modified,
+        markingRefs: [],
+      });
     }
   });
 
@@ -261,7 +326,10 @@ describe('STIX 2.0 objects, stored beside 2.1 ones', () => {
     expectInvalid({ ...relationship20, source_ref: '' }, 'source_ref: must be a STIX identifier');
     expectInvalid({ ...relationship20, target_ref: 7 }, 'target_ref: must be a STIX identifier');
     const sighting20 = valid('sighting', { spec_version: undefined });
-    expectInvalid({ ...sighting20, observed_data_refs: 'observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf' }, 'observed_data_refs: must be a list of STIX identifiers');
+    expectInvalid(
+      { ...sighting20, observed_data_refs: 'observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf' },
+      'observed_data_refs: must be a list of STIX identifiers',
+    );
     expectInvalid({ ...sighting20, where_sighted_refs: [IDENTITY, ''] }, 'where_sighted_refs[1]: must be a STIX identifier');
     expectInvalid(valid('report', { spec_version: undefined, object_refs: ['bob'] }), 'object_refs[0]: must be a STIX identifier');
   });
@@ -272,7 +340,11 @@ describe('STIX 2.0 objects, stored beside 2.1 ones', () => {
 
   it('accepts a 2.0 TLP marking-definition (no spec_version)', () => {
     const result = validateStixObject({
-      type: 'marking-definition', id: TLP_GREEN, created: '2017-01-20T00:00:00.000Z', definition_type: 'tlp', definition: { tlp: 'green' },
+      type: 'marking-definition',
+      id: TLP_GREEN,
+      created: '2017-01-20T00:00:00.000Z',
+      definition_type: 'tlp',
+      definition: { tlp: 'green' },
     });
     expect(result.ok && result.meta.specVersion).toBe('2.0');
   });
@@ -280,14 +352,26 @@ describe('STIX 2.0 objects, stored beside 2.1 ones', () => {
 
 describe('meta', () => {
   it('reports id, type, spec version, version and every marking reference once', () => {
-    const result = validateStixObject(valid('indicator', {
-      modified: '2017-01-01T00:00:00.123456Z',
-      object_marking_refs: [TLP_GREEN],
-      granular_markings: [{ marking_ref: TLP_RED, selectors: ['name'] }, { marking_ref: TLP_GREEN, selectors: ['pattern'] }, { lang: 'fr', selectors: ['name'] }],
-    }));
+    const result = validateStixObject(
+      valid('indicator', {
+        modified: '2017-01-01T00:00:00.123456Z',
+        object_marking_refs: [TLP_GREEN],
+        granular_markings: [
+          { marking_ref: TLP_RED, selectors: ['name'] },
+          { marking_ref: TLP_GREEN, selectors: ['pattern'] },
+          { lang: 'fr', selectors: ['name'] },
+        ],
+      }),
+    );
     expect(result).toEqual({
       ok: true,
-      meta: { id: 'indicator--1b5ff68c-b091-4782-8024-02d403c18265', type: 'indicator', specVersion: '2.1', version: '2017-01-01T00:00:00.123456Z', markingRefs: [TLP_GREEN, TLP_RED] },
+      meta: {
+        id: 'indicator--1b5ff68c-b091-4782-8024-02d403c18265',
+        type: 'indicator',
+        specVersion: '2.1',
+        version: '2017-01-01T00:00:00.123456Z',
+        markingRefs: [TLP_GREEN, TLP_RED],
+      },
     });
   });
 
@@ -300,9 +384,16 @@ describe('meta', () => {
 
   it('reports the id and version it could read when the object is invalid', () => {
     expect(validateStixObject(valid('tool', { name: undefined }))).toEqual({
-      ok: false, id: 'tool--40feea8d-a469-4acd-ba6e-bccc7d1d1cda', version: '2016-04-06T20:03:48.000Z', message: 'name: is required',
+      ok: false,
+      id: 'tool--40feea8d-a469-4acd-ba6e-bccc7d1d1cda',
+      version: '2016-04-06T20:03:48.000Z',
+      message: 'name: is required',
     });
-    expect(validateStixObject({ type: 'tool', id: 12, created: '2016-04-06T20:03:48.000Z' })).toMatchObject({ ok: false, id: null, version: '2016-04-06T20:03:48.000Z' });
+    expect(validateStixObject({ type: 'tool', id: 12, created: '2016-04-06T20:03:48.000Z' })).toMatchObject({
+      ok: false,
+      id: null,
+      version: '2016-04-06T20:03:48.000Z',
+    });
   });
 
   it('gives a few issues in one message, not a dump', () => {

@@ -3,13 +3,21 @@ import { validateStixObject } from '../../../src/stix/validate.ts';
 import { expectInvalid, expectValid, valid } from './helpers.ts';
 
 const TLP_RED_1 = {
-  type: 'marking-definition', spec_version: '2.1', id: 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed',
-  created: '2017-01-20T00:00:00.000Z', definition_type: 'tlp', name: 'TLP:RED', definition: { tlp: 'red' },
+  type: 'marking-definition',
+  spec_version: '2.1',
+  id: 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed',
+  created: '2017-01-20T00:00:00.000Z',
+  definition_type: 'tlp',
+  name: 'TLP:RED',
+  definition: { tlp: 'red' },
 };
 const TLP2_EXT = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
 const TLP_AMBER_STRICT_2 = {
-  type: 'marking-definition', spec_version: '2.1', id: 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
-  created: '2022-10-01T00:00:00.000Z', name: 'TLP:AMBER+STRICT',
+  type: 'marking-definition',
+  spec_version: '2.1',
+  id: 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
+  created: '2022-10-01T00:00:00.000Z',
+  name: 'TLP:AMBER+STRICT',
   extensions: { [TLP2_EXT]: { extension_type: 'property-extension', tlp_2_0: 'amber+strict' } },
 };
 
@@ -17,7 +25,13 @@ describe('marking-definition (§7.2.1)', () => {
   it('requires created, and uses it as the version', () => {
     expectInvalid(valid('marking-definition', { created: undefined }), 'created: is required');
     const result = validateStixObject(TLP_RED_1);
-    expect(result.ok && result.meta).toEqual({ id: TLP_RED_1.id, type: 'marking-definition', specVersion: '2.1', version: TLP_RED_1.created, markingRefs: [] });
+    expect(result.ok && result.meta).toEqual({
+      id: TLP_RED_1.id,
+      type: 'marking-definition',
+      specVersion: '2.1',
+      version: TLP_RED_1.created,
+      markingRefs: [],
+    });
   });
 
   it('without extensions, requires definition_type and definition', () => {
@@ -49,7 +63,10 @@ describe('marking-definition (§7.2.1)', () => {
 
   it('a marking may itself be marked', () => {
     expectValid({ ...valid('marking-definition'), object_marking_refs: [TLP_RED_1.id] });
-    expectInvalid({ ...valid('marking-definition'), object_marking_refs: ['identity--e357d6a0-bea4-47c9-84f7-1aa79108e709'] }, 'object_marking_refs[0]:');
+    expectInvalid(
+      { ...valid('marking-definition'), object_marking_refs: ['identity--e357d6a0-bea4-47c9-84f7-1aa79108e709'] },
+      'object_marking_refs[0]:',
+    );
   });
 });
 
@@ -69,7 +86,12 @@ describe('extension-definition (§7.3)', () => {
   });
 
   it('extension_types come from extension-type-enum', () => {
-    expectValid(valid('extension-definition', { extension_types: ['property-extension', 'toplevel-property-extension'], extension_properties: ['rank'] }));
+    expectValid(
+      valid('extension-definition', {
+        extension_types: ['property-extension', 'toplevel-property-extension'],
+        extension_properties: ['rank'],
+      }),
+    );
     expectInvalid(valid('extension-definition', { extension_types: ['new-thing'] }), 'extension_types[0]: must be one of');
     expectInvalid(valid('extension-definition', { extension_types: [] }), 'extension_types: must not be empty');
   });

@@ -52,8 +52,16 @@ describe('STIX Domain Objects (§4): property types', () => {
     ['location', { longitude: -180.5, latitude: 0 }, 'longitude: must be at least -180'],
     ['location', { precision: -1 }, 'precision: must be at least 0'],
     ['malware', { is_family: 'true' }, 'is_family: must be a boolean'],
-    ['malware', { operating_system_refs: ['file--9c54e5a4-272d-4049-b741-d878bc476325'] }, "operating_system_refs[0]: must be an identifier of type 'software'"],
-    ['malware', { sample_refs: ['url--c1477287-23ac-5971-a010-5c287877fa60'] }, "sample_refs[0]: must be an identifier of type 'file' or 'artifact'"],
+    [
+      'malware',
+      { operating_system_refs: ['file--9c54e5a4-272d-4049-b741-d878bc476325'] },
+      "operating_system_refs[0]: must be an identifier of type 'software'",
+    ],
+    [
+      'malware',
+      { sample_refs: ['url--c1477287-23ac-5971-a010-5c287877fa60'] },
+      "sample_refs[0]: must be an identifier of type 'file' or 'artifact'",
+    ],
     ['malware-analysis', { sample_ref: 'url--c1477287-23ac-5971-a010-5c287877fa60' }, 'sample_ref: must be an identifier of type'],
     ['malware-analysis', { submitted: '2018' }, 'submitted: must be a STIX timestamp'],
     ['observed-data', { number_observed: 0 }, 'number_observed: must be at least 1'],
@@ -72,7 +80,10 @@ describe('STIX Domain Objects (§4): rules across properties', () => {
   it('last_seen is later than or equal to first_seen (campaign, infrastructure, intrusion-set, malware, threat-actor)', () => {
     for (const type of ['campaign', 'infrastructure', 'intrusion-set', 'malware', 'threat-actor']) {
       expectValid(valid(type, { first_seen: '2016-01-01T00:00:00Z', last_seen: '2016-01-01T00:00:00.000Z' }));
-      expectInvalid(valid(type, { first_seen: '2016-01-01T00:00:00.001Z', last_seen: '2016-01-01T00:00:00Z' }), 'last_seen: must be later than or equal to first_seen');
+      expectInvalid(
+        valid(type, { first_seen: '2016-01-01T00:00:00.001Z', last_seen: '2016-01-01T00:00:00Z' }),
+        'last_seen: must be later than or equal to first_seen',
+      );
     }
   });
 
@@ -82,7 +93,11 @@ describe('STIX Domain Objects (§4): rules across properties', () => {
   });
 
   it('indicator: a stix pattern must parse, and the failure says where', () => {
-    expectValid(valid('indicator', { pattern: "[ipv4-addr:value = '198.51.100.1/32'] FOLLOWEDBY [domain-name:value = 'example.com'] WITHIN 600 SECONDS" }));
+    expectValid(
+      valid('indicator', {
+        pattern: "[ipv4-addr:value = '198.51.100.1/32'] FOLLOWEDBY [domain-name:value = 'example.com'] WITHIN 600 SECONDS",
+      }),
+    );
     const message = expectInvalid(valid('indicator', { pattern: "[file:name = 'x' AND]" }));
     expect(message).toMatch(/^pattern: syntax error at line 1, column \d+: \S/);
     expectInvalid(valid('indicator', { pattern: "[file:name = 'x'" }), 'pattern: syntax error at line 1');
@@ -96,10 +111,19 @@ describe('STIX Domain Objects (§4): rules across properties', () => {
 
   it('location: a region, a country, or latitude and longitude together; precision needs both', () => {
     expectValid(valid('location', { latitude: undefined, longitude: undefined, precision: undefined, country: 'fr' }));
-    expectInvalid(valid('location', { latitude: undefined, longitude: undefined, precision: undefined, city: 'Paris' }), 'at least one of region, country, latitude must be present');
+    expectInvalid(
+      valid('location', { latitude: undefined, longitude: undefined, precision: undefined, city: 'Paris' }),
+      'at least one of region, country, latitude must be present',
+    );
     expectInvalid(valid('location', { longitude: undefined, precision: undefined }), 'longitude: is required when latitude is present');
-    expectInvalid(valid('location', { latitude: undefined, precision: undefined, country: 'fr' }), 'latitude: is required when longitude is present');
-    expectInvalid(valid('location', { latitude: undefined, longitude: undefined, region: 'europe' }), 'latitude: is required when precision is present');
+    expectInvalid(
+      valid('location', { latitude: undefined, precision: undefined, country: 'fr' }),
+      'latitude: is required when longitude is present',
+    );
+    expectInvalid(
+      valid('location', { latitude: undefined, longitude: undefined, region: 'europe' }),
+      'latitude: is required when precision is present',
+    );
   });
 
   it('malware: a family has a name', () => {
@@ -113,10 +137,16 @@ describe('STIX Domain Objects (§4): rules across properties', () => {
   });
 
   it('observed-data: last_observed >= first_observed, and exactly one of object_refs and objects', () => {
-    expectInvalid(valid('observed-data', { last_observed: '2015-12-21T18:59:59.999Z' }), 'last_observed: must be later than or equal to first_observed');
+    expectInvalid(
+      valid('observed-data', { last_observed: '2015-12-21T18:59:59.999Z' }),
+      'last_observed: must be later than or equal to first_observed',
+    );
     expectValid(valid('observed-data', { object_refs: undefined, objects: { 0: { type: 'ipv4-addr', value: '198.51.100.3' } } }));
     expectInvalid(valid('observed-data', { object_refs: undefined }), 'at least one of object_refs, objects must be present');
-    expectInvalid(valid('observed-data', { objects: { 0: { type: 'file', name: 'a' } } }), 'objects: must not be present together with object_refs');
+    expectInvalid(
+      valid('observed-data', { objects: { 0: { type: 'file', name: 'a' } } }),
+      'objects: must not be present together with object_refs',
+    );
   });
 });
 
@@ -147,8 +177,14 @@ describe('STIX Relationship Objects (§5)', () => {
   });
 
   it('sighting: where_sighted_refs are identities or locations, observed_data_refs observed-data', () => {
-    expectInvalid(valid('sighting', { where_sighted_refs: ['malware--09b85e14-8076-4d23-bd37-26794c9ae662'] }), "where_sighted_refs[0]: must be an identifier of type 'identity' or 'location'");
-    expectInvalid(valid('sighting', { observed_data_refs: ['identity--e357d6a0-bea4-47c9-84f7-1aa79108e709'] }), "observed_data_refs[0]: must be an identifier of type 'observed-data'");
+    expectInvalid(
+      valid('sighting', { where_sighted_refs: ['malware--09b85e14-8076-4d23-bd37-26794c9ae662'] }),
+      "where_sighted_refs[0]: must be an identifier of type 'identity' or 'location'",
+    );
+    expectInvalid(
+      valid('sighting', { observed_data_refs: ['identity--e357d6a0-bea4-47c9-84f7-1aa79108e709'] }),
+      "observed_data_refs[0]: must be an identifier of type 'observed-data'",
+    );
     expectInvalid(valid('sighting', { summary: 'no' }), 'summary: must be a boolean');
   });
 });
