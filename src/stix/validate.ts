@@ -144,15 +144,23 @@ function markingRefsOf(object: StixRecord): string[] {
  * but not for every caller.
  */
 function nonFiniteNumberPath(object: StixRecord): string | null {
-  const stack: [unknown, PropertyKey[]][] = [[object, []]];
+  // Each value knows its parent, so a path is only built for the number found: a walk of
+  // 50,000 nested levels stays linear.
+  type Frame = { value: unknown; key: PropertyKey | null; parent: Frame | null };
+  const stack: Frame[] = [{ value: object, key: null, parent: null }];
   while (stack.length > 0) {
-    const [value, path] = stack.pop()!;
+    const frame = stack.pop()!;
+    const { value } = frame;
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return formatPath(path);
-    } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], [...path, i]]);
+      if (Number.isFinite(value)) continue;
+      const path: PropertyKey[] = [];
+      for (let f: Frame | null = frame; f !== null && f.key !== null; f = f.parent) path.unshift(f.key);
+      return formatPath(path);
+    }
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], key: i, parent: frame });
     } else if (typeof value === 'object' && value !== null) {
-      for (const [key, member] of Object.entries(value)) stack.push([member, [...path, key]]);
+      for (const [key, member] of Object.entries(value)) stack.push({ value: member, key, parent: frame });
     }
   }
   return null;
