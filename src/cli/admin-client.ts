@@ -9,15 +9,16 @@ export class CliError extends Error {
   }
 }
 
-export type AdminClient = (method: string, path: string, body?: unknown) => Promise<unknown>;
+/** A call to the admin or alert API; `T` names the answer's shape (see answers.ts), which the node decides. */
+export type AdminClient = <T = unknown>(method: string, path: string, body?: unknown) => Promise<T>;
 
 /**
  * The admin API over HTTP: a timeout, no redirects, a size limit on the answer and an exact
  * status check; an error resource from the node becomes its description.
  */
 export function adminClient(baseUrl: string, token: string, timeoutMs = 30_000): AdminClient {
-  return async (method, path, body) => {
-    let res;
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(new URL(path, `${baseUrl}/`), {
         method: method as 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
@@ -38,7 +39,7 @@ export function adminClient(baseUrl: string, token: string, timeoutMs = 30_000):
     } catch {
       throw new CliError(`the node answered ${res.statusCode} with a body that is not JSON`, 3);
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return json;
+    if (res.statusCode >= 200 && res.statusCode < 300) return json as T;
     const e = (json ?? {}) as { title?: string; description?: string };
     throw new CliError(
       `${res.statusCode} ${e.title ?? 'error'}: ${e.description ?? text}`,

@@ -3,9 +3,8 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { AlertSignatureError, verifyAlert } from '../services/alert-signature.ts';
 import { CliError } from './admin-client.ts';
-
-type Print = (value: unknown, human: (v: any) => string) => void;
-type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
+import type { AdminClient } from './admin-client.ts';
+import type { AlertDelivery, AlertSubscription, Print } from './answers.ts';
 
 function confidence(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 100) throw new InvalidArgumentError('must be a whole number from 0 to 100');
@@ -37,6 +36,16 @@ function filterOptions(cmd: Command): Command {
     .addOption(new Option('--pap <level>', 'only PAP:CLEAR or PAP:GREEN content (for automatic blocking)').choices(['clear', 'green']));
 }
 
+type UpdateOptions = FilterOptions & {
+  name?: string;
+  collection?: string[];
+  /** false with --no-webhook */
+  webhook?: string | false;
+  payload?: string;
+  pause?: boolean;
+  resume?: boolean;
+};
+
 /** The filter from the options; undefined when none was given (update leaves the filter as it is). */
 function filterBody(o: FilterOptions): Record<string, unknown> | undefined {
   const f = {
@@ -51,11 +60,11 @@ function filterBody(o: FilterOptions): Record<string, unknown> | undefined {
   return Object.keys(given).length ? given : undefined;
 }
 
-const describe = (s: any) =>
+const describe = (s: AlertSubscription) =>
   `${s.id}  ${s.name}${s.active ? '' : ' (paused)'}\n  collections ${s.collections.join(', ')}\n  filter ${JSON.stringify(s.filter)}\n  ` +
   `delivery ${s.webhook_url ? `webhook ${s.webhook_url} (${s.payload})` : 'stream only'}`;
 
-const delivery = (d: any) =>
+const delivery = (d: AlertDelivery) =>
   `${d.id}  #${d.event_id ?? d.seq}  ${d.state}  ${d.object_count} objects  created ${d.created}  attempts ${d.attempts}` +
   `${d.delivered_at ? `  delivered ${d.delivered_at}` : ''}${d.next_attempt ? `  next ${d.next_attempt}` : ''}${d.last_error ? `\n  last error: ${d.last_error}` : ''}`;
 
@@ -65,7 +74,7 @@ const sub = (id: string) => `alerts/subscriptions/${encodeURIComponent(id)}`;
  * `vigil alert …`: a client's early-warning subscriptions, with its own token (`--token`), or
  * any client's with the admin token; and `verify`, for a receiver checking an alert it got.
  */
-export function alertCommands(program: Command, call: Call, print: Print, nodeUrl: () => string): void {
+export function alertCommands(program: Command, call: AdminClient, print: Print, nodeUrl: () => string): void {
   const alerts = program.command('alert').description('early-warning subscriptions: webhook and stream alerts (use a client token)');
   filterOptions(
     alerts
@@ -79,22 +88,31 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
       )
       .option('--client <id>', 'with the admin token: the client to subscribe')
       .option('--paused', 'create it inactive'),
-  ).action(async (o) => {
-    const body = {
-      name: o.name,
-      collections: o.collection,
-      filter: filterBody(o) ?? {},
-      webhook_url: o.webhook,
-      payload: o.payload,
-      active: !o.paused,
-      client_id: o.client,
-    };
-    print(await call('POST', 'alerts/subscriptions', body), (v) => `created alert subscription ${v.id}`);
-  });
+  ).action(
+    async (
+      o: FilterOptions & { name: string; collection: string[]; webhook?: string; payload: string; client?: string; paused?: boolean },
+    ) => {
+      const body = {
+        name: o.name,
+        collections: o.collection,
+        filter: filterBody(o) ?? {},
+        webhook_url: o.webhook,
+        payload: o.payload,
+        active: !o.paused,
+        client_id: o.client,
+      };
+      print(await call<AlertSubscription>('POST', 'alerts/subscriptions', body), (v) => `created alert subscription ${v.id}`);
+    },
+  );
   alerts
     .command('list')
-    .action(async () => print(await call('GET', 'alerts/subscriptions'), (v) => v.subscriptions.map(describe).join('\n') || '(none)'));
-  alerts.command('show <id>').action(async (id: string) => print(await call('GET', sub(id)), describe));
+    .action(async () =>
+      print(
+        await call<{ subscriptions: AlertSubscription[] }>('GET', 'alerts/subscriptions'),
+        (v) => v.subscriptions.map(describe).join('\n') || '(none)',
+      ),
+    );
+  alerts.command('show <id>').action(async (id: string) => print(await call<AlertSubscription>('GET', sub(id)), describe));
   filterOptions(
     alerts
       .command('update <id>')
@@ -106,7 +124,7 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
       .addOption(new Option('--payload <kind>').choices(['objects', 'ids']))
       .option('--pause', 'stop alerting')
       .option('--resume', 'alert again'),
-  ).action(async (id: string, o) => {
+  ).action(async (id: string, o: UpdateOptions) => {
     if (o.pause && o.resume) throw new CliError('--pause and --resume contradict each other', 2);
     const body = {
       name: o.name,
@@ -116,7 +134,7 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
       payload: o.payload,
       active: o.pause ? false : o.resume ? true : undefined,
     };
-    print(await call('PATCH', sub(id), body), (v) => `updated alert subscription ${v.id}`);
+    print(await call<AlertSubscription>('PATCH', sub(id), body), (v) => `updated alert subscription ${v.id}`);
   });
   alerts.command('delete <id>').action(async (id: string) => {
     await call('DELETE', sub(id));
@@ -127,11 +145,14 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
     .description('recent alerts of a subscription: delivered, pending retries, dead letters')
     .addOption(new Option('--state <state>').choices(['pending', 'delivered', 'dead', 'stream', 'withheld']))
     .option('--limit <n>', 'how many, newest first (default 100)', limit)
-    .action(async (id: string, o) => {
+    .action(async (id: string, o: { state?: string; limit?: number }) => {
       const q = new URLSearchParams();
       if (o.state) q.set('state', o.state);
       if (o.limit) q.set('limit', String(o.limit));
-      print(await call('GET', `${sub(id)}/deliveries${q.size ? `?${q}` : ''}`), (v) => v.deliveries.map(delivery).join('\n') || '(none)');
+      print(
+        await call<{ deliveries: AlertDelivery[] }>('GET', `${sub(id)}/deliveries${q.size ? `?${q}` : ''}`),
+        (v) => v.deliveries.map(delivery).join('\n') || '(none)',
+      );
     });
   alerts
     .command('retry <id> <alert-id>')
@@ -146,7 +167,7 @@ export function alertCommands(program: Command, call: Call, print: Print, nodeUr
     .option('--jwks <file>', "the node's JWKS, saved (default: fetched from --url)")
     .action(async (file: string, o: { signature: string; jwks?: string }) => {
       let body: Buffer;
-      let jwks: any;
+      let jwks: unknown;
       try {
         body = readFileSync(file === '-' ? 0 : file);
         jwks = o.jwks ? JSON.parse(readFileSync(o.jwks, 'utf8')) : await fetchJwks(nodeUrl());

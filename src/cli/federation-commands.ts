@@ -1,16 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { JWK } from 'jose';
+import type { KeyringState } from '../federation/keyring.ts';
 import { CliError } from './admin-client.ts';
-
-type Print = (value: unknown, human: (v: any) => string) => void;
-type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
+import type { AdminClient } from './admin-client.ts';
+import type { PeerIdentity, Print } from './answers.ts';
 
 /**
  * `vigil client peer <id> --node-id … --keys jwks.json`: pins a peer node's identity, with the
  * public keys its operators sent (a JWKS file, as its /.well-known/jwks.json serves it).
  */
-export function peerCommand(clients: Command, call: Call, print: Print): void {
+export function peerCommand(clients: Command, call: AdminClient, print: Print): void {
   clients
     .command('peer <id>')
     .description("pin a peer node's id, URL and public keys (a JWKS file exchanged out of band)")
@@ -24,8 +24,12 @@ export function peerCommand(clients: Command, call: Call, print: Print): void {
       } catch (err) {
         throw new CliError(`cannot read a JWKS from ${o.keys}: ${(err as Error).message}`, 2);
       }
-      const v = await call('PUT', `admin/clients/${encodeURIComponent(id)}/peer`, { node_id: o.nodeId, base_url: o.baseUrl, keys });
-      print(v, (x) => `peer ${x.name} is node ${x.node_id}; pinned keys: ${x.keys.map((k: any) => k.kid).join(', ')}`);
+      const v = await call<PeerIdentity>('PUT', `admin/clients/${encodeURIComponent(id)}/peer`, {
+        node_id: o.nodeId,
+        base_url: o.baseUrl,
+        keys,
+      });
+      print(v, (x) => `peer ${x.name} is node ${x.node_id}; pinned keys: ${x.keys.map((k) => k.kid).join(', ')}`);
     });
 }
 
@@ -37,10 +41,10 @@ export function keysCommands(program: Command, print: Print): void {
     const keyring = await import('../federation/keyring.ts');
     return { config: loadConfig(), keyring };
   };
-  const human = (v: any) =>
+  const human = (v: KeyringState) =>
     [
       `node ${v.node_id}`,
-      ...v.keys.map((k: any) => `${k.kid}  created ${k.created}  signs from ${k.activates}${k.retires ? `  retires ${k.retires}` : ''}`),
+      ...v.keys.map((k) => `${k.kid}  created ${k.created}  signs from ${k.activates}${k.retires ? `  retires ${k.retires}` : ''}`),
     ].join('\n');
 
   keys.command('list').action(async () => {
@@ -123,7 +127,7 @@ export function trustListCommands(program: Command, print: Print): void {
       try {
         const list = await verifyTrustList(text, readJson(o.operatorKey, 'the operator key') as JWK);
         print(list, (v) =>
-          [`${v.federation}: valid until ${v.expires}`, ...v.members.map((m: any) => `  ${m.node_id}  ${m.keys.length} key(s)`)].join('\n'),
+          [`${v.federation}: valid until ${v.expires}`, ...v.members.map((m) => `  ${m.node_id}  ${m.keys.length} key(s)`)].join('\n'),
         );
       } catch (err) {
         throw err instanceof TrustListError ? new CliError(err.message, 1) : err;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config.ts';
 import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
+import type { ApiRoot, Client, Collection, CreatedClient, Grant, Print } from './answers.ts';
 import { keysCommands, peerCommand, trustListCommands } from './federation-commands.ts';
 import { subscriptionCommands } from './subscription-commands.ts';
 import { alertCommands } from './alert-commands.ts';
@@ -11,6 +12,7 @@ import { pollCommand } from './poll.ts';
 import { validateCommand } from './validate.ts';
 import { clientToken, taxiiClient } from './taxii-client.ts';
 import { clientPolicyBody, clientPolicyOptions, collectionPolicyBody, collectionPolicyOptions, policyCommands } from './policy-options.ts';
+import type { ClientPolicyOptions, CollectionPolicyOptions } from './policy-options.ts';
 
 // The vigil command: serve and migrate locally; everything else through the admin API.
 
@@ -39,9 +41,13 @@ function connect(globals: Globals): AdminClient {
   return adminClient(url, token);
 }
 
-function print(globals: Globals, value: unknown, human: (v: any) => string): void {
+function print<T>(globals: Globals, value: T, human: (v: T) => string): void {
   process.stdout.write(globals.json ? `${JSON.stringify(value, null, 2)}\n` : `${human(value)}\n`);
 }
+
+type ApiRootOptions = { title: string; description?: string; maxContentLength?: number };
+type CollectionOptions = CollectionPolicyOptions & { title: string; description?: string; alias?: string };
+type ClientOptions = ClientPolicyOptions & { name?: string };
 
 const table = (rows: Record<string, unknown>[], cols: string[]) =>
   rows.length === 0 ? '(none)' : rows.map((r) => cols.map((c) => `${c}=${r[c] ?? ''}`).join('  ')).join('\n');
@@ -64,7 +70,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   const g = () => program.opts<Globals>();
-  const call = async (method: string, p: string, body?: unknown) => connect(g())(method, p, body);
+  const call: AdminClient = async <T>(method: string, p: string, body?: unknown) => connect(g())<T>(method, p, body);
+  const out: Print = (value, human) => print(g(), value, human);
 
   program
     .command('serve')
@@ -88,15 +95,10 @@ export function buildProgram(): Command {
       }
     });
 
-  keysCommands(program, (value, human) => print(g(), value, human));
-  trustListCommands(program, (value, human) => print(g(), value, human));
-  subscriptionCommands(program, call, (value, human) => print(g(), value, human));
-  alertCommands(
-    program,
-    call,
-    (value, human) => print(g(), value, human),
-    () => nodeUrl(g()),
-  );
+  keysCommands(program, out);
+  trustListCommands(program, out);
+  subscriptionCommands(program, call, out);
+  alertCommands(program, call, out, () => nodeUrl(g()));
   const taxii = () => taxiiClient(nodeUrl(g()), clientToken(g().token, environment()));
   submitCommand(program, taxii, () => Boolean(g().json));
   pollCommand(program, taxii, () => Boolean(g().json));
@@ -106,17 +108,24 @@ export function buildProgram(): Command {
   roots
     .command('list')
     .action(async () =>
-      print(g(), await call('GET', 'admin/api-roots'), (v) => table(v.api_roots, ['name', 'title', 'max_content_length'])),
+      print(g(), await call<{ api_roots: ApiRoot[] }>('GET', 'admin/api-roots'), (v) =>
+        table(v.api_roots, ['name', 'title', 'max_content_length']),
+      ),
     );
   roots
     .command('create <name>')
     .requiredOption('--title <title>')
     .option('--description <text>')
     .option('--max-content-length <octets>', 'largest request body accepted', octets)
-    .action(async (name, o) =>
+    .action(async (name: string, o: ApiRootOptions) =>
       print(
         g(),
-        await call('POST', 'admin/api-roots', { name, title: o.title, description: o.description, max_content_length: o.maxContentLength }),
+        await call<ApiRoot>('POST', 'admin/api-roots', {
+          name,
+          title: o.title,
+          description: o.description,
+          max_content_length: o.maxContentLength,
+        }),
         (v) => `created API root ${v.name}`,
       ),
     );
@@ -125,10 +134,10 @@ export function buildProgram(): Command {
     .option('--title <title>')
     .option('--description <text>')
     .option('--max-content-length <octets>', 'largest request body accepted', octets)
-    .action(async (name, o) =>
+    .action(async (name: string, o: Partial<ApiRootOptions>) =>
       print(
         g(),
-        await call('PATCH', `admin/api-roots/${encodeURIComponent(name)}`, {
+        await call<ApiRoot>('PATCH', `admin/api-roots/${encodeURIComponent(name)}`, {
           title: o.title,
           description: o.description,
           max_content_length: o.maxContentLength,
@@ -139,7 +148,7 @@ export function buildProgram(): Command {
   roots
     .command('delete <name>')
     .description('delete an API root with all its collections and objects')
-    .action(async (name) => {
+    .action(async (name: string) => {
       await call('DELETE', `admin/api-roots/${encodeURIComponent(name)}`);
       print(g(), { deleted: name }, () => `deleted API root ${name}`);
     });
@@ -148,9 +157,14 @@ export function buildProgram(): Command {
   cols
     .command('list')
     .option('--api-root <name>')
-    .action(async (o) =>
-      print(g(), await call('GET', `admin/collections${o.apiRoot ? `?api_root=${encodeURIComponent(o.apiRoot)}` : ''}`), (v) =>
-        table(v.collections, ['id', 'api_root', 'alias', 'title']),
+    .action(async (o: { apiRoot?: string }) =>
+      print(
+        g(),
+        await call<{ collections: Collection[] }>(
+          'GET',
+          `admin/collections${o.apiRoot ? `?api_root=${encodeURIComponent(o.apiRoot)}` : ''}`,
+        ),
+        (v) => table(v.collections, ['id', 'api_root', 'alias', 'title']),
       ),
     );
   collectionPolicyOptions(
@@ -161,10 +175,10 @@ export function buildProgram(): Command {
       .option('--description <text>')
       .option('--alias <alias>')
       .option('--id <uuid>'),
-  ).action(async (o) =>
+  ).action(async (o: CollectionOptions & { apiRoot: string; id?: string }) =>
     print(
       g(),
-      await call('POST', 'admin/collections', {
+      await call<Collection>('POST', 'admin/collections', {
         api_root: o.apiRoot,
         title: o.title,
         description: o.description,
@@ -177,10 +191,10 @@ export function buildProgram(): Command {
   );
   collectionPolicyOptions(
     cols.command('update <id>').option('--title <title>').option('--description <text>').option('--alias <alias>'),
-  ).action(async (id, o) =>
+  ).action(async (id: string, o: Partial<CollectionOptions>) =>
     print(
       g(),
-      await call('PATCH', `admin/collections/${encodeURIComponent(id)}`, {
+      await call<Collection>('PATCH', `admin/collections/${encodeURIComponent(id)}`, {
         title: o.title,
         description: o.description,
         alias: o.alias,
@@ -189,63 +203,63 @@ export function buildProgram(): Command {
       (v) => `updated collection ${v.id}`,
     ),
   );
-  policyCommands(cols, call, (value, human) => print(g(), value, human));
+  policyCommands(cols, call, out);
   cols
     .command('delete <id>')
     .description('delete a collection and its objects')
-    .action(async (id) => {
+    .action(async (id: string) => {
       await call('DELETE', `admin/collections/${encodeURIComponent(id)}`);
       print(g(), { deleted: id }, () => `deleted collection ${id}`);
     });
 
   const clients = program.command('client').description('manage API clients, their tokens and rights');
-  const grants = (v: any) => v.grants.map((x: any) => `  ${x.collection_id} read=${x.can_read} write=${x.can_write}`).join('\n');
+  const grants = (v: { grants: Grant[] }) => v.grants.map((x) => `  ${x.collection_id} read=${x.can_read} write=${x.can_write}`).join('\n');
   clients
     .command('list')
     .action(async () =>
       print(
         g(),
-        await call('GET', 'admin/clients'),
-        (v) => v.clients.map((c: any) => `${c.id}  ${c.name}\n${grants(c)}`).join('\n') || '(none)',
+        await call<{ clients: Client[] }>('GET', 'admin/clients'),
+        (v) => v.clients.map((c) => `${c.id}  ${c.name}\n${grants(c)}`).join('\n') || '(none)',
       ),
     );
-  clientPolicyOptions(clients.command('update <id>').option('--name <name>')).action(async (id, o) =>
+  clientPolicyOptions(clients.command('update <id>').option('--name <name>')).action(async (id: string, o: ClientOptions) =>
     print(
       g(),
-      await call('PATCH', `admin/clients/${encodeURIComponent(id)}`, { name: o.name, ...clientPolicyBody(o) }),
+      await call<Client>('PATCH', `admin/clients/${encodeURIComponent(id)}`, { name: o.name, ...clientPolicyBody(o) }),
       (v) => `updated client ${v.name}: clearance ${v.clearance}`,
     ),
   );
   clientPolicyOptions(clients.command('create <name>'))
     .option('--read <collection...>', 'collections it may read')
     .option('--write <collection...>', 'collections it may write')
-    .action(async (name, o) => {
+    .action(async (name: string, o: ClientOptions & { read?: string[]; write?: string[] }) => {
       const ids = new Set<string>([...(o.read ?? []), ...(o.write ?? [])]);
       const list = [...ids].map((id) => ({
         collection_id: id,
         can_read: (o.read ?? []).includes(id),
         can_write: (o.write ?? []).includes(id),
       }));
-      const v = (await call('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) })) as { id: string; token?: string };
+      const v = await call<CreatedClient>('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) });
       print(g(), v, () =>
         v.token === undefined
           ? `created peer ${name} (${v.id}); it has no token: pin its node id and keys with \`vigil client peer ${v.id} --node-id … --keys …\``
           : `created client ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`,
       );
     });
-  peerCommand(clients, call, (value, human) => print(g(), value, human));
-  clients.command('rotate-token <id>').action(async (id) => {
-    const v = (await call('POST', `admin/clients/${encodeURIComponent(id)}/token`)) as { token: string };
+  peerCommand(clients, call, out);
+  clients.command('rotate-token <id>').action(async (id: string) => {
+    const v = await call<{ token: string }>('POST', `admin/clients/${encodeURIComponent(id)}/token`);
     print(g(), v, () => `new token (shown once): ${v.token}`);
   });
   clients
     .command('grant <id> <collection>')
     .addOption(new Option('--read', 'may read').default(false))
     .addOption(new Option('--write', 'may write').default(false))
-    .action(async (id, collection, o) =>
+    .action(async (id: string, collection: string, o: { read: boolean; write: boolean }) =>
       print(
         g(),
-        await call('PUT', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`, {
+        await call<{ grants: Grant[] }>('PUT', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`, {
           can_read: o.read,
           can_write: o.write,
         }),
@@ -254,10 +268,14 @@ export function buildProgram(): Command {
     );
   clients
     .command('revoke <id> <collection>')
-    .action(async (id, collection) =>
-      print(g(), await call('DELETE', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`), grants),
+    .action(async (id: string, collection: string) =>
+      print(
+        g(),
+        await call<{ grants: Grant[] }>('DELETE', `admin/clients/${encodeURIComponent(id)}/grants/${encodeURIComponent(collection)}`),
+        grants,
+      ),
     );
-  clients.command('delete <id>').action(async (id) => {
+  clients.command('delete <id>').action(async (id: string) => {
     await call('DELETE', `admin/clients/${encodeURIComponent(id)}`);
     print(g(), { deleted: id }, () => `deleted client ${id}`);
   });

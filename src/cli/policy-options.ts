@@ -1,4 +1,7 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { AdminClient } from './admin-client.ts';
+import type { Collection, Denied, Print, Provenance, Recipient } from './answers.ts';
 
 // The TLP policy as the vigil command speaks it: options shared by create and update, and the
 // commands for RED recipients, the audit and denied objects.
@@ -29,7 +32,9 @@ export function collectionPolicyOptions(cmd: Command): Command {
     .addOption(new Option('--public <bool>', 'serve its CLEAR content without credentials').argParser(flag));
 }
 
-export function collectionPolicyBody(o: Record<string, unknown>) {
+export type CollectionPolicyOptions = { defaultLevel?: string; papGreenOnly?: boolean; relaxContainerRefs?: boolean; public?: boolean };
+
+export function collectionPolicyBody(o: CollectionPolicyOptions) {
   return { default_level: o.defaultLevel, pap_green_only: o.papGreenOnly, relax_container_refs: o.relaxContainerRefs, public: o.public };
 }
 
@@ -41,14 +46,13 @@ export function clientPolicyOptions(cmd: Command): Command {
     .addOption(new Option('--peer-amber <bool>', "a peer's agreement lets it pull AMBER this node originated").argParser(flag));
 }
 
-export function clientPolicyBody(o: Record<string, unknown>) {
+export type ClientPolicyOptions = { clearance?: string; ownOrg?: boolean; peer?: boolean; peerAmber?: boolean };
+
+export function clientPolicyBody(o: ClientPolicyOptions) {
   return { kind: o.peer ? 'peer' : undefined, clearance: o.clearance, own_org: o.ownOrg, peer_amber: o.peerAmber };
 }
 
-type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
-type Print = (value: unknown, human: (v: any) => string) => void;
-
-export function policyCommands(cols: Command, call: Call, print: Print): void {
+export function policyCommands(cols: Command, call: AdminClient, print: Print): void {
   const red = cols.command('red-recipient').description('name the clients that may receive RED content of a collection');
   for (const [verb, method] of [
     ['add', 'PUT'],
@@ -58,7 +62,10 @@ export function policyCommands(cols: Command, call: Call, print: Print): void {
       .command(`${verb} <collection> <client>`)
       .action(async (collection: string, client: string) =>
         print(
-          await call(method, `admin/collections/${encodeURIComponent(collection)}/red-recipients/${encodeURIComponent(client)}`),
+          await call<Collection>(
+            method,
+            `admin/collections/${encodeURIComponent(collection)}/red-recipients/${encodeURIComponent(client)}`,
+          ),
           (v) => `RED recipients of ${v.id}: ${v.red_recipients.join(', ') || '(none)'}`,
         ),
       );
@@ -68,23 +75,30 @@ export function policyCommands(cols: Command, call: Call, print: Print): void {
     .description('who received an object: recorded pages with AMBER or stricter content that covered it')
     .action(async (collection: string, objectId: string) =>
       print(
-        await call('GET', `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}/recipients`),
+        await call<{ deliveries: Recipient[] }>(
+          'GET',
+          `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}/recipients`,
+        ),
         (v) =>
-          v.deliveries.map((d: any) => `${d.delivered_at}  ${d.recipient}  ${d.max_level}  ${d.object_count} objects`).join('\n') ||
-          '(nobody)',
+          v.deliveries.map((d) => `${d.delivered_at}  ${d.recipient}  ${d.max_level}  ${d.object_count} objects`).join('\n') || '(nobody)',
       ),
     );
   cols
     .command('object <collection> <object-id>')
     .description("an object's versions: TLP level, the peer each came from, its origin node")
     .action(async (collection: string, objectId: string) =>
-      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}`), (v) =>
-        v.versions
-          .map(
-            (x: any) =>
-              `${x.version}  ${x.tlp_level}  added ${x.date_added}  from ${x.received_from ?? '(submitted here)'}  origin ${x.origin_node ?? '?'}`,
-          )
-          .join('\n'),
+      print(
+        await call<{ versions: Provenance[] }>(
+          'GET',
+          `admin/collections/${encodeURIComponent(collection)}/objects/${encodeURIComponent(objectId)}`,
+        ),
+        (v) =>
+          v.versions
+            .map(
+              (x) =>
+                `${x.version}  ${x.tlp_level}  added ${x.date_added}  from ${x.received_from ?? '(submitted here)'}  origin ${x.origin_node ?? '?'}`,
+            )
+            .join('\n'),
       ),
     );
   cols
@@ -92,10 +106,10 @@ export function policyCommands(cols: Command, call: Call, print: Print): void {
     .alias('withheld')
     .description('versions served to nobody, with why: waiting for a marking definition, unknown TLP-like marking, ...')
     .action(async (collection: string) =>
-      print(await call('GET', `admin/collections/${encodeURIComponent(collection)}/denied`), (v) => {
+      print(await call<Denied>('GET', `admin/collections/${encodeURIComponent(collection)}/denied`), (v) => {
         if (v.objects.length === 0) return '(none)';
-        const lines = v.objects.map((o: any) => `${o.id}  ${o.version}  ${o.cause}  ${o.reason}`);
-        const waiting = v.waiting.map((w: any) => `  ${w.marking_definition}: holds back ${w.objects} version(s)`);
+        const lines = v.objects.map((o) => `${o.id}  ${o.version}  ${o.cause}  ${o.reason}`);
+        const waiting = v.waiting.map((w) => `  ${w.marking_definition}: holds back ${w.objects} version(s)`);
         if (waiting.length > 0) lines.push('', 'missing marking definitions (send them to release what they hold back):', ...waiting);
         if (v.truncated) lines.push('', '(more: only the oldest 10,000 are listed)');
         return lines.join('\n');

@@ -1,21 +1,20 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-
-type Print = (value: unknown, human: (v: any) => string) => void;
-type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
+import type { AdminClient } from './admin-client.ts';
+import type { Print, Subscription } from './answers.ts';
 
 function seconds(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number of seconds');
   return Number(value);
 }
 
-const status = (s: any) =>
+const status = (s: Subscription) =>
   `${s.id}  ${s.peer_node_id} ${s.remote_api_root}/${s.remote_collection_id} -> ${s.collection_id}  every ${s.interval_seconds}s\n` +
   `  last success ${s.last_success ?? 'never'}${s.lag_seconds !== null ? ` (${Math.round(s.lag_seconds)}s ago)` : ''}` +
   `  failures ${s.consecutive_failures}  quarantined ${s.quarantined}${s.last_error ? `\n  last error: ${s.last_error}` : ''}`;
 
 /** `vigil subscription add|list|show|remove`: which peer collections this node pulls, and how it goes. */
-export function subscriptionCommands(program: Command, call: Call, print: Print): void {
+export function subscriptionCommands(program: Command, call: AdminClient, print: Print): void {
   const subs = program.command('subscription').description("pull peers' collections into this node's");
   subs
     .command('add')
@@ -26,7 +25,7 @@ export function subscriptionCommands(program: Command, call: Call, print: Print)
     .option('--remote-api-root <name>', 'the API root at the peer', 'default')
     .option('--interval <seconds>', 'how often to pull (default 60)', seconds)
     .action(async (o: { peer: string; remoteCollection: string; into: string; remoteApiRoot: string; interval?: number }) => {
-      const v = await call('POST', 'admin/subscriptions', {
+      const v = await call<Subscription>('POST', 'admin/subscriptions', {
         peer_id: o.peer,
         remote_api_root: o.remoteApiRoot,
         remote_collection_id: o.remoteCollection,
@@ -37,8 +36,15 @@ export function subscriptionCommands(program: Command, call: Call, print: Print)
     });
   subs
     .command('list')
-    .action(async () => print(await call('GET', 'admin/subscriptions'), (v) => v.subscriptions.map(status).join('\n') || '(none)'));
-  subs.command('show <id>').action(async (id: string) => print(await call('GET', `admin/subscriptions/${encodeURIComponent(id)}`), status));
+    .action(async () =>
+      print(
+        await call<{ subscriptions: Subscription[] }>('GET', 'admin/subscriptions'),
+        (v) => v.subscriptions.map(status).join('\n') || '(none)',
+      ),
+    );
+  subs
+    .command('show <id>')
+    .action(async (id: string) => print(await call<Subscription>('GET', `admin/subscriptions/${encodeURIComponent(id)}`), status));
   subs.command('remove <id>').action(async (id: string) => {
     await call('DELETE', `admin/subscriptions/${encodeURIComponent(id)}`);
     print({ deleted: id }, () => `removed subscription ${id}`);

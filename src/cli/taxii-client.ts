@@ -78,7 +78,7 @@ function describeFailure(statusCode: number, text: string): string {
 
 export function taxiiClient(baseUrl: string, token: string, timeoutMs = 60_000): TaxiiClient {
   async function call<T>(method: 'GET' | 'POST', pathname: string, expected: number, schema: z.ZodType<T>, body?: string) {
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(new URL(pathname, `${baseUrl}/`), {
         method,

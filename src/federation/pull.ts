@@ -85,7 +85,7 @@ export type FetchContext = { clients: PeerClients; keyring: Keyring; trustList: 
 export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: string | null, limit: number): Promise<VerifiedPage> {
   const url = pageUrl(target, cursor, limit);
   const { token, jti } = await createRequestProof(ctx.keyring, target.peerNodeId, 'GET', url);
-  let res;
+  let res: Awaited<ReturnType<PeerClients['get']>>;
   try {
     res = await ctx.clients.get(url, { accept: TAXII_ACCEPT, authorization: `${PROOF_SCHEME} ${token}` }, ctx.limits);
   } catch (err) {

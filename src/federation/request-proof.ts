@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from 'jose';
-import type { JWK } from 'jose';
+import type { JWK, JWTPayload } from 'jose';
 import { ALGORITHM } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
 
@@ -65,7 +65,7 @@ export async function verifyRequestProof(
   let jwk: JWK | undefined;
   for (const k of peer.keys) if ((await calculateJwkThumbprint(k, 'sha256')) === kid) jwk = k;
   if (!jwk) throw new ProofError(`key ${kid} is not pinned for peer '${iss}'`);
-  let payload;
+  let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, await importJWK(jwk, ALGORITHM), {
       algorithms: [ALGORITHM],

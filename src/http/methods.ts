@@ -42,7 +42,7 @@ export function allowedMethods(routes: readonly { method: string; path: string }
  * no data. `app`'s routes are read on the first request, once all are added. `mount` is where
  * `app` is mounted; `except`, a prefix whose sub-app checks its own paths.
  */
-export function onlyAllowedMethods(app: Hono<any>, options: { mount?: string; except?: string } = {}): MiddlewareHandler {
+export function onlyAllowedMethods(app: Pick<Hono, 'routes'>, options: { mount?: string; except?: string } = {}): MiddlewareHandler {
   const { mount = '', except } = options;
   let allowed: ((path: string) => string[]) | undefined;
   return async (c, next) => {

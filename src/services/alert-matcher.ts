@@ -48,7 +48,9 @@ function groupsFor(
     if (!cpeMatches(f.cpe_prefixes, l.cpe) || !matchesOwnProperties(f, { ...l, pap: l.pap_level })) continue;
     const group = [l.date_added, l.relationship_added, l.software_added];
     const key = group.join(' ');
-    if (!seen.has(key)) groups.push(group), seen.add(key);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    groups.push(group);
   }
   return groups;
 }
@@ -58,7 +60,10 @@ function pack(groups: Group[]): string[][] {
   const alerts: string[][] = [];
   let current: string[] = [];
   for (const g of groups) {
-    if (current.length > 0 && current.length + g.length > MAX_OBJECTS_PER_ALERT) alerts.push(current), (current = []);
+    if (current.length > 0 && current.length + g.length > MAX_OBJECTS_PER_ALERT) {
+      alerts.push(current);
+      current = [];
+    }
     for (const d of g) if (!current.includes(d)) current.push(d);
   }
   if (current.length > 0) alerts.push(current);
@@ -100,6 +105,7 @@ async function matchBatch(tx: Transaction<Schema>, row: OutboxRow, subs: Subscri
           subscriptionId: sub.id,
           collectionId: row.collection_id,
           refs,
+          // biome-ignore lint/complexity/useMathMinMax: timestamps are strings, which Math.min would turn into NaN
           storedAt: stored.length ? stored.reduce((a, b) => (a < b ? a : b)) : row.first_added,
           state: sub.webhook_url ? 'pending' : 'stream',
         });

@@ -86,7 +86,7 @@ export async function createAlertSubscription(
     if (!body.client_id) throw new VigilError('bad-request', 'client_id: the admin subscribes on behalf of a client; name it');
     clientId = body.client_id;
     const client = await findClientKind(deps.database.db, clientId);
-    if (!client || client.kind !== 'client') throw new VigilError('not-found', `client_id: no client '${clientId}'`);
+    if (client?.kind !== 'client') throw new VigilError('not-found', `client_id: no client '${clientId}'`);
   } else {
     if (body.client_id && body.client_id !== owner.id) throw new VigilError('forbidden', 'client_id: a client subscribes for itself only');
     clientId = owner.id;

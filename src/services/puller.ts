@@ -4,7 +4,7 @@ import { createPeerClients } from '../federation/peer-client.ts';
 import { claimSubscription } from '../store/subscriptions.ts';
 import type { ClaimedSubscription } from '../store/subscriptions.ts';
 import { DEFAULT_PULL, pullSubscription } from './pull.ts';
-import type { PullOptions, PullOutcome } from './pull.ts';
+import type { PullOptions } from './pull.ts';
 
 const MAX_CONCURRENT = 4;
 

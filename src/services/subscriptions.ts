@@ -21,7 +21,7 @@ export async function createSubscription(deps: Deps, who: Principal, body: z.inf
   requireAdmin(who);
   const db = deps.database.db;
   const peer = await findClientKind(db, body.peer_id);
-  if (!peer || peer.kind !== 'peer') throw new VigilError('not-found', `no peer client '${body.peer_id}' (create it with kind "peer")`);
+  if (peer?.kind !== 'peer') throw new VigilError('not-found', `no peer client '${body.peer_id}' (create it with kind "peer")`);
   if (!peer.node_id || !peer.base_url)
     throw new VigilError('unprocessable', 'the peer has no node id or base URL yet: pin them first (PUT /admin/clients/{id}/peer)');
   if (!(await findCollection(db, body.collection_id))) throw new VigilError('not-found', `no collection '${body.collection_id}'`);

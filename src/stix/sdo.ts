@@ -66,7 +66,7 @@ export const incidentSchema = stixObject({
 // §9: a `stix` pattern must parse; other pattern languages (snort, yara, ...) are opaque.
 const patternParses: Rule = (object, ctx) => {
   if (object['pattern_type'] !== 'stix' || typeof object['pattern'] !== 'string') return;
-  let result;
+  let result: ReturnType<typeof parsePattern>;
   try {
     result = parsePattern(object['pattern']);
   } catch (error) {

@@ -186,7 +186,7 @@ function validate(input: unknown): ValidationResult {
   if (outOfRange !== null)
     return fail(`${outOfRange}: a number out of range: JSON numbers must fit an IEEE 754 double (I-JSON, RFC 7493 §2.2)`);
   // The node orders versions as PostgreSQL timestamps, which start at year 1.
-  if (version !== null && version.startsWith('0000-')) {
+  if (version?.startsWith('0000-')) {
     return fail(
       `${stringAt(object, 'modified') !== null ? 'modified' : 'created'}: year 0000 cannot be stored as a version (timestamps here start at 0001)`,
     );

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
 import type { Schema } from './schema.ts';
 import { PREPARED } from './database.ts';
 import { accessRow, accessSelect } from './collections.ts';

@@ -11,7 +11,7 @@ export async function findPeerByNodeId(db: Db, nodeId: string): Promise<PeerRow 
     .where('node_id', '=', nodeId)
     .where('kind', '=', 'peer')
     .executeTakeFirst();
-  return row && row.node_id ? { ...row, node_id: row.node_id } : undefined;
+  return row?.node_id ? { ...row, node_id: row.node_id } : undefined;
 }
 
 export async function setPeerIdentity(

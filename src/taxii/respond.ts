@@ -59,7 +59,10 @@ function concatUtf8(parts: string[]): Buffer {
 
 /** `chunks` with a comma between each two, after `parts`. */
 function pushJoined(parts: string[], chunks: string[]): void {
-  chunks.forEach((chunk, i) => (i === 0 ? parts.push(chunk) : parts.push(',', chunk)));
+  for (const [i, chunk] of chunks.entries()) {
+    if (i > 0) parts.push(',');
+    parts.push(chunk);
+  }
 }
 
 /** An objects page whose objects (and, for peers, origin records) PostgreSQL joined already, in chunks. */

@@ -121,7 +121,12 @@ describe.runIf(onPostgres)("PostgreSQL terminates the node's sessions", () => {
     const url = new URL(schema.url);
     url.password = PASSWORD;
     url.searchParams.set('application_name', application);
-    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(...String(chunk).split('\n').filter(Boolean)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
     const log = createLog({ logLevel: 'info' }, sink);
     node = await startTestNode({}, { open: () => openPostgres(url.toString(), { log }), drop: schema.drop }, { log: () => log });
     admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });

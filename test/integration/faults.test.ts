@@ -63,7 +63,7 @@ describe('a node killed during a queued ingest that holds bad objects and a late
     // Bad objects spread through the request: a broken pattern, a number no double holds.
     const bad = Array.from({ length: 30 }, (_, i) => indicator({ name: `bad ${i}`, pattern: "[ipv4-addr:value = '203.0.113.9'" }));
     const objects = [...good];
-    bad.forEach((o, i) => objects.splice((i * 197) % objects.length, 0, o));
+    for (const [i, o] of bad.entries()) objects.splice((i * 197) % objects.length, 0, o);
     const body = JSON.stringify({ objects }).replace(`"name":"bad 7"`, `"name":"bad 7","x_n":1e400`);
     const res = await first.request(`${base}/objects/`, { method: 'POST', headers: { 'content-type': TAXII }, body });
     expect(res.status).toBe(202);

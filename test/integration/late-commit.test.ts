@@ -10,11 +10,10 @@ import type { NewObject } from '../../src/store/objects.ts';
 // would skip the earlier one forever. These tests run writers and pollers at once.
 
 let node: TestNode;
-let base: string;
 let collectionId: string;
 beforeAll(async () => {
   node = await startTestNode();
-  ({ base, collectionId } = await collectionWithClient(node));
+  ({ collectionId } = await collectionWithClient(node));
 });
 afterAll(async () => node?.stop());
 
@@ -74,7 +73,7 @@ describe('a poller never misses a row committed late', () => {
     const writer = async () => {
       for (let i = 0; i < postsPerWriter; i++) {
         const batch = Array.from({ length: 1 + ((i * 7) % 25) }, () => indicator());
-        batch.forEach((o) => expected.add(o.id));
+        for (const o of batch) expected.add(o.id);
         const res = await node.request(`${base}/objects/`, {
           method: 'POST',
           headers: { 'content-type': 'application/taxii+json;version=2.1' },

@@ -64,7 +64,7 @@ function resolve(d: Doc, ref: string): unknown {
 }
 
 function refs(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) value.forEach((v) => refs(v, out));
+  if (Array.isArray(value)) for (const v of value) refs(v, out);
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (k === '$ref' && typeof v === 'string') out.push(v);

@@ -428,7 +428,7 @@ function build(c: Case): Built {
       l.type === 'relationship'
         ? { relationship_type: 'related-to', source_ref: pick(entityIds, l.a, 'indicator'), target_ref: pick(entityIds, l.b, 'malware') }
         : { sighting_of_ref: pick(entityIds, l.a, 'indicator'), where_sighted_refs: [pick(identities, l.b, 'identity')] };
-    l.versions.forEach((v, k) => budget > 0 && add(id, l.type, v, k, body, false, l.fromPeer));
+    for (const [k, v] of l.versions.entries()) if (budget > 0) add(id, l.type, v, k, body, false, l.fromPeer);
   }
   const pool = [...entityIds, ...linkIds];
   for (const r of c.containers) {

@@ -111,7 +111,11 @@ export function flakyReceiver(act: (r: Omit<ReceiverRequest, 'attempt'> & { atte
             res.on('close', () => clearInterval(t));
             return;
           }
-          if (action === 'drop') return (received.push(r), void req.socket.destroy());
+          if (action === 'drop') {
+            received.push(r);
+            req.socket.destroy();
+            return;
+          }
           if (typeof action === 'object') return void res.writeHead(302, { location: action.redirect }).end();
           if (action >= 200 && action < 300) received.push(r);
           res.writeHead(action, { 'content-type': 'text/plain' }).end('ok');

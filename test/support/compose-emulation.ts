@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import { hostPaths } from './compose-docker.ts';
-import type { ComposeEmulationFile, EmulatedContainer } from './compose-docker.ts';
+import type { ComposeEmulationFile } from './compose-docker.ts';
 import { nodeProcess } from './node-process.ts';
 import type { NodeProcess } from './node-process.ts';
 

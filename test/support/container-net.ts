@@ -15,7 +15,7 @@ if (spec) install(JSON.parse(spec) as ContainerNet);
 
 function install({ address, hosts }: ContainerNet): void {
   const lookup = dns.lookup;
-  (dns as { lookup: unknown }).lookup = function (hostname: string, options: unknown, callback?: unknown) {
+  (dns as { lookup: unknown }).lookup = (hostname: string, options: unknown, callback?: unknown) => {
     const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
     const opts =
       typeof options === 'function' ? {} : typeof options === 'number' ? { family: options } : ((options ?? {}) as dns.LookupOptions);

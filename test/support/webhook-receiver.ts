@@ -19,7 +19,7 @@ export async function startReceiver(respond: (n: number) => number = () => 200) 
       const body = Buffer.concat(chunks).toString('utf8');
       if (status >= 200 && status < 300) {
         received.push({ headers: req.headers, body, json: JSON.parse(body) });
-        waiters.splice(0).forEach((w) => w());
+        for (const w of waiters.splice(0)) w();
       }
       res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
     });
@@ -40,7 +40,10 @@ export async function startReceiver(respond: (n: number) => number = () => 200) 
         if (left <= 0) throw new Error(`expected ${n} alerts, received ${received.length} (${attempts} attempts)`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(left, 200));
-          waiters.push(() => (clearTimeout(t), resolve()));
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
         });
       }
       return received;

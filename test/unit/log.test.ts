@@ -5,7 +5,12 @@ import { createLog } from '../../src/log.ts';
 describe('the log', () => {
   it("writes an error's name, message, code and stack, never the query parameters it carries", () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _e, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const child = createLog({ logLevel: 'info' }, sink);
     const err = Object.assign(new Error('duplicate key'), {
       code: '23505',

@@ -2,7 +2,7 @@
 // enhancement: without this script the page reloads itself (a <noscript> meta refresh).
 'use strict';
 
-(function () {
+(() => {
   const table = document.querySelector('[data-status-url]');
   if (!table) return;
   const url = table.getAttribute('data-status-url');

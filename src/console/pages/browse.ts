@@ -113,7 +113,7 @@ export function browseRoutes(deps: Deps): Hono<ConsoleEnv> {
     const next = c.req.query('next');
     const action = `/console/collections/${encodeURIComponent(root)}/${collectionId}`;
     const title = `Objects in ${access.collection.title}`;
-    let req;
+    let req: ReturnType<typeof parsePageQuery>;
     try {
       const query = new URLSearchParams(values);
       if (next) query.set('next', next);
@@ -122,7 +122,7 @@ export function browseRoutes(deps: Deps): Hono<ConsoleEnv> {
       if (!(err instanceof VigilError)) throw err;
       return page(c, { title, session: c.get('session'), status: 400, body: filterForm(action, values, err.message) });
     }
-    let result;
+    let result: Awaited<ReturnType<typeof getObjects>>;
     try {
       result = await getObjects(deps, who(c), { root, collectionId }, req);
     } catch (err) {
