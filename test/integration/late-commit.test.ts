@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
-import { collectionWithClient, indicator } from '../support/stix.ts';
+import { collectionWithClient, indicator, storable } from '../support/stix.ts';
 import { insertObjects, selectManifest } from '../../src/store/objects.ts';
-import type { NewObject } from '../../src/store/objects.ts';
 
 // TAXII pollers page with added_after = the last date_added they saw. If a transaction took its
 // stamp, then committed after a later-stamped one, a poller that read the later row in between
@@ -17,24 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => node?.stop());
 
-const asNew = (o: ReturnType<typeof indicator>): NewObject => ({
-  id: o.id,
-  type: o.type,
-  specVersion: '2.1',
-  version: o.modified as string,
-  markingRefs: [],
-  json: JSON.stringify(o),
-  level: 0,
-  pap: null,
-  denyReason: null,
-  unresolvedRefs: [],
-  refKind: null,
-  refIds: [],
-  origin: null,
-  originNode: null,
-  originSignature: null,
-  originVerified: true,
-});
+const asNew = storable;
 
 describe('a poller never misses a row committed late', () => {
   it('makes a writer that stamps while another is uncommitted wait, and stamp after it', async () => {

@@ -3,9 +3,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, startTestNode, testDatabase } from '../support/node.ts';
 import { insertObjects } from '../../src/store/objects.ts';
-import type { NewObject } from '../../src/store/objects.ts';
 import type { TestNode } from '../support/node.ts';
-import { adminJson, indicator, postObjects } from '../support/stix.ts';
+import { adminJson, indicator, postObjects, storable } from '../support/stix.ts';
 import { lateDefinitionBundle, relationship, statement } from '../support/bundles.ts';
 import { readCollection } from '../support/taxii-read.ts';
 import { TLP1 } from '../fixtures/tlp-ids.ts';
@@ -255,24 +254,7 @@ describe.runIf(onPostgres)('a definition committed while a request that needs it
     const reader = await newClient(col.id, 'AMBER');
     const mark = statement('Committed by another writer.');
     const o = indicator({ object_marking_refs: [mark.id] });
-    const asNew: NewObject = {
-      id: mark.id,
-      type: mark.type,
-      specVersion: '2.1',
-      version: mark.created as string,
-      markingRefs: [],
-      json: JSON.stringify(mark),
-      level: 0,
-      pap: null,
-      denyReason: null,
-      unresolvedRefs: [],
-      refKind: null,
-      refIds: [],
-      origin: null,
-      originNode: null,
-      originSignature: null,
-      originVerified: true,
-    };
+    const asNew = storable(mark);
     let posted: Promise<any> | undefined;
     // Another writer holds the collection's lock; the request classifies `o` (no definition yet)
     // and queues behind it; the writer stores the definition and commits; then `o` is stored.

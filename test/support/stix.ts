@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { NewObject } from '../../src/store/objects.ts';
 import type { TestNode } from './node.ts';
 import { STIX, TAXII } from './node.ts';
 
@@ -74,3 +75,28 @@ export async function postObjects(node: TestNode, base: string, objects: unknown
 }
 
 export { STIX, TAXII };
+
+/**
+ * A STIX object as the store takes it, CLEAR and submitted here, for tests that write through
+ * the store directly (another writer holding the collection's lock).
+ */
+export function storable(o: StixObject): NewObject {
+  return {
+    id: o.id,
+    type: o.type,
+    specVersion: '2.1',
+    version: (o.modified ?? o.created) as string,
+    markingRefs: [],
+    json: JSON.stringify(o),
+    level: 0,
+    pap: null,
+    denyReason: null,
+    unresolvedRefs: [],
+    refKind: null,
+    refIds: [],
+    origin: null,
+    originNode: null,
+    originSignature: null,
+    originVerified: true,
+  };
+}
