@@ -6,7 +6,7 @@ import { VigilError } from '../errors.ts';
 import { validateStixObject } from '../stix/validate.ts';
 import type { Schema } from '../store/schema.ts';
 import { collectionPolicy } from '../store/collections.ts';
-import { differingVersions, insertObjects, versionlessVersions } from '../store/objects.ts';
+import { differingVersions, insertObjects, versionIdentity, versionlessVersions } from '../store/objects.ts';
 import { withheldVersions } from '../store/waiting.ts';
 import type { WithheldVersion } from '../store/waiting.ts';
 import { classifyBatch, releaseWaiting } from './ingest-policy.ts';
@@ -98,10 +98,6 @@ async function prepareInSlices(signer: OriginSigner, objects: { seq: number; jso
  */
 type Seen = Map<string, number>;
 
-function versionKey(o: { id: string; specVersion: string; version: string | null }): string {
-  return `${o.id}\u0000${o.specVersion}\u0000${o.version ?? ''}`;
-}
-
 /**
  * A request's objects in the order they are stored: its marking definitions first, so that
  * whatever the order of the request, no object waits for a definition the same request brings.
@@ -159,7 +155,7 @@ async function storePrepared(
   const serverVersions = await versionlessVersions(tx, collectionId, versionless);
   accepted.forEach((o, i) => {
     const inserted = outcomes[shipped.length + i]!.inserted;
-    const key = versionKey(o);
+    const key = versionIdentity(o.id, o.specVersion, o.version);
     const first = seen.get(key);
     if (inserted) seen.set(key, o.seq);
     const version = o.version ?? serverVersions.get(o.id) ?? null;

@@ -270,7 +270,8 @@ export async function deleteObject(deps: Deps, who: Principal, w: Where & { obje
   await deps.database.db.transaction().execute(async (tx) => {
     await deleteObjectVersions(tx, w.collectionId, { ...f, anySpecVersion: true });
     // The strictest level ever seen stays with an id, except when the admin removes it whole:
-    // that is how an object denied for a missing marking definition gets a fresh start.
+    // that is how an object denied for an unknown TLP-like marking gets a fresh start (one that
+    // waits for a missing definition is released when the definition arrives: store/waiting.ts).
     if (who.kind === 'admin') await forgetIdLevel(tx, w.collectionId, w.objectId);
   });
 }

@@ -475,7 +475,8 @@ export async function findMarkingDefinitions(db: Db, collectionId: string, ids: 
   return new Map(r.rows.map((row) => [row.id, JSON.parse(row.json) as Record<string, unknown>]));
 }
 
-function versionIdentity(id: string, specVersion: string, version: string | null): string {
+/** A version's identity as text (id, spec version, version): one key for maps of versions. */
+export function versionIdentity(id: string, specVersion: string, version: string | null): string {
   return `${id}\u0000${specVersion}\u0000${version ?? ''}`;
 }
 
