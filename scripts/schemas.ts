@@ -23,7 +23,7 @@ export function generatedSchemas(): Map<string, string> {
     'create-client': admin.createClientBody,
     'update-client': admin.updateClientBody,
     'put-grant': admin.putGrantBody,
-    'create-subscription': admin.createSubscriptionBody,
+    'create-source': admin.createSourceBody,
   };
   for (const [name, schema] of Object.entries(adminBodies)) put(`admin/${name}.json`, schema, `Vigil admin API: ${name} body`);
   return out;

@@ -128,7 +128,7 @@ export type Config = Readonly<{
   /** The federation operator's public key (a JWK file) and the signed trust list it checks. */
   trustAnchor: string | undefined;
   trustList: string | undefined;
-  /** How often the puller looks for due subscriptions; 0 turns the timer off (pulls run only on demand). */
+  /** How often the puller looks for due sources; 0 turns the timer off (pulls run only on demand). */
   pullTickMs: number;
   /** Requests a minute and at once per principal, and a minute per address without valid credentials; 0: no limit. */
   rateLimits: Readonly<{ perMinute: number; burst: number; anonymousPerMinute: number }>;

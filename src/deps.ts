@@ -22,8 +22,8 @@ export type JobRunner = {
 
 /** Pulls of peers' collections (services/puller.ts). */
 export type Puller = {
-  /** Pulls one subscription now, due or not (unless another puller holds it): undefined then. */
-  pullNow(subscriptionId: string, opts?: Partial<PullOptions>): Promise<PullOutcome | undefined>;
+  /** Pulls one source now, due or not (unless another puller holds it): undefined then. */
+  pullNow(sourceId: string, opts?: Partial<PullOptions>): Promise<PullOutcome | undefined>;
   /** Resolves when no pull this process started is still running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -55,7 +55,7 @@ export type Deps = Readonly<{
   cursorKey: CursorKey;
   /** Runs background ingest work. */
   jobs: JobRunner;
-  /** Pulls the subscriptions to peers' collections. */
+  /** Pulls the sources: peers' collections. */
   puller: Puller;
   /** Matches stored objects against alert subscriptions and delivers the alerts. */
   alerts: AlertRunner;

@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import * as admin from '../services/admin.ts';
-import * as subscriptions from '../services/subscriptions.ts';
+import * as sources from '../services/sources.ts';
 import { jsonBody, uuidParam } from '../http/json.ts';
 import * as s from './schemas.ts';
 
@@ -87,20 +87,22 @@ export function adminRoutes(deps: Deps): Hono<AdminEnv> {
       }),
     );
   });
-  app.get('/subscriptions', async (c) => c.json({ subscriptions: await subscriptions.listSubscriptions(deps, who(c)) }));
-  app.post('/subscriptions', async (c) =>
-    c.json(await subscriptions.createSubscription(deps, who(c), await body(c, s.createSubscriptionBody)), 201),
-  );
-  app.get('/subscriptions/:id', async (c) =>
-    c.json(await subscriptions.getSubscription(deps, who(c), uuid(c.req.param('id'), 'subscription'))),
-  );
-  app.get('/subscriptions/:id/quarantine', async (c) =>
-    c.json({ objects: await subscriptions.subscriptionQuarantine(deps, who(c), uuid(c.req.param('id'), 'subscription')) }),
-  );
-  app.delete('/subscriptions/:id', async (c) => {
-    await subscriptions.deleteSubscription(deps, who(c), uuid(c.req.param('id'), 'subscription'));
-    return c.body(null, 204);
-  });
+  // Sources: /subscriptions is their name before 0.2, kept (with its list key) for one release.
+  for (const [path, listKey] of [
+    ['/sources', 'sources'],
+    ['/subscriptions', 'subscriptions'],
+  ] as const) {
+    app.get(path, async (c) => c.json({ [listKey]: await sources.listSources(deps, who(c)) }));
+    app.post(path, async (c) => c.json(await sources.createSource(deps, who(c), await body(c, s.createSourceBody)), 201));
+    app.get(`${path}/:id`, async (c) => c.json(await sources.getSource(deps, who(c), uuid(c.req.param('id'), 'source'))));
+    app.get(`${path}/:id/quarantine`, async (c) =>
+      c.json({ objects: await sources.sourceQuarantine(deps, who(c), uuid(c.req.param('id'), 'source')) }),
+    );
+    app.delete(`${path}/:id`, async (c) => {
+      await sources.deleteSource(deps, who(c), uuid(c.req.param('id'), 'source'));
+      return c.body(null, 204);
+    });
+  }
   // Without this, an unknown /admin/ path falls through to the TAXII routes and their Accept check (406).
   app.all('*', (c) => {
     throw new VigilError('not-found', `no admin endpoint ${c.req.method} ${new URL(c.req.url).pathname}`);

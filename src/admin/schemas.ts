@@ -113,7 +113,9 @@ export const peerIdentityBody = z.strictObject({
 const remoteName = z.string().regex(/^[^/?#\s]{1,200}$/, 'must be 1-200 characters, without "/", "?", "#" or spaces');
 
 /** Pull a peer's collection into one of ours, every `interval_seconds` (60 unless set). */
-export const createSubscriptionBody = z.strictObject({
+export const createSourceBody = z.strictObject({
+  /** The only kind so far: a Vigil peer's collection, over signed requests. */
+  kind: z.literal('peer').optional(),
   /** A client of kind "peer" whose node id, base URL and keys are pinned. */
   peer_id: z.uuid(),
   remote_api_root: remoteName,

@@ -26,8 +26,10 @@ export type Denied = {
   truncated: boolean;
 };
 
-export type Subscription = {
+/** A source, as the admin API answers it (`/admin/sources`). */
+export type Source = {
   id: string;
+  kind: 'peer';
   peer_node_id: string;
   remote_api_root: string;
   remote_collection_id: string;

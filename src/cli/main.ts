@@ -5,7 +5,7 @@ import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
 import type { ApiRoot, Client, Collection, CreatedClient, Grant, Print } from './answers.ts';
 import { keysCommands, peerCommand, trustListCommands } from './federation-commands.ts';
-import { subscriptionCommands } from './subscription-commands.ts';
+import { sourceCommands } from './source-commands.ts';
 import { alertCommands } from './alert-commands.ts';
 import { submitCommand } from './submit.ts';
 import { pollCommand } from './poll.ts';
@@ -97,7 +97,7 @@ export function buildProgram(): Command {
 
   keysCommands(program, out);
   trustListCommands(program, out);
-  subscriptionCommands(program, call, out);
+  sourceCommands(program, call, out);
   alertCommands(program, call, out, () => nodeUrl(g()));
   const taxii = () => taxiiClient(nodeUrl(g()), clientToken(g().token, environment()));
   submitCommand(program, taxii, () => Boolean(g().json));

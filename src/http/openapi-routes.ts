@@ -32,7 +32,7 @@ export const componentSchemas = {
   UpdateClient: admin.updateClientBody,
   PutGrant: admin.putGrantBody,
   PeerIdentity: admin.peerIdentityBody,
-  CreateSubscription: admin.createSubscriptionBody,
+  CreateSource: admin.createSourceBody,
   CreateAlertSubscription: alerts.createAlertSubscriptionBody,
   UpdateAlertSubscription: alerts.updateAlertSubscriptionBody,
   Jwks: z.strictObject({ keys: z.array(admin.publicJwk) }),
@@ -49,6 +49,8 @@ export type Operation = {
   tag: 'TAXII' | 'Admin' | 'Alerts' | 'Operations';
   summary: string;
   description?: string;
+  /** Kept for one release under an old name; `description` names the new one. */
+  deprecated?: boolean;
   query?: Record<string, z.ZodType>;
   /** Media type → schema. */
   body?: Partial<Record<string, SchemaName>>;
@@ -63,7 +65,7 @@ const uuid = (what: string) => z.uuid().describe(what);
 export const pathParams: Record<string, z.ZodType> = {
   root: admin.apiRootName.describe('API root name'),
   name: admin.apiRootName.describe('API root name'),
-  id: uuid('The id of the resource the path names (collection, client, subscription or status)'),
+  id: uuid('The id of the resource the path names (collection, client, source, subscription or status)'),
   objectId: z.string().min(1).describe('STIX identifier, e.g. indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f'),
   clientId: uuid('Client id'),
   collectionId: uuid('Collection id'),
@@ -250,6 +252,20 @@ const taxiiOps: Operation[] = [
   ),
 ];
 
+/** Sources: peers' collections this node pulls into its own. */
+function sourceOps(base: string): Operation[] {
+  return [
+    adminOp('get', base, 'List sources with their status: last success, lag, failures, quarantined versions'),
+    adminOp('post', base, "Pull a peer's collection into a local one", {
+      body: { 'application/json': 'CreateSource' },
+      response: json('The source', 201),
+    }),
+    adminOp('get', `${base}/{id}`, 'Status of a source'),
+    adminOp('get', `${base}/{id}/quarantine`, 'Versions received with other content than held here'),
+    adminOp('delete', `${base}/{id}`, 'Remove a source', { response: noContent }),
+  ];
+}
+
 const adminOps: Operation[] = [
   adminOp('get', '/api-roots', 'List API roots'),
   adminOp('post', '/api-roots', 'Create an API root', {
@@ -284,14 +300,13 @@ const adminOps: Operation[] = [
   adminOp('post', '/clients/{id}/token', 'Replace its token (the old one stops working); 409 for a peer, which has none'),
   adminOp('put', '/clients/{id}/grants/{collectionId}', 'Set its rights on a collection', { body: { 'application/json': 'PutGrant' } }),
   adminOp('delete', '/clients/{id}/grants/{collectionId}', 'Remove its rights on a collection'),
-  adminOp('get', '/subscriptions', 'List peer subscriptions with their status'),
-  adminOp('post', '/subscriptions', "Pull a peer's collection into a local one", {
-    body: { 'application/json': 'CreateSubscription' },
-    response: json('The subscription', 201),
-  }),
-  adminOp('get', '/subscriptions/{id}', 'Status of a peer subscription'),
-  adminOp('get', '/subscriptions/{id}/quarantine', 'Versions received with other content than held here'),
-  adminOp('delete', '/subscriptions/{id}', 'Remove a peer subscription', { response: noContent }),
+  ...sourceOps('/sources'),
+  // Their name before 0.2: the same operations, kept for one release.
+  ...sourceOps('/subscriptions').map((op) => ({
+    ...op,
+    deprecated: true,
+    description: `Deprecated: use ${op.path.replace('/admin/subscriptions', '/admin/sources')}${op.method === 'get' && op.path === '/admin/subscriptions' ? " (the list's key is `subscriptions` here)" : ''}.`,
+  })),
 ];
 
 const alertOps: Operation[] = [

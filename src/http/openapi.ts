@@ -44,7 +44,11 @@ const TAGS = [
     name: 'TAXII',
     description: `TAXII 2.1. Send \`Accept: ${TAXII_MEDIA_TYPE}\` (or \`application/taxii+json\`, \`*/*\`); every answer, errors included, is ${TAXII_MEDIA_TYPE}. Paths work with and without the trailing slash.`,
   },
-  { name: 'Admin', description: 'The admin API: API roots, collections, clients and their grants, peer subscriptions. Admin token only.' },
+  {
+    name: 'Admin',
+    description:
+      "The admin API: API roots, collections, clients and their grants, sources (the peers' collections this node pulls). Admin token only.",
+  },
   { name: 'Alerts', description: 'Alert subscriptions, their deliveries, and the live stream. A client token, or the admin token.' },
   { name: 'Operations', description: 'Health, readiness, metrics, the node keys and this document. No credentials but for metrics.' },
 ];
@@ -125,6 +129,7 @@ function operationObject(op: Operation): Json {
     tags: [op.tag],
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
+    ...(op.deprecated ? { deprecated: true } : {}),
     operationId: operationId(op),
     ...(params.length ? { parameters: params } : {}),
     ...(body ? { requestBody: body } : {}),

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { LEVEL_NAMES } from '../policy/levels.ts';
 import type { Database } from '../store/database.ts';
-import { listSubscriptionStatus } from '../store/subscriptions.ts';
+import { listSourceStatus } from '../store/sources.ts';
 import { alertCountsByState, outboxBacklog } from '../store/alerts.ts';
 import { ingestBacklog } from '../store/statuses.ts';
 
@@ -117,14 +117,14 @@ export function createMetrics(database: Database): Metrics {
     },
   });
 
-  // Per peer subscription: what an operator alerts on when a neighbour falls silent.
-  const peerLabels = ['subscription', 'peer', 'collection'] as const;
-  let peers: Awaited<ReturnType<typeof listSubscriptionStatus>> | undefined;
+  // Per source (a peer's collection pulled here): what an operator alerts on when a neighbour falls silent.
+  const peerLabels = ['source', 'peer', 'collection'] as const;
+  let peers: Awaited<ReturnType<typeof listSourceStatus>> | undefined;
   let peersAt = 0;
   const peerStatus = async () => {
     // The three peer gauges are collected one after the other in one scrape: one query serves them.
     if (!peers || Date.now() - peersAt > 1000) {
-      peers = await listSubscriptionStatus(db);
+      peers = await listSourceStatus(db);
       peersAt = Date.now();
     }
     return peers;
@@ -139,13 +139,13 @@ export function createMetrics(database: Database): Metrics {
         this.reset();
         for (const s of await peerStatus()) {
           const v = value(s);
-          if (v !== null) this.set({ subscription: s.id, peer: s.peer_node_id ?? '', collection: s.collection_id }, v);
+          if (v !== null) this.set({ source: s.id, peer: s.peer_node_id ?? '', collection: s.collection_id }, v);
         }
       },
     });
-  perPeer('vigil_peer_pull_lag_seconds', 'Seconds since the last successful pull of a peer subscription', (s) => s.lag_seconds);
-  perPeer('vigil_peer_pull_failures', 'Consecutive failed pulls of a peer subscription', (s) => s.consecutive_failures);
-  perPeer('vigil_peer_pull_last_success_timestamp_seconds', 'When a peer subscription last pulled successfully (Unix time)', (s) =>
+  perPeer('vigil_peer_pull_lag_seconds', 'Seconds since the last successful pull of a source', (s) => s.lag_seconds);
+  perPeer('vigil_peer_pull_failures', 'Consecutive failed pulls of a source', (s) => s.consecutive_failures);
+  perPeer('vigil_peer_pull_last_success_timestamp_seconds', 'When a source last pulled successfully (Unix time)', (s) =>
     s.last_success ? Date.parse(s.last_success) / 1000 : null,
   );
 

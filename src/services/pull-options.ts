@@ -1,6 +1,6 @@
 import type { Limits } from '../federation/peer-client.ts';
 
-/** How much one run of a subscription pulls: pages of `pageLimit` objects, at most `maxPages`. */
+/** How much one run of a source pulls: pages of `pageLimit` objects, at most `maxPages`. */
 export type PullOptions = { pageLimit: number; maxPages: number; limits?: Partial<Limits> };
 export const DEFAULT_PULL: PullOptions = { pageLimit: 1000, maxPages: 50 };
 

@@ -5,16 +5,16 @@ import type { PullTarget, VerifiedPage } from '../federation/pull.ts';
 import type { PeerClients } from '../federation/peer-client.ts';
 import { DEFAULT_PULL } from './pull-options.ts';
 import type { PullOptions, PullOutcome } from './pull-options.ts';
-import type { ClaimedSubscription } from '../store/subscriptions.ts';
+import type { ClaimedSource } from '../store/sources.ts';
 import { refreshStatisticsIfStale } from '../store/statistics.ts';
-import { extendSubscriptionLease, finishFailure, finishSuccess } from '../store/subscriptions.ts';
+import { extendSourceLease, finishFailure, finishSuccess } from '../store/sources.ts';
 import { backoffSeconds } from './backoff.ts';
 import { storeReceivedPage } from './store-received.ts';
 
 export { DEFAULT_PULL } from './pull-options.ts';
 export type { PullOptions, PullOutcome } from './pull-options.ts';
 
-function targetOf(sub: ClaimedSubscription): PullTarget {
+function targetOf(sub: ClaimedSource): PullTarget {
   const keys = Array.isArray(sub.pinned_keys) ? (sub.pinned_keys as JWK[]) : [];
   if (!sub.peer_node_id || !sub.base_url || keys.length === 0) {
     throw new PullError('not-configured', 'the peer has no node id, base URL or pinned keys (vigil client peer)');
@@ -29,14 +29,14 @@ function targetOf(sub: ClaimedSubscription): PullTarget {
 }
 
 /**
- * Pulls a claimed subscription page after page (at most `maxPages`) while the peer says there
+ * Pulls a claimed source page after page (at most `maxPages`) while the peer says there
  * is more. No transaction is open during HTTP: each verified page is stored, with the cursor,
  * in a transaction of its own. Any failure ends the run with a backoff; pages already stored stay.
  */
-export async function pullSubscription(
+export async function pullSource(
   deps: Deps,
   clients: PeerClients,
-  sub: ClaimedSubscription,
+  sub: ClaimedSource,
   opts: PullOptions = DEFAULT_PULL,
 ): Promise<PullOutcome> {
   const db = deps.database.db;
@@ -69,12 +69,12 @@ export async function pullSubscription(
         await refreshStatisticsIfStale(db).catch((err: unknown) => deps.log.warn({ err }, 'ANALYZE after a received page failed'));
       if (stored.quarantined)
         deps.log.warn(
-          { subscription: sub.id, peer: sub.peer_node_id, count: stored.quarantined },
+          { source: sub.id, peer: sub.peer_node_id, count: stored.quarantined },
           'received versions quarantined: held here with other content',
         );
       if (!page.more) break;
       outcome.more = n + 1 === opts.maxPages;
-      if (!(await extendSubscriptionLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
+      if (!(await extendSourceLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
         throw new PullError('lease-lost', 'the lease was lost');
     }
     await finishSuccess(db, sub.id, sub.lease_owner, outcome.stored);
@@ -84,7 +84,7 @@ export async function pullSubscription(
     outcome.ok = false;
     outcome.more = false;
     outcome.error = { code, message };
-    deps.log.warn({ subscription: sub.id, peer: sub.peer_node_id, err: message }, 'pull failed; backing off');
+    deps.log.warn({ source: sub.id, peer: sub.peer_node_id, err: message }, 'pull failed; backing off');
     deps.metrics.errors.inc({ kind: 'pull' });
     await finishFailure(db, sub.id, sub.lease_owner, message, backoffSeconds(sub.consecutive_failures), outcome.stored);
   }

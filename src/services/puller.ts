@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps, Puller, Started } from '../deps.ts';
 import { createPeerClients } from '../federation/peer-client.ts';
-import { claimSubscription } from '../store/subscriptions.ts';
-import type { ClaimedSubscription } from '../store/subscriptions.ts';
-import { DEFAULT_PULL, pullSubscription } from './pull.ts';
+import { claimSource } from '../store/sources.ts';
+import type { ClaimedSource } from '../store/sources.ts';
+import { DEFAULT_PULL, pullSource } from './pull.ts';
 import type { PullOptions } from './pull.ts';
 
 const MAX_CONCURRENT = 4;
 
 /**
- * Runs the subscriptions: a timer claims due ones (a lease each, so replicas sharing one
- * PostgreSQL never pull the same subscription at once) and pulls a few concurrently, so a slow
- * peer does not hold up the others. A dead replica's subscriptions return when their lease ends.
+ * Runs the sources: a timer claims due ones (a lease each, so replicas sharing one
+ * PostgreSQL never pull the same source at once) and pulls a few concurrently, so a slow
+ * peer does not hold up the others. A dead replica's sources return when their lease ends.
  */
 export function createPuller(defaults: PullOptions = DEFAULT_PULL): Started<Puller> {
   let deps: Deps | undefined;
@@ -29,16 +29,16 @@ export function createPuller(defaults: PullOptions = DEFAULT_PULL): Started<Pull
     return p;
   };
 
-  const pull = (d: Deps, sub: ClaimedSubscription, opts: PullOptions, goOn = false) => {
+  const pull = (d: Deps, sub: ClaimedSource, opts: PullOptions, goOn = false) => {
     pulls++;
     const run = async () => {
-      let outcome = await pullSubscription(d, clients, sub, opts);
+      let outcome = await pullSource(d, clients, sub, opts);
       // A backlog longer than one run goes on at once, not an interval later: the run ended by
       // releasing the lease, and takes it again as the timer would (another replica may win).
       while (goOn && outcome.more && !stopping) {
-        const next = await claimSubscription(d.database.db, owner, d.config.workLeaseSeconds, sub.id);
+        const next = await claimSource(d.database.db, owner, d.config.workLeaseSeconds, sub.id);
         if (!next) break;
-        outcome = await pullSubscription(d, clients, next, opts);
+        outcome = await pullSource(d, clients, next, opts);
       }
       return outcome;
     };
@@ -50,7 +50,7 @@ export function createPuller(defaults: PullOptions = DEFAULT_PULL): Started<Pull
     ticking = true;
     try {
       while (deps && !stopping && pulls < MAX_CONCURRENT) {
-        const sub = await claimSubscription(deps.database.db, owner, deps.config.workLeaseSeconds);
+        const sub = await claimSource(deps.database.db, owner, deps.config.workLeaseSeconds);
         if (!sub) return;
         void pull(deps, sub, defaults, true).catch((err: unknown) => deps?.log.error({ err }, 'pull crashed'));
       }
@@ -62,7 +62,7 @@ export function createPuller(defaults: PullOptions = DEFAULT_PULL): Started<Pull
   return {
     async pullNow(id, opts = {}) {
       if (!deps) throw new Error('the puller is not running');
-      const sub = await claimSubscription(deps.database.db, owner, deps.config.workLeaseSeconds, id);
+      const sub = await claimSource(deps.database.db, owner, deps.config.workLeaseSeconds, id);
       if (!sub) return undefined;
       return pull(deps, sub, { ...defaults, ...opts });
     },
@@ -81,7 +81,7 @@ export function createPuller(defaults: PullOptions = DEFAULT_PULL): Started<Pull
       stopping = true;
       if (timer) clearInterval(timer);
       // Abort pulls in flight: each fails as a lost connection, keeps its cursor, and its lease
-      // lets another replica (or the next start) take the subscription over.
+      // lets another replica (or the next start) take the source over.
       await clients.destroy();
       await this.idle();
       deps = undefined;

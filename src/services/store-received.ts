@@ -6,8 +6,8 @@ import { validateStixObject } from '../stix/validate.ts';
 import { collectionPolicy } from '../store/collections.ts';
 import { differingVersions, insertObjects } from '../store/objects.ts';
 import { countIngested } from '../metrics/metrics.ts';
-import type { ClaimedSubscription } from '../store/subscriptions.ts';
-import { advanceCursor, insertReceipt, quarantineVersions } from '../store/subscriptions.ts';
+import type { ClaimedSource } from '../store/sources.ts';
+import { advanceCursor, insertReceipt, quarantineVersions } from '../store/sources.ts';
 import { classifyBatch, relayRefusal, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate } from './ingest-policy.ts';
 
@@ -18,12 +18,7 @@ export type StoredPage = { received: number; stored: number; quarantined: number
  * classification as local ingest (their origin as received), the versions to quarantine, the
  * receipt, and the cursor, moved only if this puller still holds the lease. All or nothing.
  */
-export async function storeReceivedPage(
-  deps: Deps,
-  sub: ClaimedSubscription,
-  page: VerifiedPage,
-  from: string | null,
-): Promise<StoredPage> {
+export async function storeReceivedPage(deps: Deps, sub: ClaimedSource, page: VerifiedPage, from: string | null): Promise<StoredPage> {
   const peer = sub.peer_node_id!;
   const refusedIds: string[] = [];
   const candidates: Candidate[] = [];
@@ -40,9 +35,9 @@ export async function storeReceivedPage(
       });
   });
   const result = await deps.database.db.transaction().execute(async (tx) => {
-    // First: it locks the subscription row, and a lost lease stores nothing.
+    // First: it locks the source row, and a lost lease stores nothing.
     if (!(await advanceCursor(tx, sub.id, sub.lease_owner, from, page.last!))) {
-      throw new PullError('lease-lost', 'another puller took this subscription over, or its cursor moved');
+      throw new PullError('lease-lost', 'another puller took this source over, or its cursor moved');
     }
     const policy = await collectionPolicy(tx, sub.collection_id);
     const {
@@ -64,13 +59,13 @@ export async function storeReceivedPage(
     const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
     const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
     const differing = (await differingVersions(tx, sub.collection_id, held)).map((i) => held[i]!);
-    await quarantineVersions(tx, { subscriptionId: sub.id, collectionId: sub.collection_id, peer }, differing);
-    await insertReceipt(tx, { subscriptionId: sub.id, peer, signature: page.signature, digest: page.digest, count: page.objects.length });
+    await quarantineVersions(tx, { sourceId: sub.id, collectionId: sub.collection_id, peer }, differing);
+    await insertReceipt(tx, { sourceId: sub.id, peer, signature: page.signature, digest: page.digest, count: page.objects.length });
     return { stored: accepted.length - held.length, quarantined: differing.length, levels };
   });
   countIngested(deps.metrics, sub.collection_id, result.levels);
   if (result.levels.length > 0) deps.alerts.kick();
   if (refusedIds.length)
-    deps.log.warn({ subscription: sub.id, peer, refused: refusedIds.slice(0, 20) }, 'objects pulled from a peer were refused');
+    deps.log.warn({ source: sub.id, peer, refused: refusedIds.slice(0, 20) }, 'objects pulled from a peer were refused');
   return { received: page.objects.length, stored: result.stored, quarantined: result.quarantined, refused: refusedIds.length };
 }

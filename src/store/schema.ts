@@ -112,8 +112,10 @@ export type IngestJobsTable = {
   lease_until: Generated<Timestamp>;
 };
 
-export type SubscriptionsTable = {
+/** What this node takes objects in from: so far, always a Vigil peer's collection (kind 'peer'). */
+export type SourcesTable = {
   id: string;
+  kind: Generated<'peer'>;
   peer_id: string;
   remote_api_root: string;
   remote_collection_id: string;
@@ -132,7 +134,7 @@ export type SubscriptionsTable = {
 
 export type ReceiptsTable = {
   seq: Generated<string>;
-  subscription_id: string | null;
+  source_id: string | null;
   peer: string;
   signature: string;
   body_digest: string;
@@ -142,7 +144,7 @@ export type ReceiptsTable = {
 
 export type QuarantineTable = {
   seq: Generated<string>;
-  subscription_id: string | null;
+  source_id: string | null;
   collection_id: string;
   peer: string;
   id: string;
@@ -205,7 +207,7 @@ export type Schema = {
   id_levels: IdLevelsTable;
   deliveries: DeliveriesTable;
   request_nonces: RequestNoncesTable;
-  subscriptions: SubscriptionsTable;
+  sources: SourcesTable;
   receipts: ReceiptsTable;
   quarantine: QuarantineTable;
   alert_subscriptions: AlertSubscriptionsTable;

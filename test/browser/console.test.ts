@@ -164,7 +164,7 @@ describe('the web console in Chromium', () => {
     const jwks = (await (await fetch(`${node.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
     const peer = await adminJson(node, 'POST', '/admin/clients', { name: 'node-b', kind: 'peer' });
     await adminJson(node, 'PUT', `/admin/clients/${peer.id}/peer`, { node_id: 'node-b', keys: jwks.keys, base_url: 'http://127.0.0.1:9' });
-    await adminJson(node, 'POST', '/admin/subscriptions', {
+    await adminJson(node, 'POST', '/admin/sources', {
       peer_id: peer.id,
       remote_api_root: 'default',
       remote_collection_id: col.collectionId,

@@ -173,7 +173,7 @@ describe('a node killed during a federation pull', { timeout: 180_000 }, () => {
           if (pages === 4) void first.kill().then(() => resolve());
         };
       });
-      await first.admin('POST', '/admin/subscriptions', {
+      await first.admin('POST', '/admin/sources', {
         peer_id: peerAtA.id,
         remote_api_root: 'default',
         remote_collection_id: colB,

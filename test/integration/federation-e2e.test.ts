@@ -115,7 +115,7 @@ async function peerClient(
   return client.id as string;
 }
 
-const subscriptionStatus = (node: NodeProcess, id: string) => node.admin('GET', `/admin/subscriptions/${id}`);
+const subscriptionStatus = (node: NodeProcess, id: string) => node.admin('GET', `/admin/sources/${id}`);
 
 /** Resolves once a subscription has completed a successful pull that started after `since`. */
 const pulledSince = (node: NodeProcess, id: string, since: number, deadlineMs: number) =>
@@ -188,7 +188,7 @@ beforeAll(async () => {
   const peerCAtB = await peerClient(b, 'node-c', 'node-c', keys.c, { baseUrl: c.url });
   peerAAtB = await peerClient(b, 'node-a', 'node-a', keys.a, { read: colB, amber: true });
   subB = (
-    await b.admin('POST', '/admin/subscriptions', {
+    await b.admin('POST', '/admin/sources', {
       peer_id: peerCAtB,
       remote_api_root: 'default',
       remote_collection_id: colC,
@@ -201,7 +201,7 @@ beforeAll(async () => {
   const peerBAtA = await peerClient(a, 'node-b', 'node-b', keys.b, { baseUrl: b.url });
   await peerClient(a, 'node-t', 'node-t', testPeer.publicKeys(), { read: colA });
   subA = (
-    await a.admin('POST', '/admin/subscriptions', {
+    await a.admin('POST', '/admin/sources', {
       peer_id: peerBAtA,
       remote_api_root: 'default',
       remote_collection_id: colB,
@@ -310,7 +310,7 @@ describe('three node processes federated A ← B ← C', () => {
         await client.end();
       }
     }
-    const subs = (await a.admin('GET', '/admin/subscriptions')).subscriptions as { peer_node_id: string }[];
+    const subs = (await a.admin('GET', '/admin/sources')).sources as { peer_node_id: string }[];
     expect(subs.map((s) => s.peer_node_id)).toEqual(['node-b']);
   });
 

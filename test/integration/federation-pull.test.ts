@@ -11,7 +11,7 @@ import { signOrigin, verifyOrigin } from '../../src/federation/origin-signature.
 import { createRequestProof, PROOF_SCHEME } from '../../src/federation/request-proof.ts';
 import { RESPONSE_SIGNATURE_HEADER } from '../../src/federation/response-signature.ts';
 import { createPuller } from '../../src/services/puller.ts';
-import { claimSubscription } from '../../src/store/subscriptions.ts';
+import { claimSource } from '../../src/store/sources.ts';
 import { ADMIN_TOKEN, TAXII, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
@@ -129,7 +129,7 @@ const subscription = async () =>
   (
     await sql<{ cursor: string | null; consecutive_failures: number; wait: number; last_error: string | null }>`
       SELECT cursor, consecutive_failures, extract(epoch FROM next_attempt - now())::float8 AS wait, last_error
-      FROM subscriptions WHERE id = ${subId}`.execute(a.database.db)
+      FROM sources WHERE id = ${subId}`.execute(a.database.db)
   ).rows[0]!;
 
 const receipts = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM receipts`.execute(a.database.db)).rows[0]!.n);
@@ -146,7 +146,7 @@ beforeAll(async () => {
   colA = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: 'pulled from B' })).id;
   peerAtB = await peerClient(b, 'node-a', 'node-a', a.deps.keyring.publicKeys(), { collection: colB });
   const peerAtA = await peerClient(a, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: `http://127.0.0.1:${proxyPort}` });
-  const sub = await adminJson(a, 'POST', '/admin/subscriptions', {
+  const sub = await adminJson(a, 'POST', '/admin/sources', {
     peer_id: peerAtA,
     remote_api_root: 'default',
     remote_collection_id: colB,
@@ -198,6 +198,15 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(await held(a, colA, green.id)).toHaveLength(1);
   });
 
+  it('reports each source to Prometheus: failures in a row, lag, last success, labelled by source, peer and collection', async () => {
+    const res = await a.request('/metrics', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const text = await res.text();
+    const labels = `{source="${subId}",peer="node-b",collection="${colA}"}`;
+    expect(text).toContain(`vigil_peer_pull_failures${labels} 0`);
+    expect(text).toMatch(new RegExp(`vigil_peer_pull_lag_seconds${labels.replace(/[{}.]/g, '\\$&')} \\d`));
+    expect(text).toMatch(new RegExp(`vigil_peer_pull_last_success_timestamp_seconds${labels.replace(/[{}.]/g, '\\$&')} \\d`));
+  });
+
   it('brings every version of an object, also those superseded before the pull ran', async () => {
     const v1 = indicator({ object_marking_refs: [GREEN], created: '2024-03-01T00:00:00.000Z', modified: '2024-03-01T00:00:00.000Z' });
     const v2 = { ...v1, modified: '2024-03-02T00:00:00.000Z', name: 'second version' };
@@ -247,7 +256,7 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     s = await subscription();
     expect(s.consecutive_failures).toBe(0);
     expect(s.last_error).toBeNull();
-    const status = await adminJson(a, 'GET', `/admin/subscriptions/${subId}`);
+    const status = await adminJson(a, 'GET', `/admin/sources/${subId}`);
     expect(status).toMatchObject({ consecutive_failures: 0, last_error: null, quarantined: 0, peer_node_id: 'node-b' });
     expect(status.lag_seconds).toBeGreaterThanOrEqual(0);
     expect(status.last_success).toMatch(/Z$/);
@@ -334,9 +343,9 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     const rows = await held(a, colA, theirs.id);
     expect(rows).toHaveLength(1);
     expect(JSON.parse(rows[0]!.json).name).toBe('as A has it');
-    const status = await adminJson(a, 'GET', `/admin/subscriptions/${subId}`);
+    const status = await adminJson(a, 'GET', `/admin/sources/${subId}`);
     expect(status.quarantined).toBe(1);
-    const q = await adminJson(a, 'GET', `/admin/subscriptions/${subId}/quarantine`);
+    const q = await adminJson(a, 'GET', `/admin/sources/${subId}/quarantine`);
     expect(q.objects).toHaveLength(1);
     expect(JSON.parse(q.objects[0].json).name).toBe('as B has it');
     // the same content received again is not quarantined twice, and the same version as held is no conflict
@@ -436,23 +445,23 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(((await served.json()) as { objects: StixObject[] }).objects.map((o) => o.id).sort()).toEqual(marked.map((o) => o.id).sort());
   });
 
-  it('lets one puller hold a subscription at a time; another takes over when the lease runs out', async () => {
-    const other = await claimSubscription(a.database.db, crypto.randomUUID(), 120, subId);
+  it('lets one puller hold a source at a time; another takes over when the lease runs out', async () => {
+    const other = await claimSource(a.database.db, crypto.randomUUID(), 120, subId);
     expect(other).toBeDefined();
     expect(await a.deps.puller.pullNow(subId)).toBeUndefined();
-    await sql`UPDATE subscriptions SET lease_until = now() - interval '1 second' WHERE id = ${subId}`.execute(a.database.db);
+    await sql`UPDATE sources SET lease_until = now() - interval '1 second' WHERE id = ${subId}`.execute(a.database.db);
     expect((await a.deps.puller.pullNow(subId))?.ok).toBe(true);
   });
 });
 
 describe('the scheduler', () => {
-  it('pulls a new subscription on its own timer', async () => {
+  it('pulls a new source on its own timer', async () => {
     const t = await startTestNode({ NODE_ID: 'node-t', PULL_TICK_MS: '100' });
     try {
       await peerClient(b, 'node-t', 'node-t', t.deps.keyring.publicKeys(), { collection: colB });
       const peer = await peerClient(t, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: b.url });
       const col = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'timer' })).id;
-      const sub = await adminJson(t, 'POST', '/admin/subscriptions', {
+      const sub = await adminJson(t, 'POST', '/admin/sources', {
         peer_id: peer,
         remote_api_root: 'default',
         remote_collection_id: colB,
@@ -461,7 +470,7 @@ describe('the scheduler', () => {
       let status = sub;
       for (let i = 0; i < 100 && !status.last_success; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        status = await adminJson(t, 'GET', `/admin/subscriptions/${sub.id}`);
+        status = await adminJson(t, 'GET', `/admin/sources/${sub.id}`);
       }
       expect(status.last_success).toBeTruthy();
       expect(status.last_pulled_count).toBeGreaterThan(0);
@@ -484,7 +493,7 @@ describe('a backlog longer than one run', () => {
       await peerClient(b, 'node-c', 'node-c', t.deps.keyring.publicKeys(), { collection: shared });
       const peer = await peerClient(t, 'node-b', 'node-b', b.deps.keyring.publicKeys(), { baseUrl: b.url });
       const col = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'backlog' })).id;
-      await adminJson(t, 'POST', '/admin/subscriptions', {
+      await adminJson(t, 'POST', '/admin/sources', {
         peer_id: peer,
         remote_api_root: 'default',
         remote_collection_id: shared,
@@ -523,7 +532,7 @@ describe('a stuck peer', () => {
       const intoB = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'from B' })).id;
       const intoA = (await adminJson(t, 'POST', '/admin/collections', { api_root: 'default', title: 'from A' })).id;
       mode = 'hang';
-      const stuck = await adminJson(t, 'POST', '/admin/subscriptions', {
+      const stuck = await adminJson(t, 'POST', '/admin/sources', {
         peer_id: viaProxy,
         remote_api_root: 'default',
         remote_collection_id: colB,
@@ -534,7 +543,7 @@ describe('a stuck peer', () => {
       expect(hanging.length).toBeGreaterThan(0); // B's pull is now stuck in flight
       const fresh = indicator({ object_marking_refs: [GREEN] });
       await postObjects(a, `/default/collections/${ownAtA}`, [fresh]);
-      await adminJson(t, 'POST', '/admin/subscriptions', {
+      await adminJson(t, 'POST', '/admin/sources', {
         peer_id: direct,
         remote_api_root: 'default',
         remote_collection_id: ownAtA,
@@ -547,7 +556,7 @@ describe('a stuck peer', () => {
         got = await held(t, intoA, fresh.id);
       }
       expect(got).toHaveLength(1);
-      const status = await adminJson(t, 'GET', `/admin/subscriptions/${stuck.id}`);
+      const status = await adminJson(t, 'GET', `/admin/sources/${stuck.id}`);
       expect(status.last_success).toBeNull();
     } finally {
       mode = 'pass';
@@ -558,7 +567,7 @@ describe('a stuck peer', () => {
   });
 });
 
-describe('vigil subscription', () => {
+describe('vigil source', () => {
   const vigil = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const bin = new URL('../../bin/vigil.js', import.meta.url).pathname;
@@ -570,27 +579,55 @@ describe('vigil subscription', () => {
       );
     });
 
-  it('adds, lists, shows and removes a subscription', async () => {
-    const peer = (await sql<{ id: string }>`SELECT id FROM clients WHERE node_id = 'node-b'`.execute(a.database.db)).rows[0]!.id;
-    const col = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: 'cli' })).id;
-    const added = await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', '300']);
+  const peerAndCollection = async (title: string) => ({
+    peer: (await sql<{ id: string }>`SELECT id FROM clients WHERE node_id = 'node-b'`.execute(a.database.db)).rows[0]!.id,
+    col: (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title })).id as string,
+  });
+
+  it('adds a peer source, lists, shows and removes it', async () => {
+    const { peer, col } = await peerAndCollection('cli');
+    const added = await vigil(['source', 'add', 'peer', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', '300']);
     expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toBe('');
     const { id } = JSON.parse(added.stdout);
-    const list = await vigil(['subscription', 'list']);
-    expect(JSON.parse(list.stdout).subscriptions.map((x: { id: string }) => x.id)).toContain(id);
-    const shown = JSON.parse((await vigil(['subscription', 'show', id])).stdout);
-    expect(shown).toMatchObject({ id, interval_seconds: 300, peer_node_id: 'node-b', consecutive_failures: 0, quarantined: 0 });
-    expect((await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col])).code).toBe(1);
-    expect((await vigil(['subscription', 'remove', id])).code).toBe(0);
-    expect((await vigil(['subscription', 'show', id])).code).toBe(1);
+    const list = await vigil(['source', 'list']);
+    expect(JSON.parse(list.stdout).sources.map((x: { id: string }) => x.id)).toContain(id);
+    const shown = JSON.parse((await vigil(['source', 'show', id])).stdout);
+    expect(shown).toMatchObject({
+      id,
+      kind: 'peer',
+      interval_seconds: 300,
+      peer_node_id: 'node-b',
+      consecutive_failures: 0,
+      quarantined: 0,
+    });
+    expect((await vigil(['source', 'add', 'peer', '--peer', peer, '--remote-collection', colB, '--into', col])).code).toBe(1);
+    expect((await vigil(['source', 'remove', id])).code).toBe(0);
+    expect((await vigil(['source', 'show', id])).code).toBe(1);
     expect(
-      (await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', 'soon'])).code,
+      (await vigil(['source', 'add', 'peer', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', 'soon'])).code,
     ).toBe(2);
   });
 
-  it('refuses a subscription to a client that is not a pinned peer', async () => {
+  it('keeps the old spelling, vigil subscription and /admin/subscriptions, for one release, with a warning', async () => {
+    const { peer, col } = await peerAndCollection('cli, old spelling');
+    const added = await vigil(['subscription', 'add', '--peer', peer, '--remote-collection', colB, '--into', col, '--interval', '300']);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).toMatch(/"vigil subscription" is deprecated .* use "vigil source"/);
+    const { id } = JSON.parse(added.stdout);
+    // The old answer's shape: the list under `subscriptions`.
+    const list = await vigil(['subscription', 'list']);
+    expect(JSON.parse(list.stdout).subscriptions.map((x: { id: string }) => x.id)).toContain(id);
+    expect(JSON.parse((await vigil(['subscription', 'show', id])).stdout)).toMatchObject({ id, kind: 'peer', interval_seconds: 300 });
+    // One source under either name.
+    expect(JSON.parse((await vigil(['source', 'show', id])).stdout)).toMatchObject({ id, peer_node_id: 'node-b' });
+    expect((await vigil(['subscription', 'remove', id])).code).toBe(0);
+    expect((await vigil(['source', 'show', id])).code).toBe(1);
+  });
+
+  it('refuses a source whose peer is a client that is not a pinned peer', async () => {
     const plain = await adminJson(a, 'POST', '/admin/clients', { name: 'not-a-peer' });
-    const res = await a.request('/admin/subscriptions', {
+    const res = await a.request('/admin/sources', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ peer_id: plain.id, remote_api_root: 'default', remote_collection_id: colB, collection_id: colA }),

@@ -178,7 +178,7 @@ describe.each(PUBLISHED_BUNDLES.map((f) => [f.name, f] as const))('%s, submitted
   it('crosses one federation hop: a peer pulling the collection holds what that client is served', async () => {
     await adminJson(b, 'PUT', `/admin/clients/${peerAtB}/grants/${colB}`, { can_read: true, can_write: false });
     const colA = (await adminJson(a, 'POST', '/admin/collections', { api_root: 'default', title: `pulled: ${fixture.name}` })).id;
-    const sub = await adminJson(a, 'POST', '/admin/subscriptions', {
+    const sub = await adminJson(a, 'POST', '/admin/sources', {
       peer_id: peerAtA,
       remote_api_root: 'default',
       remote_collection_id: colB,

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { Deps } from '../../deps.ts';
 import { listAlertSubscriptions, listDeliveries } from '../../services/alerts.ts';
-import { listSubscriptions } from '../../services/subscriptions.ts';
+import { listSources } from '../../services/sources.ts';
 import type { ConsoleEnv } from '../env.ts';
 import { page } from '../layout.ts';
 import type { Html } from '../layout.ts';
@@ -62,20 +62,20 @@ export function operationsRoutes(deps: Deps): Hono<ConsoleEnv> {
   });
 
   app.get('/peers', async (c) => {
-    const subs = await listSubscriptions(deps, c.get('session')!.principal);
-    const body = subs.length
+    const sources = await listSources(deps, c.get('session')!.principal);
+    const body = sources.length
       ? html`<table>
-        <caption>Pulls from peer nodes (federation subscriptions)</caption>
+        <caption>Sources: peer nodes' collections this node pulls</caption>
         <thead><tr><th scope="col">Peer node</th><th scope="col">Remote collection</th><th scope="col">Into collection</th><th scope="col">Every</th>
           <th scope="col">Last success</th><th scope="col">Lag</th><th scope="col">Failures in a row</th><th scope="col">Last error</th><th scope="col">Quarantined</th><th scope="col">Next attempt</th></tr></thead>
-        <tbody>${subs.map(
+        <tbody>${sources.map(
           (
             s,
           ) => html`<tr><th scope="row">${s.peer_node_id ?? s.peer_id}</th><td class="id">${s.remote_api_root}/${s.remote_collection_id}</td><td class="id">${s.collection_id}</td>
             <td>${s.interval_seconds} s</td><td>${s.last_success ?? 'never'}</td><td>${formatLag(s.lag_seconds)}</td>
             <td>${s.consecutive_failures}</td><td>${s.last_error ?? ''}</td><td>${s.quarantined}</td><td>${s.next_attempt}</td></tr>`,
         )}</tbody></table>`
-      : html`<p class="notice">No subscriptions to peers.</p>`;
+      : html`<p class="notice">No sources: this node pulls from no peer.</p>`;
     return page(c, { title: 'Peers', session: c.get('session'), body });
   });
   return app;

@@ -46,7 +46,7 @@ async function registerPeer(at: Client, other: FederatedNode, grant?: string, pu
 
 /** What the subscription's receipts say arrived: a few rows, cheap to poll (a count of objects is not). */
 async function received(t: Target, subscriptionId: string): Promise<number> {
-  const [row] = await t.sql<{ n: string }>('SELECT coalesce(sum(object_count), 0)::text AS n FROM receipts WHERE subscription_id = $1', [
+  const [row] = await t.sql<{ n: string }>('SELECT coalesce(sum(object_count), 0)::text AS n FROM receipts WHERE source_id = $1', [
     subscriptionId,
   ]);
   return Number(row?.n ?? 0);
@@ -84,7 +84,7 @@ export async function federationScenarios(origin: FederatedNode, peer: Federated
   const peerId = await registerPeer(atPeer, origin, undefined, true);
 
   const t0 = performance.now();
-  const sub = await admin(atPeer, 'POST', '/admin/subscriptions', {
+  const sub = await admin(atPeer, 'POST', '/admin/sources', {
     peer_id: peerId,
     remote_api_root: 'default',
     remote_collection_id: source,

@@ -2,19 +2,19 @@ import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { Db } from './database.ts';
 import type { ReceivedVersion } from './objects.ts';
-import type { Schema, SubscriptionsTable } from './schema.ts';
+import type { Schema, SourcesTable } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
 
-// Subscriptions to a peer's collections, claimed under a lease like ingest jobs: one replica
-// pulls a subscription at a time, and another takes over once a dead replica's lease runs out.
+// Sources: peers' collections this node pulls, claimed under a lease like ingest jobs: one replica
+// pulls a source at a time, and another takes over once a dead replica's lease runs out.
 
-export type NewSubscription = Pick<
-  SubscriptionsTable,
+export type NewSource = Pick<
+  SourcesTable,
   'id' | 'peer_id' | 'remote_api_root' | 'remote_collection_id' | 'collection_id' | 'interval_seconds'
 >;
 
-/** A subscription as the puller claims it, with what it needs to know about the peer. */
-export type ClaimedSubscription = NewSubscription & {
+/** A source as the puller claims it, with what it needs to know about the peer. */
+export type ClaimedSource = NewSource & {
   cursor: string | null;
   lease_owner: string;
   consecutive_failures: number;
@@ -23,7 +23,8 @@ export type ClaimedSubscription = NewSubscription & {
   pinned_keys: unknown;
 };
 
-export type SubscriptionStatus = NewSubscription & {
+export type SourceStatus = NewSource & {
+  kind: 'peer';
   peer_node_id: string | null;
   cursor: string | null;
   next_attempt: string;
@@ -38,45 +39,40 @@ export type SubscriptionStatus = NewSubscription & {
 
 const time = taxiiTime;
 
-export async function insertSubscription(db: Db, s: NewSubscription): Promise<void> {
-  await db.insertInto('subscriptions').values(s).execute();
+export async function insertSource(db: Db, s: NewSource & { kind: 'peer' }): Promise<void> {
+  await db.insertInto('sources').values(s).execute();
 }
 
-export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('subscriptions').where('id', '=', id).executeTakeFirst();
+export async function deleteSource(db: Db, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('sources').where('id', '=', id).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 
-export async function listSubscriptionStatus(db: Db, id?: string): Promise<SubscriptionStatus[]> {
-  const r = await sql<SubscriptionStatus>`
-    SELECT s.id, s.peer_id, c.node_id AS peer_node_id, s.remote_api_root, s.remote_collection_id, s.collection_id,
+export async function listSourceStatus(db: Db, id?: string): Promise<SourceStatus[]> {
+  const r = await sql<SourceStatus>`
+    SELECT s.id, s.kind, s.peer_id, c.node_id AS peer_node_id, s.remote_api_root, s.remote_collection_id, s.collection_id,
            s.interval_seconds, s.cursor, ${time('s.next_attempt')} AS next_attempt, s.consecutive_failures,
            ${time('s.last_success')} AS last_success,
            extract(epoch FROM now() - s.last_success)::float8 AS lag_seconds,
            s.last_error, s.last_pulled_count,
-           (SELECT count(*) FROM quarantine q WHERE q.subscription_id = s.id)::int AS quarantined,
+           (SELECT count(*) FROM quarantine q WHERE q.source_id = s.id)::int AS quarantined,
            ${time('s.created')} AS created
-    FROM subscriptions s JOIN clients c ON c.id = s.peer_id
+    FROM sources s JOIN clients c ON c.id = s.peer_id
     ${id ? sql`WHERE s.id = ${id}` : sql``}
     ORDER BY s.created, s.id`.execute(db);
   return r.rows;
 }
 
 /**
- * Takes one due subscription whose lease has run out (or, with `id`, that one whether due or
+ * Takes one due source whose lease has run out (or, with `id`, that one whether due or
  * not), for `leaseSeconds`, under a new owner token; SKIP LOCKED lets replicas share the work.
  */
-export async function claimSubscription(
-  db: Db,
-  owner: string,
-  leaseSeconds: number,
-  id?: string,
-): Promise<ClaimedSubscription | undefined> {
-  const r = await sql<ClaimedSubscription>`
-    UPDATE subscriptions s SET lease_owner = ${owner}, lease_until = now() + ${leaseSeconds} * interval '1 second'
+export async function claimSource(db: Db, owner: string, leaseSeconds: number, id?: string): Promise<ClaimedSource | undefined> {
+  const r = await sql<ClaimedSource>`
+    UPDATE sources s SET lease_owner = ${owner}, lease_until = now() + ${leaseSeconds} * interval '1 second'
     FROM clients c
     WHERE c.id = s.peer_id AND s.id = (
-      SELECT id FROM subscriptions
+      SELECT id FROM sources
       WHERE lease_until < now() AND ${id ? sql`id = ${id}` : sql`next_attempt <= now()`}
       ORDER BY next_attempt LIMIT 1 FOR UPDATE SKIP LOCKED)
     RETURNING s.id, s.peer_id, s.remote_api_root, s.remote_collection_id, s.collection_id, s.interval_seconds,
@@ -84,8 +80,8 @@ export async function claimSubscription(
   return r.rows[0];
 }
 
-export async function extendSubscriptionLease(db: Db, id: string, owner: string, leaseSeconds: number): Promise<boolean> {
-  const r = await sql`UPDATE subscriptions SET lease_until = now() + ${leaseSeconds} * interval '1 second'
+export async function extendSourceLease(db: Db, id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+  const r = await sql`UPDATE sources SET lease_until = now() + ${leaseSeconds} * interval '1 second'
     WHERE id = ${id} AND lease_owner = ${owner} RETURNING id`.execute(db);
   return r.rows.length > 0;
 }
@@ -95,14 +91,14 @@ export async function extendSubscriptionLease(db: Db, id: string, owner: string,
  * the lease and nobody moved the cursor meanwhile: false means the page must not be stored.
  */
 export async function advanceCursor(tx: Transaction<Schema>, id: string, owner: string, from: string | null, to: string): Promise<boolean> {
-  const r = await sql`UPDATE subscriptions SET cursor = ${to}
+  const r = await sql`UPDATE sources SET cursor = ${to}
     WHERE id = ${id} AND lease_owner = ${owner} AND cursor IS NOT DISTINCT FROM ${from} RETURNING id`.execute(tx);
   return r.rows.length > 0;
 }
 
 /** Ends a run that stored every page it could: due again after the interval. */
 export async function finishSuccess(db: Db, id: string, owner: string, pulled: number): Promise<void> {
-  await sql`UPDATE subscriptions SET lease_owner = NULL, lease_until = '-infinity',
+  await sql`UPDATE sources SET lease_owner = NULL, lease_until = '-infinity',
       next_attempt = now() + interval_seconds * interval '1 second', consecutive_failures = 0,
       last_success = now(), last_error = NULL, last_pulled_count = ${pulled}
     WHERE id = ${id} AND lease_owner = ${owner}`.execute(db);
@@ -110,7 +106,7 @@ export async function finishSuccess(db: Db, id: string, owner: string, pulled: n
 
 /** Ends a failed run: one more failure, due again after `delaySeconds` (the backoff). */
 export async function finishFailure(db: Db, id: string, owner: string, error: string, delaySeconds: number, pulled: number): Promise<void> {
-  await sql`UPDATE subscriptions SET lease_owner = NULL, lease_until = '-infinity',
+  await sql`UPDATE sources SET lease_owner = NULL, lease_until = '-infinity',
       next_attempt = now() + ${delaySeconds} * interval '1 second', consecutive_failures = consecutive_failures + 1,
       last_error = ${error.slice(0, 2000)}, last_pulled_count = ${pulled}
     WHERE id = ${id} AND lease_owner = ${owner}`.execute(db);
@@ -118,11 +114,11 @@ export async function finishFailure(db: Db, id: string, owner: string, error: st
 
 export async function insertReceipt(
   tx: Transaction<Schema>,
-  r: { subscriptionId: string; peer: string; signature: string; digest: string; count: number },
+  r: { sourceId: string; peer: string; signature: string; digest: string; count: number },
 ): Promise<void> {
   await tx
     .insertInto('receipts')
-    .values({ subscription_id: r.subscriptionId, peer: r.peer, signature: r.signature, body_digest: r.digest, object_count: r.count })
+    .values({ source_id: r.sourceId, peer: r.peer, signature: r.signature, body_digest: r.digest, object_count: r.count })
     .execute();
 }
 
@@ -131,24 +127,24 @@ export type QuarantinedVersion = ReceivedVersion & { originNode: string | null; 
 /** Keeps what a peer sent under a version held here with other content; the same content once. */
 export async function quarantineVersions(
   tx: Transaction<Schema>,
-  where: { subscriptionId: string; collectionId: string; peer: string },
+  where: { sourceId: string; collectionId: string; peer: string },
   items: QuarantinedVersion[],
 ): Promise<void> {
   if (items.length === 0) return;
   const rows = JSON.stringify(items.map((o) => [o.id, o.version, o.json, o.originNode, o.originSignature]));
-  await sql`INSERT INTO quarantine (subscription_id, collection_id, peer, id, version, object, origin_node, origin_signature)
-    SELECT ${where.subscriptionId}::uuid, ${where.collectionId}::uuid, ${where.peer}, i.value->>0, i.value->>1,
+  await sql`INSERT INTO quarantine (source_id, collection_id, peer, id, version, object, origin_node, origin_signature)
+    SELECT ${where.sourceId}::uuid, ${where.collectionId}::uuid, ${where.peer}, i.value->>0, i.value->>1,
            (i.value->>2)::jsonb, i.value->>3, i.value->>4
     FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
     WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.collection_id = ${where.collectionId} AND q.id = i.value->>0
                         AND q.version IS NOT DISTINCT FROM i.value->>1 AND q.object = (i.value->>2)::jsonb)`.execute(tx);
 }
 
-export async function listQuarantine(db: Db, subscriptionId: string) {
+export async function listQuarantine(db: Db, sourceId: string) {
   return db
     .selectFrom('quarantine')
     .select(['id', 'version', 'peer', 'origin_node', time('received_at').as('received_at'), sql<string>`object::text`.as('json')])
-    .where('subscription_id', '=', subscriptionId)
+    .where('source_id', '=', sourceId)
     .orderBy('seq')
     .limit(1000)
     .execute();
