@@ -7,10 +7,10 @@ import type { ComposeEmulation } from '../support/compose-emulation.ts';
 import { shellSession } from '../support/shell-session.ts';
 import type { ShellSession, SnippetResult } from '../support/shell-session.ts';
 
-// Issue 4, "Deployment": docker-compose.yml's three nodes, federated A ← B ← C by the README's
-// own walkthrough. There is no Docker engine here, so the compose file is emulated
+// Issue 4, "Deployment": docker-compose.yml's three nodes, federated A ← B ← C by the walkthrough
+// of docs/operating.md. There is no Docker engine here, so the compose file is emulated
 // (test/support/compose-emulation.ts says exactly what stands in for Docker): each node is a
-// real process with the compose file's environment, on an address of its own, and the README's
+// real process with the compose file's environment, on an address of its own, and the guide's
 // shell block runs, paragraph by paragraph, in one bash session whose `docker compose` runs
 // commands as in the nodes' containers and whose `curl` reaches the published ports.
 
@@ -21,12 +21,12 @@ const pgUrl = process.env.TEST_DATABASE_URL;
 const GREEN = 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da';
 const AMBER = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82';
 
-/** The README's compose walkthrough: its shell block, in paragraphs. */
+/** The operating guide's compose walkthrough: its shell block, in paragraphs. */
 function walkthrough(): string[] {
-  const readme = read('README.md');
-  const section = readme.slice(readme.indexOf('### Docker Compose: a federation of three nodes'));
+  const guide = read('docs/operating.md');
+  const section = guide.slice(guide.indexOf('## Docker Compose: a federation of three nodes'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error('README: no shell block under "Docker Compose: a federation of three nodes"');
+  if (!block) throw new Error('docs/operating.md: no shell block under "Docker Compose: a federation of three nodes"');
   return block
     .split(/\n\s*\n/)
     .map((p) => p.trim())
@@ -59,12 +59,12 @@ const paragraphs = walkthrough();
 /** The paragraph holding `text` (the walkthrough's steps, found by what they do). */
 const step = (text: string) => {
   const found = paragraphs.filter((p) => p.includes(text));
-  if (found.length !== 1) throw new Error(`README walkthrough: ${found.length} paragraphs hold ${text}`);
+  if (found.length !== 1) throw new Error(`compose walkthrough: ${found.length} paragraphs hold ${text}`);
   return found[0]!;
 };
 const intervals = [...paragraphs.join('\n').matchAll(/--interval (\d+)/g)].map((m) => Number(m[1]));
 
-describe(`docker-compose.yml and the README's walkthrough, without Docker (${pgUrl ? 'PostgreSQL' : 'PGlite standing in for PostgreSQL'})`, () => {
+describe(`docker-compose.yml and the operating guide's walkthrough, without Docker (${pgUrl ? 'PostgreSQL' : 'PGlite standing in for PostgreSQL'})`, () => {
   let compose: ComposeEmulation;
   let shell: ShellSession;
   const green = indicatorIn('deploy/indicator-green.json');
@@ -135,10 +135,10 @@ describe(`docker-compose.yml and the README's walkthrough, without Docker (${pgU
     await run(paragraphs[0]!); // up --wait: every node's health check passes; the helpers
     for (const p of [step('# C: '), step('# B: '), step('# A: ')]) await run(p);
     // What the commands made, read back from the nodes: A pulls B, B pulls C, by their compose names.
-    const subscriptions = async (name: string) => (await admin(name, '/admin/subscriptions')).subscriptions;
-    expect(await subscriptions('vigil-a')).toMatchObject([{ peer_node_id: 'node-b', consecutive_failures: 0 }]);
-    expect(await subscriptions('vigil-b')).toMatchObject([{ peer_node_id: 'node-c', consecutive_failures: 0 }]);
-    expect(await subscriptions('vigil-c')).toEqual([]);
+    const sources = async (name: string) => (await admin(name, '/admin/sources')).sources;
+    expect(await sources('vigil-a')).toMatchObject([{ peer_node_id: 'node-b', consecutive_failures: 0 }]);
+    expect(await sources('vigil-b')).toMatchObject([{ peer_node_id: 'node-c', consecutive_failures: 0 }]);
+    expect(await sources('vigil-c')).toEqual([]);
   }, 180_000); // 35 s in one CI run, past 60 s in another: each command starts a Node process
 
   it('brings the GREEN indicator submitted at C to A within two pull intervals; the AMBER one to B only', async () => {
@@ -161,7 +161,7 @@ describe(`docker-compose.yml and the README's walkthrough, without Docker (${pgU
     while (!seen.includes(green.name)) {
       if (Date.now() - t0 > deadline) {
         const pulls = await Promise.all(
-          ['vigil-b', 'vigil-a'].map(async (n) => `${n}: ${JSON.stringify((await admin(n, '/admin/subscriptions')).subscriptions)}`),
+          ['vigil-b', 'vigil-a'].map(async (n) => `${n}: ${JSON.stringify((await admin(n, '/admin/sources')).sources)}`),
         );
         expect.fail(`GREEN not at A within ${deadline} ms; A holds ${JSON.stringify(seen)}\n${pulls.join('\n')}`);
       }
@@ -175,8 +175,8 @@ describe(`docker-compose.yml and the README's walkthrough, without Docker (${pgU
   }, 60_000);
 
   it('shows A’s pulls healthy and its GREEN indicator from node-b, originated by node-c, unverified', async () => {
-    const [list, object] = jsonValues((await run(step('V a subscription list'))).stdout);
-    expect(list.subscriptions).toMatchObject([
+    const [list, object] = jsonValues((await run(step('V a source list'))).stdout);
+    expect(list.sources).toMatchObject([
       { peer_node_id: 'node-b', interval_seconds: intervals[0], consecutive_failures: 0, last_error: null },
     ]);
     expect(object.versions).toMatchObject([{ received_from: 'node-b', origin_node: 'node-c', origin_verified: false }]);

@@ -29,7 +29,7 @@ afterAll(async () => node?.stop());
 /** Hono's `/:root/collections/:id` and OpenAPI's `/{root}/collections/{id}/` alike. */
 const normalise = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/(.)\/+$/, '$1');
 
-// Not APIs: the console's HTML pages and forms (README "Web console"), and the reference page
+// Not APIs: the console's HTML pages and forms (docs/console.md), and the reference page
 // itself with its scripts. Everything else a route serves must be in the document.
 const NOT_AN_API = [/^\/console(\/|$)/, /^\/docs(\/|$)/];
 

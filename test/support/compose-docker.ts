@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-// The `docker` command of an emulated compose deployment (compose-emulation.ts), for the README
-// walkthrough's shell: `docker compose exec [-T] <service> <command…>` runs the command as in
+// The `docker` command of an emulated compose deployment (compose-emulation.ts), for the compose
+// walkthrough's shell (docs/operating.md): `docker compose exec [-T] <service> <command…>` runs the command as in
 // that service's container, and `docker compose up --wait` runs every health check until it
 // passes (the services are running already). Anything else is refused, so a walkthrough that
 // relies on it fails rather than passes.

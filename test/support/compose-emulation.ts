@@ -269,7 +269,7 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
       .split(':')
       .map((d) => path.join(d, 'curl'))
       .find((f) => existsSync(f));
-    if (!curl) throw new Error('the walkthrough needs curl, as the README says');
+    if (!curl) throw new Error('the walkthrough needs curl, as docs/operating.md says');
     writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\nexec ${sh(process.execPath)} ${sh(DOCKER_SHIM)} "$@"\n`);
     writeFileSync(path.join(bin, 'curl'), `#!/bin/sh\nexec ${sh(curl)} ${connectTo.join(' ')} "$@"\n`);
     for (const f of ['docker', 'curl']) chmodSync(path.join(bin, f), 0o755);

@@ -8,7 +8,7 @@ import { migrateOrThrow } from '../../src/node.ts';
 // pass of the suite made about sixty: a third of its CPU on CI's two cores. The suite's global
 // setup makes one, migrated, and the test support copies it (about 40 MB, tens of milliseconds)
 // wherever a test wants a fresh PGlite database. First starts on an empty directory are still
-// tested where that is the point (`vigil migrate` on a fresh directory, the README's commands).
+// tested where that is the point (`vigil migrate` on a fresh directory, the docs' commands).
 
 /** Set by the global setup for the test workers and the node processes they start. */
 export const TEMPLATE_ENV = 'VIGIL_TEST_PGLITE_TEMPLATE';

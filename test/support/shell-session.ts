@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-// One bash session that runs snippets in turn, as someone pasting a README's commands into a
+// One bash session that runs snippets in turn, as someone pasting the docs' commands into a
 // terminal would: variables and functions carry over. Each snippet's stdout, stderr and exit
 // status come back; a command failing anywhere in it (pipelines and $(…) included) is reported
 // on stderr by an ERR trap, so a snippet whose stderr is empty ran cleanly.

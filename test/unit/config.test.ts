@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, SETTINGS } from '../../src/config.ts';
 
 describe('configuration from the environment', () => {
-  it('has the defaults the README shows', () => {
+  it('has the defaults the operating guide shows', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({
       host: '127.0.0.1',
@@ -19,9 +19,9 @@ describe('configuration from the environment', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
-  it('documents every setting in the README', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const missing = SETTINGS.filter((name) => !readme.includes(`| \`${name}\` |`));
+  it('documents every setting in the operating guide (docs/operating.md)', () => {
+    const guide = readFileSync(new URL('../../docs/operating.md', import.meta.url), 'utf8');
+    const missing = SETTINGS.filter((name) => !guide.includes(`| \`${name}\` |`));
     expect(missing).toEqual([]);
   });
 
