@@ -88,3 +88,48 @@ export async function closedLoop(
   await c.close();
   return { ...distribution(latencies, (performance.now() - measureFrom) / 1000), latencies };
 }
+
+/**
+ * Requests at a fixed `rate` for `seconds`, as SIEMs arrive: each is sent at its scheduled time
+ * whether or not earlier ones have answered (open loop), and its latency counts from that time, so
+ * a stall is charged to every request it delayed (no coordinated omission). `connections` bounds
+ * the sockets; a request waiting for one is waiting, and that counts too. Answers other than 200
+ * are counted as errors.
+ */
+export async function openLoop(
+  url: string,
+  path: string,
+  token: string,
+  rate: number,
+  seconds: number,
+  connections = 256,
+): Promise<Distribution & { rate: number; errors: number }> {
+  const c = client(url, connections);
+  const total = Math.max(1, Math.round(rate * seconds));
+  const latencies: number[] = [];
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  const start = performance.now() + 20;
+  const send = (due: number) =>
+    c.request(path, { token }).then(
+      (r) => {
+        if (r.status !== 200) errors++;
+        else latencies.push(performance.now() - due);
+      },
+      () => {
+        errors++;
+      },
+    );
+  for (let i = 0; i < total; ) {
+    const now = performance.now();
+    // Every request due by now goes out now, late ones with their own due time.
+    while (i < total && start + (i * 1000) / rate <= now) {
+      inFlight.push(send(start + (i * 1000) / rate));
+      i++;
+    }
+    if (i < total) await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(5, start + (i * 1000) / rate - now))));
+  }
+  await Promise.all(inFlight);
+  await c.close();
+  return { ...distribution(latencies, seconds), perSecond: latencies.length / seconds, rate, errors };
+}

@@ -12,6 +12,9 @@ export type Sizes = {
   ingestClients: number;
   pollClients: number;
   pollSeconds: number;
+  /** SIEM polls, open loop: the rates tried (requests/s, increasing) and seconds at each. */
+  siemRates: number[];
+  siemSeconds: number;
   bundleObjects: number;
   /** Characters of description per indicator in the bundle: about 40 MB at 25,000 objects. */
   bundlePad: number;
@@ -38,6 +41,8 @@ const FULL: Sizes = {
   ingestClients: 4,
   pollClients: 50,
   pollSeconds: 10,
+  siemRates: [100, 200, 400, 800, 1600, 2400, 3200],
+  siemSeconds: 5,
   bundleObjects: 25_000,
   bundlePad: 1250,
   pageLimit: 1000,
@@ -66,6 +71,8 @@ const SMOKE: Sizes = {
   ingestClients: 2,
   pollClients: 4,
   pollSeconds: 0.5,
+  siemRates: [20, 40],
+  siemSeconds: 0.3,
   bundleObjects: 200,
   bundlePad: 200,
   pageLimit: 100,
@@ -97,6 +104,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       envelopes: { type: 'string' },
       'poll-seconds': { type: 'string' },
       'poll-clients': { type: 'string' },
+      'siem-seconds': { type: 'string' },
       'bundle-objects': { type: 'string' },
       'pglite-objects': { type: 'string' },
       'alert-subscriptions': { type: 'string' },
@@ -112,6 +120,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       envelopes: num(values.envelopes),
       pollSeconds: num(values['poll-seconds']),
       pollClients: num(values['poll-clients']),
+      siemSeconds: num(values['siem-seconds']),
       bundleObjects: num(values['bundle-objects']),
       alertSubscriptions: num(values['alert-subscriptions']),
       federationObjects: num(values['federation-objects']),

@@ -10,6 +10,7 @@ import { largeBundle } from './scenarios/bundle.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { headPoll } from './scenarios/poll.ts';
 import { fullReadNode, fullReadRaw } from './scenarios/read.ts';
+import { siemPolls } from './scenarios/siem.ts';
 import { createClient, createCollection } from './scenarios/setup.ts';
 
 const MB = 1024 * 1024;
@@ -100,18 +101,16 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
   log(`${t.kind}: loading up to ${n(s.objects)} objects, head poll`);
   await growTo(t, collectionId, stream, readAt, s.objects);
   const large = await headPoll(t, collectionId, ADMIN_TOKEN, poll);
-  rows.push({
-    scenario: `Head poll: added_after near the head, limit 100, ${s.pollClients} clients`,
-    database: t.kind,
-    size: at(s.objects),
-    figure: large.p99,
-    unit: 'ms p99',
-    raw: null,
-    ratio: null,
-    target: 'p99 < 20 ms',
-    pass: large.p99 < 20,
-    extra: { 'requests/s': large.perSecond, 'p50 ms': large.p50, 'p90 ms': large.p90 },
-  });
+  log(`${t.kind}: SIEM polls, open loop at ${s.siemRates.join(', ')} requests/s`);
+  rows.push(
+    ...(await siemPolls(
+      t,
+      collectionId,
+      ADMIN_TOKEN,
+      { rates: s.siemRates, seconds: s.siemSeconds, limit: 100, p99Ms: 50 },
+      at(s.objects),
+    )),
+  );
   const growth = large.p50 / small.p50;
   rows.push({
     scenario: `Growth: head poll p50 at ${n(s.objects)} vs ${n(s.growthBase)}`,

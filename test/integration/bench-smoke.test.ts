@@ -25,7 +25,7 @@ describe('npm run bench:smoke', () => {
     for (const s of [
       'Ingest',
       'Large bundle',
-      'Head poll',
+      'SIEM polls, open loop',
       'Growth',
       'TLP',
       'Full read',
@@ -39,12 +39,14 @@ describe('npm run bench:smoke', () => {
     for (const r of measured) {
       expect(r.database).toBe(process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite');
       expect(Number.isFinite(r.figure), r.scenario).toBe(true);
-      expect(r.figure!, r.scenario).toBeGreaterThan(0);
+      // A SIEM row's figure is the highest rate held: 0 when a loaded machine holds none.
+      if (r.scenario.startsWith('SIEM polls')) expect(r.figure!, r.scenario).toBeGreaterThanOrEqual(0);
+      else expect(r.figure!, r.scenario).toBeGreaterThan(0);
       expect(typeof r.pass, r.scenario).toBe('boolean');
       for (const [k, v] of Object.entries(r.extra)) expect(Number.isFinite(v), `${r.scenario}: ${k}`).toBe(true);
     }
-    // Where the issue asks for the raw figure (ingest, full read), it is measured in the same run.
-    for (const r of measured.filter((x) => /^(Ingest|Full read)/.test(x.scenario))) {
+    // Where the issue asks for the raw figure (ingest, full read, SIEM polls), it is measured in the same run.
+    for (const r of measured.filter((x) => /^(Ingest|Full read|SIEM polls)/.test(x.scenario))) {
       expect(Number.isFinite(r.raw) && Number.isFinite(r.ratio), r.scenario).toBe(true);
     }
     expect(result.rows.filter((r) => r.figure === null)).toEqual([]);
