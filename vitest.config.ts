@@ -1,11 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import { PGLITE_ONLY } from './test/passes.ts';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // PGlite's worker thread is tested on the PGlite pass; the PostgreSQL pass (TEST_DATABASE_URL)
-    // would run the same file again, 30-45 s of CI's CPU for nothing new.
-    exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE_URL ? ['test/integration/pglite-worker.test.ts'] : [])],
+    // The PostgreSQL pass (TEST_DATABASE_URL) runs only the files where the database matters;
+    // the rest run once, on PGlite (test/passes.ts says which, and why).
+    exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE_URL ? Object.keys(PGLITE_ONLY) : [])],
     globalSetup: ['test/global-setup.ts'],
     // Tests that start PGlite processes ran 21-29 s on CI's shared cores (one CLI test passed 30 s):
     // a hang is still caught, a loaded machine no longer fails the suite.
