@@ -156,6 +156,26 @@ const OUTCOMES: { file: string; holding: string; check(r: SnippetResult): void }
   },
 ];
 
+/** GitHub's anchors of a markdown file's headings (lowercased, punctuation dropped, spaces to -; repeats get -1, -2…). */
+function anchors(file: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of readFileSync(path.join(REPO, file), 'utf8').split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const h = fenced ? null : /^#{1,6} (.+)$/.exec(line);
+    if (!h) continue;
+    const slug = h[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, '')
+      .replaceAll(' ', '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    out.add(n ? `${slug}-${n}` : slug);
+  }
+  return out;
+}
+
 const blocks = Object.fromEntries(FILES.map((f) => [f, shellBlocks(f)]));
 const key = (b: Block) => `${b.file}: ${b.code.split('\n')[0]}`;
 
@@ -177,6 +197,21 @@ describe(`the docs' shell blocks, run against a node (${pgUrl ? 'PostgreSQL' : '
         .flat()
         .filter((b) => !b.notRun).length,
     ).toBeGreaterThanOrEqual(15);
+  });
+
+  it('links only to files and headings that exist', () => {
+    const broken: string[] = [];
+    for (const file of FILES) {
+      const text = readFileSync(path.join(REPO, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?|mailto):/.test(target!)) continue;
+        const [ref, anchor] = target!.split('#') as [string, string | undefined];
+        const linked = ref ? path.relative(REPO, path.resolve(REPO, path.dirname(file), ref)) : file;
+        if (!existsSync(path.join(REPO, linked))) broken.push(`${file}: ${target} (no such file)`);
+        else if (anchor && linked.endsWith('.md') && !anchors(linked).has(anchor)) broken.push(`${file}: ${target} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 
   beforeAll(async () => {
@@ -242,31 +277,28 @@ describe(`the docs' shell blocks, run against a node (${pgUrl ? 'PostgreSQL' : '
     return dir;
   }
 
-  for (const file of FILES) {
+  // A guide without shell blocks (console.md, development.md) has nothing to run.
+  for (const file of FILES.filter((f) => blocks[f]!.some((b) => !b.notRun))) {
     const toRun = blocks[file]!.filter((b) => !b.notRun);
-    it.skipIf(toRun.length === 0)(
-      `${file}: ${toRun.length} block(s), in order, each succeeding`,
-      async () => {
-        const shell = shellSession({ cwd: await readerDirectory(file), env: shellEnv });
-        const outcomes = OUTCOMES.filter((o) => o.file === file);
-        for (const o of outcomes) expect(toRun.filter((b) => b.code.includes(o.holding)).length, `${file}: ${o.holding}`).toBe(1);
-        try {
-          for (const b of toRun) {
-            const r = await shell.run(b.code, 120_000);
-            expect(
-              { code: r.code, stderr: r.stderr },
-              `${file}:${b.line}\n${b.code}\n--- stdout:\n${r.stdout}\n--- node:\n${node.output()}`,
-            ).toEqual({
-              code: 0,
-              stderr: '',
-            });
-            for (const o of outcomes.filter((x) => b.code.includes(x.holding))) o.check(r);
-          }
-        } finally {
-          await shell.close();
+    it(`${file}: ${toRun.length} block(s), in order, each succeeding`, async () => {
+      const shell = shellSession({ cwd: await readerDirectory(file), env: shellEnv });
+      const outcomes = OUTCOMES.filter((o) => o.file === file);
+      for (const o of outcomes) expect(toRun.filter((b) => b.code.includes(o.holding)).length, `${file}: ${o.holding}`).toBe(1);
+      try {
+        for (const b of toRun) {
+          const r = await shell.run(b.code, 120_000);
+          expect(
+            { code: r.code, stderr: r.stderr },
+            `${file}:${b.line}\n${b.code}\n--- stdout:\n${r.stdout}\n--- node:\n${node.output()}`,
+          ).toEqual({
+            code: 0,
+            stderr: '',
+          });
+          for (const o of outcomes.filter((x) => b.code.includes(x.holding))) o.check(r);
         }
-      },
-      180_000,
-    );
+      } finally {
+        await shell.close();
+      }
+    }, 180_000);
   }
 });
