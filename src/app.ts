@@ -12,7 +12,7 @@ import { observeRequests } from './http/observe.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { pendingMigrations } from './store/migrate.ts';
-import { isDatabaseExhausted, isDatabaseUnreachable } from './store/unreachable.ts';
+import { isDatabaseExhausted, isDatabaseUnreachable, isWriteConflict } from './store/unreachable.ts';
 import { WWW_AUTHENTICATE } from './taxii/credentials.ts';
 import { TAXII_MEDIA_TYPE } from './taxii/media.ts';
 import { taxiiRoutes } from './taxii/routes.ts';
@@ -33,6 +33,10 @@ function toResponse(c: Context, err: Error, deps: Deps): Response {
       'unavailable',
       'the database is out of disk space, memory or connections; nothing of this request was stored; try again later',
     );
+  } else if (isWriteConflict(err)) {
+    deps.log.warn({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'write conflict; nothing stored');
+    deps.metrics.errors.inc({ kind: 'http' });
+    error = new VigilError('unavailable', 'this write met another at the same objects; nothing of this request was stored; send it again');
   } else {
     deps.log.error({ err, path: new URL(c.req.url).pathname, method: c.req.method }, 'unhandled error');
     deps.metrics.errors.inc({ kind: 'http' });

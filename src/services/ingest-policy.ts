@@ -137,8 +137,8 @@ export async function classifyBatch(
 /**
  * Releases the collection's versions that wait for marking definitions a batch just stored (or
  * sent again), and those of the batch itself whose definitions a writer committed while the
- * batch was classified: run after insertObjects, which holds the collection's row lock, so
- * every definition committed before is seen. Each is resolved again against what the
+ * batch was classified: run after insertObjects, which took the locks of a writer (lockForWrite),
+ * so every definition committed before is seen. Each is resolved again against what the
  * collection now holds, and served at its real level once every marking is known. Fail closed
  * still: a definition that turns out TLP-like but unknown, a PAP level the collection refuses,
  * or AMBER+STRICT or RED received from a peer (which never leaves its node) keeps the version

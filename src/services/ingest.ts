@@ -7,6 +7,7 @@ import { validateStixObject } from '../stix/validate.ts';
 import type { Schema } from '../store/schema.ts';
 import { collectionPolicy } from '../store/collections.ts';
 import { differingVersions, insertObjects, versionIdentity, versionlessVersions } from '../store/objects.ts';
+import { asWriter } from '../store/write-horizon.ts';
 import { withheldVersions } from '../store/waiting.ts';
 import type { WithheldVersion } from '../store/waiting.ts';
 import { classifyBatch, releaseWaiting } from './ingest-policy.ts';
@@ -265,45 +266,39 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   await writableCollection(deps, who, req.root, req.collectionId);
   const statusId = randomUUID();
   const levels: number[] = [];
-  const queued = await deps.database.db
-    .transaction()
-    .execute(async (tx) => {
-      const clientId = who.kind === 'client' ? who.id : null;
-      await insertStatus(tx, { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours });
-      const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
-      if (shape.type !== 'object')
-        throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
-      if (req.kind === 'bundle' && shape.bundleType !== 'bundle') {
-        throw new VigilError('unprocessable', 'an application/stix+json body must be a STIX bundle ("type": "bundle")');
-      }
-      if (shape.objectsType !== null && shape.objectsType !== 'array')
-        throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
-      if (shape.count > deps.config.syncIngestMaxObjects) {
-        await insertJob(tx, statusId, req.collectionId);
-        return true;
-      }
-      // Stored inline: each object is sent to PostgreSQL once more (to store it), never parked as pending.
-      // The collection's write lock, taken by the first store, is held to commit, and other
-      // requests to the collection wait for it: everything is prepared before that (no parsing or
-      // signing under the lock), in slices (a transaction that holds the lock needs this event
-      // loop between its statements), then stored CHUNK_SIZE objects a statement. Measured
-      // against two stores of 500 prepared in turn: lock waits 24-27 s → 11 s over two rounds of
-      // 20 envelopes × 1,000 from 4 clients, the node 3.8-5.2k → 5.1-7.7k objects/s.
-      const signer = originSigner(deps.keyring);
-      const details: DetailRow[] = [];
-      const prepared = await prepareInSlices(signer, shape.objects);
-      const candidates = definitionsFirst(prepared.candidates);
-      const seen: Seen = new Map();
-      for (let from = 0; from === 0 || from < candidates.length; from += CHUNK_SIZE) {
-        const chunk = { failures: from === 0 ? prepared.failures : [], candidates: candidates.slice(from, from + CHUNK_SIZE) };
-        const stored = await storePrepared(tx, signer, req.collectionId, chunk, seen);
-        details.push(...stored.details);
-        levels.push(...stored.levels);
-      }
-      await insertDetails(tx, statusId, details);
-      return false;
-    })
-    .catch(asClientError);
+  // A writer of the collection: readers stay before its stamps until it commits (write-horizon.ts).
+  const queued = await asWriter(deps.database.db, req.collectionId, deps.config.workLeaseSeconds, async (tx) => {
+    const clientId = who.kind === 'client' ? who.id : null;
+    await insertStatus(tx, { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours });
+    const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
+    if (shape.type !== 'object') throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
+    if (req.kind === 'bundle' && shape.bundleType !== 'bundle') {
+      throw new VigilError('unprocessable', 'an application/stix+json body must be a STIX bundle ("type": "bundle")');
+    }
+    if (shape.objectsType !== null && shape.objectsType !== 'array')
+      throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
+    if (shape.count > deps.config.syncIngestMaxObjects) {
+      await insertJob(tx, statusId, req.collectionId);
+      return true;
+    }
+    // Stored inline: each object is sent to PostgreSQL once more (to store it), never parked as pending.
+    // Everything is prepared first (parse, validation, signing), in slices (the transaction's
+    // locks on its ids need this event loop between statements), then stored CHUNK_SIZE objects
+    // a statement.
+    const signer = originSigner(deps.keyring);
+    const details: DetailRow[] = [];
+    const prepared = await prepareInSlices(signer, shape.objects);
+    const candidates = definitionsFirst(prepared.candidates);
+    const seen: Seen = new Map();
+    for (let from = 0; from === 0 || from < candidates.length; from += CHUNK_SIZE) {
+      const chunk = { failures: from === 0 ? prepared.failures : [], candidates: candidates.slice(from, from + CHUNK_SIZE) };
+      const stored = await storePrepared(tx, signer, req.collectionId, chunk, seen);
+      details.push(...stored.details);
+      levels.push(...stored.levels);
+    }
+    await insertDetails(tx, statusId, details);
+    return false;
+  }).catch(asClientError);
   // Committed: count what was stored, and let the alert matcher look at once.
   countIngested(deps.metrics, req.collectionId, levels);
   if (levels.length > 0) deps.alerts.kick();

@@ -1,6 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Deps, JobRunner, Started } from '../deps.ts';
 import { claimJob, deleteExpiredStatuses, deleteJob, extendLease } from '../store/statuses.ts';
+import { asWriter } from '../store/write-horizon.ts';
 import { ingestPending } from './ingest.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import { originSigner } from '../federation/origin-signature.ts';
@@ -20,7 +21,7 @@ async function processJob(deps: Deps, stopping: () => boolean, statusId?: string
   const db = deps.database.db;
   const done = await ingestPending(
     db,
-    (work) => db.transaction().execute(work),
+    (work) => asWriter(db, job.collection_id, lease, work),
     originSigner(deps.keyring),
     job.collection_id,
     job.status_id,

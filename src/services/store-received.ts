@@ -8,6 +8,7 @@ import { differingVersions, insertObjects } from '../store/objects.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { advanceCursor, insertReceipt, quarantineVersions } from '../store/sources.ts';
+import { asWriter } from '../store/write-horizon.ts';
 import { classifyBatch, relayRefusal, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate } from './ingest-policy.ts';
 
@@ -34,7 +35,7 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSource, page: Ve
         received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature, originVerified: r.originVerified },
       });
   });
-  const result = await deps.database.db.transaction().execute(async (tx) => {
+  const result = await asWriter(deps.database.db, sub.collection_id, deps.config.workLeaseSeconds, async (tx) => {
     // First: it locks the source row, and a lost lease stores nothing.
     if (!(await advanceCursor(tx, sub.id, sub.lease_owner, from, page.last!))) {
       throw new PullError('lease-lost', 'another puller took this source over, or its cursor moved');

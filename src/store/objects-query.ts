@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
 import { levelVisible, referencesVisible } from './visibility.ts';
 import type { QueryAudience } from './visibility.ts';
+import { beforeHorizon } from './write-horizon.ts';
 
 /** Which versions of each object a read selects (TAXII 2.1 §3.4.2: match[version]). */
 export type VersionMatch = { kind: 'last' } | { kind: 'first' } | { kind: 'all' } | { kind: 'at'; at: string };
@@ -56,7 +57,8 @@ function versionCondition(match: VersionMatch, specVersions: string[] | undefine
  * and what an index scan in date_added order can check as it goes. `until` bounds a scan window.
  */
 export function rowConditions(collectionId: string, f: ObjectFilters, until?: string): RawBuilder<boolean> {
-  const parts: RawBuilder<boolean>[] = [sql<boolean>`o.collection_id = ${collectionId}`];
+  // Before the horizon: what a writer still in flight may yet stamp earlier is never served.
+  const parts: RawBuilder<boolean>[] = [sql<boolean>`o.collection_id = ${collectionId}`, beforeHorizon(collectionId)];
   if (f.after) parts.push(sql<boolean>`o.date_added > ${f.after}::timestamptz`);
   if (until) parts.push(sql<boolean>`o.date_added <= ${until}::timestamptz`);
   if (f.ids?.length) parts.push(anyOf(sql.ref('o.id'), f.ids));

@@ -9,6 +9,7 @@ import { allVersionsPage, readsAllVersions } from './objects-all-versions.ts';
 import { referencesVisible } from './visibility.ts';
 import { CLEAR, DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
+import { waitingFor } from './waiting.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
 import type { Db } from './database.ts';
@@ -258,11 +259,16 @@ async function relabelLatest(tx: Db, collectionId: string, ids: string[]): Promi
 }
 
 /**
- * Deletes the versions of one object that the filters select; returns how many went. Takes the
- * collection's row lock first, as writers do, so `latest` is relabelled over committed versions.
+ * Deletes the versions of one object that the filters select; returns how many went. Locks the
+ * ids first, as writers do (lockForWrite), so `latest` is relabelled over committed versions.
  */
 export async function deleteObjectVersions(tx: Transaction<Schema>, collectionId: string, f: ObjectFilters): Promise<number> {
-  await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR UPDATE`.execute(tx);
+  const matched = await sql<{ id: string }>`SELECT DISTINCT o.id FROM objects o WHERE ${objectsWhere(collectionId, f)}`.execute(tx);
+  await lockIds(
+    tx,
+    collectionId,
+    matched.rows.map((row) => row.id),
+  );
   const r = await sql<{ id: string }>`
     DELETE FROM objects WHERE (collection_id, date_added) IN (
       SELECT o.collection_id, o.date_added FROM objects o WHERE ${objectsWhere(collectionId, f)})
@@ -304,11 +310,40 @@ export type NewObject = {
 export type InsertOutcome = { inserted: boolean; withheld: boolean };
 
 /**
- * Stores a batch in one statement. Locking the collection row to reserve date_added stamps
- * means writers to a collection commit in stamp order, so a poller that has read up to a
- * stamp can never later find an earlier one committed (the late-commit problem). A version
- * already held is left as it was: its date_added never moves. Every version of an id carries
- * the strictest level ever seen for it (id_levels), older versions included.
+ * The locks a writer takes before it stores, always in this order, so that writers wait for each
+ * other only where they touch the same thing, and never in a cycle:
+ * 1. the collection's row, only where markings resolve later: exclusively by a batch with marking
+ *    definitions (which release the versions that waited for them), shared by a batch with
+ *    versions that wait: a definition's writer then sees them, or they see the definition;
+ * 2. each id the batch stores (its id_levels row), in id order: the versions of an id, which decide
+ *    its `latest` flag and its level, are written by one writer at a time. A batch with marking
+ *    definitions also takes the ids of the versions waiting for them, which it will release.
+ */
+async function lockForWrite(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<void> {
+  const definitions = batch.filter((o) => o.type === 'marking-definition').map((o) => o.id);
+  if (definitions.length > 0) await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
+  else if (batch.some((o) => o.unresolvedRefs.length > 0))
+    await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR SHARE`.execute(tx);
+  const ids = new Set(batch.map((o) => o.id));
+  if (definitions.length > 0) for (const w of await waitingFor(tx, collectionId, definitions)) ids.add(w.id);
+  await lockIds(tx, collectionId, [...ids]);
+}
+
+/** Locks the ids' id_levels rows (made, at CLEAR, for an id new here), in id order. */
+async function lockIds(tx: Transaction<Schema>, collectionId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`INSERT INTO id_levels (collection_id, id, tlp_level)
+    SELECT ${collectionId}::uuid, i.id, ${sql.lit(CLEAR)} FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) AS i(id)
+    ORDER BY i.id
+    ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = id_levels.tlp_level`.execute(tx);
+}
+
+/**
+ * Stores a batch in one statement, as a writer announced by write-horizon.ts (asWriter): its
+ * stamps come from the clock (vigil_stamps), and writers of one collection store side by side;
+ * readers keep before the horizon, so a poller never passes a stamp whose objects commit later.
+ * A version already held is left as it was: its date_added never moves. Every version of an id
+ * carries the strictest level ever seen for it (id_levels), older versions included.
  */
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
@@ -332,11 +367,9 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       o.unresolvedRefs,
     ]),
   );
-  // The collection's row lock first, so this statement's snapshot holds every version committed
-  // before it: which ids already had versions (below) is then exact. NO KEY UPDATE, as the stamp's
-  // UPDATE takes: FOR UPDATE would conflict with the key-share locks that foreign keys to the
-  // collection take (a concurrent request's status row), and writers would deadlock.
-  await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
+  // The locks first, so this statement's snapshot holds every version of the batch's ids committed
+  // before it: which ids already had versions (below) is then exact.
+  await lockForWrite(tx, collectionId, batch);
   const r = await sql<{
     kind: 'stored' | 'relabel' | 'waiting';
     id: string;
@@ -345,11 +378,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     tlp_level: number | null;
   }>`
     WITH stamp AS (
-      UPDATE collections
-      SET last_date_added = greatest(clock_timestamp(), last_date_added + interval '1 microsecond')
-                            + (${batch.length}::int - 1) * interval '1 microsecond'
-      WHERE id = ${collectionId}
-      RETURNING last_date_added - (${batch.length}::int - 1) * interval '1 microsecond' AS base
+      SELECT vigil_stamps(${batch.length}::int) AS base
     ), input AS (
       SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
              r.value->>3 AS version,
@@ -375,8 +404,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       UNION
       SELECT h.id FROM objects h WHERE h.collection_id = ${collectionId} AND h.unresolved_refs <> '{}' AND h.id IN (SELECT f.id FROM fresh f)
     ), levels AS (
-      -- Joined with stamp so no id_levels row is locked before the collection row: writers
-      -- wait for each other there, never in a deadlock. A waiting version's level is not
+      -- The ids' rows are locked already (lockForWrite). A waiting version's level is not
       -- remembered (CLEAR is the floor): it is decided when its definitions arrive.
       INSERT INTO id_levels (collection_id, id, tlp_level)
       SELECT ${collectionId}::uuid, f.id, max(CASE WHEN f.unresolved_refs <> '{}' THEN ${sql.lit(CLEAR)} ELSE f.level END) FROM fresh f, stamp GROUP BY f.id
@@ -404,9 +432,9 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT i.id FROM input i GROUP BY i.id
       HAVING count(*) > 1 OR EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id)
     ), outbox AS (
-      -- The alert outbox, in this transaction: the batch's stamps are the range ending at the
-      -- collection's last stamp (its row is locked until commit). Copies of held versions, not
-      -- stored, leave gaps in the range, which the matcher reads over.
+      -- The alert outbox, in this transaction: the batch's stamps are one range, which no other
+      -- writer's stamps fall in. Copies of held versions, not stored, leave gaps in the range,
+      -- which the matcher reads over.
       INSERT INTO alert_outbox (collection_id, first_added, last_added)
       SELECT ${collectionId}::uuid, stamp.base, stamp.base + (${batch.length}::int - 1) * interval '1 microsecond'
       FROM stamp WHERE EXISTS (SELECT 1 FROM stored)

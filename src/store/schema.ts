@@ -20,7 +20,6 @@ export type CollectionsTable = {
   title: string;
   description: string | null;
   alias: string | null;
-  last_date_added: Generated<Timestamp>;
   default_level: Generated<number>;
   pap_green_only: Generated<boolean>;
   relax_container_refs: Generated<boolean>;

@@ -1,3 +1,5 @@
+import { WriteLeaseExpired } from './write-horizon.ts';
+
 // A database the node cannot reach right now (the server down or restarting, the connection cut,
 // the pool ended, PGlite's worker gone) is an outage, not a bug: the API answers 503 (app.ts).
 
@@ -38,6 +40,20 @@ export function isDatabaseExhausted(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const { code } = e as { code?: unknown };
     if (typeof code === 'string' && /^53[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * A write that met another at the same rows in a cycle (40P01, PostgreSQL broke it by failing
+ * this one), that could not be serialized (40001), or that outlived its write lease: nothing of it
+ * was stored, and the same request may simply be sent again.
+ */
+export function isWriteConflict(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof WriteLeaseExpired) return true;
+    const { code } = e as { code?: unknown };
+    if (code === '40P01' || code === '40001') return true;
   }
   return false;
 }

@@ -44,7 +44,6 @@ export type Released = { ids: string[]; restamped: number };
  */
 export async function releaseVersions(tx: Transaction<Schema>, collectionId: string, resolved: Resolved[]): Promise<Released> {
   if (resolved.length === 0) return { ids: [], restamped: 0 };
-  await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
   const rows = JSON.stringify(resolved);
   const touched = await sql<{ id: string }>`
     WITH u AS (
@@ -80,8 +79,8 @@ export async function releaseVersions(tx: Transaction<Schema>, collectionId: str
 /**
  * Gives new date_added stamps (after every stamp handed out so far, in their old order) to the
  * versions of the released ids and to the links and containers pointing at them, whose
- * visibility follows theirs; and records the range in the alert outbox. The caller holds the
- * collection's row lock, so the stamps commit in order as a writer's do.
+ * visibility follows theirs; and records the range in the alert outbox. The stamps come from the
+ * clock like a writer's, inside the caller's announcement as a writer (write-horizon.ts).
  *
  * The links are found by a scan of the collection's rows (ref_ids has no index: keeping one costs
  * every write, and a release is rare: it follows a definition that came after its objects).
@@ -92,11 +91,10 @@ async function restamp(tx: Transaction<Schema>, collectionId: string, ids: strin
     WITH moved AS (
       SELECT o.date_added, row_number() OVER (ORDER BY o.date_added) - 1 AS ord FROM objects o
       WHERE o.collection_id = ${collectionId} AND (o.id = ANY (${list}) OR (o.ref_kind IS NOT NULL AND o.ref_ids && ${list}))
-    ), n AS (SELECT count(*)::int AS n FROM moved), stamp AS (
-      UPDATE collections
-      SET last_date_added = greatest(clock_timestamp(), last_date_added + interval '1 microsecond') + (n.n - 1) * interval '1 microsecond'
-      FROM n WHERE id = ${collectionId} AND n.n > 0
-      RETURNING last_date_added - (n.n - 1) * interval '1 microsecond' AS base, last_date_added AS last
+    ), n AS (SELECT count(*)::int AS n FROM moved), first AS (
+      SELECT vigil_stamps(n.n) AS base, n.n FROM n WHERE n.n > 0
+    ), stamp AS (
+      SELECT base, base + (n - 1) * interval '1 microsecond' AS last FROM first
     ), outbox AS (
       INSERT INTO alert_outbox (collection_id, first_added, last_added) SELECT ${collectionId}::uuid, base, last FROM stamp
     ), moving AS (

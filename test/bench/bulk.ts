@@ -38,9 +38,12 @@ export async function bulkLoad(sql: Sql, collectionId: string, docs: Doc[], star
          AND (v.spec_version > o.spec_version OR (v.spec_version = o.spec_version AND v.version_at > o.version_at)))`,
     [collectionId, [...new Set(docs.map((d) => d.id))]],
   );
-  await sql(`UPDATE collections SET last_date_added = (SELECT max(date_added) FROM objects WHERE collection_id = $1) WHERE id = $1`, [
-    collectionId,
-  ]);
+  // The node's stamps come after every stamp so far, as after the node's own writes (migration 0010).
+  await sql(
+    `SELECT setval('date_added_clock', greatest((SELECT last_value FROM date_added_clock),
+       (SELECT (extract(epoch FROM max(date_added)) * 1000000)::bigint FROM objects WHERE collection_id = $1)))`,
+    [collectionId],
+  );
 }
 
 /** The raw ingest's table: the node's objects table's columns and indexes, nothing else. */
