@@ -96,7 +96,7 @@ const configSchema = z.object({
     .optional(),
 });
 
-/** Every environment variable the node reads (the README documents each). */
+/** Every environment variable the node reads (docs/operating.md documents each). */
 export const SETTINGS = Object.keys(configSchema.shape);
 
 export type Config = Readonly<{

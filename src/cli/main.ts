@@ -75,7 +75,7 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('run the node (configured by environment variables; see the README)')
+    .description('run the node (configured by environment variables; see docs/operating.md)')
     .action(async () => {
       await import('../main.ts');
       await new Promise(() => {});

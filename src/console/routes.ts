@@ -26,7 +26,7 @@ async function postedToken(c: Context<ConsoleEnv>): Promise<unknown> {
   return (await c.req.parseBody())[CSRF_FIELD];
 }
 
-/** The web console for analysts and operators (README "Web console"): HTML pages over the services. */
+/** The web console for analysts and operators (docs/console.md): HTML pages over the services. */
 export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>({ strict: false });
 

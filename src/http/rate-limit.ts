@@ -7,7 +7,7 @@ import type { Principal } from '../services/principal.ts';
 import { clientAddress, trustedRanges } from './client-address.ts';
 import { TokenBuckets } from './token-buckets.ts';
 
-// Request rates (README "Rate limits"). A request is charged to its principal once authentication
+// Request rates (docs/operating.md, "Rate limits"). A request is charged to its principal once authentication
 // names one (admit), else to its address: no credentials, or credentials that named no one. Kept in
 // this replica's memory, as a database round trip per poll would cost more than it saves: with N
 // replicas behind a load balancer a caller gets up to N times the rate.
