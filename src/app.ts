@@ -92,7 +92,18 @@ export function createApp(deps: Deps): Hono {
       return c.json({ status: 'database unreachable' }, 503);
     }
     if (pending.length) return c.json({ status: 'migrations pending', pending }, 503);
-    return c.json({ status: 'ready' });
+    if (deps.database.replicas.length === 0) return c.json({ status: 'ready' });
+    // Read replicas are reported, not required: writes and the other replicas' reads go on without one.
+    const replicas = await Promise.all(
+      deps.database.replicas.map(async (r) => {
+        try {
+          return { replica: r.name, lag_seconds: await r.lagSeconds() };
+        } catch {
+          return { replica: r.name, status: 'unreachable' };
+        }
+      }),
+    );
+    return c.json({ status: 'ready', replicas });
   });
   app.get('/.well-known/jwks.json', (c) => {
     c.header('Cache-Control', 'public, max-age=300');

@@ -14,6 +14,22 @@ const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  // Hot standbys of DATABASE_URL that serve TAXII reads (docs/operating.md, "Read replicas").
+  DATABASE_READ_URL: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^postgres(ql)?:\/\//, 'each must be a postgres:// or postgresql:// URL'))
+        .min(1)
+        .max(16),
+    )
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -103,6 +119,8 @@ export type Config = Readonly<{
   host: string;
   port: number;
   databaseUrl: string | undefined;
+  /** Read replicas (hot standbys of databaseUrl) for TAXII reads; empty: every read on the primary. */
+  databaseReadUrls: readonly string[];
   dataDir: string;
   adminToken: string | undefined;
   /** Lets a Prometheus server read /metrics without holding the admin token. */
@@ -166,6 +184,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  if (c.DATABASE_READ_URL && !c.DATABASE_URL) {
+    throw new ConfigError(
+      'invalid configuration:\n  DATABASE_READ_URL: read replicas need DATABASE_URL, the primary they replicate (the embedded database has none)',
+    );
+  }
   if (Boolean(c.TRUST_ANCHOR) !== Boolean(c.TRUST_LIST)) {
     throw new ConfigError(
       'invalid configuration:\n  TRUST_LIST: TRUST_LIST and TRUST_ANCHOR go together (the signed list, and the operator key that checks it)',
@@ -175,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: c.HOST,
     port: c.PORT,
     databaseUrl: c.DATABASE_URL,
+    databaseReadUrls: Object.freeze(c.DATABASE_READ_URL ?? []),
     dataDir: c.DATA_DIR,
     adminToken: c.ADMIN_TOKEN,
     metricsToken: c.METRICS_TOKEN,

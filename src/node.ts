@@ -27,7 +27,9 @@ import type { TrustList } from './federation/trust-list.ts';
 export type RunningNode = { deps: Deps; url: string; server: ServerType; close(): Promise<void> };
 
 export async function openDatabase(config: Config, log?: Log): Promise<Database> {
-  return config.databaseUrl ? openPostgres(config.databaseUrl, { log }) : openPGlite(path.join(config.dataDir, 'pgdata'));
+  return config.databaseUrl
+    ? openPostgres(config.databaseUrl, { log, readUrls: config.databaseReadUrls })
+    : openPGlite(path.join(config.dataDir, 'pgdata'));
 }
 
 export async function migrateOrThrow(database: Database): Promise<string[]> {

@@ -164,5 +164,36 @@ export function createMetrics(database: Database): Metrics {
       },
     });
   }
+  if (database.replicas.length > 0) {
+    // One round of lag checks per scrape serves both gauges.
+    let checked: Promise<{ name: string; lag: number | null }[]> | undefined;
+    let checkedAt = 0;
+    const check = () => {
+      if (!checked || Date.now() - checkedAt > 1000) {
+        checkedAt = Date.now();
+        checked = Promise.all(database.replicas.map(async (r) => ({ name: r.name, lag: await r.lagSeconds().catch(() => null) })));
+      }
+      return checked;
+    };
+    new Gauge({
+      name: 'vigil_db_replica_up',
+      help: 'Whether a read replica (DATABASE_READ_URL) answers: 1, or 0',
+      labelNames: ['replica'],
+      registers,
+      async collect() {
+        for (const r of await check()) this.set({ replica: r.name }, r.lag === null ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'vigil_db_replica_lag_seconds',
+      help: 'How far a read replica is behind the primary: 0 when it has replayed all it received, else the age of its last replayed transaction',
+      labelNames: ['replica'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of await check()) if (r.lag !== null) this.set({ replica: r.name }, r.lag);
+      },
+    });
+  }
   return metrics;
 }

@@ -99,8 +99,10 @@ async function servedObjects(deps: Deps, who: Principal, access: CollectionAcces
   return page;
 }
 
+type Db = Deps['database']['db'];
+
 type WithAccess<T> = (
-  db: Deps['database']['db'],
+  db: Db,
   reader: Parameters<typeof selectObjectsWithAccess>[1],
   filtersFor: (acc: AccessRefs) => ObjectFilters,
   limit: number,
@@ -153,6 +155,7 @@ function latestFilters(who: Principal, stated: QueryFilters) {
  */
 async function collectionPage<T extends { date_added: string }>(
   deps: Deps,
+  db: Db,
   who: Principal,
   kind: string,
   w: Where,
@@ -165,14 +168,15 @@ async function collectionPage<T extends { date_added: string }>(
     const access = await readableCollection(deps, who, w.root, w.collectionId);
     return { access, page: await paged(deps, who, kind, w, req, access, fetch) };
   }
-  const found = await withAccess(deps.database.db, latest.reader, latestFilters(who, latest.stated), latest.limit);
+  const found = await withAccess(db, latest.reader, latestFilters(who, latest.stated), latest.limit);
   const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
   return { access, page: pageOf(deps, found.rows, latest.limit, latest.binding) };
 }
 
 export async function getObjects(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ObjectRow>> {
-  const { access, page } = await collectionPage(deps, who, 'objects', w, req, selectObjectsWithAccess, (f, limit) =>
-    selectObjects(deps.database.db, w.collectionId, f, limit),
+  const db = deps.database.read();
+  const { access, page } = await collectionPage(deps, db, who, 'objects', w, req, selectObjectsWithAccess, (f, limit) =>
+    selectObjects(db, w.collectionId, f, limit),
   );
   return servedObjects(deps, who, access, page);
 }
@@ -205,7 +209,13 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
     };
   }
   const peer = who.kind === 'client' && who.role === 'peer';
-  const found = await selectObjectsTextWithAccess(deps.database.db, latest.reader, latestFilters(who, latest.stated), latest.limit, peer);
+  const found = await selectObjectsTextWithAccess(
+    deps.database.read(),
+    latest.reader,
+    latestFilters(who, latest.stated),
+    latest.limit,
+    peer,
+  );
   const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
   const text = found.page!;
   const count = Math.min(text.fetched, latest.limit);
@@ -223,17 +233,18 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
 }
 
 export async function getManifest(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<Page<ManifestRow>> {
+  const db = deps.database.read();
   return (
-    await collectionPage(deps, who, 'manifest', w, req, selectManifestWithAccess, (f, limit) =>
-      selectManifest(deps.database.db, w.collectionId, f, limit),
+    await collectionPage(deps, db, who, 'manifest', w, req, selectManifestWithAccess, (f, limit) =>
+      selectManifest(db, w.collectionId, f, limit),
     )
   ).page;
 }
 
 /** An object the caller may not see answers 404, exactly as one that does not exist. */
-async function requireObject(deps: Deps, access: CollectionAccess, objectId: string): Promise<void> {
+async function requireObject(db: Db, access: CollectionAccess, objectId: string): Promise<void> {
   const f = policyFilters(access, { ids: [objectId] });
-  if (!(await objectExists(deps.database.db, access.collection.id, f))) {
+  if (!(await objectExists(db, access.collection.id, f))) {
     throw new VigilError('not-found', `no object '${objectId}' in this collection`);
   }
 }
@@ -241,9 +252,10 @@ async function requireObject(deps: Deps, access: CollectionAccess, objectId: str
 /** TAXII 2.1 §5.6: the versions of one object that the filters select. */
 export async function getObject(deps: Deps, who: Principal, w: Where & { objectId: string }, req: PageRequest): Promise<Page<ObjectRow>> {
   const access = await readableCollection(deps, who, w.root, w.collectionId);
-  await requireObject(deps, access, w.objectId);
+  const db = deps.database.read();
+  await requireObject(db, access, w.objectId);
   const r = { ...req, filters: { ...req.filters, ids: [w.objectId] } };
-  const page = await paged(deps, who, 'object', w, r, access, (f, limit) => selectObjects(deps.database.db, w.collectionId, f, limit));
+  const page = await paged(deps, who, 'object', w, r, access, (f, limit) => selectObjects(db, w.collectionId, f, limit));
   return servedObjects(deps, who, access, page);
 }
 
@@ -255,9 +267,10 @@ export async function getVersions(
   req: PageRequest,
 ): Promise<Page<ManifestRow>> {
   const access = await readableCollection(deps, who, w.root, w.collectionId);
-  await requireObject(deps, access, w.objectId);
+  const db = deps.database.read();
+  await requireObject(db, access, w.objectId);
   const r = { ...req, filters: { ...req.filters, ids: [w.objectId], versions: [{ kind: 'all' as const }] } };
-  return paged(deps, who, 'versions', w, r, access, (f, limit) => selectManifest(deps.database.db, w.collectionId, f, limit));
+  return paged(deps, who, 'versions', w, r, access, (f, limit) => selectManifest(db, w.collectionId, f, limit));
 }
 
 /** TAXII 2.1 §5.7: without filters every version goes. Needs both read and write rights. */
@@ -265,7 +278,7 @@ export async function deleteObject(deps: Deps, who: Principal, w: Where & { obje
   requireAuthenticated(who);
   const access = await collectionAccess(deps, who, w.root, w.collectionId);
   if (!access.canRead || !access.canWrite) throw new VigilError('forbidden', 'deleting needs read and write rights on the collection');
-  await requireObject(deps, access, w.objectId);
+  await requireObject(deps.database.db, access, w.objectId);
   const f = policyFilters(access, { ...filters, ids: [w.objectId], versions: filters.versions ?? [{ kind: 'all' }] });
   await deps.database.db.transaction().execute(async (tx) => {
     await deleteObjectVersions(tx, w.collectionId, { ...f, anySpecVersion: true });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PGliteDialect, PGliteDriver, PostgresDialect } from 'kysely';
+import { Kysely, PGliteDialect, PGliteDriver, PostgresDialect, sql } from 'kysely';
 import type { DatabaseConnection, Driver, PGliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { PGliteWorker } from './pglite-proxy.ts';
@@ -16,8 +16,17 @@ export type ScriptSession = {
   query<T>(text: string): Promise<T[]>;
 };
 
+/** A read replica (a hot standby of the primary): its name (host, port, database) and how far behind it is. */
+export type Replica = { name: string; lagSeconds(): Promise<number> };
+
 export type Database = {
   db: Kysely<Schema>;
+  /**
+   * Where a TAXII read goes: the next read replica in turn, or the primary without replicas.
+   * Readers keep before the horizon (write-horizon.ts), which holds on a replica as on the primary.
+   */
+  read(): Kysely<Schema>;
+  replicas: readonly Replica[];
   kind: 'postgres' | 'pglite';
   /** Runs fn on one dedicated session holding an advisory lock, so replicas never migrate at once. */
   withScriptSession<T>(fn: (session: ScriptSession) => Promise<T>): Promise<T>;
@@ -58,7 +67,7 @@ class PreparingClient extends PgClient {
 /** Where the store reports what no caller hears (the node's pino logger fits). */
 export type StoreLog = { warn(obj: { err: unknown }, msg: string): void };
 
-export async function openPostgres(url: string, options: { poolSize?: number; log?: StoreLog } = {}): Promise<Database> {
+function openPool(url: string, options: { poolSize?: number; log?: StoreLog }): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, Client: PreparingClient as unknown as typeof pg.Client });
   // An idle connection that fails (the server restarted, a session terminated, the network cut):
   // the pool drops it and opens another when needed; no request hears of it, so the log does.
@@ -73,9 +82,41 @@ export async function openPostgres(url: string, options: { poolSize?: number; lo
     // statement of the session, and ingest got about half as fast.)
     void client.query('SET jit = off').catch(() => {});
   });
+  return pool;
+}
+
+/** host:port/database of a URL: never its user or password. */
+function replicaName(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+}
+
+/**
+ * How far a standby is behind its primary: 0 when it has replayed all it received, else the
+ * age of the last transaction it replayed. A server that is not a standby is never behind.
+ */
+async function replicaLag(db: Kysely<Schema>): Promise<number> {
+  const r = await sql<{ lag: number | null }>`
+    SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag`.execute(db);
+  return Math.max(0, r.rows[0]?.lag ?? 0);
+}
+
+export async function openPostgres(
+  url: string,
+  options: { poolSize?: number; log?: StoreLog; readUrls?: readonly string[] } = {},
+): Promise<Database> {
+  const pool = openPool(url, options);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const readers = (options.readUrls ?? []).map((u) => {
+    const readPool = openPool(u, options);
+    return { pool: readPool, db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool: readPool }) }), name: replicaName(u) };
+  });
+  let turn = 0;
   return {
     db,
+    read: () => (readers.length === 0 ? db : readers[turn++ % readers.length]!.db),
+    replicas: readers.map((r) => ({ name: r.name, lagSeconds: () => replicaLag(r.db) })),
     kind: 'postgres',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async withScriptSession(fn) {
@@ -95,6 +136,10 @@ export async function openPostgres(url: string, options: { poolSize?: number; lo
       }
     },
     async close() {
+      for (const r of readers) {
+        await r.db.destroy();
+        if (!r.pool.ending) await r.pool.end();
+      }
       await db.destroy();
       // Kysely ends the pool only once a query of its own has run: `vigil migrate` runs scripts
       // on the pool directly, and its idle session kept the process alive 10 s after the work.
@@ -149,6 +194,8 @@ export async function openPGlite(dir: string | undefined, options: { workerUrl?:
   const db = new Kysely<Schema>({ dialect: new QueuedPGliteDialect(pglite) });
   return {
     db,
+    read: () => db,
+    replicas: [],
     kind: 'pglite',
     async withScriptSession(fn) {
       return fn({

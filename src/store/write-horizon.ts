@@ -13,6 +13,9 @@ import type { Schema } from './schema.ts';
  */
 const GRACE_SECONDS = 30;
 
+/** On the primary: the writer's session (alias `w`) is still there. */
+const sessionAlive = sql<boolean>`EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.pid AND a.backend_start IS NOT DISTINCT FROM w.backend_start)`;
+
 /** A write lease ran out before the transaction could commit: nothing of it was stored. */
 export class WriteLeaseExpired extends Error {
   override name = 'WriteLeaseExpired';
@@ -26,7 +29,7 @@ export class WriteLeaseExpired extends Error {
 async function startWrite(session: Kysely<Schema>, collectionId: string, leaseSeconds: number): Promise<string> {
   const r = await sql<{ id: string }>`
     WITH gone AS (
-      DELETE FROM writers_in_flight WHERE until < now() - ${GRACE_SECONDS * 2} * interval '1 second'
+      DELETE FROM writers_in_flight w WHERE w.until < now() - ${GRACE_SECONDS * 2} * interval '1 second' OR NOT ${sessionAlive}
     )
     INSERT INTO writers_in_flight (collection_id, floor, until, pid, backend_start)
     SELECT ${collectionId}, 'epoch'::timestamptz + (c.last_value + 1) * interval '1 microsecond',
@@ -71,10 +74,12 @@ export async function asWriter<T>(
 
 /**
  * The condition that keeps a read of the collection's rows (alias `o`) before the horizon: the
- * earliest floor of its writers in flight whose session is alive and whose lease has not run out.
+ * earliest floor of its writers in flight whose lease has not run out and whose session is alive.
+ * A read replica cannot see the primary's sessions: there a writer counts until its lease ends,
+ * or until a writer on the primary clears it (startWrite), which the replica replays.
  */
 export function beforeHorizon(collectionId: string): RawBuilder<boolean> {
   return sql<boolean>`o.date_added < (SELECT coalesce(min(w.floor), 'infinity') FROM writers_in_flight w
     WHERE w.collection_id = ${collectionId} AND w.until > now() - ${sql.lit(GRACE_SECONDS)} * interval '1 second'
-      AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.pid AND a.backend_start IS NOT DISTINCT FROM w.backend_start))`;
+      AND (pg_is_in_recovery() OR ${sessionAlive}))`;
 }

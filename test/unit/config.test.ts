@@ -67,9 +67,21 @@ describe('configuration from the environment', () => {
     ['RATE_LIMIT_PER_MINUTE', '-1'],
     ['RATE_LIMIT_BURST', '0'],
     ['TRUSTED_PROXIES', '10.0.0.0/8, proxy.example.org'],
+    ['DATABASE_READ_URL', 'postgres://standby-1/vigil, mysql://standby-2/vigil'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}: `));
+  });
+
+  it('reads the read replicas, a comma-separated list, only beside DATABASE_URL', () => {
+    expect(loadConfig({}).databaseReadUrls).toEqual([]);
+    const primary = { DATABASE_URL: 'postgres://primary/vigil' };
+    expect(
+      loadConfig({ ...primary, DATABASE_READ_URL: 'postgres://standby-1/vigil, postgresql://standby-2:5433/vigil' }).databaseReadUrls,
+    ).toEqual(['postgres://standby-1/vigil', 'postgresql://standby-2:5433/vigil']);
+    expect(() => loadConfig({ DATABASE_READ_URL: 'postgres://standby-1/vigil' })).toThrow(
+      /^invalid configuration:\n {2}DATABASE_READ_URL: read replicas need DATABASE_URL/,
+    );
   });
 
   it('strips a trailing slash from PUBLIC_URL', () => {
