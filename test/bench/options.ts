@@ -26,6 +26,8 @@ export type Sizes = {
   alertIndicators: number;
   /** Federation: objects a peer catches up on, its pull interval, objects timed one by one. */
   federationObjects: number;
+  /** The large catch-up (issue 17: 1,000,000 objects, under 2 minutes); PostgreSQL only, 0 for none. */
+  federationLargeObjects: number;
   federationInterval: number;
   federationProbes: number;
 };
@@ -51,6 +53,7 @@ const FULL: Sizes = {
   alertMatching: 20,
   alertIndicators: 20,
   federationObjects: 100_000,
+  federationLargeObjects: 1_000_000,
   federationInterval: 5,
   federationProbes: 5,
 };
@@ -81,6 +84,7 @@ const SMOKE: Sizes = {
   alertMatching: 2,
   alertIndicators: 2,
   federationObjects: 200,
+  federationLargeObjects: 0,
   federationInterval: 1,
   federationProbes: 1,
 };
@@ -109,6 +113,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'pglite-objects': { type: 'string' },
       'alert-subscriptions': { type: 'string' },
       'federation-objects': { type: 'string' },
+      'federation-large-objects': { type: 'string' },
     },
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v.replaceAll('_', '')));
@@ -124,6 +129,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       bundleObjects: num(values['bundle-objects']),
       alertSubscriptions: num(values['alert-subscriptions']),
       federationObjects: num(values['federation-objects']),
+      federationLargeObjects: num(values['federation-large-objects']),
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Sizes>;
   if (values.smoke) {

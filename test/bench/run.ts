@@ -63,6 +63,23 @@ for (const d of options.databases) {
     await peer.stop();
     await origin.stop();
   }
+  const large = d.sizes.federationLargeObjects;
+  if (d.kind !== 'postgres' || large <= 0) continue;
+  process.stderr.write(`[bench] ${d.kind}: federation catch-up (${large.toLocaleString('en-US')} objects)\n`);
+  const bigOrigin = await start('bench-origin-large');
+  const bigPeer = await start('bench-peer-large');
+  try {
+    rows.push(
+      ...(await federationScenarios(
+        { target: bigOrigin, nodeId: 'bench-origin-large' },
+        { target: bigPeer, nodeId: 'bench-peer-large' },
+        { objects: large, intervalSeconds: d.sizes.federationInterval, probes: 0, catchUpTargetSeconds: 120 },
+      )),
+    );
+  } finally {
+    await bigPeer.stop();
+    await bigOrigin.stop();
+  }
 }
 
 const table = markdownTable(rows);
