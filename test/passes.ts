@@ -18,5 +18,6 @@ export const PGLITE_ONLY: Record<string, string> = {
   'test/integration/jwks.test.ts': 'the node’s keys, read from its data directory',
   'test/integration/rate-limits.test.ts': 'in-memory token buckets in front of the routes',
   'test/browser/docs.test.ts': 'a static page (the API reference) in a browser',
-  'test/browser/console.test.ts': "the console's pages in a browser; the queries behind them run on both passes in console-http.test.ts",
+  'test/browser/console.test.ts':
+    "the console's pages in a browser; its routes and reads run on both passes in console-http.test.ts, the services behind them in the TAXII and alert tests",
 };
