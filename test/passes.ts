@@ -17,6 +17,8 @@ export const PGLITE_ONLY: Record<string, string> = {
   'test/integration/openapi.test.ts': 'the OpenAPI document against the app’s routes, and /docs',
   'test/integration/jwks.test.ts': 'the node’s keys, read from its data directory',
   'test/integration/rate-limits.test.ts': 'in-memory token buckets in front of the routes',
+  'test/integration/docs-commands.test.ts':
+    "the guides' shell blocks as a user types them, against a node on the embedded database; what each command does to storage is tested on both passes by its capability's own files",
   'test/browser/docs.test.ts': 'a static page (the API reference) in a browser',
   'test/browser/console.test.ts':
     "the console's pages in a browser; its routes and reads run on both passes in console-http.test.ts, the services behind them in the TAXII and alert tests",
