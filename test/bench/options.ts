@@ -28,6 +28,8 @@ export type Sizes = {
   federationObjects: number;
   /** The large catch-up (issue 17: 1,000,000 objects, under 2 minutes); PostgreSQL only, 0 for none. */
   federationLargeObjects: number;
+  /** Objects for the SIEM polls with a read replica, on a pair started for it; PostgreSQL only, 0 for none. */
+  replicaObjects: number;
   federationInterval: number;
   federationProbes: number;
 };
@@ -54,6 +56,7 @@ const FULL: Sizes = {
   alertIndicators: 20,
   federationObjects: 100_000,
   federationLargeObjects: 1_000_000,
+  replicaObjects: 100_000,
   federationInterval: 5,
   federationProbes: 5,
 };
@@ -85,6 +88,7 @@ const SMOKE: Sizes = {
   alertIndicators: 2,
   federationObjects: 200,
   federationLargeObjects: 0,
+  replicaObjects: 600,
   federationInterval: 1,
   federationProbes: 1,
 };
@@ -114,6 +118,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'alert-subscriptions': { type: 'string' },
       'federation-objects': { type: 'string' },
       'federation-large-objects': { type: 'string' },
+      'replica-objects': { type: 'string' },
     },
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v.replaceAll('_', '')));
@@ -130,6 +135,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       alertSubscriptions: num(values['alert-subscriptions']),
       federationObjects: num(values['federation-objects']),
       federationLargeObjects: num(values['federation-large-objects']),
+      replicaObjects: num(values['replica-objects']),
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Sizes>;
   if (values.smoke) {

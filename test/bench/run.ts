@@ -4,6 +4,7 @@ import os from 'node:os';
 import { parseOptions } from './options.ts';
 import { markdownTable, writeResults } from './report.ts';
 import { federationScenarios } from './scenarios/federation.ts';
+import { replicaPolls } from './scenarios/replica.ts';
 import type { Row } from './report.ts';
 import { runSuite } from './suite.ts';
 import { pgliteTarget, postgresTarget } from './target.ts';
@@ -38,6 +39,11 @@ for (const d of options.databases) {
     rows.push(...(await runSuite(target, d.sizes)));
   } finally {
     await target.stop();
+  }
+  if (d.kind === 'postgres' && d.sizes.replicaObjects > 0) {
+    process.stderr.write(`[bench] postgres: SIEM polls with a read replica (${d.sizes.replicaObjects.toLocaleString('en-US')} objects)\n`);
+    const siem = { rates: d.sizes.siemRates, seconds: d.sizes.siemSeconds, limit: 100, p99Ms: 50 };
+    rows.push(...(await replicaPolls(d.sizes.replicaObjects, siem)));
   }
 }
 // Federation: two more nodes of the same kind, the peer pulling from the origin.

@@ -18,7 +18,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** Loads the large collection up to `total` objects, straight into its table, then ANALYZE. */
-async function growTo(
+export async function growTo(
   t: Target,
   collectionId: string,
   stream: Iterator<ReturnType<typeof take>[number]>,

@@ -20,6 +20,8 @@ export type Sql = <T = Record<string, unknown>>(text: string, params?: unknown[]
 export type Target = {
   kind: 'postgres' | 'pglite';
   url: string;
+  /** The node's schema (PostgreSQL), for another target to share. */
+  schema?: string;
   /** SQL on the node's own schema; `connections` separate sessions for concurrent raw work. */
   sql: Sql;
   sessions(connections: number): Promise<{ sql: Sql; close(): Promise<void> }>;
@@ -64,9 +66,18 @@ export function nodeFlags(): string[] {
 // back, hundreds of requests a second; a benchmark measures what a replica serves, not one client's allowance.
 const BENCH_ENV = { ALERT_WEBHOOK_ALLOW_PRIVATE: 'true', ALERT_WEBHOOK_ALLOW_HTTP: 'true', RATE_LIMIT_PER_MINUTE: '0' };
 
-export async function postgresTarget(url: string, extraEnv: Record<string, string> = {}): Promise<Target> {
-  const schema = `vigil_bench_${randomBytes(6).toString('hex')}`;
-  await adminQuery(url, `CREATE SCHEMA ${schema}`);
+/**
+ * `readUrls`: servers replicating `url` for the node's reads (DATABASE_READ_URL), scoped to the
+ * same schema. `schema`: a schema another target made and still owns, to share its data (this
+ * target neither makes nor drops it).
+ */
+export async function postgresTarget(
+  url: string,
+  extraEnv: Record<string, string> = {},
+  options: { readUrls?: string[]; schema?: string } = {},
+): Promise<Target> {
+  const schema = options.schema ?? `vigil_bench_${randomBytes(6).toString('hex')}`;
+  if (!options.schema) await adminQuery(url, `CREATE SCHEMA ${schema}`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
   const env = {
     ...process.env,
@@ -78,6 +89,7 @@ export async function postgresTarget(url: string, extraEnv: Record<string, strin
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
     DATABASE_URL: scopedUrl(url, schema),
+    ...(options.readUrls?.length ? { DATABASE_READ_URL: options.readUrls.map((u) => scopedUrl(u, schema)).join(',') } : {}),
   };
   // BENCH_CPU_PROF=dir: the node writes a V8 CPU profile there when it stops (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -95,6 +107,7 @@ export async function postgresTarget(url: string, extraEnv: Record<string, strin
   return {
     kind: 'postgres',
     url: nodeUrl,
+    schema,
     sql: poolSql(pool),
     async sessions(n) {
       const p = new pg.Pool({ connectionString: scopedUrl(url, schema, true), max: n });
@@ -107,7 +120,7 @@ export async function postgresTarget(url: string, extraEnv: Record<string, strin
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.send('stop');
       await exited;
-      await adminQuery(url, `DROP SCHEMA ${schema} CASCADE`);
+      if (!options.schema) await adminQuery(url, `DROP SCHEMA ${schema} CASCADE`);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
