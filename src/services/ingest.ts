@@ -261,9 +261,17 @@ function asClientError(err: unknown): never {
  * answer `complete`; large ones are queued durably and answer `pending`, so no connection or
  * event loop waits on them, and another replica finishes them if this one dies.
  */
-export async function addObjects(deps: Deps, who: Principal, req: AddRequest): Promise<StatusResource> {
+/**
+ * The caller may add objects to the collection: checked before its body is read, so that a caller
+ * without the right is answered at once, not after sending max_content_length octets for nothing.
+ */
+export async function requireWriter(deps: Deps, who: Principal, root: string, collectionId: string): Promise<void> {
   requireAuthenticated(who);
-  await writableCollection(deps, who, req.root, req.collectionId);
+  await writableCollection(deps, who, root, collectionId);
+}
+
+export async function addObjects(deps: Deps, who: Principal, req: AddRequest): Promise<StatusResource> {
+  await requireWriter(deps, who, req.root, req.collectionId);
   const statusId = randomUUID();
   const levels: number[] = [];
   // A writer of the collection: readers stay before its stamps until it commits (write-horizon.ts).

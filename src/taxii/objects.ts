@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.ts';
 import { requireApiRoot } from '../services/access.ts';
-import { addObjects } from '../services/ingest.ts';
+import { addObjects, requireWriter } from '../services/ingest.ts';
 import { deleteObject, getManifest, getObject, getObjectsPage, getVersions } from '../services/read-objects.ts';
 import { getStatus } from '../services/status.ts';
 import { bodyKind } from './media.ts';
@@ -58,6 +58,7 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     const root = await requireApiRoot(deps, c.req.param('root'));
     const collectionId = pathUuid(c.req.param('id'), 'collection');
     const kind = bodyKind(c.req.header('content-type'));
+    await requireWriter(deps, c.get('principal'), root.name, collectionId);
     const body = await readUtf8Body(c.req.raw, root.max_content_length, deps.config.jsonLimits);
     const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind });
     return taxiiJson(c, status, 202);

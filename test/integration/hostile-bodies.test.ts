@@ -130,6 +130,41 @@ describe('a body past the JSON limits is refused before any parser sees it', () 
   });
 });
 
+/** The status line and headers the node answers to a POST that declares 50 MB and sends a few bytes. */
+function answerBeforeTheBody(path: string, bearer: string): Promise<string> {
+  const { port } = new URL(node.url);
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${bearer}\r\nAccept: ${TAXII}\r\nContent-Type: ${TAXII}\r\nContent-Length: 50000000\r\n\r\n{"objects":[`,
+      );
+    });
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no answer within 5 s: the node waited for the body'));
+    }, 5000);
+    socket.on('data', (d) => {
+      text += d.toString('utf8');
+      if (!text.includes('\r\n\r\n')) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('a body from a caller who may not write', () => {
+  it('is answered before it is sent: the node does not wait for max_content_length octets', async () => {
+    const readOnly = await collectionWithClient(node, { can_read: true, can_write: false });
+    // A collection it may only read: 403; one it has no right on (this file's): 404, as if absent.
+    expect(await answerBeforeTheBody(`${readOnly.base}/objects/`, readOnly.token)).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await answerBeforeTheBody(`${base}/objects/`, readOnly.token)).toMatch(/^HTTP\/1\.1 404 /);
+    await stillServes();
+  });
+});
+
 describe('a hostile URL', () => {
   it('with a NUL character in a path segment or a query value is a 400, not a database error', async () => {
     const id = base.split('/').pop();
