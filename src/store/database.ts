@@ -67,8 +67,23 @@ class PreparingClient extends PgClient {
 /** Where the store reports what no caller hears (the node's pino logger fits). */
 export type StoreLog = { warn(obj: { err: unknown }, msg: string): void };
 
-function openPool(url: string, options: { poolSize?: number; log?: StoreLog }): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, Client: PreparingClient as unknown as typeof pg.Client });
+/**
+ * How long opening a session may take (TCP, TLS, authentication): a server that accepts and then
+ * says nothing (a network black hole, a stuck proxy) is an outage (503), not a request that hangs.
+ * Only the opening: a request waiting for a free session of a busy pool waits on.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+type PoolOptions = { poolSize?: number; log?: StoreLog; connectTimeoutMs?: number };
+
+function openPool(url: string, options: PoolOptions): pg.Pool {
+  const connectionTimeoutMillis = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  class TimedClient extends PreparingClient {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis });
+    }
+  }
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, Client: TimedClient as unknown as typeof pg.Client });
   // An idle connection that fails (the server restarted, a session terminated, the network cut):
   // the pool drops it and opens another when needed; no request hears of it, so the log does.
   // The error names the server's host and port at most, never the URL with its password.
@@ -102,10 +117,7 @@ async function replicaLag(db: Kysely<Schema>): Promise<number> {
   return Math.max(0, r.rows[0]?.lag ?? 0);
 }
 
-export async function openPostgres(
-  url: string,
-  options: { poolSize?: number; log?: StoreLog; readUrls?: readonly string[] } = {},
-): Promise<Database> {
+export async function openPostgres(url: string, options: PoolOptions & { readUrls?: readonly string[] } = {}): Promise<Database> {
   const pool = openPool(url, options);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const readers = (options.readUrls ?? []).map((u) => {

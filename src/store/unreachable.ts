@@ -13,6 +13,7 @@ const SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHO
 const MESSAGES = [
   /^Connection terminated\b/, // unexpectedly, or due to connection timeout
   /^timeout exceeded when trying to connect$/,
+  /^timeout expired$/, // a session that did not open within the connect timeout (database.ts)
   /^Client (has encountered a connection error|was closed) and is not queryable$/,
   /^Cannot use a pool after calling end on the pool$/,
 ];

@@ -61,7 +61,7 @@ describe.runIf(onPostgres)('PostgreSQL goes away and comes back', () => {
     const url = new URL(schema.url);
     url.host = `127.0.0.1:${proxy.port}`;
     url.searchParams.set('application_name', application);
-    node = await startTestNode({}, { open: () => openPostgres(url.toString()), drop: schema.drop });
+    node = await startTestNode({}, { open: () => openPostgres(url.toString(), { connectTimeoutMs: 1000 }), drop: schema.drop });
     admin = new pg.Client({ connectionString: server.toString() });
     await admin.connect();
   });
@@ -104,6 +104,19 @@ describe.runIf(onPostgres)('PostgreSQL goes away and comes back', () => {
     expect(await readyz(node)).toEqual({ status: 200, body: { status: 'ready' } });
     expect((await node.request('/default/collections/')).status).toBe(200);
     expect((await node.request('/admin/api-roots', { headers: { accept: 'application/json' } })).status).toBe(200);
+  });
+
+  it('answers 503 within the connect timeout, not never, when the server accepts and says nothing', async () => {
+    // Every session reset, then a black hole: the pool must open a new session, which never answers.
+    await proxy.mute();
+    try {
+      const started = Date.now();
+      await expectUnavailable(await node.request('/default/collections/', { signal: AbortSignal.timeout(15_000) }));
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await proxy.restore();
+    }
+    expect((await node.request('/default/collections/')).status).toBe(200);
   });
 });
 

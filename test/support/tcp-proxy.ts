@@ -5,14 +5,26 @@ import type { AddressInfo } from 'node:net';
  * A TCP relay on loopback in front of a server (PostgreSQL): `cut()` is the server going away
  * (open connections reset, new ones refused), `restore()` its return on the same port.
  */
-export type TcpProxy = { port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> };
+export type TcpProxy = {
+  port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  /** Open connections reset; new ones accepted and never answered (a black hole), until restore(). */
+  mute(): Promise<void>;
+  close(): Promise<void>;
+};
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let server: net.Server | undefined;
-  const listen = (port: number) =>
+  const listen = (port: number, silent = false) =>
     new Promise<number>((resolve, reject) => {
       const s = net.createServer((client) => {
+        if (silent) {
+          sockets.add(client);
+          client.on('error', () => sockets.delete(client));
+          return;
+        }
         const upstream = net.connect(target.port, target.host);
         const end = () => {
           client.destroy();
@@ -44,7 +56,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     port,
     cut,
-    restore: async () => void (await listen(port)),
+    restore: async () => {
+      await cut();
+      await listen(port);
+    },
+    mute: async () => {
+      await cut();
+      await listen(port, true);
+    },
     close: cut,
   };
 }

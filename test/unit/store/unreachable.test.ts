@@ -14,6 +14,7 @@ describe('a database the node cannot reach', () => {
     ['connection refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
     ['the socket closed', new Error('Connection terminated unexpectedly')],
     ['the pool waiting too long', new Error('timeout exceeded when trying to connect')],
+    ['a session that did not open within the connect timeout', new Error('timeout expired')],
     ['the pool ended', new Error('Cannot use a pool after calling end on the pool')],
     ['PGlite closed', pgError('PGlite is closed', '08003')],
     ['wrapped', new Error('reading the page failed', { cause: new Error('Connection terminated unexpectedly') })],
