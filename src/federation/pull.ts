@@ -20,10 +20,28 @@ export type PullErrorCode = PeerErrorCode | 'bad-signature' | 'bad-origin' | 'ma
 export class PullError extends Error {
   override name = 'PullError';
   readonly code: PullErrorCode;
-  constructor(code: PullErrorCode, message: string) {
+  /** The peer's Retry-After (429, 503), in seconds: the next pull waits at least this long. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: PullErrorCode, message: string, retryAfterSeconds?: number) {
     super(message);
     this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+/** The most a peer's Retry-After may put a pull off: an hour. */
+const RETRY_AFTER_MAX_SECONDS = 3600;
+
+/** An HTTP-date as senders must write it (RFC 9110 §5.6.7, IMF-fixdate). */
+const IMF_FIXDATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; undefined when absent or neither. */
+export function retryAfterSeconds(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  const seconds = /^\d+$/.test(text) ? Number(text) : IMF_FIXDATE.test(text) ? (Date.parse(text) - now) / 1000 : Number.NaN;
+  if (!Number.isFinite(seconds)) return undefined;
+  return Math.min(Math.max(0, Math.ceil(seconds)), RETRY_AFTER_MAX_SECONDS);
 }
 
 /** Where to pull from: the peer as pinned here, and its collection. */
@@ -92,7 +110,11 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     if (err instanceof PeerRequestError) throw new PullError(err.code, err.message);
     throw err;
   }
-  if (res.status !== 200) throw new PullError('http-status', `the peer answered ${res.status}, not 200`);
+  if (res.status !== 200) {
+    const wait = res.status === 429 || res.status === 503 ? retryAfterSeconds(header(res.headers, 'retry-after')) : undefined;
+    const asked = wait !== undefined ? ` (retry after ${wait} s)` : '';
+    throw new PullError('http-status', `the peer answered ${res.status}, not 200${asked}`, wait);
+  }
   const signature = header(res.headers, RESPONSE_SIGNATURE_HEADER);
   let claims: Awaited<ReturnType<typeof verifyResponse>>;
   try {

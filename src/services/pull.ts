@@ -86,7 +86,10 @@ export async function pullSource(
     outcome.error = { code, message };
     deps.log.warn({ source: sub.id, peer: sub.peer_node_id, err: message }, 'pull failed; backing off');
     deps.metrics.errors.inc({ kind: 'pull' });
-    await finishFailure(db, sub.id, sub.lease_owner, message, backoffSeconds(sub.consecutive_failures), outcome.stored);
+    // A peer that says when to come back (429, 503 with Retry-After) is not asked sooner.
+    const asked = err instanceof PullError ? (err.retryAfterSeconds ?? 0) : 0;
+    const delay = Math.max(backoffSeconds(sub.consecutive_failures), asked);
+    await finishFailure(db, sub.id, sub.lease_owner, message, delay, outcome.stored);
   }
   return outcome;
 }

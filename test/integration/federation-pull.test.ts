@@ -24,7 +24,7 @@ const AMBER = 'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82';
 const RED = 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed';
 const AMBER_STRICT = 'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003';
 
-type Mode = 'pass' | 'tamper' | 'bad-signature' | 'garbage' | 'error-500' | 'huge' | 'drop' | 'cursor' | 'slow' | 'hang';
+type Mode = 'pass' | 'tamper' | 'bad-signature' | 'garbage' | 'error-500' | 'too-many' | 'huge' | 'drop' | 'cursor' | 'slow' | 'hang';
 const hanging: http.ServerResponse[] = [];
 
 let a: TestNode; // pulls
@@ -43,6 +43,7 @@ function startProxy(target: string): Promise<http.Server> {
   const upstream = new URL(target);
   const server = http.createServer((req, res) => {
     if (mode === 'error-500') return void res.writeHead(500, { 'content-type': TAXII }).end('{"title":"boom"}');
+    if (mode === 'too-many') return void res.writeHead(429, { 'content-type': TAXII, 'retry-after': '600' }).end('{"title":"slow down"}');
     if (mode === 'garbage') return void res.writeHead(200, { 'content-type': TAXII }).end('<html>not a page</html>');
     if (mode === 'huge') {
       res.writeHead(200, { 'content-type': TAXII });
@@ -260,6 +261,20 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     expect(status).toMatchObject({ consecutive_failures: 0, last_error: null, quarantined: 0, peer_node_id: 'node-b' });
     expect(status.lag_seconds).toBeGreaterThanOrEqual(0);
     expect(status.last_success).toMatch(/Z$/);
+  });
+
+  it('waits as long as a peer that answers 429 asks (Retry-After), not only its own backoff', async () => {
+    mode = 'too-many';
+    try {
+      const outcome = await a.deps.puller.pullNow(subId);
+      expect(outcome).toMatchObject({ ok: false, error: { code: 'http-status' } });
+      expect(outcome?.error?.message).toMatch(/429.*retry after 600 s/);
+    } finally {
+      mode = 'pass';
+    }
+    const s = await subscription();
+    expect(s.wait).toBeGreaterThan(590);
+    expect((await a.deps.puller.pullNow(subId))?.ok).toBe(true);
   });
 
   it.each([
