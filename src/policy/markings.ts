@@ -62,10 +62,16 @@ export function denyCause(reason: string): 'unknown-tlp-marking' | 'refused-mark
   return reason.endsWith(UNKNOWN_TLP) ? 'unknown-tlp-marking' : 'refused-marking';
 }
 
+/** What the status of a request whose versions waited says once they are released. */
+export const RELEASED_NOTE = 'released: every marking-definition it waited for is known now, and it is served at its level';
+
+/** The text every waiting reason holds, whatever the definitions (waitingReason). */
+export const WAITING_MARK = 'withheld until marking-definition';
+
 /** The reason a version waiting for marking definitions gives, in statuses and the admin's listing. */
 export function waitingReason(unresolved: readonly string[]): string {
   const s = unresolved.length > 1 ? 's' : '';
-  return `withheld until marking-definition${s} ${unresolved.join(', ')} ${s ? 'are' : 'is'} known: no such marking-definition in this request or this collection yet`;
+  return `${WAITING_MARK}${s} ${unresolved.join(', ')} ${s ? 'are' : 'is'} known: no such marking-definition in this request or this collection yet`;
 }
 
 /**

@@ -1,13 +1,14 @@
 import type { Transaction } from 'kysely';
 import { AMBER_STRICT, CLEAR, DENY, PAP_NAMES } from '../policy/levels.ts';
 import type { Level, Pap } from '../policy/levels.ts';
-import { classifyMarkingDefinition, defaultLevelFor, resolveMarkings } from '../policy/markings.ts';
+import { classifyMarkingDefinition, defaultLevelFor, RELEASED_NOTE, resolveMarkings, WAITING_MARK } from '../policy/markings.ts';
 import type { MarkingKind } from '../policy/markings.ts';
 import { objectReferences } from '../policy/references.ts';
 import { objectsToShip } from '../policy/shipped-markings.ts';
 import { TLP_IDS } from '../policy/tlp-ids.ts';
 import type { StixMeta } from '../stix/validate.ts';
 import { findMarkingDefinitions } from '../store/objects.ts';
+import { noteOnDetails } from '../store/statuses.ts';
 import type { NewObject } from '../store/objects.ts';
 import type { Schema } from '../store/schema.ts';
 import { releaseVersions, waitingFor } from '../store/waiting.ts';
@@ -178,7 +179,10 @@ export async function releaseWaiting(
         unresolved: r.unresolved ?? [],
       });
   }
-  return releaseVersions(tx, collectionId, resolved);
+  const released = await releaseVersions(tx, collectionId, resolved);
+  // The statuses that said these versions were withheld until a definition was known say it is.
+  await noteOnDetails(tx, collectionId, released.ids, WAITING_MARK, RELEASED_NOTE);
+  return released;
 }
 
 /** AMBER+STRICT and RED never leave their node: a peer that sent one broke the rules. */

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Schema } from './schema.ts';
 import type { Db } from './database.ts';
-import { taxiiTime } from './timestamps.ts';
+import { taxiiTime, taxiiTimeOf } from './timestamps.ts';
 
 export type Outcome = 'success' | 'failure' | 'pending';
 export type DetailRow = { seq: number; outcome: Outcome; object_id: string | null; version: string | null; message: string | null };
@@ -173,4 +173,25 @@ export async function extendLease(db: Db, statusId: string, leaseSeconds: number
 
 export async function deleteJob(db: Executor, statusId: string): Promise<void> {
   await db.deleteFrom('ingest_jobs').where('status_id', '=', statusId).execute();
+}
+
+/**
+ * Adds `note` (after the time, in TAXII form) to the success messages that mention `containing`
+ * of the given objects, in the statuses of requests to the collection still kept: what a request's
+ * status said of them no longer holds. A message is noted once.
+ */
+export async function noteOnDetails(
+  db: Executor,
+  collectionId: string,
+  objectIds: readonly string[],
+  containing: string,
+  note: string,
+): Promise<void> {
+  if (objectIds.length === 0) return;
+  const suffix = sql<string>`'; ' || ${taxiiTimeOf(sql`now()`)} || ' ' || ${note}`;
+  await sql`UPDATE status_details d SET message = d.message || ${suffix}
+    FROM statuses s
+    WHERE s.collection_id = ${collectionId} AND d.status_id = s.id AND d.outcome = 'success'
+      AND d.object_id IN (${sql.join(objectIds)})
+      AND strpos(d.message, ${containing}) > 0 AND strpos(d.message, ${note}) = 0`.execute(db);
 }

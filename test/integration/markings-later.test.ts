@@ -120,6 +120,20 @@ describe('a marking definition sent in a later request', () => {
     expect(await denied(col.id)).toEqual({ objects: [], waiting: [], truncated: false });
   });
 
+  it("notes the release in the first request's status: each object it withheld says it is served now", async () => {
+    const status = (await (await node.request(`/default/status/${first.id}/`)).json()) as any;
+    for (const o of marked) {
+      const s = status.successes.find((d: any) => d.id === o.id);
+      expect(s.message).toMatch(
+        new RegExp(
+          `^added; withheld until marking-definition ${mark.id} is known: .*; \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z released: every marking-definition it waited for is known now, and it is served at its level$`,
+        ),
+      );
+    }
+    // The links were not withheld: their messages are as they were.
+    for (const l of links) expect(status.successes.find((d: any) => d.id === l.id).message).toBe('added');
+  });
+
   it('serves each object once to a reader starting afresh, at its real level', async () => {
     const all = await readCollection(node, col.base, amber.token);
     expect(all.objects.map((o) => o.id).sort()).toEqual([visible, mark, ...marked, ...links].map((o) => o.id).sort());
