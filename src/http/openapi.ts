@@ -22,8 +22,20 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'The body exceeds the size limit',
   415: `Content-Type is neither ${TAXII_MEDIA_TYPE} nor ${STIX_MEDIA_TYPE}`,
   422: 'Well-formed, but not something the node can act on',
-  503: 'Not ready',
+  429: 'Too many requests from this client, peer or address (docs/operating.md, "Rate limits"): try again after Retry-After',
+  500: 'The node failed to handle the request; the error is in its log',
+  503: 'Not ready, the database unreachable or out of resources, or a write that met another: nothing was stored; try again after Retry-After',
 };
+
+/** Answers every operation may give beyond its own: none from /healthz (no database, no rate limit), no 429 from /readyz. */
+function commonErrors(op: Operation): number[] {
+  if (op.path === '/healthz') return [];
+  if (op.path === '/readyz') return [500];
+  return [429, 500, 503];
+}
+
+/** The errors whose answers carry Retry-After. */
+const RETRY_AFTER = new Set([429, 503]);
 
 const SECURITY_SCHEMES = {
   bearer: { type: 'http', scheme: 'bearer', description: 'A client token, or the admin token (a peer node has no token).' },
@@ -108,7 +120,8 @@ function responses(op: Operation): Json {
   const ok: Json = { description };
   if (media) ok.content = { [media]: { schema: schema ? ref(schema) : {} } };
   if (headers) ok.headers = Object.fromEntries(headers.map((h) => [h, { $ref: `#/components/headers/${h}` }]));
-  const errors = Object.fromEntries(op.errors.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
+  const statuses = [...new Set([...op.errors, ...commonErrors(op)])].sort((a, b) => a - b);
+  const errors = Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
   return { [String(status)]: ok, ...errors };
 }
 
@@ -161,7 +174,14 @@ export function openApiDocument(options: { publicUrl?: string | undefined } = {}
     components: {
       schemas: components(),
       responses: Object.fromEntries(
-        Object.entries(ERROR_DESCRIPTIONS).map(([s, description]) => [`Error${s}`, { description, content: errorContent }]),
+        Object.entries(ERROR_DESCRIPTIONS).map(([s, description]) => [
+          `Error${s}`,
+          {
+            description,
+            content: errorContent,
+            ...(RETRY_AFTER.has(Number(s)) ? { headers: { 'Retry-After': { $ref: '#/components/headers/Retry-After' } } } : {}),
+          },
+        ]),
       ),
       headers: {
         'X-TAXII-Date-Added-First': {
@@ -171,6 +191,10 @@ export function openApiDocument(options: { publicUrl?: string | undefined } = {}
         'X-TAXII-Date-Added-Last': {
           description: 'date_added of the last item of the page: the next added_after',
           schema: { type: 'string' },
+        },
+        'Retry-After': {
+          description: 'Seconds to wait before sending the request again',
+          schema: { type: 'integer', minimum: 0 },
         },
         [RESPONSE_SIGNATURE_HEADER]: {
           description: "On a peer's signed pull only: this node's signature over the body",

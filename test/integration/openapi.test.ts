@@ -117,6 +117,24 @@ describe('the document is OpenAPI 3.1 in shape', () => {
     }
   });
 
+  it('lists the answers any operation may give: 429 with Retry-After, 500, and 503 with Retry-After', () => {
+    for (const { path, method, op } of operations(doc)) {
+      const where = `${method} ${path}`;
+      const statuses = Object.keys(op.responses);
+      if (path === '/healthz') {
+        expect(statuses, where).not.toContain('500');
+        continue;
+      }
+      expect(statuses, where).toContain('500');
+      expect(statuses, where).toContain('503');
+      if (path !== '/readyz') expect(statuses, where).toContain('429');
+    }
+    for (const name of ['Error429', 'Error503']) {
+      expect(doc.components.responses[name].headers['Retry-After'], name).toEqual({ $ref: '#/components/headers/Retry-After' });
+    }
+    expect(doc.components.headers['Retry-After'].schema).toEqual({ type: 'integer', minimum: 0 });
+  });
+
   it('answers errors as TAXII error resources, and names the three ways to authenticate', () => {
     const error = doc.components.responses.Error401.content['application/taxii+json;version=2.1'].schema;
     expect(resolve(doc, error.$ref)).toMatchObject({ required: ['title'] });
