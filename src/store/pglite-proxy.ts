@@ -163,9 +163,17 @@ export class PGliteWorker {
    * it ends, and a COMMIT that PostgreSQL turns into a ROLLBACK throws with code 25P02.
    */
   async transaction<T>(callback: (tx: WorkerTransaction) => Promise<T>): Promise<T> {
-    this.#checkOpen();
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return this.#unopened(callback, err as Error);
+    }
     return this.#exclusive(async () => {
-      await this.#exec('BEGIN');
+      try {
+        await this.#exec('BEGIN');
+      } catch (err) {
+        return this.#unopened(callback, err as Error);
+      }
       let closed = false;
       const open = () => {
         if (closed) throw new Error('Transaction is closed');
@@ -209,6 +217,24 @@ export class PGliteWorker {
         throw err;
       }
     });
+  }
+
+  /**
+   * A transaction that could not begin (the worker gone, the database closed) still runs its
+   * callback, with a transaction whose every call fails with the reason, then fails with it too.
+   * Kysely's PGlite driver waits for the callback before it runs anything: a transaction() that
+   * failed without calling it left every request that writes waiting forever, and its rejection
+   * unheard (which ends the process).
+   */
+  async #unopened<T>(callback: (tx: WorkerTransaction) => Promise<T>, reason: Error): Promise<T> {
+    const tx: WorkerTransaction = {
+      query: () => Promise.reject(reason),
+      exec: () => Promise.reject(reason),
+      rollback: async () => {},
+      closed: true,
+    };
+    await callback(tx).catch(() => {});
+    throw reason;
   }
 
   /** Closes PGlite once the calls already made are done, then stops the worker. */

@@ -199,9 +199,9 @@ describe.runIf(!onPostgres)("PGlite's worker stops", () => {
        parentPort.on('message', (m) => { if (m.op === 'query' && m.sql === ${JSON.stringify(CUE)}) process.exit(70); });`,
     );
     const open = () => openPGlite(path.join(dir, 'pgdata'), { workerUrl: pathToFileURL(worker) });
-    // No background ticks: a Kysely transaction begun on a stopped PGlite waits forever for its
-    // callback (Kysely's PGlite driver), and the alert runner begins one every ALERT_TICK_MS.
-    node = await startTestNode({ ALERT_TICK_MS: '0', PULL_TICK_MS: '0' }, { open, drop: async () => {} });
+    // Background work on: the alert runner begins a transaction every ALERT_TICK_MS, and each must
+    // fail (not wait forever, not end the process) once the worker is gone.
+    node = await startTestNode({ ALERT_TICK_MS: '50' }, { open, drop: async () => {} });
   });
   afterAll(async () => {
     await node?.stop();
@@ -213,5 +213,16 @@ describe.runIf(!onPostgres)("PGlite's worker stops", () => {
     await expect(sql.raw(CUE).execute(node.database.db)).rejects.toThrow(/PGlite worker stopped unexpectedly \(exit code 70\)/);
     await expectUnavailable(await node.request('/default/collections/'));
     expect(await readyz(node)).toEqual({ status: 503, body: { status: 'database unreachable' } });
+    // A write fails at once too (its rights are read before its transaction begins).
+    const write = await node.request('/default/collections/00000000-0000-4000-8000-000000000000/objects/', {
+      method: 'POST',
+      headers: { 'content-type': TAXII },
+      body: JSON.stringify({ objects: [] }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    await expectUnavailable(write);
+    // The runner's transactions failed meanwhile; the node still answers.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await node.request('/healthz', { token: null })).status).toBe(200);
   });
 });

@@ -263,6 +263,33 @@ describe('the worker itself', () => {
     await doomed.close(); // nothing left to close: resolves
   });
 
+  it('a worker that dies fails a Kysely transaction at once, begun before or after, and ends nothing else', async () => {
+    // Kysely's PGlite driver waits for the transaction's callback before anything else: a
+    // transaction that could not begin must still call it, or the caller waits forever.
+    const code = `import { parentPort } from 'node:worker_threads';
+      parentPort.postMessage({ id: 0, ok: true, result: null });
+      parentPort.on('message', () => process.exit(9));`;
+    const doomed = await openPGlite(undefined, { workerUrl: new URL(`data:text/javascript,${encodeURIComponent(code)}`) });
+    const unheard: unknown[] = [];
+    const listen = (reason: unknown) => void unheard.push(reason);
+    process.on('unhandledRejection', listen);
+    try {
+      const deadline = <T>(p: Promise<T>) =>
+        Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the transaction hung')), 5000))]);
+      // The BEGIN is the call the worker dies on; then the worker is gone before BEGIN.
+      for (let i = 0; i < 2; i++) {
+        await expect(deadline(doomed.db.transaction().execute((tx) => sql`SELECT 1`.execute(tx)))).rejects.toThrow(
+          /PGlite worker stopped unexpectedly \(exit code 9\)/,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unheard).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listen);
+      await doomed.close();
+    }
+  });
+
   it('a worker that fails to open PGlite rejects create()', async () => {
     const code = `import { parentPort } from 'node:worker_threads';
       parentPort.postMessage({ id: 0, ok: false, error: { message: 'no such data directory', name: 'Error', code: 'ENOENT' } });`;
