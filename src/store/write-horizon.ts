@@ -13,8 +13,13 @@ import type { Schema } from './schema.ts';
  */
 const GRACE_SECONDS = 30;
 
-/** On the primary: the writer's session (alias `w`) is still there. */
-const sessionAlive = sql<boolean>`EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.pid AND a.backend_start IS NOT DISTINCT FROM w.backend_start)`;
+/**
+ * On the primary: the writer's session (alias `w`) is still there. Its start time tells a reused
+ * pid apart; a role that may not read another role's start times sees it null, and then the pid
+ * alone counts (a replica running under another role must never pass over a live writer).
+ */
+const sessionAlive = sql<boolean>`EXISTS (SELECT 1 FROM pg_stat_activity a
+  WHERE a.pid = w.pid AND (a.backend_start IS NULL OR w.backend_start IS NULL OR a.backend_start = w.backend_start))`;
 
 /** A write lease ran out before the transaction could commit: nothing of it was stored. */
 export class WriteLeaseExpired extends Error {
