@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
+import { launchChromium } from '../support/chromium.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import { TLP1 } from '../fixtures/tlp-ids.ts';
@@ -11,17 +11,6 @@ import { TLP1 } from '../fixtures/tlp-ids.ts';
 // on loopback. One browser for the file; a screenshot of each main page into artifacts/.
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 let node: TestNode;
 let browser: Browser;
 let col: Awaited<ReturnType<typeof collectionWithClient>>;
@@ -30,10 +19,7 @@ const problems: string[] = [];
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   // Bundles over 3 objects are queued: the status page then fills in as the job runs.
-  [node, browser] = await Promise.all([
-    startTestNode({ SYNC_INGEST_MAX_OBJECTS: '3' }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
-  ]);
+  [node, browser] = await Promise.all([startTestNode({ SYNC_INGEST_MAX_OBJECTS: '3' }), launchChromium()]);
   col = await collectionWithClient(node);
 });
 afterAll(async () => {

@@ -1,27 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { startTestNode } from '../support/node.ts';
+import { launchChromium } from '../support/chromium.ts';
 import type { TestNode } from '../support/node.ts';
 
 // /docs in a real browser: Scalar renders the node's own OpenAPI document, offline.
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let node: TestNode;
 let browser: Browser;
 beforeAll(async () => {
   node = await startTestNode();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

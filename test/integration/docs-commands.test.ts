@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
@@ -7,6 +7,7 @@ import { testSchema } from '../support/node.ts';
 import { freePort, nodeProcess } from '../support/node-process.ts';
 import type { NodeProcess } from '../support/node-process.ts';
 import { seedPGlite } from '../support/pglite-template.ts';
+import { writeCurlShim } from '../support/curl-shim.ts';
 import { shellSession } from '../support/shell-session.ts';
 import type { SnippetResult } from '../support/shell-session.ts';
 
@@ -231,18 +232,8 @@ describe(`the docs' shell blocks, run against a node (${pgUrl ? 'PostgreSQL' : '
 
     // The shell's curl and Node processes reach the node where the docs say it is.
     const bin = path.join(root, 'bin');
-    mkdirSync(bin);
-    const curl = (process.env.PATH ?? '')
-      .split(':')
-      .map((d) => path.join(d, 'curl'))
-      .find((f) => existsSync(f));
-    if (!curl) throw new Error('the docs use curl');
     const to = `127.0.0.1:${port}`;
-    writeFileSync(
-      path.join(bin, 'curl'),
-      `#!/bin/sh\nexec '${curl}' --connect-to 127.0.0.1:8000:${to} --connect-to localhost:8000:${to} "$@"\n`,
-    );
-    chmodSync(path.join(bin, 'curl'), 0o755);
+    writeCurlShim(bin, [`127.0.0.1:8000:${to}`, `localhost:8000:${to}`]);
     Object.assign(shellEnv, {
       PATH: `${bin}:${process.env.PATH ?? ''}`,
       HOME: process.env.HOME ?? root,

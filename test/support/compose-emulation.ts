@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { writeCurlShim } from './curl-shim.ts';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -241,7 +242,7 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
         const parts = p.split(':');
         const [ip, published, target] = parts.length === 3 ? parts : ['0.0.0.0', ...parts];
         for (const from of ip === '0.0.0.0' || ip === '127.0.0.1' ? ['127.0.0.1', 'localhost'] : [ip]) {
-          connectTo.push(`--connect-to ${sh(`${from}:${published}:${addresses[name]}:${target}`)}`);
+          connectTo.push(`${from}:${published}:${addresses[name]}:${target}`);
         }
       }
       const hc = s.healthcheck;
@@ -264,15 +265,9 @@ export async function emulateCompose(opts: { testDatabaseUrl?: string } = {}): P
     const fileName = path.join(root, 'compose-emulation.json');
     writeFileSync(fileName, JSON.stringify(file, null, 2));
     const bin = path.join(root, 'bin');
-    mkdirSync(bin);
-    const curl = (process.env.PATH ?? '')
-      .split(':')
-      .map((d) => path.join(d, 'curl'))
-      .find((f) => existsSync(f));
-    if (!curl) throw new Error('the walkthrough needs curl, as docs/operating.md says');
+    writeCurlShim(bin, connectTo);
     writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\nexec ${sh(process.execPath)} ${sh(DOCKER_SHIM)} "$@"\n`);
-    writeFileSync(path.join(bin, 'curl'), `#!/bin/sh\nexec ${sh(curl)} ${connectTo.join(' ')} "$@"\n`);
-    for (const f of ['docker', 'curl']) chmodSync(path.join(bin, f), 0o755);
+    chmodSync(path.join(bin, 'docker'), 0o755);
 
     await Promise.all(Object.values(services).map((s) => s.node.start(120_000))); // PGlite starts slowly on a loaded machine
     return {
