@@ -1,7 +1,7 @@
 // Recursive-descent parser for the STIX 2.1 patterning language (spec section 9),
 // following the parser rules of the official ANTLR grammar STIXPattern.g4. It
-// only validates: callers need to know whether an indicator's pattern is
-// well-formed and, if not, where, so no syntax tree is built.
+// validates, and lists the pattern's comparisons (patternComparisons): no
+// syntax tree is built beyond that.
 //
 // The grammar's left-recursive rules become loops, which gives the same
 // left-associativity and precedence: FOLLOWEDBY < OR < AND for observation
@@ -26,6 +26,33 @@ const STIX_TYPE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/;
 const LITERALS: ReadonlySet<TokenKind> = new Set(['Int', 'Float', 'String', 'Binary', 'Hex', 'Timestamp', 'Bool']);
 const ORDERING: ReadonlySet<TokenKind> = new Set(['GT', 'LT', 'GE', 'LE']);
 const STRING_OPERATORS: ReadonlySet<TokenKind> = new Set(['LIKE', 'MATCHES', 'ISSUBSET', 'ISSUPERSET']);
+
+/** A step of an object path: a property name (quoted ones decoded), a list index, or `*`. */
+export type PathStep = string | number;
+
+/** One comparison of a pattern, as written: `file:hashes.'SHA-256' = '…'` is type file, path [hashes, SHA-256]. */
+export type Comparison = {
+  objectType: string;
+  path: PathStep[];
+  /** The operator's token kind: EQ, NEQ, IN, ISSUBSET, LIKE, …, or EXISTS. */
+  operator: TokenKind;
+  negated: boolean;
+  /** The string literals compared with (several for IN); other literals are left out. */
+  strings: string[];
+  /**
+   * True when this comparison alone matching makes the whole pattern match: it is joined to the
+   * rest by OR only (within and across observation expressions), under no AND, FOLLOWEDBY or
+   * qualifier (WITHIN, REPEATS, START … STOP), and is not negated.
+   */
+  sufficient: boolean;
+};
+
+/** Marks comparisons that sit under AND, FOLLOWEDBY or a qualifier: none of them is enough alone. */
+function joined(parts: Comparison[][]): Comparison[] {
+  const all = parts.flat();
+  for (const c of all) c.sufficient = false;
+  return all;
+}
 
 // Thrown inside the parser only; parsePattern turns it into a result.
 class PatternSyntaxError extends Error {
@@ -88,47 +115,52 @@ class Parser {
   }
 
   // pattern : observationExpressions EOF
-  pattern(): void {
-    this.observationExpressions();
+  pattern(): Comparison[] {
+    const comparisons = this.observationExpressions();
     const token = this.peek();
     if (token.kind !== 'EOF') this.fail(token, "'AND', 'OR', 'FOLLOWEDBY', a qualifier or end of input");
+    return comparisons;
   }
 
   // observationExpressions : observationExpressions FOLLOWEDBY observationExpressions | observationExpressionOr
-  observationExpressions(): void {
-    this.observationExpressionOr();
+  observationExpressions(): Comparison[] {
+    const parts = [this.observationExpressionOr()];
     while (this.peek().kind === 'FOLLOWEDBY') {
       this.next();
-      this.observationExpressionOr();
+      parts.push(this.observationExpressionOr());
     }
+    return parts.length > 1 ? joined(parts) : parts[0]!;
   }
 
-  observationExpressionOr(): void {
-    this.observationExpressionAnd();
+  observationExpressionOr(): Comparison[] {
+    const parts = [this.observationExpressionAnd()];
     while (this.peek().kind === 'OR') {
       this.next();
-      this.observationExpressionAnd();
+      parts.push(this.observationExpressionAnd());
     }
+    return parts.flat();
   }
 
-  observationExpressionAnd(): void {
-    this.observationExpression();
+  observationExpressionAnd(): Comparison[] {
+    const parts = [this.observationExpression()];
     while (this.peek().kind === 'AND') {
       this.next();
-      this.observationExpression();
+      parts.push(this.observationExpression());
     }
+    return parts.length > 1 ? joined(parts) : parts[0]!;
   }
 
   // observationExpression : '[' comparisonExpression ']' | '(' observationExpressions ')'
   //                       | observationExpression (startStop | within | repeated)Qualifier
-  observationExpression(): void {
+  observationExpression(): Comparison[] {
     const token = this.next();
+    let comparisons: Comparison[] = [];
     if (token.kind === '[') {
-      this.comparisonExpression();
+      comparisons = this.comparisonExpression();
       this.expect(']', "']'");
     } else if (token.kind === '(') {
       this.enter(token);
-      this.observationExpressions();
+      comparisons = this.observationExpressions();
       this.expect(')', "')'");
       this.depth--;
     } else {
@@ -139,7 +171,8 @@ class Parser {
       if (kind === 'START') this.startStopQualifier();
       else if (kind === 'WITHIN') this.withinQualifier();
       else if (kind === 'REPEATS') this.repeatedQualifier();
-      else return;
+      else return comparisons;
+      joined([comparisons]);
     }
   }
 
@@ -174,58 +207,63 @@ class Parser {
     this.expect('TIMES', "'TIMES'");
   }
 
-  comparisonExpression(): void {
-    this.comparisonExpressionAnd();
+  comparisonExpression(): Comparison[] {
+    const parts = [this.comparisonExpressionAnd()];
     while (this.peek().kind === 'OR') {
       this.next();
-      this.comparisonExpressionAnd();
+      parts.push(this.comparisonExpressionAnd());
     }
+    return parts.flat();
   }
 
-  comparisonExpressionAnd(): void {
-    this.propTest();
+  comparisonExpressionAnd(): Comparison[] {
+    const parts = [this.propTest()];
     while (this.peek().kind === 'AND') {
       this.next();
-      this.propTest();
+      parts.push(this.propTest());
     }
+    return parts.length > 1 ? joined(parts) : parts[0]!;
   }
 
   // propTest : objectPath NOT? operator literal | '(' comparisonExpression ')' | EXISTS objectPath
-  propTest(): void {
+  propTest(): Comparison[] {
     const token = this.peek();
     if (token.kind === '(') {
       this.next();
       this.enter(token);
-      this.comparisonExpression();
+      const inner = this.comparisonExpression();
       this.expect(')', "')'");
       this.depth--;
-      return;
+      return inner;
     }
     if (token.kind === 'EXISTS') {
       // The 2.1 grammar has no NOT before EXISTS, so `NOT EXISTS x:y` is rejected.
       this.next();
-      this.objectPath();
-      return;
+      const { objectType, path } = this.objectPath();
+      return [{ objectType, path, operator: 'EXISTS', negated: false, strings: [], sufficient: true }];
     }
     if (token.kind !== 'Ident' && token.kind !== 'IdentHyphen') this.fail(token, "object path, '(' or 'EXISTS'");
-    this.objectPath();
-    if (this.peek().kind === 'NOT') this.next();
+    const { objectType, path } = this.objectPath();
+    const negated = this.peek().kind === 'NOT';
+    if (negated) this.next();
     const operator = this.next();
+    let strings: string[];
     if (operator.kind === 'EQ' || operator.kind === 'NEQ') {
-      this.literal(true);
+      strings = stringsOf([this.literal(true)]);
     } else if (ORDERING.has(operator.kind)) {
-      this.literal(false);
+      strings = stringsOf([this.literal(false)]);
     } else if (operator.kind === 'IN') {
-      this.setLiteral();
+      strings = stringsOf(this.setLiteral());
     } else if (STRING_OPERATORS.has(operator.kind)) {
-      this.expect('String', 'string literal');
+      strings = stringsOf([this.expect('String', 'string literal')]);
     } else {
       this.fail(operator, 'comparison operator');
     }
+    return [{ objectType, path, operator: operator.kind, negated, strings, sufficient: !negated }];
   }
 
   // objectPath : objectType ':' firstPathComponent objectPathComponent?
-  objectPath(): void {
+  objectPath(): { objectType: string; path: PathStep[] } {
     const type = this.next();
     if (type.kind !== 'Ident' && type.kind !== 'IdentHyphen') this.fail(type, 'object type');
     if (type.text.length < 3 || type.text.length > 250 || !STIX_TYPE.test(type.text)) {
@@ -237,51 +275,59 @@ class Parser {
     }
     this.objectTypes.add(type.text);
     this.expect(':', "':'");
-    this.propertyName(this.next());
+    const path: PathStep[] = [this.propertyName(this.next())];
     for (;;) {
       const kind = this.peek().kind;
       if (kind === '.') {
         this.next();
-        this.propertyName(this.next());
+        path.push(this.propertyName(this.next()));
       } else if (kind === '[') {
         this.next();
         const index = this.next();
         if (index.kind !== 'Int' && index.kind !== '*') this.fail(index, "list index or '*'");
+        path.push(index.kind === 'Int' ? Number(index.text) : '*');
         this.expect(']', "']'");
       } else {
-        return;
+        return { objectType: type.text, path };
       }
     }
   }
 
   // Path keys are IdentifierWithoutHyphen or StringLiteral: 'x-foo' must be quoted.
-  propertyName(token: Token): void {
-    if (token.kind === 'Ident' || token.kind === 'String') return;
+  propertyName(token: Token): string {
+    if (token.kind === 'Ident') return token.text;
+    if (token.kind === 'String') return token.value ?? '';
     this.fail(token, 'property name', token.kind === 'IdentHyphen' ? " (quote names containing '-')" : '');
   }
 
   // primitiveLiteral : orderableLiteral | BoolLiteral
-  literal(allowBool: boolean): void {
+  literal(allowBool: boolean): Token {
     const token = this.next();
     if (!LITERALS.has(token.kind)) this.fail(token, 'literal');
     if (token.kind === 'Bool' && !allowBool) this.fail(token, 'orderable literal (number, string, binary, hex or timestamp)');
+    return token;
   }
 
   // setLiteral : '(' ')' | '(' primitiveLiteral (',' primitiveLiteral)* ')'
-  setLiteral(): void {
+  setLiteral(): Token[] {
     const open = this.next();
     if (open.kind !== '(') this.fail(open, "'(' to start a set of values");
     if (this.peek().kind === ')') {
       this.next();
-      return;
+      return [];
     }
-    this.literal(true);
+    const members = [this.literal(true)];
     while (this.peek().kind === ',') {
       this.next();
-      this.literal(true);
+      members.push(this.literal(true));
     }
     this.expect(')', "',' or ')'");
+    return members;
   }
+}
+
+function stringsOf(tokens: Token[]): string[] {
+  return tokens.flatMap((t) => (t.kind === 'String' ? [t.value ?? ''] : []));
 }
 
 /**
@@ -302,5 +348,18 @@ export function parsePattern(pattern: string): PatternResult {
     }
     // Defensive: a bug here must surface as an invalid pattern, not a crash of the caller.
     return { ok: false, message: `internal pattern parser error: ${String(error)}`, line: 1, column: 1 };
+  }
+}
+
+/**
+ * The comparisons of a well-formed pattern, in source order, each marked whether it alone is
+ * enough for the pattern to match; undefined for a pattern parsePattern refuses. Never throws.
+ */
+export function patternComparisons(pattern: string): Comparison[] | undefined {
+  if (typeof pattern !== 'string') return undefined;
+  try {
+    return new Parser(tokenize(pattern)).pattern();
+  } catch {
+    return undefined;
   }
 }
