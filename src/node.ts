@@ -10,6 +10,7 @@ import type { Log } from './log.ts';
 import { createJobRunner } from './services/jobs.ts';
 import { createPuller } from './services/puller.ts';
 import { createAlertRunner } from './services/alert-runner.ts';
+import { backfillFeeds } from './store/feeds.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { RateLimits } from './http/rate-limit.ts';
 import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
@@ -107,6 +108,10 @@ export async function startNode(config: Config, database?: Database, log: Log = 
   const db = database ?? (await openDatabase(config, log));
   const applied = await migrateOrThrow(db);
   if (applied.length) log.info({ applied }, 'applied migrations');
+  // Once, after the upgrade that brought feeds: before it serves, a node's feeds are complete
+  // (a firewall given half a list would let the rest through).
+  const backfilled = await backfillFeeds(db.db);
+  if (backfilled > 0) log.info({ versions: backfilled }, 'extracted the feed values of objects stored before feeds');
   const stopping = new AbortController();
   const deps = await buildDeps(config, db, log, stopping.signal);
   const app = createApp(deps);

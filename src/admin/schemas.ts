@@ -2,7 +2,19 @@ import { z } from 'zod';
 
 // The admin API's request bodies: the single definition used to validate and to document.
 
-const RESERVED = new Set(['taxii2', 'admin', 'alerts', 'healthz', 'readyz', 'metrics', 'openapi.json', 'docs', 'console', '.well-known']);
+const RESERVED = new Set([
+  'taxii2',
+  'admin',
+  'alerts',
+  'healthz',
+  'readyz',
+  'metrics',
+  'openapi.json',
+  'docs',
+  'console',
+  '.well-known',
+  'feeds',
+]);
 
 export const apiRootName = z
   .string()
@@ -73,8 +85,11 @@ export const clientName = z
   .refine((n) => n !== 'admin', 'is reserved for the admin token');
 
 const clientPolicy = {
-  /** 'peer': another node of the federation, which pulls under an agreement. */
-  kind: z.enum(['client', 'peer']).optional(),
+  /**
+   * 'peer': another node of the federation, which pulls under an agreement. 'feed': reads feeds
+   * only (docs/feeds.md), and its token may ride in a URL; it has no write right anywhere.
+   */
+  kind: z.enum(['client', 'peer', 'feed']).optional(),
   /** The strictest TLP level it may receive (CLEAR unless set: least privilege). */
   clearance: clearance.optional(),
   /** Belongs to this node's own organisation: needed for AMBER+STRICT. */

@@ -7,7 +7,7 @@ export type Print = <T>(value: T, human: (v: T) => string) => void;
 export type Named = { id: string; name: string };
 export type Grant = { collection_id: string; can_read: boolean; can_write: boolean };
 export type Client = Named & { clearance: string; grants: Grant[] };
-export type CreatedClient = { id: string; token?: string };
+export type CreatedClient = { id: string; kind?: string; token?: string };
 export type PeerIdentity = { name: string; node_id: string; keys: { kid: string }[] };
 
 export type ApiRoot = { name: string; title: string; max_content_length: number };

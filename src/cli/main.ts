@@ -244,7 +244,7 @@ export function buildProgram(): Command {
       print(g(), v, () =>
         v.token === undefined
           ? `created peer ${name} (${v.id}); it has no token: pin its node id and keys with \`vigil client peer ${v.id} --node-id … --keys …\``
-          : `created client ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`,
+          : `created ${v.kind === 'feed' ? 'feed client' : 'client'} ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`,
       );
     });
   peerCommand(clients, call, out);

@@ -42,14 +42,15 @@ export function clientPolicyOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--clearance <level>', 'strictest TLP it may receive (default CLEAR)').argParser(level(LEVELS.slice(0, 4))))
     .addOption(new Option('--own-org <bool>', "belongs to this node's organisation (needed for AMBER+STRICT)").argParser(flag))
-    .addOption(new Option('--peer', 'a peer node of the federation, not a client'))
+    .addOption(new Option('--peer', 'a peer node of the federation, not a client').conflicts('feed'))
+    .addOption(new Option('--feed', 'reads feeds only (docs/feeds.md); its token may be sent as ?token='))
     .addOption(new Option('--peer-amber <bool>', "a peer's agreement lets it pull AMBER this node originated").argParser(flag));
 }
 
-export type ClientPolicyOptions = { clearance?: string; ownOrg?: boolean; peer?: boolean; peerAmber?: boolean };
+export type ClientPolicyOptions = { clearance?: string; ownOrg?: boolean; peer?: boolean; feed?: boolean; peerAmber?: boolean };
 
 export function clientPolicyBody(o: ClientPolicyOptions) {
-  return { kind: o.peer ? 'peer' : undefined, clearance: o.clearance, own_org: o.ownOrg, peer_amber: o.peerAmber };
+  return { kind: o.peer ? 'peer' : o.feed ? 'feed' : undefined, clearance: o.clearance, own_org: o.ownOrg, peer_amber: o.peerAmber };
 }
 
 export function policyCommands(cols: Command, call: AdminClient, print: Print): void {

@@ -198,7 +198,7 @@ async function clientView(deps: Deps, client: clients.ClientRow) {
 }
 
 function clientPolicyRow(body: {
-  kind?: 'client' | 'peer' | undefined;
+  kind?: 'client' | 'peer' | 'feed' | undefined;
   clearance?: string | undefined;
   own_org?: boolean | undefined;
   peer_amber?: boolean | undefined;
@@ -224,9 +224,17 @@ export async function getClient(deps: Deps, who: Principal, id: string) {
 /** A peer has no token: it signs each request (peer-auth.ts). The column holds a hash of one nobody is given. */
 const noTokenHash = () => hashToken(generateToken());
 
+/** A feed client reads feeds and nothing else: a write right would be a right its token could never use, or worse. */
+function refuseFeedWrites(grants: { collection_id: string; can_write: boolean }[]): void {
+  const written = grants.find((g) => g.can_write);
+  if (written)
+    throw new VigilError('bad-request', `a feed client only reads feeds: it may not write to collection '${written.collection_id}'`);
+}
+
 /** Creates a client; its token is in this answer and nowhere else, ever. A peer gets none. */
 export async function createClient(deps: Deps, who: Principal, body: z.infer<typeof s.createClientBody>) {
   requireAdmin(who);
+  if (body.kind === 'feed') refuseFeedWrites(body.grants ?? []);
   const token = body.kind === 'peer' ? undefined : generateToken();
   const client = { id: randomUUID(), name: body.name };
   await deps.database.db.transaction().execute(async (tx) => {
@@ -242,6 +250,7 @@ export async function createClient(deps: Deps, who: Principal, body: z.infer<typ
 /** A client made a peer loses its token for good; a peer made a client has none until rotateClientToken. */
 export async function updateClient(deps: Deps, who: Principal, id: string, body: z.infer<typeof s.updateClientBody>) {
   requireAdmin(who);
+  if (body.kind === 'feed') refuseFeedWrites(await clients.listGrants(deps.database.db, id));
   const patch = {
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...clientPolicyRow(body),
@@ -274,6 +283,7 @@ export async function putGrant(deps: Deps, who: Principal, clientId: string, gra
   requireAdmin(who);
   found(await clients.findClient(deps.database.db, clientId), `client '${clientId}'`);
   found(await collections.findCollection(deps.database.db, grant.collection_id), `collection '${grant.collection_id}'`);
+  if ((await clients.findClientPolicy(deps.database.db, clientId)).kind === 'feed') refuseFeedWrites([grant]);
   await clients.putGrant(deps.database.db, clientId, grant);
   return clientView(deps, (await clients.findClient(deps.database.db, clientId))!);
 }

@@ -5,7 +5,7 @@ import type { Db } from './database.ts';
 export type ClientRow = { id: string; name: string };
 export type GrantRow = { collection_id: string; can_read: boolean; can_write: boolean };
 
-export type ClientPolicy = { kind: 'client' | 'peer'; clearance: number; own_org: boolean; peer_amber: boolean };
+export type ClientPolicy = { kind: 'client' | 'peer' | 'feed'; clearance: number; own_org: boolean; peer_amber: boolean };
 const policyColumns = ['kind', 'clearance', 'own_org', 'peer_amber'] as const;
 
 export async function findClientByTokenHash(

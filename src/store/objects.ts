@@ -10,6 +10,8 @@ import { referencesVisible } from './visibility.ts';
 import { CLEAR, DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import { waitingFor } from './waiting.ts';
+import { feedSourceOf, feedTypeCondition, insertFeedValues, noteFeedChange } from './feeds.ts';
+import type { FeedVersion } from './feeds.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
 import type { Db } from './database.ts';
@@ -274,7 +276,11 @@ export async function deleteObjectVersions(tx: Transaction<Schema>, collectionId
       SELECT o.collection_id, o.date_added FROM objects o WHERE ${objectsWhere(collectionId, f)})
     RETURNING id`.execute(tx);
   const ids = [...new Set(r.rows.map((row) => row.id))];
-  if (ids.length > 0) await relabelLatest(tx, collectionId, ids);
+  if (ids.length > 0) {
+    await relabelLatest(tx, collectionId, ids);
+    // Feed values of the versions went with them (ON DELETE CASCADE); the feeds' ETags must change.
+    await noteFeedChange(tx, collectionId);
+  }
   return r.rows.length;
 }
 
@@ -451,11 +457,19 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     const later = sql`EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`;
     const withheld = waiting.length > 0 ? sql<boolean>`o.id IN (${sql.join(waiting)})` : sql<boolean>`false`;
     const level = sql`CASE WHEN ${withheld} THEN ${sql.lit(DENY)} ELSE greatest(o.tlp_level, l.tlp_level) END`;
-    await sql`UPDATE objects o SET tlp_level = ${level}, latest = NOT ${later} FROM id_levels l
-      WHERE o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
-        AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)}) AND (o.tlp_level <> ${level} OR o.latest = ${later})`.execute(
-      tx,
-    );
+    const matched = sql`o.collection_id = ${collectionId} AND l.collection_id = ${collectionId} AND o.id = l.id
+        AND o.id IN (${sql.join(relabel)}) AND l.id IN (${sql.join(relabel)})`;
+    // `raised` sees the rows before the update: a feed's value withheld from readers who were
+    // served it changes nothing a feed's ETag reads (store/feeds.ts), so it is noted.
+    const r2 = await sql<{ raised: boolean }>`
+      WITH raised AS (
+        SELECT 1 FROM objects o, id_levels l WHERE ${matched} AND o.tlp_level <> ${level} AND ${feedTypeCondition('o')} LIMIT 1
+      ), updated AS (
+        UPDATE objects o SET tlp_level = ${level}, latest = NOT ${later} FROM id_levels l
+        WHERE ${matched} AND (o.tlp_level <> ${level} OR o.latest = ${later})
+      )
+      SELECT EXISTS (SELECT 1 FROM raised) AS raised`.execute(tx);
+    if (r2.rows[0]?.raised) await noteFeedChange(tx, collectionId);
   }
   // A key appears once in the result even when the batch repeats it: only its first copy counts.
   const fresh = new Map(
@@ -463,12 +477,27 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       .filter((row) => row.kind === 'stored')
       .map((row) => [versionIdentity(row.id, row.spec_version!, row.version), row.tlp_level === DENY]),
   );
+  await insertFeedValues(tx, collectionId, storedFeedVersions(batch, fresh));
   return batch.map((o) => {
     const key = versionIdentity(o.id, o.specVersion, o.version);
     const withheld = fresh.get(key);
     fresh.delete(key);
     return { inserted: withheld !== undefined, withheld: withheld ?? false };
   });
+}
+
+/** The feed values of the batch's versions this statement stored (the first copy of each). */
+function storedFeedVersions(batch: NewObject[], stored: Map<string, boolean>): FeedVersion[] {
+  const seen = new Set<string>();
+  const out: FeedVersion[] = [];
+  for (const o of batch) {
+    const key = versionIdentity(o.id, o.specVersion, o.version);
+    if (!stored.has(key) || seen.has(key)) continue;
+    seen.add(key);
+    const source = feedSourceOf(o.type, o.json);
+    if (source) out.push({ id: o.id, specVersion: o.specVersion, version: o.version, source });
+  }
+  return out;
 }
 
 /** A version to compare with what is held: `json` is the object as received. */

@@ -32,7 +32,7 @@ export type ClientsTable = {
   name: string;
   token_hash: Uint8Array;
   created: Generated<Timestamp>;
-  kind: Generated<'client' | 'peer'>;
+  kind: Generated<'client' | 'peer' | 'feed'>;
   clearance: Generated<number>;
   own_org: Generated<boolean>;
   peer_amber: Generated<boolean>;
@@ -192,6 +192,19 @@ export type AlertsTable = {
   delivered_at: Timestamp | null;
 };
 
+export type FeedValuesTable = {
+  collection_id: string;
+  kind: string;
+  value: string;
+  id: string;
+  spec_version: string;
+  version_key: Timestamp;
+  valid_until: Timestamp | null;
+  confidence: number | null;
+};
+
+export type FeedChangesTable = { collection_id: string; generation: Generated<string>; changed_at: Generated<Timestamp> };
+
 export type Schema = {
   node_settings: NodeSettingsTable;
   api_roots: ApiRootsTable;
@@ -212,4 +225,6 @@ export type Schema = {
   alert_subscriptions: AlertSubscriptionsTable;
   alert_outbox: AlertOutboxTable;
   alerts: AlertsTable;
+  feed_values: FeedValuesTable;
+  feed_changes: FeedChangesTable;
 };

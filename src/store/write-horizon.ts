@@ -78,13 +78,18 @@ export async function asWriter<T>(
 }
 
 /**
- * The condition that keeps a read of the collection's rows (alias `o`) before the horizon: the
- * earliest floor of its writers in flight whose lease has not run out and whose session is alive.
- * A read replica cannot see the primary's sessions: there a writer counts until its lease ends,
- * or until a writer on the primary clears it (startWrite), which the replica replays.
+ * The horizon of the collection: the earliest floor of its writers in flight whose lease has not
+ * run out and whose session is alive ('infinity' when none). A read replica cannot see the
+ * primary's sessions: there a writer counts until its lease ends, or until a writer on the primary
+ * clears it (startWrite), which the replica replays.
  */
-export function beforeHorizon(collectionId: string): RawBuilder<boolean> {
-  return sql<boolean>`o.date_added < (SELECT coalesce(min(w.floor), 'infinity') FROM writers_in_flight w
+export function horizon(collectionId: string): RawBuilder<string> {
+  return sql<string>`(SELECT coalesce(min(w.floor), 'infinity') FROM writers_in_flight w
     WHERE w.collection_id = ${collectionId} AND w.until > now() - ${sql.lit(GRACE_SECONDS)} * interval '1 second'
       AND (pg_is_in_recovery() OR ${sessionAlive}))`;
+}
+
+/** The condition that keeps a read of the collection's rows (alias `o`) before the horizon. */
+export function beforeHorizon(collectionId: string): RawBuilder<boolean> {
+  return sql<boolean>`o.date_added < ${horizon(collectionId)}`;
 }

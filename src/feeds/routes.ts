@@ -1,0 +1,87 @@
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { Deps } from '../deps.ts';
+import { VigilError } from '../errors.ts';
+import { authenticateFeed } from '../services/auth.ts';
+import type { Principal } from '../services/auth.ts';
+import { isFeedKind, pollFeed } from '../services/feeds.ts';
+import type { FeedFormat } from '../services/feeds.ts';
+import { parseAuthorization } from '../taxii/credentials.ts';
+
+// GET /feeds/{collection}/{kind}.txt and /feeds/{collection}/indicators.csv (docs/feeds.md).
+
+const REFUSED = 'the credentials were not accepted (a token in the URL, ?token=, is taken from feed clients only)';
+
+/** The caller: Authorization (admin, client or feed client), or a feed client's `?token=`; neither is the anonymous caller. */
+async function feedCaller(deps: Deps, c: Context): Promise<Principal> {
+  const header = c.req.header('authorization');
+  const tokens = c.req.queries('token') ?? [];
+  if (tokens.length > 0 && (header !== undefined || tokens.length > 1)) {
+    throw new VigilError('bad-request', 'send one token: in the Authorization header or as ?token=, not both');
+  }
+  let principal: Principal | undefined;
+  if (tokens.length === 1) principal = await authenticateFeed(deps, { scheme: 'query', token: tokens[0]! });
+  else if (header !== undefined) {
+    const creds = parseAuthorization(header);
+    principal = creds && (await authenticateFeed(deps, creds));
+  } else principal = { kind: 'anonymous' };
+  if (!principal) throw new VigilError('unauthorized', REFUSED);
+  deps.rateLimits.admit(c, principal);
+  return principal;
+}
+
+/** `ipv4.txt` … `md5.txt`, or `indicators.csv`. */
+function formatOf(file: string): FeedFormat | undefined {
+  if (file === 'indicators.csv') return 'csv';
+  const kind = file.endsWith('.txt') ? file.slice(0, -4) : '';
+  return isFeedKind(kind) ? kind : undefined;
+}
+
+/** The body's text chunks as a byte stream, read from the database only as the client takes them. */
+function streamOf(first: string | undefined, rest: AsyncGenerator<string>): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let pending = first;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending !== undefined) {
+        controller.enqueue(encoder.encode(pending));
+        pending = undefined;
+        return;
+      }
+      const next = await rest.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      await rest.return(undefined);
+    },
+  });
+}
+
+export function feedRoutes(deps: Deps): Hono {
+  const app = new Hono({ strict: false });
+  app.get('/:collection/:file', async (c) => {
+    const format = formatOf(c.req.param('file'));
+    if (!format)
+      throw new VigilError('not-found', `no feed '${c.req.param('file')}': ipv4, ipv6, domain, url, sha256 or md5 .txt, or indicators.csv`);
+    const who = await feedCaller(deps, c);
+    const answer = await pollFeed(deps, who, c.req.param('collection'), format, {
+      ifNoneMatch: c.req.header('if-none-match'),
+      ifModifiedSince: c.req.header('if-modified-since'),
+    });
+    const headers: Record<string, string> = {
+      ETag: answer.etag,
+      // Each poll asks again (with If-None-Match): a list is never served stale from a cache.
+      'Cache-Control': 'private, no-cache',
+      ...(answer.lastModified ? { 'Last-Modified': answer.lastModified } : {}),
+    };
+    if (answer.notModified) return c.body(null, 304, headers);
+    headers['Content-Type'] = format === 'csv' ? 'text/csv; charset=utf-8' : 'text/plain; charset=utf-8';
+    if (c.req.method === 'HEAD' || !answer.body) return c.body(null, 200, headers);
+    // The first chunk is read before the answer starts: a database that fails now is a 503, not a cut list.
+    const body = answer.body();
+    const first = await body.next();
+    return c.body(streamOf(first.done ? undefined : first.value, body), 200, headers);
+  });
+  return app;
+}

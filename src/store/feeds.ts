@@ -1,0 +1,185 @@
+import { sql } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
+import { FEED_TYPES, feedSource } from '../stix/feed-values.ts';
+import type { FeedKind, FeedSource } from '../stix/feed-values.ts';
+import type { Db } from './database.ts';
+import { rowConditions } from './objects-query.ts';
+import type { Schema } from './schema.ts';
+import { taxiiTimeOf, versionTimeOf } from './timestamps.ts';
+import { referencesVisible } from './visibility.ts';
+import { horizon } from './write-horizon.ts';
+import type { QueryAudience } from './visibility.ts';
+
+// Feeds (docs/feeds.md, migration 0011): the values of indicators and SCOs, kept in feed_values
+// beside their object versions, and read under exactly the conditions of a TAXII read of latest
+// versions: the version is the latest, before the write horizon, at a level the reader may see,
+// its references visible (store/objects-query.ts rowConditions, store/visibility.ts).
+
+/** Who reads a feed: the audience as TAXII reads take it, and the collection's container rule. */
+export type FeedReader = { collectionId: string; audience: QueryAudience; relaxContainers: boolean };
+
+/** An object version as stored, with what it gives the feeds. */
+export type FeedVersion = { id: string; specVersion: string; version: string | null; source: FeedSource };
+
+const FEED_TYPE_LIST = sql.join(FEED_TYPES.map((t) => sql.lit(t)));
+
+/** Does a version of this type ever give feed values? Only those are parsed (feedSource). */
+export function mayFeed(type: string): boolean {
+  return FEED_TYPES.includes(type);
+}
+
+/** What an object version (its JSON as stored) gives the feeds, or undefined. */
+export function feedSourceOf(type: string, json: string): FeedSource | undefined {
+  if (!mayFeed(type)) return undefined;
+  try {
+    return feedSource(JSON.parse(json) as Record<string, unknown>);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records the feed values of versions just stored, in the writer's transaction. */
+export async function insertFeedValues(tx: Transaction<Schema> | Db, collectionId: string, versions: FeedVersion[]): Promise<void> {
+  const rows = versions.flatMap((v) =>
+    v.source.values.map((x) => [x.kind, x.value, v.id, v.specVersion, v.version, v.source.validUntil, v.source.confidence]),
+  );
+  if (rows.length === 0) return;
+  await sql`INSERT INTO feed_values (collection_id, kind, value, id, spec_version, version_key, valid_until, confidence)
+    SELECT ${collectionId}::uuid, r.value->>0, r.value->>1, r.value->>2, r.value->>3,
+           coalesce(${versionTimeOf(sql`r.value->>4`)}, '-infinity'), ${versionTimeOf(sql`r.value->>5`)}, (r.value->>6)::smallint
+    FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS r(value)
+    ON CONFLICT DO NOTHING`.execute(tx);
+}
+
+/**
+ * Counts a change the feeds' ETags cannot see in their rows: a delete, or a raised level of
+ * versions already served (withheld from readers who saw them, with nothing new to show).
+ */
+export async function noteFeedChange(tx: Transaction<Schema> | Db, collectionId: string): Promise<void> {
+  await sql`INSERT INTO feed_changes (collection_id, generation, changed_at) VALUES (${collectionId}, 1, clock_timestamp())
+    ON CONFLICT (collection_id) DO UPDATE SET generation = feed_changes.generation + 1, changed_at = clock_timestamp()`.execute(tx);
+}
+
+/** The object type list of the feeds, for conditions on `objects` elsewhere in the store. */
+export function feedTypeCondition(alias: string): RawBuilder<boolean> {
+  return sql<boolean>`${sql.ref(`${alias}.type`)} IN (${FEED_TYPE_LIST})`;
+}
+
+const versionOf = sql`JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id
+  AND o.spec_version = f.spec_version AND o.version_key = f.version_key`;
+
+/** The conditions of a TAXII read of latest versions, on the version (alias `o`) a feed row points at. */
+function visible(r: FeedReader): RawBuilder<boolean> {
+  return sql<boolean>`o.latest AND ${rowConditions(r.collectionId, { audience: r.audience })} AND ${referencesVisible('o', r.audience, r.relaxContainers)}`;
+}
+
+const live = sql<boolean>`(f.valid_until IS NULL OR f.valid_until > now())`;
+
+/** What a feed's ETag and Last-Modified are made of (see services/feeds.ts). */
+export type FeedState = {
+  added: string | null;
+  expired: string | null;
+  generation: string;
+  changed: string | null;
+  /** Before this time every change is visible to this read: the horizon, or now when no writer is in flight. */
+  settled: string;
+};
+
+/**
+ * A few index lookups, never a scan of the list: the newest visible latest version of a feed type
+ * (a new, revoked or released object), the latest end of validity that has passed among the
+ * visible values (of this kind), and the count of changes the rows cannot show (noteFeedChange).
+ */
+export async function feedState(db: Db, r: FeedReader, kind: FeedKind | undefined): Promise<FeedState> {
+  const ofKind = kind ? sql`AND f.kind = ${kind}` : sql``;
+  const res = await sql<FeedState>`SELECT
+      (SELECT ${taxiiTimeOf(sql`max(o.date_added)`)} FROM objects o WHERE ${visible(r)} AND ${feedTypeCondition('o')}) AS added,
+      (SELECT ${taxiiTimeOf(sql`f.valid_until`)} FROM feed_values f ${versionOf}
+        WHERE f.collection_id = ${r.collectionId} ${ofKind} AND f.valid_until IS NOT NULL AND f.valid_until <= now() AND ${visible(r)}
+        ORDER BY f.valid_until DESC LIMIT 1) AS expired,
+      coalesce((SELECT c.generation FROM feed_changes c WHERE c.collection_id = ${r.collectionId}), 0)::text AS generation,
+      (SELECT ${taxiiTimeOf(sql`c.changed_at`)} FROM feed_changes c WHERE c.collection_id = ${r.collectionId}) AS changed,
+      ${taxiiTimeOf(sql`least(${horizon(r.collectionId)}, statement_timestamp())`)} AS settled`.execute(db);
+  return res.rows[0]!;
+}
+
+/** The next `limit` distinct values of a kind after `after` (in byte order), that the reader may see and that have not expired. */
+export async function feedValuesAfter(db: Db, r: FeedReader, kind: FeedKind, after: string | undefined, limit: number): Promise<string[]> {
+  const from = after === undefined ? sql`` : sql`AND f.value > ${after}`;
+  const res = await sql<{ value: string }>`SELECT DISTINCT f.value FROM feed_values f ${versionOf}
+    WHERE f.collection_id = ${r.collectionId} AND f.kind = ${kind} ${from} AND ${live} AND ${visible(r)}
+    ORDER BY 1 LIMIT ${limit}`.execute(db);
+  return res.rows.map((row) => row.value);
+}
+
+/** A row of the CSV feed: one per value and object. */
+export type FeedRow = {
+  kind: FeedKind;
+  value: string;
+  id: string;
+  confidence: number | null;
+  tlp_level: number;
+  valid_until: string | null;
+};
+
+/** Where a CSV read stopped: its last row's kind, value and object id. */
+export type FeedRowKey = Pick<FeedRow, 'kind' | 'value' | 'id'>;
+
+/** The next `limit` rows after `after`, by kind, value and object id, that the reader may see and that have not expired. */
+export async function feedRowsAfter(db: Db, r: FeedReader, after: FeedRowKey | undefined, limit: number): Promise<FeedRow[]> {
+  const from = after === undefined ? sql`` : sql`AND (f.kind, f.value, f.id) > (${after.kind}, ${after.value}, ${after.id})`;
+  const res = await sql<FeedRow>`SELECT f.kind, f.value, f.id, f.confidence, o.tlp_level, ${taxiiTimeOf(sql`f.valid_until`)} AS valid_until
+    FROM feed_values f ${versionOf}
+    WHERE f.collection_id = ${r.collectionId} ${from} AND ${live} AND ${visible(r)}
+    ORDER BY f.kind, f.value, f.id LIMIT ${limit}`.execute(db);
+  return res.rows;
+}
+
+/**
+ * Extracts the feed values of versions stored before feeds existed (migration 0011 leaves a
+ * position in node_settings), `batch` versions at a time, each batch in a transaction that moves
+ * the position on; the setting goes once every version is done. Returns how many versions it read.
+ */
+export async function backfillFeeds(db: Db, batch = 1000): Promise<number> {
+  let read = 0;
+  for (;;) {
+    const done = await db.transaction().execute(async (tx) => {
+      const at = await sql<{ value: string }>`SELECT value FROM node_settings WHERE key = 'feeds_backfill_after' FOR UPDATE`.execute(tx);
+      const position = at.rows[0]?.value;
+      if (position === undefined) return true;
+      const [collection, dateAdded] = position === '' ? [undefined, undefined] : position.split(' ');
+      const from = collection ? sql`AND (o.collection_id, o.date_added) > (${collection}::uuid, ${dateAdded}::timestamptz)` : sql``;
+      const rows = await sql<{
+        collection_id: string;
+        date_added: string;
+        id: string;
+        spec_version: string;
+        version: string | null;
+        type: string;
+        json: string;
+      }>`
+        SELECT o.collection_id, ${taxiiTimeOf(sql`o.date_added`)} AS date_added, o.id, o.spec_version, o.version, o.type, o.object::text AS json
+        FROM objects o WHERE ${feedTypeCondition('o')} ${from} ORDER BY o.collection_id, o.date_added LIMIT ${batch}`.execute(tx);
+      const byCollection = new Map<string, FeedVersion[]>();
+      for (const row of rows.rows) {
+        const source = feedSourceOf(row.type, row.json);
+        if (!source) continue;
+        const list = byCollection.get(row.collection_id) ?? [];
+        list.push({ id: row.id, specVersion: row.spec_version, version: row.version, source });
+        byCollection.set(row.collection_id, list);
+      }
+      for (const [collectionId, versions] of byCollection) await insertFeedValues(tx, collectionId, versions);
+      read += rows.rows.length;
+      const last = rows.rows.at(-1);
+      if (rows.rows.length < batch || !last) {
+        await sql`DELETE FROM node_settings WHERE key = 'feeds_backfill_after'`.execute(tx);
+        return true;
+      }
+      await sql`UPDATE node_settings SET value = ${`${last.collection_id} ${last.date_added}`} WHERE key = 'feeds_backfill_after'`.execute(
+        tx,
+      );
+      return false;
+    });
+    if (done) return read;
+  }
+}
