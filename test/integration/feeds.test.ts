@@ -5,7 +5,6 @@ import { createLog } from '../../src/log.ts';
 import { startTestNode, TAXII } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, ipv4, postObjects } from '../support/stix.ts';
-import type { StixObject } from '../support/stix.ts';
 import { TLP1 } from '../fixtures/tlp-ids.ts';
 
 // docs/feeds.md: GET /feeds/{collection}/{kind}.txt and /feeds/{collection}/indicators.csv, over
