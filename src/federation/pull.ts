@@ -2,6 +2,7 @@ import type { JWK } from 'jose';
 import { z } from 'zod';
 import type { Keyring } from './keyring.ts';
 import { OriginSignatureError, verifyOrigin } from './origin-signature.ts';
+import type { BatchChecks } from './origin-signature.ts';
 import type { Limits, PeerClients, PeerErrorCode } from './peer-client.ts';
 import { PeerRequestError } from './peer-client.ts';
 import { createRequestProof, PROOF_SCHEME } from './request-proof.ts';
@@ -155,6 +156,7 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
   for (const r of parsed.data.x_vigil_origins ?? []) origins.set(r.id, [...(origins.get(r.id) ?? []), r]);
   const received: ReceivedObject[] = [];
   const checks: Promise<void>[] = [];
+  const batches: BatchChecks = new Map();
   for (const object of objects) {
     const version = typeof object.modified === 'string' ? object.modified : typeof object.created === 'string' ? object.created : undefined;
     const candidates = origins.get(object.id) ?? [];
@@ -168,7 +170,7 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     if (keys.length === 0 && ctx.trustList)
       throw new PullError('bad-origin', `${object.id}: origin node '${record.node}' is not in the federation's trust list`);
     if (keys.length > 0) {
-      const check = verifyOrigin(record.signature, object, record.node, keys).catch((err: unknown) => {
+      const check = verifyOrigin(record.signature, object, record.node, keys, batches).catch((err: unknown) => {
         if (err instanceof OriginSignatureError)
           throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
         throw err;

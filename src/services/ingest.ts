@@ -11,9 +11,10 @@ import { asWriter } from '../store/write-horizon.ts';
 import { withheldVersions } from '../store/waiting.ts';
 import type { WithheldVersion } from '../store/waiting.ts';
 import { classifyBatch, releaseWaiting } from './ingest-policy.ts';
-import type { Candidate, OriginSigner } from './ingest-policy.ts';
+import type { Candidate } from './ingest-policy.ts';
 import { waitingReason } from '../policy/markings.ts';
-import { originSigner } from '../federation/origin-signature.ts';
+import { originLeaf, originSigner } from '../federation/origin-signature.ts';
+import type { OriginLeaf, OriginSigner } from '../federation/origin-signature.ts';
 import {
   insertDetails,
   insertJob,
@@ -48,12 +49,11 @@ type Prepared = { failures: DetailRow[]; candidates: Candidate[] };
 const PREPARE_SLICE = 100;
 
 /**
- * Parses, validates and signs objects (JSON text, by seq). Pure CPU: it may run ahead of the
- * transaction that stores them. A version the collection's policy then refuses (PAP) was signed
- * for nothing, which is rare and harmless.
+ * Parses and validates objects (JSON text, by seq), and makes each one's leaf for the batch's
+ * origin signature. Pure CPU: it may run ahead of the transaction that stores them.
  */
-function prepareObjects(signer: OriginSigner, objects: { seq: number; json: string }[]): Prepared {
-  const prepared: Prepared = { failures: [], candidates: [] };
+function prepareObjects(objects: { seq: number; json: string }[]): Prepared & { leaves: OriginLeaf[] } {
+  const prepared: Prepared & { leaves: OriginLeaf[] } = { failures: [], candidates: [], leaves: [] };
   for (const { seq, json } of objects) {
     const object: unknown = JSON.parse(json);
     const result = validateStixObject(object);
@@ -61,9 +61,9 @@ function prepareObjects(signer: OriginSigner, objects: { seq: number; json: stri
       prepared.failures.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
       continue;
     }
-    let signature: string;
+    let leaf: OriginLeaf;
     try {
-      signature = signer.sign(object);
+      leaf = originLeaf(object);
     } catch (err) {
       // A value validation let through and signing cannot take fails its object, not the request.
       prepared.failures.push({
@@ -75,20 +75,31 @@ function prepareObjects(signer: OriginSigner, objects: { seq: number; json: stri
       });
       continue;
     }
-    prepared.candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json, signature });
+    prepared.candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json });
+    prepared.leaves.push(leaf);
   }
   return prepared;
 }
 
-/** prepareObjects in slices, letting other work (a chunk being stored, requests) run between them. */
+/**
+ * prepareObjects in slices, letting other work (a chunk being stored, requests) run between
+ * them; then signs them as their origin, one signature a batch (origin-signature.ts). A version
+ * the collection's policy then refuses (PAP) was signed for nothing, which is rare and harmless.
+ */
 async function prepareInSlices(signer: OriginSigner, objects: { seq: number; json: string }[]): Promise<Prepared> {
   const prepared: Prepared = { failures: [], candidates: [] };
+  const leaves: OriginLeaf[] = [];
   for (let at = 0; at < objects.length; at += PREPARE_SLICE) {
     if (at > 0) await yieldToEventLoop();
-    const slice = prepareObjects(signer, objects.slice(at, at + PREPARE_SLICE));
+    const slice = prepareObjects(objects.slice(at, at + PREPARE_SLICE));
     prepared.failures.push(...slice.failures);
     prepared.candidates.push(...slice.candidates);
+    leaves.push(...slice.leaves);
   }
+  const signatures = signer.signLeaves(leaves);
+  prepared.candidates.forEach((c, i) => {
+    c.signature = signatures[i]!;
+  });
   return prepared;
 }
 

@@ -334,9 +334,19 @@ describe('the puller: A pulls a collection from B over signed requests', () => {
     await submitAtB(batch);
     const victim = batch[117]!;
     const [row] = await held(b, colB, victim.id);
-    const [header] = row!.origin_signature!.split('.');
+    // Signed at B as one batch: each version's signature names the batch, its salt and its path.
+    const [jws, salt, index, path] = row!.origin_signature!.split('~') as [string, string, string, string];
+    const [other] = await held(b, colB, batch[3]!.id);
+    const flipped = (path[0] === 'A' ? 'B' : 'A') + path.slice(1);
+    const [header] = signOrigin(b.deps.keyring, victim).split('.');
     const before = await subscription();
-    for (const bad of [`${header}..${signOrigin(b.deps.keyring, batch[3]).split('.')[2]}`, `${header}..AAAA`]) {
+    for (const bad of [
+      other!.origin_signature!, // another version's, of the same batch
+      `${jws}~${salt}~${index}~${flipped}`, // its own, one hash of the path altered
+      `${jws}~${salt}~${index}~`, // its own, the path left out
+      `${header}..${signOrigin(b.deps.keyring, batch[3]).split('.')[2]}`, // a one-object signature of another object
+      `${header}..AAAA`,
+    ]) {
       await sql`UPDATE objects SET origin_signature = ${bad} WHERE id = ${victim.id}`.execute(b.database.db);
       const outcome = await a.deps.puller.pullNow(subId);
       expect(outcome).toMatchObject({ ok: false, error: { code: 'bad-origin', message: expect.stringContaining(victim.id) } });

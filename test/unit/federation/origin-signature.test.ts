@@ -4,9 +4,19 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureKeyring, loadKeyring } from '../../../src/federation/keyring.ts';
 import type { Keyring } from '../../../src/federation/keyring.ts';
-import { OriginSignatureError, originSigner, signOrigin, verifyOrigin } from '../../../src/federation/origin-signature.ts';
+import {
+  MAX_BATCH_LEAVES,
+  OriginSignatureError,
+  originLeaf,
+  originSigner,
+  signOrigin,
+  signOriginBatch,
+  verifyOrigin,
+} from '../../../src/federation/origin-signature.ts';
+import type { BatchChecks } from '../../../src/federation/origin-signature.ts';
+import { leafHash } from '../../../src/federation/merkle.ts';
 import canonicalize from 'canonicalize';
-import { FlattenedSign } from 'jose';
+import { compactVerify, FlattenedSign, importJWK } from 'jose';
 
 let ring: Keyring;
 let other: Keyring;
@@ -80,5 +90,105 @@ describe('origin signatures (detached JWS over RFC 8785 canonical JSON)', () => 
     await expect(verifyOrigin(`${jws.protected}..${jws.signature}`, object, 'node-c', ring.publicKeys())).resolves.toBeUndefined();
     const flipped = jws.signature.slice(0, 10) + (jws.signature[10] === 'A' ? 'B' : 'A') + jws.signature.slice(11);
     await expect(verifyOrigin(`${jws.protected}..${flipped}`, object, 'node-c', ring.publicKeys())).rejects.toThrow(/does not match/);
+  });
+});
+
+const versions = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ ...object, id: `indicator--00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, n: i }));
+
+describe('batch origin signatures (one JWS over the Merkle root of salted leaves)', () => {
+  it('let each version of a batch be checked alone, whatever its key order', async () => {
+    const batch = versions(37);
+    const sigs = signOriginBatch(
+      ring,
+      batch.map((o) => originLeaf(o)),
+    );
+    expect(new Set(sigs.map((s) => s.split('~')[0])).size).toBe(1);
+    for (const [i, o] of batch.entries()) {
+      const reordered = Object.fromEntries(Object.entries(o).reverse());
+      await expect(verifyOrigin(sigs[i]!, reordered, 'node-c', ring.publicKeys())).resolves.toBeUndefined();
+    }
+  });
+
+  it("refuse an altered version, another version's signature, an altered salt, index or path, another origin and an unlisted key", async () => {
+    const batch = versions(5);
+    const sigs = signOriginBatch(
+      ring,
+      batch.map((o) => originLeaf(o)),
+    );
+    const keys = ring.publicKeys();
+    await expect(verifyOrigin(sigs[2]!, { ...batch[2]!, name: 'changed' }, 'node-c', keys)).rejects.toThrow(/does not match/);
+    await expect(verifyOrigin(sigs[3]!, batch[2]!, 'node-c', keys)).rejects.toThrow(/does not match/);
+    const [jws, salt, index, path] = sigs[2]!.split('~') as [string, string, string, string];
+    const flip = (t: string) => (t[0] === 'A' ? 'B' : 'A') + t.slice(1);
+    for (const bad of [
+      `${jws}~${flip(salt)}~${index}~${path}`,
+      `${jws}~${salt}~${Number(index) + 1}~${path}`,
+      `${jws}~${salt}~${index}~${flip(path)}`,
+      `${jws}~${salt}~${index}~${path.split('.').slice(1).join('.')}`,
+    ])
+      await expect(verifyOrigin(bad, batch[2]!, 'node-c', keys)).rejects.toThrow(OriginSignatureError);
+    await expect(verifyOrigin(sigs[2]!, batch[2]!, 'node-b', keys)).rejects.toThrow(/not signed by 'node-b'/);
+    await expect(verifyOrigin(sigs[2]!, batch[2]!, 'node-c', other.publicKeys())).rejects.toThrow(/not listed/);
+    const [h, p, sig] = jws.split('.') as [string, string, string];
+    await expect(verifyOrigin(`${h}.${p}.${flip(sig)}~${salt}~${index}~${path}`, batch[2]!, 'node-c', keys)).rejects.toThrow(
+      /batch does not match/,
+    );
+    for (const junk of [
+      `${jws}~${salt}~${index}`,
+      `${jws}~${salt}~01~${path}`,
+      `${jws}~${salt}~${index}~${path}~x`,
+      `~~~`,
+      `${h}..${sig}~${salt}~0~`,
+    ])
+      await expect(verifyOrigin(junk, batch[2]!, 'node-c', keys)).rejects.toThrow(OriginSignatureError);
+  });
+
+  it('never pass for the other form: a batch header over one object, or a detached signature read as a batch', async () => {
+    const [batchSig] = signOriginBatch(ring, [originLeaf(object)]);
+    const [h, , s] = batchSig!.split('~')[0]!.split('.');
+    await expect(verifyOrigin(`${h}..${s}`, object, 'node-c', ring.publicKeys())).rejects.toThrow(/not a vigil-origin\+jws/);
+    const single = signOrigin(ring, object);
+    const [sh, , ss] = single.split('.');
+    const payload = Buffer.from(JSON.stringify({ root: originLeaf(object).hash.toString('base64url'), size: 1 })).toString('base64url');
+    await expect(verifyOrigin(`${sh}.${payload}.${ss}~${'A'.repeat(22)}~0~`, object, 'node-c', ring.publicKeys())).rejects.toThrow(
+      /not a vigil-origin-batch\+jws/,
+    );
+  });
+
+  it('reveal nothing of the versions a receiver does not get: their leaves are salted, and the salt travels only with its version', async () => {
+    const visible = { ...object, id: 'indicator--11111111-1111-4111-8111-111111111111' };
+    const withheld = { ...object, id: 'indicator--22222222-2222-4222-8222-222222222222', pattern: "[ipv4-addr:value = '203.0.113.9']" };
+    const leaves = [originLeaf(visible), originLeaf(withheld)];
+    const [sig] = signOriginBatch(ring, leaves);
+    // What the receiver of `visible` holds of `withheld`: one hash in the audit path.
+    const sibling = Buffer.from(sig!.split('~')[3]!, 'base64url');
+    expect(sibling.equals(leaves[1]!.hash)).toBe(true);
+    // A guess at the withheld version, right to the byte, cannot be confirmed without its salt.
+    const guess = new TextEncoder().encode(canonicalize(withheld)!);
+    expect(sibling.equals(leafHash(guess))).toBe(false);
+    expect(sibling.equals(originLeaf(withheld).hash)).toBe(false);
+    expect(sig).not.toContain(leaves[1]!.salt.toString('base64url'));
+  });
+
+  it(`split leaves into batches of at most ${MAX_BATCH_LEAVES}, each checked once per page however many of its versions the page holds`, async () => {
+    const batch = versions(MAX_BATCH_LEAVES + 3);
+    const sigs = originSigner(ring).signLeaves(batch.map((o) => originLeaf(o)));
+    expect(new Set(sigs.map((s) => s.split('~')[0])).size).toBe(2);
+    expect(Math.max(...sigs.map((s) => s.split('~')[3]!.split('.').length))).toBe(10);
+    const checks: BatchChecks = new Map();
+    await Promise.all(batch.map((o, i) => verifyOrigin(sigs[i]!, o, 'node-c', ring.publicKeys(), checks)));
+    expect(checks.size).toBe(2);
+  });
+
+  it("agree with jose: the batch's JWS is a compact JWS jose verifies, over {root, size}", async () => {
+    const [sig] = signOriginBatch(
+      ring,
+      versions(3).map((o) => originLeaf(o)),
+    );
+    const jwk = ring.publicKeys()[0]!;
+    const { payload, protectedHeader } = await compactVerify(sig!.split('~')[0]!, await importJWK(jwk, 'EdDSA'));
+    expect(protectedHeader).toMatchObject({ alg: 'EdDSA', typ: 'vigil-origin-batch+jws', iss: 'node-c', kid: jwk.kid });
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({ root: expect.stringMatching(/^[\w-]{43}$/), size: 3 });
   });
 });
