@@ -4,7 +4,8 @@ import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { authenticateFeed } from '../services/auth.ts';
 import type { Principal } from '../services/auth.ts';
-import { isFeedKind, pollFeed } from '../services/feeds.ts';
+import { pollFeed } from '../services/feeds.ts';
+import { FEED_KINDS } from '../stix/feed-values.ts';
 import type { FeedFormat } from '../services/feeds.ts';
 import { parseAuthorization } from '../taxii/credentials.ts';
 
@@ -30,13 +31,6 @@ async function feedCaller(deps: Deps, c: Context): Promise<Principal> {
   return principal;
 }
 
-/** `ipv4.txt` … `md5.txt`, or `indicators.csv`. */
-function formatOf(file: string): FeedFormat | undefined {
-  if (file === 'indicators.csv') return 'csv';
-  const kind = file.endsWith('.txt') ? file.slice(0, -4) : '';
-  return isFeedKind(kind) ? kind : undefined;
-}
-
 /** The body's text chunks as a byte stream, read from the database only as the client takes them. */
 function streamOf(first: string | undefined, rest: AsyncGenerator<string>): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -60,12 +54,9 @@ function streamOf(first: string | undefined, rest: AsyncGenerator<string>): Read
 
 export function feedRoutes(deps: Deps): Hono {
   const app = new Hono({ strict: false });
-  app.get('/:collection/:file', async (c) => {
-    const format = formatOf(c.req.param('file'));
-    if (!format)
-      throw new VigilError('not-found', `no feed '${c.req.param('file')}': ipv4, ipv6, domain, url, sha256 or md5 .txt, or indicators.csv`);
+  const serve = (format: FeedFormat) => async (c: Context) => {
     const who = await feedCaller(deps, c);
-    const answer = await pollFeed(deps, who, c.req.param('collection'), format, {
+    const answer = await pollFeed(deps, who, c.req.param('collection') ?? '', format, {
       ifNoneMatch: c.req.header('if-none-match'),
       ifModifiedSince: c.req.header('if-modified-since'),
     });
@@ -82,6 +73,9 @@ export function feedRoutes(deps: Deps): Hono {
     const body = answer.body();
     const first = await body.next();
     return c.body(streamOf(first.done ? undefined : first.value, body), 200, headers);
-  });
+  };
+  // One route per list (an unknown one is the node's usual 404), so the OpenAPI table names each.
+  for (const kind of FEED_KINDS) app.get(`/:collection/${kind}.txt`, serve(kind));
+  app.get('/:collection/indicators.csv', serve('csv'));
   return app;
 }

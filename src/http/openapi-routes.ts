@@ -6,6 +6,8 @@ import { RESPONSE_SIGNATURE_HEADER } from '../federation/response-signature.ts';
 import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, params as taxiiParams } from '../taxii/query.ts';
 import { STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE } from '../taxii/media.ts';
 import { taxiiResources } from '../taxii/resources.ts';
+import { FEED_KINDS } from '../stix/feed-values.ts';
+import type { FeedKind } from '../stix/feed-values.ts';
 
 // Every route of the node's APIs, declared once for the OpenAPI document (openapi.ts). The schemas
 // are the ones the routes validate with; test/integration/openapi.test.ts fails when a route of
@@ -39,14 +41,14 @@ export const componentSchemas = {
 } satisfies Record<string, z.ZodType>;
 
 export type SchemaName = keyof typeof componentSchemas;
-export type Security = 'bearer' | 'basic' | 'vigilProof' | 'anonymous';
+export type Security = 'bearer' | 'basic' | 'vigilProof' | 'feedToken' | 'anonymous';
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export type Operation = {
   method: Method;
   /** OpenAPI form: `{id}` for Hono's `:id`. */
   path: string;
-  tag: 'TAXII' | 'Admin' | 'Alerts' | 'Operations';
+  tag: 'TAXII' | 'Admin' | 'Alerts' | 'Feeds' | 'Operations';
   summary: string;
   description?: string;
   /** Kept for one release under an old name; `description` names the new one. */
@@ -55,6 +57,8 @@ export type Operation = {
   /** Media type → schema. */
   body?: Partial<Record<string, SchemaName>>;
   response: { status: number; description: string; media?: string; schema?: SchemaName; headers?: string[] };
+  /** Answers other than the success and the errors: 304 to a conditional GET. */
+  notModified?: boolean;
   errors: number[];
   security: readonly Security[];
 };
@@ -70,6 +74,7 @@ export const pathParams: Record<string, z.ZodType> = {
   clientId: uuid('Client id'),
   collectionId: uuid('Collection id'),
   alertId: uuid('Alert id'),
+  collection: uuid('Collection id'),
 };
 
 const pick = (names: readonly (keyof typeof taxiiParams.shape)[]) => Object.fromEntries(names.map((n) => [n, taxiiParams.shape[n]]));
@@ -331,4 +336,33 @@ const alertOps: Operation[] = [
   alertOp('post', '/subscriptions/{id}/deliveries/{alertId}/retry', 'Send a dead alert again'),
 ];
 
-export const operations: readonly Operation[] = [...operational, ...taxiiOps, ...adminOps, ...alertOps];
+const FEED_HEADERS = ['ETag', 'Last-Modified', 'Cache-Control'];
+
+function feedOp(file: string, summary: string, media: string): Operation {
+  return {
+    method: 'get',
+    path: `/feeds/{collection}/${file}`,
+    tag: 'Feeds',
+    summary,
+    response: { status: 200, description: summary, media, headers: FEED_HEADERS },
+    notModified: true,
+    errors: [400, 401, 403, 404],
+    security: ['bearer', 'basic', 'feedToken', 'anonymous'],
+  };
+}
+
+const LIST_NAMES: Record<FeedKind, string> = {
+  ipv4: 'IPv4 addresses and networks (CIDR)',
+  ipv6: 'IPv6 addresses and networks (CIDR)',
+  domain: 'Domain names',
+  url: 'URLs',
+  sha256: 'SHA-256 file hashes',
+  md5: 'MD5 file hashes',
+};
+
+const feedOps: Operation[] = [
+  ...FEED_KINDS.map((kind) => feedOp(`${kind}.txt`, `${LIST_NAMES[kind]}, one a line`, 'text/plain; charset=utf-8')),
+  feedOp('indicators.csv', 'Every value with its object, confidence, TLP level and valid_until (RFC 4180)', 'text/csv; charset=utf-8'),
+];
+
+export const operations: readonly Operation[] = [...operational, ...taxiiOps, ...adminOps, ...alertOps, ...feedOps];

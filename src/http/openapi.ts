@@ -49,6 +49,13 @@ const SECURITY_SCHEMES = {
       'a key pinned for the peer and binds the audience, method (htm) and URL (htu); it lives 60 s at most and is used once. ' +
       `The answer then carries \`${RESPONSE_SIGNATURE_HEADER}\`, a signature over its body.`,
   },
+  feedToken: {
+    type: 'apiKey',
+    in: 'query',
+    name: 'token',
+    description:
+      "A feed client's token in the URL (`?token=`), for firewalls that cannot send headers. Feeds only, and only a feed client's token: it opens nothing else.",
+  },
 } as const;
 
 const TAGS = [
@@ -62,6 +69,11 @@ const TAGS = [
       "The admin API: API roots, collections, clients and their grants, sources (the peers' collections this node pulls). Admin token only.",
   },
   { name: 'Alerts', description: 'Alert subscriptions, their deliveries, and the live stream. A client token, or the admin token.' },
+  {
+    name: 'Feeds',
+    description:
+      'Plain lists for firewalls, DNS and EDR tools (docs/feeds.md), under the TLP policy of TAXII reads. Poll with `If-None-Match`: 304 when nothing changed.',
+  },
   { name: 'Operations', description: 'Health, readiness, metrics, the node keys and this document. No credentials but for metrics.' },
 ];
 
@@ -122,7 +134,15 @@ function responses(op: Operation): Json {
   if (headers) ok.headers = Object.fromEntries(headers.map((h) => [h, { $ref: `#/components/headers/${h}` }]));
   const statuses = [...new Set([...op.errors, ...commonErrors(op)])].sort((a, b) => a - b);
   const errors = Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
-  return { [String(status)]: ok, ...errors };
+  const notModified = op.notModified
+    ? {
+        '304': {
+          description: 'Not modified: the If-None-Match tag is current (no body)',
+          headers: { ETag: { $ref: '#/components/headers/ETag' } },
+        },
+      }
+    : {};
+  return { [String(status)]: ok, ...notModified, ...errors };
 }
 
 function security(names: readonly Security[]): Json[] {
@@ -196,6 +216,15 @@ export function openApiDocument(options: { publicUrl?: string | undefined } = {}
           description: 'Seconds to wait before sending the request again',
           schema: { type: 'integer', minimum: 0 },
         },
+        ETag: {
+          description: 'A strong tag of the list as this caller sees it: send it back as If-None-Match',
+          schema: { type: 'string' },
+        },
+        'Last-Modified': {
+          description: 'The latest change this caller can see; If-Modified-Since is honoured without If-None-Match',
+          schema: { type: 'string' },
+        },
+        'Cache-Control': { description: '`private, no-cache`: ask again each time', schema: { type: 'string' } },
         [RESPONSE_SIGNATURE_HEADER]: {
           description: "On a peer's signed pull only: this node's signature over the body",
           schema: { type: 'string' },

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { levelName } from '../policy/levels.ts';
-import { FEED_KINDS } from '../stix/feed-values.ts';
 import type { FeedKind } from '../stix/feed-values.ts';
 import { findCollection } from '../store/collections.ts';
 import { feedRowsAfter, feedState, feedValuesAfter } from '../store/feeds.ts';
@@ -16,10 +15,6 @@ import type { Principal } from './auth.ts';
 
 /** A list (one kind) or the CSV of every kind. */
 export type FeedFormat = FeedKind | 'csv';
-
-export function isFeedKind(kind: string): kind is FeedKind {
-  return (FEED_KINDS as readonly string[]).includes(kind);
-}
 
 /** Values read per query: a million-line list streams in bounded memory. */
 export const FEED_BATCH = 10_000;
