@@ -32,6 +32,8 @@ export type Sizes = {
   replicaObjects: number;
   federationInterval: number;
   federationProbes: number;
+  /** Lines of the firewall feed served in one poll (issue 18: 1,000,000). */
+  feedLines: number;
 };
 
 export type Options = { smoke: boolean; out: string; databases: { kind: 'postgres' | 'pglite'; url?: string; sizes: Sizes }[] };
@@ -59,6 +61,7 @@ const FULL: Sizes = {
   replicaObjects: 100_000,
   federationInterval: 5,
   federationProbes: 5,
+  feedLines: 1_000_000,
 };
 const PGLITE: Partial<Sizes> = {
   objects: 20_000,
@@ -67,6 +70,7 @@ const PGLITE: Partial<Sizes> = {
   bundleObjects: 5000,
   pollSeconds: 5,
   federationObjects: 10_000,
+  feedLines: 200_000,
 };
 const SMOKE: Sizes = {
   objects: 600,
@@ -91,6 +95,7 @@ const SMOKE: Sizes = {
   replicaObjects: 600,
   federationInterval: 1,
   federationProbes: 1,
+  feedLines: 2_000,
 };
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/vigil_ci';
@@ -119,6 +124,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'federation-objects': { type: 'string' },
       'federation-large-objects': { type: 'string' },
       'replica-objects': { type: 'string' },
+      'feed-lines': { type: 'string' },
     },
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v.replaceAll('_', '')));
@@ -136,6 +142,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       federationObjects: num(values['federation-objects']),
       federationLargeObjects: num(values['federation-large-objects']),
       replicaObjects: num(values['replica-objects']),
+      feedLines: num(values['feed-lines']),
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Sizes>;
   if (values.smoke) {

@@ -7,6 +7,7 @@ import type { Target } from './target.ts';
 import { ADMIN_TOKEN } from './target.ts';
 import { alertLatency } from './scenarios/alerts.ts';
 import { largeBundle } from './scenarios/bundle.ts';
+import { feedScenario } from './scenarios/feeds.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { headPoll } from './scenarios/poll.ts';
 import { fullReadNode, fullReadRaw } from './scenarios/read.ts';
@@ -181,5 +182,8 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
     extra: {},
     note: t.rss.source,
   });
+
+  log(`${t.kind}: a firewall feed of ${n(s.feedLines)} lines`);
+  rows.push(...(await feedScenario(t, s.feedLines)));
   return rows;
 }

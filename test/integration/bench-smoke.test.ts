@@ -33,6 +33,7 @@ describe('npm run bench:smoke', () => {
       'Alerts',
       'Federation catch-up',
       'Federation latency',
+      'Feed',
       // A read replica needs PostgreSQL's own programs: the PostgreSQL pass starts a pair.
       ...(process.env.TEST_DATABASE_URL ? ['SIEM polls, primary alone (replica pair)', 'SIEM polls, reads on one hot standby'] : []),
     ]) {
