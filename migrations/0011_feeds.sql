@@ -21,6 +21,10 @@ CREATE TABLE feed_values (
     REFERENCES objects (collection_id, id, spec_version, version_key) ON DELETE CASCADE
 );
 CREATE INDEX feed_values_by_version ON feed_values (collection_id, id, spec_version, version_key);
+-- URLs without their scheme, for firewalls whose URL lists take none (PAN-OS): read in this order.
+CREATE INDEX feed_values_url_without_scheme
+  ON feed_values (collection_id, regexp_replace(value, '^[A-Za-z][A-Za-z0-9+.-]*://', ''), value, id, spec_version, version_key)
+  WHERE kind = 'url';
 -- The latest end of validity that has passed, for a feed's ETag: found without a scan.
 CREATE INDEX feed_values_by_expiry ON feed_values (collection_id, valid_until) WHERE valid_until IS NOT NULL;
 

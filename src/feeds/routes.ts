@@ -55,11 +55,22 @@ function streamOf(first: string | undefined, rest: AsyncGenerator<string>): Read
 export function feedRoutes(deps: Deps): Hono {
   const app = new Hono({ strict: false });
   const serve = (format: FeedFormat) => async (c: Context) => {
+    const scheme = c.req.query('scheme');
+    if (scheme !== undefined && (format !== 'url' || scheme !== 'omit')) {
+      throw new VigilError(
+        'invalid-parameter',
+        "scheme: only url.txt takes it, and only as scheme=omit (URLs without 'http://' or 'https://')",
+      );
+    }
     const who = await feedCaller(deps, c);
-    const answer = await pollFeed(deps, who, c.req.param('collection') ?? '', format, {
-      ifNoneMatch: c.req.header('if-none-match'),
-      ifModifiedSince: c.req.header('if-modified-since'),
-    });
+    const answer = await pollFeed(
+      deps,
+      who,
+      c.req.param('collection') ?? '',
+      format,
+      { ifNoneMatch: c.req.header('if-none-match'), ifModifiedSince: c.req.header('if-modified-since') },
+      { schemeless: scheme === 'omit' },
+    );
     const headers: Record<string, string> = {
       ETag: answer.etag,
       // Each poll asks again (with If-None-Match): a list is never served stale from a cache.

@@ -361,7 +361,12 @@ const LIST_NAMES: Record<FeedKind, string> = {
 };
 
 const feedOps: Operation[] = [
-  ...FEED_KINDS.map((kind) => feedOp(`${kind}.txt`, `${LIST_NAMES[kind]}, one a line`, 'text/plain; charset=utf-8')),
+  ...FEED_KINDS.map((kind) => ({
+    ...feedOp(`${kind}.txt`, `${LIST_NAMES[kind]}, one a line`, 'text/plain; charset=utf-8'),
+    ...(kind === 'url'
+      ? { query: { scheme: z.literal('omit').optional().describe('`omit`: each URL without its scheme (PAN-OS URL lists take none)') } }
+      : {}),
+  })),
   feedOp('indicators.csv', 'Every value with its object, confidence, TLP level and valid_until (RFC 4180)', 'text/csv; charset=utf-8'),
 ];
 

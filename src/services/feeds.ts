@@ -5,7 +5,7 @@ import { levelName } from '../policy/levels.ts';
 import type { FeedKind } from '../stix/feed-values.ts';
 import { findCollection } from '../store/collections.ts';
 import { feedRowsAfter, feedState, feedValuesAfter } from '../store/feeds.ts';
-import type { FeedReader, FeedRow, FeedRowKey, FeedState } from '../store/feeds.ts';
+import type { FeedPosition, FeedReader, FeedRow, FeedRowKey, FeedState } from '../store/feeds.ts';
 import { readableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
 
@@ -15,6 +15,9 @@ import type { Principal } from './auth.ts';
 
 /** A list (one kind) or the CSV of every kind. */
 export type FeedFormat = FeedKind | 'csv';
+
+/** How a poll asks: `schemeless` gives URLs without `http://` or `https://` (PAN-OS URL lists take none). */
+export type FeedOptions = { schemeless?: boolean /** Feed rows per read of the database (FEED_BATCH). */; batch?: number };
 
 /** Values read per query: a million-line list streams in bounded memory. */
 export const FEED_BATCH = 10_000;
@@ -48,9 +51,21 @@ async function feedReader(deps: Deps, who: Principal, collectionId: string): Pro
  * differ, so do their lists), and the state (feedState): a new, revoked, released or deleted
  * object, or an expiry passing, changes it.
  */
-function etagOf(format: FeedFormat, r: FeedReader, state: FeedState): string {
+function etagOf(format: FeedFormat, options: FeedOptions, r: FeedReader, state: FeedState): string {
   const hash = createHash('sha256')
-    .update(JSON.stringify(['feed/1', format, r.collectionId, r.audience, r.relaxContainers, state.added, state.expired, state.generation]))
+    .update(
+      JSON.stringify([
+        'feed/1',
+        format,
+        options.schemeless === true,
+        r.collectionId,
+        r.audience,
+        r.relaxContainers,
+        state.added,
+        state.expired,
+        state.generation,
+      ]),
+    )
     .digest('base64url');
   return `"${hash.slice(0, 32)}"`;
 }
@@ -114,11 +129,12 @@ export async function pollFeed(
   collectionId: string,
   format: FeedFormat,
   conditions: { ifNoneMatch?: string | undefined; ifModifiedSince?: string | undefined },
+  options: FeedOptions = {},
 ): Promise<FeedAnswer> {
   const reader = await feedReader(deps, who, collectionId);
   const db = deps.database.read();
   const state = await feedState(db, reader, format === 'csv' ? undefined : format);
-  const etag = etagOf(format, reader, state);
+  const etag = etagOf(format, options, reader, state);
   const last = lastChange(state);
   const lastModified = last !== undefined && last <= Date.now() ? new Date(last).toUTCString() : undefined;
   const notModified =
@@ -131,21 +147,23 @@ export async function pollFeed(
       ? async function* () {
           yield CSV_HEADER;
           let after: FeedRowKey | undefined;
-          for (;;) {
-            const rows = await feedRowsAfter(db, reader, after, FEED_BATCH);
-            yield* chunksOf(rows, csvLine);
-            if (rows.length < FEED_BATCH) return;
-            after = rows.at(-1)!;
-          }
+          do {
+            const read = await feedRowsAfter(db, reader, after, options.batch ?? FEED_BATCH);
+            yield* chunksOf(read.rows, csvLine);
+            after = read.next;
+          } while (after);
         }
       : async function* () {
-          let after: string | undefined;
-          for (;;) {
-            const values = await feedValuesAfter(db, reader, format, after, FEED_BATCH);
+          let after: FeedPosition | undefined;
+          let previous: string | undefined;
+          do {
+            const read = await feedValuesAfter(db, reader, format, after, options.batch ?? FEED_BATCH, options.schemeless);
+            // A value held by several objects comes in adjacent rows, perhaps across two windows.
+            const values = read.values.filter((v, i, all) => v !== (i === 0 ? previous : all[i - 1]));
+            if (read.values.length > 0) previous = read.values.at(-1);
             yield* chunksOf(values, (v) => `${v}\n`);
-            if (values.length < FEED_BATCH) return;
-            after = values.at(-1)!;
-          }
+            after = read.next;
+          } while (after);
         };
   return { etag, lastModified, notModified, body };
 }

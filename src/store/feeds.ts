@@ -103,13 +103,57 @@ export async function feedState(db: Db, r: FeedReader, kind: FeedKind | undefine
   return res.rows[0]!;
 }
 
-/** The next `limit` distinct values of a kind after `after` (in byte order), that the reader may see and that have not expired. */
-export async function feedValuesAfter(db: Db, r: FeedReader, kind: FeedKind, after: string | undefined, limit: number): Promise<string[]> {
-  const from = after === undefined ? sql`` : sql`AND f.value > ${after}`;
-  const res = await sql<{ value: string }>`SELECT DISTINCT f.value FROM feed_values f ${versionOf}
-    WHERE f.collection_id = ${r.collectionId} AND f.kind = ${kind} ${from} AND ${live} AND ${visible(r)}
-    ORDER BY 1 LIMIT ${limit}`.execute(db);
-  return res.rows.map((row) => row.value);
+/** A URL without its scheme (`https://a.example/x` → `a.example/x`): the expression of the index feed_values_url_without_scheme. */
+const withoutScheme = sql<string>`regexp_replace(f.value, '^[A-Za-z][A-Za-z0-9+.-]*://', '')`;
+
+/** Where a read of a list stopped: the last feed row it scanned (the table's key within a kind). */
+export type FeedPosition = { key: string; value: string; id: string; spec_version: string; version_key: string };
+
+/** A window of feed rows, in key order, each with whether this reader is served it. */
+type Scanned = FeedPosition & { shown: boolean };
+
+/** The conditions on a feed row (alias `f`) for this reader: not expired, and its version visible as TAXII reads decide. */
+function shown(r: FeedReader): RawBuilder<boolean> {
+  return sql<boolean>`(${live} AND EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = f.collection_id AND o.id = f.id
+    AND o.spec_version = f.spec_version AND o.version_key = f.version_key AND ${visible(r)}))`;
+}
+
+/**
+ * The next values of a list after `after` that the reader may see, from a window of `limit` feed
+ * rows in key order; URLs without their scheme when `schemeless`. Each read scans exactly its
+ * window on an index and checks each row's version by its key: a join left to the planner hashes
+ * every later row of the list for each window. A value several objects hold comes in adjacent
+ * rows; the caller drops repeats. `next` is undefined once the list is read.
+ */
+export async function feedValuesAfter(
+  db: Db,
+  r: FeedReader,
+  kind: FeedKind,
+  after: FeedPosition | undefined,
+  limit: number,
+  schemeless = false,
+): Promise<{ values: string[]; next: FeedPosition | undefined }> {
+  const key = schemeless && kind === 'url' ? withoutScheme : sql<string>`f.value`;
+  const order =
+    schemeless && kind === 'url'
+      ? sql`${key}, f.value, f.id, f.spec_version, f.version_key`
+      : sql`f.value, f.id, f.spec_version, f.version_key`;
+  const from =
+    after === undefined
+      ? sql``
+      : schemeless && kind === 'url'
+        ? sql`AND (${key}, f.value, f.id, f.spec_version, f.version_key) > (${after.key}, ${after.value}, ${after.id}, ${after.spec_version}, ${after.version_key}::timestamptz)`
+        : sql`AND (f.value, f.id, f.spec_version, f.version_key) > (${after.value}, ${after.id}, ${after.spec_version}, ${after.version_key}::timestamptz)`;
+  const res =
+    await sql<Scanned>`SELECT f.key, f.value, f.id, f.spec_version, f.version_key::text AS version_key, ${shown(r)} AS shown FROM (
+      SELECT f.*, ${key} AS key FROM feed_values f WHERE f.collection_id = ${r.collectionId} AND f.kind = ${kind} ${from}
+      ORDER BY ${order} LIMIT ${limit}
+    ) f ORDER BY ${schemeless && kind === 'url' ? sql`f.key, f.value, f.id, f.spec_version, f.version_key` : sql`f.value, f.id, f.spec_version, f.version_key`}`.execute(
+      db,
+    );
+  const values = res.rows.filter((row) => row.shown).map((row) => row.key);
+  const last = res.rows.at(-1);
+  return { values, next: res.rows.length === limit && last ? { ...last } : undefined };
 }
 
 /** A row of the CSV feed: one per value and object. */
@@ -122,17 +166,46 @@ export type FeedRow = {
   valid_until: string | null;
 };
 
-/** Where a CSV read stopped: its last row's kind, value and object id. */
-export type FeedRowKey = Pick<FeedRow, 'kind' | 'value' | 'id'>;
+/** Where a CSV read stopped: the last feed row it scanned. */
+export type FeedRowKey = { kind: FeedKind; value: string; id: string; spec_version: string; version_key: string };
 
-/** The next `limit` rows after `after`, by kind, value and object id, that the reader may see and that have not expired. */
-export async function feedRowsAfter(db: Db, r: FeedReader, after: FeedRowKey | undefined, limit: number): Promise<FeedRow[]> {
-  const from = after === undefined ? sql`` : sql`AND (f.kind, f.value, f.id) > (${after.kind}, ${after.value}, ${after.id})`;
-  const res = await sql<FeedRow>`SELECT f.kind, f.value, f.id, f.confidence, o.tlp_level, ${taxiiTimeOf(sql`f.valid_until`)} AS valid_until
-    FROM feed_values f ${versionOf}
-    WHERE f.collection_id = ${r.collectionId} ${from} AND ${live} AND ${visible(r)}
-    ORDER BY f.kind, f.value, f.id LIMIT ${limit}`.execute(db);
-  return res.rows;
+/**
+ * The next rows after `after`, by kind, value and object, that the reader may see and that have
+ * not expired, from a window of `limit` feed rows (as feedValuesAfter reads). `next` is undefined
+ * once the feed is read.
+ */
+export async function feedRowsAfter(
+  db: Db,
+  r: FeedReader,
+  after: FeedRowKey | undefined,
+  limit: number,
+): Promise<{ rows: FeedRow[]; next: FeedRowKey | undefined }> {
+  const from =
+    after === undefined
+      ? sql``
+      : sql`AND (f.kind, f.value, f.id, f.spec_version, f.version_key) > (${after.kind}, ${after.value}, ${after.id}, ${after.spec_version}, ${after.version_key}::timestamptz)`;
+  const res = await sql<FeedRowKey & FeedRow & { shown: boolean }>`
+    SELECT f.kind, f.value, f.id, f.spec_version, f.version_key::text AS version_key, f.confidence,
+           ${taxiiTimeOf(sql`f.valid_until`)} AS valid_until, v.tlp_level, (${live} AND v.tlp_level IS NOT NULL) AS shown
+    FROM (
+      SELECT f.* FROM feed_values f WHERE f.collection_id = ${r.collectionId} ${from}
+      ORDER BY f.kind, f.value, f.id, f.spec_version, f.version_key LIMIT ${limit}
+    ) f LEFT JOIN LATERAL (
+      SELECT o.tlp_level FROM objects o WHERE o.collection_id = f.collection_id AND o.id = f.id
+        AND o.spec_version = f.spec_version AND o.version_key = f.version_key AND ${visible(r)}
+    ) v ON true
+    ORDER BY f.kind, f.value, f.id, f.spec_version, f.version_key`.execute(db);
+  const last = res.rows.at(-1);
+  const rows = res.rows
+    .filter((row) => row.shown)
+    .map(({ kind, value, id, confidence, tlp_level, valid_until }) => ({ kind, value, id, confidence, tlp_level, valid_until }));
+  return {
+    rows,
+    next:
+      res.rows.length === limit && last
+        ? { kind: last.kind, value: last.value, id: last.id, spec_version: last.spec_version, version_key: last.version_key }
+        : undefined,
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLog } from '../../src/log.ts';
+import { pollFeed } from '../../src/services/feeds.ts';
 import { startTestNode, TAXII } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, ipv4, postObjects } from '../support/stix.ts';
@@ -88,6 +89,22 @@ describe('the lists', () => {
     }
   });
 
+  it('serves URLs without their scheme on asking (scheme=omit), once each, and refuses the parameter elsewhere', async () => {
+    const urls = await newCollection();
+    await postObjects(node, urls.base, [
+      indicator({
+        pattern: "[url:value = 'http://b.example/x'] OR [url:value = 'https://b.example/x'] OR [url:value = 'https://a.example/y']",
+      }),
+    ]);
+    const plain = await feed(`/feeds/${urls.id}/url.txt`);
+    expect(plain.text).toBe('http://b.example/x\nhttps://a.example/y\nhttps://b.example/x\n');
+    const omitted = await feed(`/feeds/${urls.id}/url.txt?scheme=omit`);
+    expect(omitted.text).toBe('a.example/y\nb.example/x\n');
+    expect(omitted.headers.get('etag')).not.toBe(plain.headers.get('etag'));
+    expect((await feed(`/feeds/${urls.id}/ipv4.txt?scheme=omit`)).status).toBe(400);
+    expect((await feed(`/feeds/${urls.id}/url.txt?scheme=keep`)).status).toBe(400);
+  });
+
   it('serves the CSV: one row per value and object, RFC 4180 quoting', async () => {
     const got = await feed(`/feeds/${col.id}/indicators.csv`);
     expect(got.status).toBe(200);
@@ -118,6 +135,34 @@ describe('the lists', () => {
       const got = await feed(path);
       expect(got.status, path).toBe(404);
       expect(JSON.parse(got.text)).toMatchObject({ http_status: '404' });
+    }
+  });
+
+  it('serves a value held by several objects once, whichever of them the reader may see, however the reads fall', async () => {
+    const dup = await newCollection();
+    const green = await newClient(dup.id, { clearance: 'GREEN' });
+    const red = (v: string) => indicator({ pattern: `[ipv4-addr:value = '${v}']`, object_marking_refs: [TLP1.red] });
+    const visible = (v: string) => indicator({ pattern: `[ipv4-addr:value = '${v}']`, object_marking_refs: [TLP1.green] });
+    await postObjects(node, dup.base, [
+      red('192.0.2.1'),
+      red('192.0.2.1'),
+      visible('192.0.2.1'),
+      visible('192.0.2.1'),
+      red('192.0.2.2'),
+      visible('192.0.2.3'),
+    ]);
+    const who = { kind: 'client', id: green.id, name: green.name, role: 'client', clearance: 1, ownOrg: false, peerAmber: false } as const;
+    for (const batch of [1, 2, 3, 10_000]) {
+      for (const [format, want] of [
+        ['ipv4', '192.0.2.1\n192.0.2.3\n'],
+        ['csv', 3],
+      ] as const) {
+        const answer = await pollFeed(node.deps, who, dup.id, format, {}, { batch });
+        let text = '';
+        for await (const chunk of answer.body!()) text += chunk;
+        if (typeof want === 'string') expect(text, `batch ${batch}`).toBe(want);
+        else expect(text.split('\r\n').slice(1, -1), `batch ${batch}`).toHaveLength(want);
+      }
     }
   });
 
