@@ -147,6 +147,29 @@ const OUTCOMES: { file: string; holding: string; check(r: SnippetResult): void }
     },
   },
   {
+    file: 'docs/feeds.md',
+    holding: 'url.txt?scheme=omit',
+    check: ({ stdout }) => {
+      // The GREEN feed client's lists: no RED address, no address whose pattern needs a port too.
+      expect(stdout).toBe('198.51.100.77\n203.0.113.0/24\nwebmail-login.example.com\nwebmail-login.example.com/owa/auth.php?id=7,8\n');
+    },
+  },
+  {
+    file: 'docs/feeds.md',
+    holding: 'If-None-Match: $ETAG',
+    check: ({ stdout }) => expect(stdout.trim()).toBe('304'),
+  },
+  {
+    file: 'docs/feeds.md',
+    holding: 'indicators.csv"',
+    check: ({ stdout }) => {
+      expect(stdout.startsWith('value,type,indicator_id,confidence,tlp,valid_until\r\n')).toBe(true);
+      expect(stdout).toContain(
+        '"https://webmail-login.example.com/owa/auth.php?id=7,8",url,indicator--3a9d6f1c-7e2b-4c5d-8f0a-1b4e7c9d2f36,70,GREEN,\r\n',
+      );
+    },
+  },
+  {
     file: 'docs/operating.md',
     holding: 'http://127.0.0.1:8000/healthz',
     check: ({ stdout }) => {
