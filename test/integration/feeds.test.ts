@@ -338,6 +338,21 @@ describe('who may read a feed', () => {
     expect(put.status).toBe(400);
   });
 
+  it('lets no client become a feed client while it holds a write right', async () => {
+    const writer = await newClient(col.id, { grants: [{ collection_id: col.id, can_read: true, can_write: true }] });
+    const patch = (id: string) =>
+      node.request(`/admin/clients/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ kind: 'feed' }),
+      });
+    expect((await patch(writer.id)).status).toBe(400);
+    const reader = await newClient(col.id);
+    expect((await patch(reader.id)).status).toBe(200);
+    expect((await feed(`/feeds/${col.id}/ipv4.txt?token=${reader.token}`, { token: null })).status).toBe(200);
+    expect((await node.request(`${col.base}/objects/`, { token: reader.token, headers: { accept: TAXII } })).status).toBe(401);
+  });
+
   it('never writes the token of a URL to the log', async () => {
     lines.length = 0;
     await feed(`/feeds/${col.id}/ipv4.txt?token=${feedClient.token}`, { token: null });
@@ -345,5 +360,27 @@ describe('who may read a feed', () => {
     const requests = lines.filter((l) => l.msg === 'request' && String(l.path).startsWith('/feeds/'));
     expect(requests).toHaveLength(2);
     expect(JSON.stringify(lines)).not.toContain(feedClient.token);
+  });
+});
+
+describe('rate limits', () => {
+  it("count a feed client's polls against its own bucket, as TAXII reads are counted", async () => {
+    const limited = await startTestNode({ RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '2' });
+    try {
+      const c = await adminJson(limited, 'POST', '/admin/collections', { api_root: 'default', title: 'limited' });
+      const fw = await adminJson(limited, 'POST', '/admin/clients', {
+        name: 'fw-limited',
+        kind: 'feed',
+        grants: [{ collection_id: c.id, can_read: true, can_write: false }],
+      });
+      const poll = () => limited.request(`/feeds/${c.id}/ipv4.txt?token=${fw.token}`, { token: null, headers: { accept: '*/*' } });
+      expect((await poll()).status).toBe(200);
+      expect((await poll()).status).toBe(200);
+      const refused = await poll();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await limited.stop();
+    }
   });
 });
