@@ -90,8 +90,18 @@ export function originLeaf(object: unknown, salt: Buffer = freshSalt()): OriginL
   return { salt, hash: leafHash(data) };
 }
 
+/**
+ * How versions the signing node took in from outside the federation (a TAXII server's feed, which
+ * signs nothing) entered it: signed in the batch's payload beside root and size. The signer
+ * vouches only that it received these versions from `url` at `at`, not for their content.
+ */
+export type Intake = { kind: 'taxii'; url: string; at: string };
+
+/** What a batch signs besides its tree. */
+export type OriginClaims = { intake?: Intake };
+
 /** Signs leaves as batches of at most MAX_BATCH_LEAVES: each leaf's signature string, in order. */
-function signLeavesWith(header: string, key: KeyObject, leaves: readonly OriginLeaf[]): string[] {
+function signLeavesWith(header: string, key: KeyObject, leaves: readonly OriginLeaf[], claims: OriginClaims = {}): string[] {
   const signatures: string[] = [];
   for (let from = 0; from < leaves.length; from += MAX_BATCH_LEAVES) {
     const batch = leaves.slice(from, from + MAX_BATCH_LEAVES);
@@ -103,16 +113,16 @@ function signLeavesWith(header: string, key: KeyObject, leaves: readonly OriginL
       if (t === undefined) encoded.set(node, (t = b64(node)));
       return t;
     };
-    const payload = b64(Buffer.from(JSON.stringify({ root: b64(root), size: batch.length })));
+    const payload = b64(Buffer.from(JSON.stringify({ root: b64(root), size: batch.length, ...claims })));
     const jws = `${header}.${payload}.${sign(null, Buffer.from(`${header}.${payload}`), key).toString('base64url')}`;
     for (const [i, leaf] of batch.entries()) signatures.push(`${jws}~${b64(leaf.salt)}~${i}~${paths[i]!.map(text).join('.')}`);
   }
   return signatures;
 }
 
-export function signOriginBatch(keyring: Keyring, leaves: readonly OriginLeaf[]): string[] {
+export function signOriginBatch(keyring: Keyring, leaves: readonly OriginLeaf[], claims?: OriginClaims): string[] {
   const { kid, key } = keyring.signingKeyObject();
-  return signLeavesWith(header(kid, keyring.nodeId, BATCH_TYP), key, leaves);
+  return signLeavesWith(header(kid, keyring.nodeId, BATCH_TYP), key, leaves, claims);
 }
 
 export class OriginSignatureError extends Error {
@@ -174,9 +184,37 @@ async function headerKey(protectedHeader: string, typ: string, originNode: strin
  * What a batch's signature says, checked once: the root and size it signed. A page holds up to a
  * thousand versions of a few batches; `batches` (one per page) keeps each check's outcome.
  */
-export type BatchChecks = Map<string, Promise<SignedTree>>;
+export type BatchChecks = Map<string, Promise<{ tree: SignedTree; intake: Intake | undefined }>>;
 
-function checkBatch(jws: string, originNode: string, keys: JWK[], batches: BatchChecks): Promise<SignedTree> {
+/** The intake claim of a batch payload: absent, or well formed. */
+function intakeClaim(claims: Record<string, unknown>): Intake | undefined {
+  const v = claims.intake;
+  if (v === undefined) return undefined;
+  const i = (v ?? {}) as Record<string, unknown>;
+  if (typeof v !== 'object' || i.kind !== 'taxii' || typeof i.url !== 'string' || typeof i.at !== 'string')
+    throw new OriginSignatureError('the batch payload has an unreadable intake claim');
+  return { kind: i.kind, url: i.url, at: i.at };
+}
+
+/**
+ * The intake claim a stored signature carries, read without checking it (the node checked it, or
+ * made it, when the version arrived): for the admin's provenance view. Undefined when none.
+ */
+export function readIntake(signature: string | null): Intake | undefined {
+  if (!signature?.includes('~')) return undefined;
+  try {
+    return intakeClaim(readJson(signature.split('.')[1] ?? '', 'payload'));
+  } catch {
+    return undefined;
+  }
+}
+
+function checkBatch(
+  jws: string,
+  originNode: string,
+  keys: JWK[],
+  batches: BatchChecks,
+): Promise<{ tree: SignedTree; intake: Intake | undefined }> {
   const id = `${originNode}\u0000${jws}`;
   let check = batches.get(id);
   if (!check) {
@@ -191,7 +229,7 @@ function checkBatch(jws: string, originNode: string, keys: JWK[], batches: Batch
         throw new OriginSignatureError('the batch payload is not {root, size}');
       if (!(await verifyAsync(Buffer.from(`${protectedHeader}.${payload}`), key, Buffer.from(sig, 'base64url'))))
         throw new OriginSignatureError('the batch does not match its origin signature');
-      return new SignedTree(Buffer.from(claims.root, 'base64url'), size as number);
+      return { tree: new SignedTree(Buffer.from(claims.root, 'base64url'), size as number), intake: intakeClaim(claims) };
     })();
     check.catch(() => {}); // told to each version that awaits it
     batches.set(id, check);
@@ -199,7 +237,13 @@ function checkBatch(jws: string, originNode: string, keys: JWK[], batches: Batch
   return check;
 }
 
-async function verifyInBatch(signature: string, object: unknown, originNode: string, keys: JWK[], batches: BatchChecks): Promise<void> {
+async function verifyInBatch(
+  signature: string,
+  object: unknown,
+  originNode: string,
+  keys: JWK[],
+  batches: BatchChecks,
+): Promise<Intake | undefined> {
   const [jws, salt, index, path, extra] = signature.split('~');
   if (!jws || salt === undefined || index === undefined || path === undefined || extra !== undefined)
     throw new OriginSignatureError('not a batch origin signature');
@@ -208,7 +252,7 @@ async function verifyInBatch(signature: string, object: unknown, originNode: str
     throw new OriginSignatureError('unreadable salt, index or audit path');
   const batch = checkBatch(jws, originNode, keys, batches);
   const leaf = originLeaf(object, Buffer.from(salt, 'base64url'));
-  const tree = await batch;
+  const { tree, intake } = await batch;
   if (
     !tree.includes(
       Number(index),
@@ -217,12 +261,14 @@ async function verifyInBatch(signature: string, object: unknown, originNode: str
     )
   )
     throw new OriginSignatureError('the object does not match its origin signature');
+  return intake;
 }
 
 /**
  * Checks an origin signature, of either form, against the keys listed for `originNode` (from
  * the trust list). Ed25519 only, verified with node:crypto on the thread pool: many may be
- * awaited at once. Checks of one page share `batches`, so each batch is verified once.
+ * awaited at once. Checks of one page share `batches`, so each batch is verified once. Resolves
+ * to the signed intake claim when `originNode` took the version in from outside the federation.
  */
 export async function verifyOrigin(
   signature: string,
@@ -230,7 +276,7 @@ export async function verifyOrigin(
   originNode: string,
   keys: JWK[],
   batches: BatchChecks = new Map(),
-): Promise<void> {
+): Promise<Intake | undefined> {
   if (signature.includes('~')) return verifyInBatch(signature, object, originNode, keys, batches);
   const [protectedHeader, empty, sig, extra] = signature.split('.');
   if (!protectedHeader || empty !== '' || !sig || extra !== undefined) throw new OriginSignatureError('not a detached compact JWS');
@@ -238,6 +284,7 @@ export async function verifyOrigin(
   const input = Buffer.from(`${protectedHeader}.${b64(canonicalBytes(object))}`);
   if (!(await verifyAsync(input, key, Buffer.from(sig, 'base64url'))))
     throw new OriginSignatureError('the object does not match its origin signature');
+  return undefined;
 }
 
 /**
@@ -258,7 +305,11 @@ function verifyAsync(data: Buffer, key: KeyObject, signature: Buffer): Promise<b
 const KEY_RECHECK_MS = 1000;
 
 /** Signs as the origin node: one object (`sign`), or the leaves of a batch (`signLeaves`). */
-export type OriginSigner = { nodeId: string; sign(object: unknown): string; signLeaves(leaves: readonly OriginLeaf[]): string[] };
+export type OriginSigner = {
+  nodeId: string;
+  sign(object: unknown): string;
+  signLeaves(leaves: readonly OriginLeaf[], claims?: OriginClaims): string[];
+};
 
 /**
  * What ingest needs to sign the versions that enter the federation here. It asks the keyring for
@@ -282,9 +333,9 @@ export function originSigner(keyring: Keyring): OriginSigner {
       const { kid, key } = current();
       return signWith(header(kid, nodeId, OBJECT_TYP), key, object);
     },
-    signLeaves(leaves) {
+    signLeaves(leaves, claims) {
       const { kid, key } = current();
-      return signLeavesWith(header(kid, nodeId, BATCH_TYP), key, leaves);
+      return signLeavesWith(header(kid, nodeId, BATCH_TYP), key, leaves, claims);
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   OriginSignatureError,
   originLeaf,
   originSigner,
+  readIntake,
   signOrigin,
   signOriginBatch,
   verifyOrigin,
@@ -190,5 +191,48 @@ describe('batch origin signatures (one JWS over the Merkle root of salted leaves
     const { payload, protectedHeader } = await compactVerify(sig!.split('~')[0]!, await importJWK(jwk, 'EdDSA'));
     expect(protectedHeader).toMatchObject({ alg: 'EdDSA', typ: 'vigil-origin-batch+jws', iss: 'node-c', kid: jwk.kid });
     expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({ root: expect.stringMatching(/^[\w-]{43}$/), size: 3 });
+  });
+});
+
+describe('the intake claim: versions a node took in from outside the federation', () => {
+  const intake = { kind: 'taxii' as const, url: 'https://feed.example.org/api1/collections/c1/', at: '2025-03-01T10:00:00.000Z' };
+
+  it('is signed in the batch payload beside root and size, and verifying a version yields it', async () => {
+    const batch = versions(3);
+    const sigs = originSigner(ring).signLeaves(
+      batch.map((o) => originLeaf(o)),
+      { intake },
+    );
+    const { payload } = await compactVerify(sigs[0]!.split('~')[0]!, await importJWK(ring.publicKeys()[0]!, 'EdDSA'));
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({ root: expect.any(String), size: 3, intake });
+    for (const [i, o] of batch.entries()) await expect(verifyOrigin(sigs[i]!, o, 'node-c', ring.publicKeys())).resolves.toEqual(intake);
+    expect(readIntake(sigs[1]!)).toEqual(intake);
+  });
+
+  it('is absent from what a node originated, and cannot be added or changed by a relay', async () => {
+    const batch = versions(2);
+    const [plain] = signOriginBatch(
+      ring,
+      batch.map((o) => originLeaf(o)),
+    );
+    await expect(verifyOrigin(plain!, batch[0]!, 'node-c', ring.publicKeys())).resolves.toBeUndefined();
+    expect(readIntake(plain!)).toBeUndefined();
+    expect(readIntake(signOrigin(ring, object))).toBeUndefined();
+    // A relay that rewrites the payload (to add a claim, or change its URL) breaks the signature.
+    const [h, , sig] = plain!.split('~')[0]!.split('.');
+    const rest = plain!.split('~').slice(1).join('~');
+    const claims = JSON.parse(Buffer.from(plain!.split('.')[1]!, 'base64url').toString());
+    const forged = Buffer.from(JSON.stringify({ ...claims, intake })).toString('base64url');
+    await expect(verifyOrigin(`${h}.${forged}.${sig}~${rest}`, batch[0]!, 'node-c', ring.publicKeys())).rejects.toThrow(/does not match/);
+  });
+
+  it('must be well formed', async () => {
+    const batch = versions(1);
+    const bad = originSigner(ring).signLeaves(
+      batch.map((o) => originLeaf(o)),
+      { intake: { kind: 'misp', url: 'x' } as never },
+    );
+    await expect(verifyOrigin(bad[0]!, batch[0]!, 'node-c', ring.publicKeys())).rejects.toThrow(/unreadable intake claim/);
+    expect(readIntake(bad[0]!)).toBeUndefined();
   });
 });
