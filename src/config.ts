@@ -58,6 +58,7 @@ const configSchema = z.object({
   KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).default(3600),
   KEY_RETENTION_SECONDS: z.coerce.number().int().min(0).default(604_800),
   PULL_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  SOURCE_ALLOW_HTTP: z.stringbool().default(false),
   ALERT_TICK_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   ALERT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
   ALERT_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(5),
@@ -148,6 +149,8 @@ export type Config = Readonly<{
   trustList: string | undefined;
   /** How often the puller looks for due sources; 0 turns the timer off (pulls run only on demand). */
   pullTickMs: number;
+  /** TAXII sources over plain http:// to hosts other than loopback (off: https only, http on loopback). */
+  sourceAllowHttp: boolean;
   /** Requests a minute and at once per principal, and a minute per address without valid credentials; 0: no limit. */
   rateLimits: Readonly<{ perMinute: number; burst: number; anonymousPerMinute: number }>;
   /** Proxies whose X-Forwarded-For names the caller's address: IP addresses and CIDR ranges. */
@@ -222,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustAnchor: c.TRUST_ANCHOR,
     trustList: c.TRUST_LIST,
     pullTickMs: c.PULL_TICK_MS,
+    sourceAllowHttp: c.SOURCE_ALLOW_HTTP,
     rateLimits: Object.freeze({
       perMinute: c.RATE_LIMIT_PER_MINUTE,
       burst: c.RATE_LIMIT_BURST,

@@ -128,8 +128,8 @@ export const peerIdentityBody = z.strictObject({
 const remoteName = z.string().regex(/^[^/?#\s]{1,200}$/, 'must be 1-200 characters, without "/", "?", "#" or spaces');
 
 /** Pull a peer's collection into one of ours, every `interval_seconds` (60 unless set). */
-export const createSourceBody = z.strictObject({
-  /** The only kind so far: a Vigil peer's collection, over signed requests. */
+export const createPeerSourceBody = z.strictObject({
+  /** A Vigil peer's collection, over signed requests (the default kind). */
   kind: z.literal('peer').optional(),
   /** A client of kind "peer" whose node id, base URL and keys are pinned. */
   peer_id: z.uuid(),
@@ -137,4 +137,90 @@ export const createSourceBody = z.strictObject({
   remote_collection_id: remoteName,
   collection_id: z.uuid(),
   interval_seconds: z.number().int().min(1).max(86_400).optional(),
+});
+
+/** Printable ASCII, no line break, no leading or trailing space: what an HTTP header value may carry. */
+const headerValue = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, 'must be printable ASCII without line breaks or surrounding spaces');
+
+/** Headers the node sets itself, or that would change how the request travels. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'accept',
+  'content-length',
+  'content-type',
+  'connection',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'keep-alive',
+  'expect',
+  'trailer',
+]);
+
+/** How this node authenticates to a TAXII server; the secret is stored, sent to that server only, and never answered. */
+export const sourceAuth = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('none') }),
+  z.strictObject({
+    kind: z.literal('basic'),
+    username: z.string().regex(/^[\x21-\x39\x3b-\x7e][\x20-\x39\x3b-\x7e]{0,199}$/, 'must be 1-200 printable characters without ":"'),
+    password: z
+      .string()
+      .min(1)
+      .max(1024)
+      .refine((v) => [...v].every((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f), 'must hold no control characters'),
+  }),
+  z.strictObject({
+    kind: z.literal('bearer'),
+    token: z.string().regex(/^[\x21-\x7e]{1,4096}$/, 'must be 1-4096 printable characters without spaces'),
+  }),
+  z.strictObject({
+    kind: z.literal('header'),
+    name: z
+      .string()
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'must be an HTTP header name')
+      .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()) && !n.toLowerCase().startsWith('proxy-'), 'is set by the node itself'),
+    value: headerValue,
+  }),
+]);
+
+/** The API root URL of a TAXII server: http(s), no credentials, query or fragment in it. */
+const apiRootUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an https:// (or http://) URL' })
+  .max(2000)
+  .refine((u) => {
+    const url = new URL(u);
+    return !url.username && !url.password;
+  }, 'must not carry credentials: give them in auth')
+  .refine((u) => {
+    const url = new URL(u);
+    return !url.search && !url.hash;
+  }, 'must not have a ?query or #fragment');
+
+/** Pull a collection of a TAXII 2.1 server (any, not only Vigil) over plain TAXII, every `interval_seconds` (300 unless set). */
+export const createTaxiiSourceBody = z.strictObject({
+  kind: z.literal('taxii'),
+  /** The server's API root, e.g. https://feed.example.org/taxii2/api1/ */
+  url: apiRootUrl,
+  remote_collection_id: remoteName,
+  collection_id: z.uuid(),
+  /** None unless set. */
+  auth: sourceAuth.optional(),
+  /** The level of this source's unmarked objects here (the collection's default unless set). */
+  default_tlp: tlpLevel.optional(),
+  interval_seconds: z.number().int().min(1).max(86_400).optional(),
+  /** Where the first pull starts (its added_after); the server's beginning unless set. */
+  since: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, 'must be a UTC timestamp such as 2024-01-31T00:00:00.000Z')
+    .refine((t) => Number.isFinite(Date.parse(t)), 'is not a date')
+    .optional(),
+});
+
+/** A source of either kind: `kind` says which ("peer" unless set). */
+export const createSourceBody = z.discriminatedUnion('kind', [createPeerSourceBody, createTaxiiSourceBody], {
+  error: 'must be "peer" or "taxii"',
 });

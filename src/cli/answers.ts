@@ -19,6 +19,7 @@ export type Provenance = {
   date_added: string;
   received_from: string | null;
   origin_node: string | null;
+  intake?: { kind: string; url: string; at: string } | null;
 };
 export type Denied = {
   objects: { id: string; version: string; cause: string; reason: string }[];
@@ -26,18 +27,22 @@ export type Denied = {
   truncated: boolean;
 };
 
-/** A source, as the admin API answers it (`/admin/sources`). */
+/** A source, as the admin API answers it (`/admin/sources`): a peer's, or a TAXII server's. */
 export type Source = {
   id: string;
-  kind: 'peer';
-  peer_node_id: string;
-  remote_api_root: string;
+  kind: 'peer' | 'taxii';
+  peer_node_id?: string;
+  remote_api_root?: string;
+  url?: string;
+  auth?: { kind: 'none' | 'basic' | 'bearer' | 'header'; username?: string; name?: string };
+  default_tlp?: string | null;
   remote_collection_id: string;
   collection_id: string;
   interval_seconds: number;
   last_success: string | null;
   lag_seconds: number | null;
   consecutive_failures: number;
+  last_pulled_count: number;
   quarantined: number;
   last_error: string | null;
 };

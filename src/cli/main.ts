@@ -5,7 +5,7 @@ import { adminClient, CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
 import type { ApiRoot, Client, Collection, CreatedClient, Grant, Print } from './answers.ts';
 import { keysCommands, peerCommand, trustListCommands } from './federation-commands.ts';
-import { sourceCommands } from './source-commands.ts';
+import { serverUrlArgs, sourceCommands } from './source-commands.ts';
 import { alertCommands } from './alert-commands.ts';
 import { submitCommand } from './submit.ts';
 import { pollCommand } from './poll.ts';
@@ -285,7 +285,7 @@ export function buildProgram(): Command {
 /** Exit codes: 0 ok, 1 refused by the node, 2 usage or configuration, 3 node unreachable, 4 not authorised. */
 export async function runCli(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await buildProgram().parseAsync(serverUrlArgs(argv), { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;

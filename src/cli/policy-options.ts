@@ -97,7 +97,8 @@ export function policyCommands(cols: Command, call: AdminClient, print: Print): 
           v.versions
             .map(
               (x) =>
-                `${x.version}  ${x.tlp_level}  added ${x.date_added}  from ${x.received_from ?? '(submitted here)'}  origin ${x.origin_node ?? '?'}`,
+                `${x.version}  ${x.tlp_level}  added ${x.date_added}  from ${x.received_from ?? '(submitted here)'}  origin ${x.origin_node ?? '?'}` +
+                (x.intake ? `  (taken in by it from ${x.intake.url} at ${x.intake.at}: signed by no node before)` : ''),
             )
             .join('\n'),
       ),

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { AdminClient } from './admin-client.ts';
 import type { Print, Source } from './answers.ts';
@@ -8,10 +9,20 @@ function seconds(value: string): number {
   return Number(value);
 }
 
+const authText = (a: NonNullable<Source['auth']>) =>
+  a.kind === 'basic' ? `basic (${a.username})` : a.kind === 'header' ? `header ${a.name}` : a.kind;
+
+const where = (s: Source) =>
+  s.kind === 'taxii'
+    ? `taxii ${s.url} collection ${s.remote_collection_id} -> ${s.collection_id}  every ${s.interval_seconds}s  auth ${authText(s.auth!)}` +
+      `${s.default_tlp ? `  unmarked: ${s.default_tlp}` : ''}`
+    : `${s.peer_node_id} ${s.remote_api_root}/${s.remote_collection_id} -> ${s.collection_id}  every ${s.interval_seconds}s`;
+
 const status = (s: Source) =>
-  `${s.id}  ${s.peer_node_id} ${s.remote_api_root}/${s.remote_collection_id} -> ${s.collection_id}  every ${s.interval_seconds}s\n` +
+  `${s.id}  ${where(s)}\n` +
   `  last success ${s.last_success ?? 'never'}${s.lag_seconds !== null ? ` (${Math.round(s.lag_seconds)}s ago)` : ''}` +
-  `  failures ${s.consecutive_failures}  quarantined ${s.quarantined}${s.last_error ? `\n  last error: ${s.last_error}` : ''}`;
+  `  pulled ${s.last_pulled_count} last time  failures ${s.consecutive_failures}  quarantined ${s.quarantined}` +
+  `${s.last_error ? `\n  last error: ${s.last_error}` : ''}`;
 
 type PeerOptions = { peer: string; remoteCollection: string; into: string; remoteApiRoot: string; interval?: number };
 
@@ -58,17 +69,112 @@ const addPeer = (call: AdminClient, print: Print, base: string, noun: string) =>
   print(v, (s) => `created ${noun} ${s.id}`);
 };
 
+type TaxiiOptions = {
+  url?: string;
+  serverUrl?: string;
+  collection: string;
+  into: string;
+  basic?: string;
+  bearer?: string;
+  header?: string;
+  basicFile?: string;
+  bearerFile?: string;
+  headerFile?: string;
+  defaultTlp?: string;
+  interval?: number;
+  since?: string;
+};
+
+/** A secret from a file, or from standard input with "-": arguments show in `ps`, files and pipes do not. */
+function secretFile(path: string): string {
+  const text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  return text.replace(/\r?\n$/, '');
+}
+
+function splitAt(value: string, sep: string, what: string): [string, string] {
+  const i = value.indexOf(sep);
+  if (i < 1) throw new InvalidArgumentError(`${what}`);
+  return [value.slice(0, i).trim(), value.slice(i + 1).trim()];
+}
+
+/** The auth member of a TAXII source, from whichever one of the options was given. */
+function taxiiAuth(o: TaxiiOptions) {
+  const basic = o.basic ?? (o.basicFile !== undefined ? secretFile(o.basicFile) : undefined);
+  const bearer = o.bearer ?? (o.bearerFile !== undefined ? secretFile(o.bearerFile) : undefined);
+  const header = o.header ?? (o.headerFile !== undefined ? secretFile(o.headerFile) : undefined);
+  if (basic !== undefined) {
+    const [username, password] = splitAt(basic, ':', '--basic must be user:password');
+    return { kind: 'basic', username, password };
+  }
+  if (bearer !== undefined) return { kind: 'bearer', token: bearer.trim() };
+  if (header !== undefined) {
+    const [name, value] = splitAt(header, ':', "--header must be 'Name: value'");
+    return { kind: 'header', name, value };
+  }
+  return undefined;
+}
+
+const TLP = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+
+/** `vigil source add taxii`: one of the auth options at most, each as an argument or from a file. */
+function taxiiCommand(add: Command, call: AdminClient, print: Print): void {
+  const auth = ['basic', 'bearer', 'header', 'basicFile', 'bearerFile', 'headerFile'];
+  const only = (name: string) => auth.filter((n) => n !== name);
+  add
+    .command('taxii')
+    .description('pull a collection of a TAXII 2.1 server (any, not only Vigil) into a local collection')
+    .option('--url <api-root>', "the server's API root URL, e.g. https://feed.example.org/taxii2/api1/")
+    .addOption(new Option('--server-url <api-root>').hideHelp())
+    .requiredOption('--collection <id>', "the collection's id at the server")
+    .requiredOption('--into <collection-id>', 'the local collection to store into')
+    .addOption(new Option('--basic <user:password>', 'HTTP Basic credentials').conflicts(only('basic')))
+    .addOption(new Option('--bearer <token>', 'a bearer token').conflicts(only('bearer')))
+    .addOption(new Option('--header <"Name: value">', 'a header of the server\'s own, e.g. "X-Api-Key: …"').conflicts(only('header')))
+    .addOption(new Option('--basic-file <path>', 'user:password from a file ("-": standard input)').conflicts(only('basicFile')))
+    .addOption(new Option('--bearer-file <path>', 'the token from a file ("-": standard input)').conflicts(only('bearerFile')))
+    .addOption(new Option('--header-file <path>', '"Name: value" from a file ("-": standard input)').conflicts(only('headerFile')))
+    .addOption(new Option('--default-tlp <level>', "the TLP level of unmarked objects (default: the collection's)").choices(TLP))
+    .option('--interval <seconds>', 'how often to pull (default 300)', seconds)
+    .option('--since <timestamp>', 'where the first pull starts (default: the beginning)')
+    .action(async (o: TaxiiOptions, command: Command) => {
+      const url = o.serverUrl ?? o.url;
+      if (url === undefined) command.error("error: required option '--url <api-root>' not specified");
+      const v = await call<Source>('POST', 'admin/sources', {
+        kind: 'taxii',
+        url,
+        remote_collection_id: o.collection,
+        collection_id: o.into,
+        auth: taxiiAuth(o),
+        default_tlp: o.defaultTlp,
+        interval_seconds: o.interval,
+        since: o.since,
+      });
+      print(v, (s) => `created source ${s.id}`);
+    });
+}
+
 /**
- * `vigil source add peer|list|show|remove`: what this node takes objects in from (so far, peers'
+ * The global --url names the node, and commander takes a global option wherever it stands: after
+ * `source add taxii`, --url is the server's (as the command's help says), passed as --server-url.
+ */
+export function serverUrlArgs(argv: readonly string[]): string[] {
+  const at = argv.findIndex((a, i) => a === 'taxii' && argv[i - 1] === 'add' && argv[i - 2] === 'source');
+  if (at < 0) return [...argv];
+  return argv.map((a, i) => (i <= at ? a : a === '--url' ? '--server-url' : a.startsWith('--url=') ? `--server-url=${a.slice(6)}` : a));
+}
+
+/**
+ * `vigil source add peer|taxii|list|show|remove`: what this node takes objects in from (so far, peers'
  * collections over signed pulls). `vigil subscription …` is their name before 0.2, kept for one
  * release; it warns on stderr and answers as it did.
  */
 export function sourceCommands(program: Command, call: AdminClient, print: Print): void {
-  const sources = program.command('source').description("what this node pulls objects from: peers' collections");
+  const sources = program.command('source').description("what this node pulls objects from: peers' and TAXII servers' collections");
   const add = sources.command('add').description('add a source');
   peerOptions(
     add.command('peer').description('pull a collection of a peer (a client of kind peer, pinned) into a local collection'),
   ).action(addPeer(call, print, 'admin/sources', 'source'));
+  taxiiCommand(add, call, print);
   readAndRemove(sources, call, print, 'admin/sources', 'sources', 'source');
 
   const old = program

@@ -16,7 +16,16 @@ import type { TrustList } from './trust-list.ts';
 
 export const TAXII_ACCEPT = 'application/taxii+json;version=2.1';
 
-export type PullErrorCode = PeerErrorCode | 'bad-signature' | 'bad-origin' | 'malformed' | 'not-configured' | 'lease-lost';
+export type PullErrorCode =
+  | PeerErrorCode
+  | 'bad-signature'
+  | 'bad-origin'
+  | 'malformed'
+  | 'not-configured'
+  | 'lease-lost'
+  | 'auth-refused'
+  | 'unsupported-version'
+  | 'no-progress';
 
 export class PullError extends Error {
   override name = 'PullError';
@@ -155,7 +164,7 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
   const origins = new Map<string, z.infer<typeof originRecord>[]>();
   for (const r of parsed.data.x_vigil_origins ?? []) origins.set(r.id, [...(origins.get(r.id) ?? []), r]);
   const received: ReceivedObject[] = [];
-  const checks: Promise<void>[] = [];
+  const checks: Promise<unknown>[] = [];
   const batches: BatchChecks = new Map();
   for (const object of objects) {
     const version = typeof object.modified === 'string' ? object.modified : typeof object.created === 'string' ? object.created : undefined;

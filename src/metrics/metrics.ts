@@ -117,7 +117,7 @@ export function createMetrics(database: Database): Metrics {
     },
   });
 
-  // Per source (a peer's collection pulled here): what an operator alerts on when a neighbour falls silent.
+  // Per source (a peer's or a TAXII server's collection pulled here, `peer` its node id or URL): what an operator alerts on when a neighbour falls silent.
   const peerLabels = ['source', 'peer', 'collection'] as const;
   let peers: Awaited<ReturnType<typeof listSourceStatus>> | undefined;
   let peersAt = 0;
@@ -139,7 +139,7 @@ export function createMetrics(database: Database): Metrics {
         this.reset();
         for (const s of await peerStatus()) {
           const v = value(s);
-          if (v !== null) this.set({ source: s.id, peer: s.peer_node_id ?? '', collection: s.collection_id }, v);
+          if (v !== null) this.set({ source: s.id, peer: s.peer_node_id ?? s.url ?? '', collection: s.collection_id }, v);
         }
       },
     });

@@ -14,6 +14,7 @@ import { deliveriesOfObject } from '../store/deliveries.ts';
 import { listDenied, objectProvenance as provenance } from '../store/objects.ts';
 import * as peers from '../store/peers.ts';
 import { calculateJwkThumbprint } from 'jose';
+import { readIntake } from '../federation/origin-signature.ts';
 
 // What the admin API, the vigil command and the first start share. Each function's first
 // line is the permission check.
@@ -150,7 +151,9 @@ export async function objectProvenance(deps: Deps, who: Principal, collectionId:
   found(await collections.findCollection(deps.database.db, collectionId), `collection '${collectionId}'`);
   const versions = await provenance(deps.database.db, collectionId, objectId);
   if (versions.length === 0) throw new VigilError('not-found', `no object '${objectId}' in this collection`);
-  return versions.map(({ tlp_level, ...v }) => ({ ...v, tlp_level: levelName(tlp_level) }));
+  // `intake`: the version came from a TAXII server, outside the federation; origin_node took it in
+  // and signed it as such, vouching for where it came from, not for its content.
+  return versions.map(({ tlp_level, ...v }) => ({ ...v, tlp_level: levelName(tlp_level), intake: readIntake(v.origin_signature) ?? null }));
 }
 
 /** Versions listed at most by the withheld listing; `truncated` says when there are more. */

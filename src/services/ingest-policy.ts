@@ -16,7 +16,7 @@ import type { Released, Resolved } from '../store/waiting.ts';
 
 export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
 
-/** Where a version pulled from a peer came from: stored as received, never signed again. */
+/** Where a version pulled from a source came from: a peer's as received, never signed again; a server's as signed at intake. */
 export type ReceivedOrigin = { origin: string; originNode: string; originSignature: string; originVerified: boolean };
 
 /** `signature`: this node's origin signature, when made ahead (see ingest.ts); `received`: a peer's version. */
@@ -185,8 +185,18 @@ export async function releaseWaiting(
   return released;
 }
 
-/** AMBER+STRICT and RED never leave their node: a peer that sent one broke the rules. */
+/**
+ * The origin of versions taken in from a source outside the federation (a TAXII server):
+ * `source/<id>`. A peer's node id never holds "/", so the two never meet.
+ */
+export const intakeOrigin = (sourceId: string): string => `source/${sourceId}`;
+export const isIntakeOrigin = (origin: string | null): boolean => origin?.startsWith('source/') ?? false;
+
+/**
+ * AMBER+STRICT and RED never leave their node: a peer that sent one broke the rules. A server
+ * outside the federation breaks none by sending them: such versions stay on this node.
+ */
 export function relayRefusal(origin: string | null, level: number): string | null {
-  if (origin === null || level < AMBER_STRICT || level === DENY) return null;
+  if (origin === null || isIntakeOrigin(origin) || level < AMBER_STRICT || level === DENY) return null;
   return 'marked AMBER+STRICT or RED, which never leaves its node: received from a peer';
 }

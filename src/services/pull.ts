@@ -6,10 +6,10 @@ import type { PeerClients } from '../federation/peer-client.ts';
 import { DEFAULT_PULL } from './pull-options.ts';
 import type { PullOptions, PullOutcome } from './pull-options.ts';
 import type { ClaimedSource } from '../store/sources.ts';
-import { refreshStatisticsIfStale } from '../store/statistics.ts';
 import { extendSourceLease, finishFailure, finishSuccess } from '../store/sources.ts';
 import { backoffSeconds } from './backoff.ts';
-import { storeReceivedPage } from './store-received.ts';
+import { afterStored, storeReceivedPage } from './store-received.ts';
+import { pullTaxiiPages } from './pull-taxii.ts';
 
 export { DEFAULT_PULL } from './pull-options.ts';
 export type { PullOptions, PullOutcome } from './pull-options.ts';
@@ -23,15 +23,46 @@ function targetOf(sub: ClaimedSource): PullTarget {
     peerNodeId: sub.peer_node_id,
     baseUrl: sub.base_url,
     pinnedKeys: keys,
-    apiRoot: sub.remote_api_root,
+    apiRoot: sub.remote_api_root ?? 'default',
     collectionId: sub.remote_collection_id,
   };
 }
 
+/** A peer's pages, over signed requests, while the peer says there is more. */
+async function pullPeerPages(deps: Deps, clients: PeerClients, sub: ClaimedSource, opts: PullOptions, outcome: PullOutcome) {
+  const db = deps.database.db;
+  let cursor = sub.cursor;
+  const target = targetOf(sub);
+  const ctx = { clients, keyring: deps.keyring, trustList: deps.trustList, ...(opts.limits ? { limits: opts.limits } : {}) };
+  // The next page is fetched (and its signatures checked, on the thread pool) while this one is
+  // stored: a catch-up waits on the peer and on the database at the same time, not one after
+  // the other. A page fetched ahead is only stored after the one before it, dropped if that fails.
+  let ahead: Promise<VerifiedPage> | undefined;
+  const fetchAfter = (from: string | null) => {
+    const p = fetchPage(ctx, target, from, opts.pageLimit);
+    p.catch(() => {}); // awaited below, or dropped when a store fails
+    return p;
+  };
+  for (let n = 0; n < opts.maxPages; n++) {
+    const page = await (ahead ?? fetchAfter(cursor));
+    ahead = undefined;
+    if (page.objects.length === 0) break;
+    if (page.more && n + 1 < opts.maxPages) ahead = fetchAfter(page.last!);
+    const stored = await storeReceivedPage(deps, sub, page, cursor);
+    cursor = page.last!;
+    await afterStored(deps, sub, stored, outcome);
+    if (!page.more) break;
+    outcome.more = n + 1 === opts.maxPages;
+    if (!(await extendSourceLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
+      throw new PullError('lease-lost', 'the lease was lost');
+  }
+}
+
 /**
- * Pulls a claimed source page after page (at most `maxPages`) while the peer says there
- * is more. No transaction is open during HTTP: each verified page is stored, with the cursor,
- * in a transaction of its own. Any failure ends the run with a backoff; pages already stored stay.
+ * Pulls a claimed source page after page (at most `maxPages`) while the peer or server says
+ * there is more. No transaction is open during HTTP: each checked page is stored, with the
+ * cursor, in a transaction of its own. Any failure ends the run with a backoff; pages already
+ * stored stay.
  */
 export async function pullSource(
   deps: Deps,
@@ -41,42 +72,9 @@ export async function pullSource(
 ): Promise<PullOutcome> {
   const db = deps.database.db;
   const outcome: PullOutcome = { ok: true, pages: 0, stored: 0, quarantined: 0, more: false };
-  let cursor = sub.cursor;
   try {
-    const target = targetOf(sub);
-    const ctx = { clients, keyring: deps.keyring, trustList: deps.trustList, ...(opts.limits ? { limits: opts.limits } : {}) };
-    // The next page is fetched (and its signatures checked, on the thread pool) while this one is
-    // stored: a catch-up waits on the peer and on the database at the same time, not one after
-    // the other. A page fetched ahead is only stored after the one before it, dropped if that fails.
-    let ahead: Promise<VerifiedPage> | undefined;
-    const fetchAfter = (from: string | null) => {
-      const p = fetchPage(ctx, target, from, opts.pageLimit);
-      p.catch(() => {}); // awaited below, or dropped when a store fails
-      return p;
-    };
-    for (let n = 0; n < opts.maxPages; n++) {
-      const page = await (ahead ?? fetchAfter(cursor));
-      ahead = undefined;
-      if (page.objects.length === 0) break;
-      if (page.more && n + 1 < opts.maxPages) ahead = fetchAfter(page.last!);
-      const stored = await storeReceivedPage(deps, sub, page, cursor);
-      cursor = page.last!;
-      outcome.pages++;
-      outcome.stored += stored.stored;
-      outcome.quarantined += stored.quarantined;
-      // A backlog outgrows the planner's statistics as it lands (store/statistics.ts).
-      if (stored.stored > 0)
-        await refreshStatisticsIfStale(db).catch((err: unknown) => deps.log.warn({ err }, 'ANALYZE after a received page failed'));
-      if (stored.quarantined)
-        deps.log.warn(
-          { source: sub.id, peer: sub.peer_node_id, count: stored.quarantined },
-          'received versions quarantined: held here with other content',
-        );
-      if (!page.more) break;
-      outcome.more = n + 1 === opts.maxPages;
-      if (!(await extendSourceLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
-        throw new PullError('lease-lost', 'the lease was lost');
-    }
+    if (sub.kind === 'taxii') await pullTaxiiPages(deps, clients, sub, opts, outcome);
+    else await pullPeerPages(deps, clients, sub, opts, outcome);
     await finishSuccess(db, sub.id, sub.lease_owner, outcome.stored);
   } catch (err) {
     const code = err instanceof PullError ? err.code : 'internal';
@@ -84,7 +82,7 @@ export async function pullSource(
     outcome.ok = false;
     outcome.more = false;
     outcome.error = { code, message };
-    deps.log.warn({ source: sub.id, peer: sub.peer_node_id, err: message }, 'pull failed; backing off');
+    deps.log.warn({ source: sub.id, from: sub.peer_node_id ?? sub.url, err: message }, 'pull failed; backing off');
     deps.metrics.errors.inc({ kind: 'pull' });
     // A peer that says when to come back (429, 503 with Retry-After) is not asked sooner.
     const asked = err instanceof PullError ? (err.retryAfterSeconds ?? 0) : 0;

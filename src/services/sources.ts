@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { z } from 'zod';
 import type * as s from '../admin/schemas.ts';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
+import { levelName, levelOf } from '../policy/levels.ts';
 import { findClientKind } from '../store/clients.ts';
 import { findCollection } from '../store/collections.ts';
 import * as store from '../store/sources.ts';
+import type { SourceStatus } from '../store/sources.ts';
 import type { Principal } from './auth.ts';
 
 // Sources for the admin API and the vigil command. Each function's first line is the
@@ -16,30 +19,87 @@ function requireAdmin(who: Principal): void {
 }
 
 export const DEFAULT_INTERVAL_SECONDS = 60;
+/** A TAXII server outside the federation is asked less often unless its admin says otherwise. */
+export const DEFAULT_TAXII_INTERVAL_SECONDS = 300;
+
+function unique(err: unknown): never {
+  if ((err as { code?: string }).code === '23505') throw new VigilError('conflict', 'this source already exists');
+  throw err;
+}
 
 export async function createSource(deps: Deps, who: Principal, body: z.infer<typeof s.createSourceBody>) {
   requireAdmin(who);
+  if (body.kind === 'taxii') return createTaxiiSource(deps, who, body);
   const db = deps.database.db;
   const peer = await findClientKind(db, body.peer_id);
   if (peer?.kind !== 'peer') throw new VigilError('not-found', `no peer client '${body.peer_id}' (create it with kind "peer")`);
   if (!peer.node_id || !peer.base_url)
     throw new VigilError('unprocessable', 'the peer has no node id or base URL yet: pin them first (PUT /admin/clients/{id}/peer)');
   if (!(await findCollection(db, body.collection_id))) throw new VigilError('not-found', `no collection '${body.collection_id}'`);
-  const { kind = 'peer', interval_seconds = DEFAULT_INTERVAL_SECONDS, ...where } = body;
+  const { kind: _, interval_seconds = DEFAULT_INTERVAL_SECONDS, ...where } = body;
   const id = randomUUID();
-  try {
-    await store.insertSource(db, { id, kind, ...where, interval_seconds });
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new VigilError('conflict', 'this source already exists');
-    throw err;
-  }
+  await store.insertSource(db, { id, kind: 'peer', ...where, interval_seconds }).catch(unique);
   // A new source is due at once: the scheduler's next tick pulls it.
   return getSource(deps, who, id);
 }
 
+const LOOPBACK_NAMES = new Set(['localhost', 'localhost.']);
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (LOOPBACK_NAMES.has(h) || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h === '::1';
+}
+
+/**
+ * A TAXII server's collection. Its URL is the admin's to choose, so private addresses are allowed
+ * (a CSIRT's own OpenCTI is often one); plain http only on loopback unless SOURCE_ALLOW_HTTP says.
+ */
+async function createTaxiiSource(deps: Deps, who: Principal, body: z.infer<typeof s.createTaxiiSourceBody>) {
+  const db = deps.database.db;
+  const url = new URL(body.url);
+  if (url.protocol === 'http:' && !deps.config.sourceAllowHttp && !isLoopback(url.hostname))
+    throw new VigilError('bad-request', 'url: must be an https:// URL (http:// only on loopback, unless SOURCE_ALLOW_HTTP is set)');
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  if (!(await findCollection(db, body.collection_id))) throw new VigilError('not-found', `no collection '${body.collection_id}'`);
+  const auth = body.auth ?? { kind: 'none' as const };
+  const id = randomUUID();
+  await store
+    .insertSource(db, {
+      id,
+      kind: 'taxii',
+      url: url.href,
+      remote_collection_id: body.remote_collection_id,
+      collection_id: body.collection_id,
+      interval_seconds: body.interval_seconds ?? DEFAULT_TAXII_INTERVAL_SECONDS,
+      auth_kind: auth.kind,
+      auth_name: auth.kind === 'basic' ? auth.username : auth.kind === 'header' ? auth.name : null,
+      auth_secret: auth.kind === 'basic' ? auth.password : auth.kind === 'bearer' ? auth.token : auth.kind === 'header' ? auth.value : null,
+      default_tlp: body.default_tlp === undefined ? null : levelOf(body.default_tlp)!,
+      cursor: body.since ?? null,
+    })
+    .catch(unique);
+  return getSource(deps, who, id);
+}
+
+/** A source as the admin API answers: a peer's as before, a TAXII server's with its auth kind and user, never the secret. */
+function present(row: SourceStatus) {
+  const { url, auth_kind, auth_name, default_tlp, ...rest } = row;
+  if (row.kind === 'peer') return rest;
+  const { peer_id: _, peer_node_id: __, remote_api_root: ___, ...common } = rest;
+  const auth =
+    auth_kind === 'basic'
+      ? { kind: auth_kind, username: auth_name }
+      : auth_kind === 'header'
+        ? { kind: auth_kind, name: auth_name }
+        : { kind: auth_kind };
+  return { ...common, url, auth, default_tlp: default_tlp === null ? null : levelName(default_tlp) };
+}
+
 export async function listSources(deps: Deps, who: Principal) {
   requireAdmin(who);
-  return store.listSourceStatus(deps.database.db);
+  return (await store.listSourceStatus(deps.database.db)).map(present);
 }
 
 /** Status: last success, lag behind it, consecutive failures, last error, quarantined versions. */
@@ -47,7 +107,7 @@ export async function getSource(deps: Deps, who: Principal, id: string) {
   requireAdmin(who);
   const [row] = await store.listSourceStatus(deps.database.db, id);
   if (!row) throw new VigilError('not-found', `no source '${id}'`);
-  return row;
+  return present(row);
 }
 
 export async function sourceQuarantine(deps: Deps, who: Principal, id: string) {

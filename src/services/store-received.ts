@@ -1,51 +1,107 @@
 import type { Deps } from '../deps.ts';
 import type { VerifiedPage } from '../federation/pull.ts';
 import { PullError } from '../federation/pull.ts';
-import { originSigner } from '../federation/origin-signature.ts';
+import { originLeaf, originSigner } from '../federation/origin-signature.ts';
+import type { Intake, OriginLeaf } from '../federation/origin-signature.ts';
+import type { Level } from '../policy/levels.ts';
 import { validateStixObject } from '../stix/validate.ts';
 import { collectionPolicy } from '../store/collections.ts';
 import { differingVersions, insertObjects } from '../store/objects.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { advanceCursor, insertReceipt, quarantineVersions } from '../store/sources.ts';
+import { refreshStatisticsIfStale } from '../store/statistics.ts';
 import { asWriter } from '../store/write-horizon.ts';
 import { classifyBatch, relayRefusal, releaseWaiting } from './ingest-policy.ts';
-import type { Candidate } from './ingest-policy.ts';
+import type { Candidate, ReceivedOrigin } from './ingest-policy.ts';
+import type { PullOutcome } from './pull-options.ts';
 
 export type StoredPage = { received: number; stored: number; quarantined: number; refused: number };
 
+/** A checked page from a source: its objects (with their origin when a peer sent them), the cursor to store with it, its receipt. */
+export type IncomingPage = {
+  objects: { object: Record<string, unknown>; json: string; received?: ReceivedOrigin }[];
+  cursor: string;
+  /** Who sent it (a peer's node id, a server's collection URL), its signature ('' when unsigned) and its body's digest. */
+  receipt: { from: string; signature: string; digest: string };
+};
+
 /**
- * Stores a verified page in ONE transaction: the objects, through the same validation and TLP
- * classification as local ingest (their origin as received), the versions to quarantine, the
- * receipt, and the cursor, moved only if this puller still holds the lease. All or nothing.
+ * How versions from outside the federation are taken in: signed here as the node that took them
+ * in (the intake claim in the batch signature), with `origin` naming the source, and classified
+ * at the source's default level when unmarked.
  */
-export async function storeReceivedPage(deps: Deps, sub: ClaimedSource, page: VerifiedPage, from: string | null): Promise<StoredPage> {
-  const peer = sub.peer_node_id!;
+export type IntakeOptions = { origin: string; intake: Intake; defaultLevel: Level | undefined };
+
+/** A peer's verified page as an incoming one: its objects keep the origin they came with. */
+export function peerPage(peer: string, page: VerifiedPage): IncomingPage {
+  return {
+    objects: page.objects.map((r) => ({
+      object: r.object,
+      json: r.json,
+      received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature, originVerified: r.originVerified },
+    })),
+    cursor: page.last!,
+    receipt: { from: peer, signature: page.signature, digest: page.digest },
+  };
+}
+
+/** Signs the candidates as taken in here, one batch signature carrying the intake claim; drops those that cannot be. */
+function signIntake(deps: Deps, candidates: Candidate[], refusedIds: string[], intake: IntakeOptions): Candidate[] {
+  const signable: { c: Candidate; leaf: OriginLeaf }[] = [];
+  for (const c of candidates) {
+    try {
+      signable.push({ c, leaf: originLeaf(c.object) });
+    } catch (err) {
+      refusedIds.push(`${c.meta.id}: ${(err as Error).message}`);
+    }
+  }
+  const signer = originSigner(deps.keyring);
+  const signatures = signer.signLeaves(
+    signable.map((s) => s.leaf),
+    { intake: intake.intake },
+  );
+  return signable.map(({ c }, i) => ({
+    ...c,
+    received: { origin: intake.origin, originNode: signer.nodeId, originSignature: signatures[i]!, originVerified: true },
+  }));
+}
+
+/**
+ * Stores a checked page in ONE transaction: the objects, through the same validation and TLP
+ * classification as local ingest (a peer's with their origin as received, a server's signed here
+ * at intake), the versions to quarantine, the receipt, and the cursor, moved only if this puller
+ * still holds the lease. All or nothing.
+ */
+export async function storeIncomingPage(
+  deps: Deps,
+  sub: ClaimedSource,
+  page: IncomingPage,
+  from: string | null,
+  intake?: IntakeOptions,
+): Promise<StoredPage> {
+  const sender = page.receipt.from;
   const refusedIds: string[] = [];
-  const candidates: Candidate[] = [];
+  let candidates: Candidate[] = [];
   page.objects.forEach((r, seq) => {
     const v = validateStixObject(r.object);
     if (!v.ok) refusedIds.push(`${v.id ?? '(no id)'}: ${v.message}`);
-    else
-      candidates.push({
-        seq,
-        object: r.object,
-        meta: v.meta,
-        json: r.json,
-        received: { origin: peer, originNode: r.originNode, originSignature: r.originSignature, originVerified: r.originVerified },
-      });
+    else candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, ...(r.received ? { received: r.received } : {}) });
   });
+  if (intake) candidates = signIntake(deps, candidates, refusedIds, intake);
   const result = await asWriter(deps.database.db, sub.collection_id, deps.config.workLeaseSeconds, async (tx) => {
     // First: it locks the source row, and a lost lease stores nothing.
-    if (!(await advanceCursor(tx, sub.id, sub.lease_owner, from, page.last!))) {
+    if (!(await advanceCursor(tx, sub.id, sub.lease_owner, from, page.cursor))) {
       throw new PullError('lease-lost', 'another puller took this source over, or its cursor moved');
     }
     const policy = await collectionPolicy(tx, sub.collection_id);
+    // A source's default level stands in for the collection's, for this page's unmarked objects only.
+    const pagePolicy = intake?.defaultLevel !== undefined ? { ...policy, defaultLevel: intake.defaultLevel } : policy;
     const {
       accepted: classified,
       rejected,
       shipped,
-    } = await classifyBatch(tx, sub.collection_id, policy, candidates, originSigner(deps.keyring));
+    } = await classifyBatch(tx, sub.collection_id, pagePolicy, candidates, originSigner(deps.keyring));
     for (const r of rejected) refusedIds.push(`${r.id}: ${r.message}`);
     // AMBER+STRICT and RED never leave their node: a peer that sends one breaks the rules.
     const accepted = classified.filter((o) => {
@@ -60,13 +116,40 @@ export async function storeReceivedPage(deps: Deps, sub: ClaimedSource, page: Ve
     const held = accepted.filter((_, i) => !outcomes[shipped.length + i]!.inserted);
     const levels = batch.filter((_, i) => outcomes[i]!.inserted).map((o) => o.level);
     const differing = (await differingVersions(tx, sub.collection_id, held)).map((i) => held[i]!);
-    await quarantineVersions(tx, { sourceId: sub.id, collectionId: sub.collection_id, peer }, differing);
-    await insertReceipt(tx, { sourceId: sub.id, peer, signature: page.signature, digest: page.digest, count: page.objects.length });
+    await quarantineVersions(tx, { sourceId: sub.id, collectionId: sub.collection_id, peer: sender }, differing);
+    await insertReceipt(tx, {
+      sourceId: sub.id,
+      peer: sender,
+      signature: page.receipt.signature,
+      digest: page.receipt.digest,
+      count: page.objects.length,
+    });
     return { stored: accepted.length - held.length, quarantined: differing.length, levels };
   });
   countIngested(deps.metrics, sub.collection_id, result.levels);
   if (result.levels.length > 0) deps.alerts.kick();
-  if (refusedIds.length)
-    deps.log.warn({ source: sub.id, peer, refused: refusedIds.slice(0, 20) }, 'objects pulled from a peer were refused');
+  if (refusedIds.length) deps.log.warn({ source: sub.id, from: sender, refused: refusedIds.slice(0, 20) }, 'pulled objects were refused');
   return { received: page.objects.length, stored: result.stored, quarantined: result.quarantined, refused: refusedIds.length };
+}
+
+/** A peer's verified page, stored with the origin each object came with. */
+export function storeReceivedPage(deps: Deps, sub: ClaimedSource, page: VerifiedPage, from: string | null): Promise<StoredPage> {
+  return storeIncomingPage(deps, sub, peerPage(sub.peer_node_id!, page), from);
+}
+
+/** Counts a stored page into the run's outcome, and what follows from it. */
+export async function afterStored(deps: Deps, sub: ClaimedSource, stored: StoredPage, outcome: PullOutcome): Promise<void> {
+  outcome.pages++;
+  outcome.stored += stored.stored;
+  outcome.quarantined += stored.quarantined;
+  // A backlog outgrows the planner's statistics as it lands (store/statistics.ts).
+  if (stored.stored > 0)
+    await refreshStatisticsIfStale(deps.database.db).catch((err: unknown) =>
+      deps.log.warn({ err }, 'ANALYZE after a received page failed'),
+    );
+  if (stored.quarantined)
+    deps.log.warn(
+      { source: sub.id, from: sub.peer_node_id ?? sub.url, count: stored.quarantined },
+      'received versions quarantined: held here with other content',
+    );
 }

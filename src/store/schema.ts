@@ -114,9 +114,10 @@ export type IngestJobsTable = {
 /** What this node takes objects in from: so far, always a Vigil peer's collection (kind 'peer'). */
 export type SourcesTable = {
   id: string;
-  kind: Generated<'peer'>;
-  peer_id: string;
-  remote_api_root: string;
+  kind: Generated<'peer' | 'taxii'>;
+  /** kind 'peer': the peer client. */
+  peer_id: string | null;
+  remote_api_root: string | null;
   remote_collection_id: string;
   collection_id: string;
   interval_seconds: number;
@@ -129,6 +130,12 @@ export type SourcesTable = {
   last_error: string | null;
   last_pulled_count: Generated<number>;
   created: Generated<Timestamp>;
+  /** kind 'taxii': the server's API root URL, how to authenticate, the level of unmarked objects. */
+  url: string | null;
+  auth_kind: 'none' | 'basic' | 'bearer' | 'header' | null;
+  auth_name: string | null;
+  auth_secret: string | null;
+  default_tlp: number | null;
 };
 
 export type ReceiptsTable = {

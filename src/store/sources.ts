@@ -5,27 +5,59 @@ import type { ReceivedVersion } from './objects.ts';
 import type { Schema, SourcesTable } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
 
-// Sources: peers' collections this node pulls, claimed under a lease like ingest jobs: one replica
-// pulls a source at a time, and another takes over once a dead replica's lease runs out.
+// Sources: what this node pulls (peers' collections over signed requests, TAXII servers'
+// collections over plain TAXII), claimed under a lease like ingest jobs: one replica pulls a
+// source at a time, and another takes over once a dead replica's lease runs out.
 
-export type NewSource = Pick<
-  SourcesTable,
-  'id' | 'peer_id' | 'remote_api_root' | 'remote_collection_id' | 'collection_id' | 'interval_seconds'
->;
+export type AuthKind = 'none' | 'basic' | 'bearer' | 'header';
 
-/** A source as the puller claims it, with what it needs to know about the peer. */
-export type ClaimedSource = NewSource & {
+export type NewSource = Pick<SourcesTable, 'id' | 'remote_collection_id' | 'collection_id' | 'interval_seconds'> &
+  (
+    | { kind: 'peer'; peer_id: string; remote_api_root: string }
+    | {
+        kind: 'taxii';
+        url: string;
+        auth_kind: AuthKind;
+        auth_name: string | null;
+        auth_secret: string | null;
+        default_tlp: number | null;
+        cursor: string | null;
+      }
+  );
+
+/** A source as the puller claims it, with what it needs to reach the peer or the server. */
+export type ClaimedSource = Pick<SourcesTable, 'id' | 'remote_collection_id' | 'collection_id' | 'interval_seconds'> & {
+  kind: 'peer' | 'taxii';
+  peer_id: string | null;
+  remote_api_root: string | null;
   cursor: string | null;
   lease_owner: string;
   consecutive_failures: number;
   peer_node_id: string | null;
   base_url: string | null;
   pinned_keys: unknown;
+  url: string | null;
+  auth_kind: AuthKind | null;
+  auth_name: string | null;
+  /** Sent to the server only: never logged, never answered. */
+  auth_secret: string | null;
+  default_tlp: number | null;
 };
 
-export type SourceStatus = NewSource & {
-  kind: 'peer';
+/** A source's status; never its secret. */
+export type SourceStatus = {
+  id: string;
+  kind: 'peer' | 'taxii';
+  peer_id: string | null;
   peer_node_id: string | null;
+  remote_api_root: string | null;
+  remote_collection_id: string;
+  collection_id: string;
+  url: string | null;
+  auth_kind: AuthKind | null;
+  auth_name: string | null;
+  default_tlp: number | null;
+  interval_seconds: number;
   cursor: string | null;
   next_attempt: string;
   consecutive_failures: number;
@@ -39,7 +71,7 @@ export type SourceStatus = NewSource & {
 
 const time = taxiiTime;
 
-export async function insertSource(db: Db, s: NewSource & { kind: 'peer' }): Promise<void> {
+export async function insertSource(db: Db, s: NewSource): Promise<void> {
   await db.insertInto('sources').values(s).execute();
 }
 
@@ -51,13 +83,14 @@ export async function deleteSource(db: Db, id: string): Promise<boolean> {
 export async function listSourceStatus(db: Db, id?: string): Promise<SourceStatus[]> {
   const r = await sql<SourceStatus>`
     SELECT s.id, s.kind, s.peer_id, c.node_id AS peer_node_id, s.remote_api_root, s.remote_collection_id, s.collection_id,
+           s.url, s.auth_kind, s.auth_name, s.default_tlp,
            s.interval_seconds, s.cursor, ${time('s.next_attempt')} AS next_attempt, s.consecutive_failures,
            ${time('s.last_success')} AS last_success,
            extract(epoch FROM now() - s.last_success)::float8 AS lag_seconds,
            s.last_error, s.last_pulled_count,
            (SELECT count(*) FROM quarantine q WHERE q.source_id = s.id)::int AS quarantined,
            ${time('s.created')} AS created
-    FROM sources s JOIN clients c ON c.id = s.peer_id
+    FROM sources s LEFT JOIN clients c ON c.id = s.peer_id
     ${id ? sql`WHERE s.id = ${id}` : sql``}
     ORDER BY s.created, s.id`.execute(db);
   return r.rows;
@@ -69,14 +102,16 @@ export async function listSourceStatus(db: Db, id?: string): Promise<SourceStatu
  */
 export async function claimSource(db: Db, owner: string, leaseSeconds: number, id?: string): Promise<ClaimedSource | undefined> {
   const r = await sql<ClaimedSource>`
-    UPDATE sources s SET lease_owner = ${owner}, lease_until = now() + ${leaseSeconds} * interval '1 second'
-    FROM clients c
-    WHERE c.id = s.peer_id AND s.id = (
-      SELECT id FROM sources
-      WHERE lease_until < now() AND ${id ? sql`id = ${id}` : sql`next_attempt <= now()`}
-      ORDER BY next_attempt LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING s.id, s.peer_id, s.remote_api_root, s.remote_collection_id, s.collection_id, s.interval_seconds,
-              s.cursor, s.lease_owner, s.consecutive_failures, c.node_id AS peer_node_id, c.base_url, c.pinned_keys`.execute(db);
+    WITH claimed AS (
+      UPDATE sources s SET lease_owner = ${owner}, lease_until = now() + ${leaseSeconds} * interval '1 second'
+      WHERE s.id = (
+        SELECT id FROM sources
+        WHERE lease_until < now() AND ${id ? sql`id = ${id}` : sql`next_attempt <= now()`}
+        ORDER BY next_attempt LIMIT 1 FOR UPDATE SKIP LOCKED)
+      RETURNING s.id, s.kind, s.peer_id, s.remote_api_root, s.remote_collection_id, s.collection_id, s.interval_seconds,
+                s.cursor, s.lease_owner, s.consecutive_failures, s.url, s.auth_kind, s.auth_name, s.auth_secret, s.default_tlp)
+    SELECT claimed.*, c.node_id AS peer_node_id, c.base_url, c.pinned_keys
+    FROM claimed LEFT JOIN clients c ON c.id = claimed.peer_id`.execute(db);
   return r.rows[0];
 }
 
@@ -124,7 +159,7 @@ export async function insertReceipt(
 
 export type QuarantinedVersion = ReceivedVersion & { originNode: string | null; originSignature: string | null };
 
-/** Keeps what a peer sent under a version held here with other content; the same content once. */
+/** Keeps what a peer or a server sent under a version held here with other content; the same content once. */
 export async function quarantineVersions(
   tx: Transaction<Schema>,
   where: { sourceId: string; collectionId: string; peer: string },

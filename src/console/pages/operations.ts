@@ -65,13 +65,13 @@ export function operationsRoutes(deps: Deps): Hono<ConsoleEnv> {
     const sources = await listSources(deps, c.get('session')!.principal);
     const body = sources.length
       ? html`<table>
-        <caption>Sources: peer nodes' collections this node pulls</caption>
-        <thead><tr><th scope="col">Peer node</th><th scope="col">Remote collection</th><th scope="col">Into collection</th><th scope="col">Every</th>
+        <caption>Sources: peer nodes' and TAXII servers' collections this node pulls</caption>
+        <thead><tr><th scope="col">Peer node or TAXII server</th><th scope="col">Remote collection</th><th scope="col">Into collection</th><th scope="col">Every</th>
           <th scope="col">Last success</th><th scope="col">Lag</th><th scope="col">Failures in a row</th><th scope="col">Last error</th><th scope="col">Quarantined</th><th scope="col">Next attempt</th></tr></thead>
         <tbody>${sources.map(
           (
             s,
-          ) => html`<tr><th scope="row">${s.peer_node_id ?? s.peer_id}</th><td class="id">${s.remote_api_root}/${s.remote_collection_id}</td><td class="id">${s.collection_id}</td>
+          ) => html`<tr><th scope="row">${'url' in s ? s.url : (s.peer_node_id ?? s.peer_id)}</th><td class="id">${'url' in s ? '' : `${s.remote_api_root}/`}${s.remote_collection_id}</td><td class="id">${s.collection_id}</td>
             <td>${s.interval_seconds} s</td><td>${s.last_success ?? 'never'}</td><td>${formatLag(s.lag_seconds)}</td>
             <td>${s.consecutive_failures}</td><td>${s.last_error ?? ''}</td><td>${s.quarantined}</td><td>${s.next_attempt}</td></tr>`,
         )}</tbody></table>`

@@ -1,0 +1,97 @@
+import type { Deps } from '../deps.ts';
+import type { PeerClients } from '../federation/peer-client.ts';
+import { PullError } from '../federation/pull.ts';
+import { fetchTaxiiPage, justBefore, timestampNs } from '../federation/taxii-source.ts';
+import type { TaxiiAuth, TaxiiTarget } from '../federation/taxii-source.ts';
+import type { Level } from '../policy/levels.ts';
+import type { ClaimedSource } from '../store/sources.ts';
+import { extendSourceLease } from '../store/sources.ts';
+import { intakeOrigin } from './ingest-policy.ts';
+import type { PullOptions, PullOutcome } from './pull-options.ts';
+import { afterStored, storeIncomingPage } from './store-received.ts';
+
+// A TAXII 2.1 server's collection, pulled as any TAXII client reads it. TAXII 2.1 §3.4.2:
+// added_after is exclusive, and a page ends with X-TAXII-Date-Added-Last. Real servers keep
+// date_added to the millisecond, so several objects may share the last one of a page: resuming
+// after it exactly would skip those the page did not hold. So the cursor stored with a page the
+// server has more after is one millisecond before its last date_added; the objects asked for
+// again are the same versions, and storing a version held already changes nothing.
+
+function authOf(sub: ClaimedSource): TaxiiAuth {
+  const secret = sub.auth_secret ?? '';
+  switch (sub.auth_kind) {
+    case 'basic':
+      return { kind: 'basic', username: sub.auth_name ?? '', password: secret };
+    case 'bearer':
+      return { kind: 'bearer', token: secret };
+    case 'header':
+      return { kind: 'header', name: sub.auth_name ?? '', value: secret };
+    default:
+      return { kind: 'none' };
+  }
+}
+
+export function taxiiTarget(sub: ClaimedSource): TaxiiTarget {
+  if (!sub.url) throw new PullError('not-configured', 'the source has no URL');
+  return { apiRoot: sub.url.endsWith('/') ? sub.url : `${sub.url}/`, collectionId: sub.remote_collection_id, auth: authOf(sub) };
+}
+
+/** The later of two timestamps (a cursor never moves back). */
+function later(a: string | null, b: string): string {
+  return a === null || timestampNs(b)! > timestampNs(a)! ? b : a;
+}
+
+/**
+ * A TAXII server's pages, while it says there is more: through its `next` tokens (same
+ * added_after) when it gives them, else by date. A page full of objects added within the same
+ * millisecond, from a server without `next`, can never be got past: that stops the run with a
+ * recorded error rather than asking the same page forever.
+ */
+export async function pullTaxiiPages(
+  deps: Deps,
+  clients: PeerClients,
+  sub: ClaimedSource,
+  opts: PullOptions,
+  outcome: PullOutcome,
+): Promise<void> {
+  const target = taxiiTarget(sub);
+  const collectionUrl = new URL(`collections/${encodeURIComponent(target.collectionId)}/`, target.apiRoot).href;
+  const defaultLevel = sub.default_tlp === null ? undefined : (sub.default_tlp as Level);
+  let cursor = sub.cursor;
+  let after = cursor;
+  let next: string | undefined;
+  for (let n = 0; n < opts.maxPages; n++) {
+    const page = await fetchTaxiiPage(clients, target, { addedAfter: after, next, limit: opts.pageLimit }, opts.limits);
+    if (page.more && !page.next && page.objects.length === 0)
+      throw new PullError('no-progress', 'the server says there is more, but sends neither objects nor `next`');
+    if (page.objects.length > 0) {
+      const to = later(cursor, page.more ? justBefore(page.last!) : page.last!);
+      const intake = { kind: 'taxii' as const, url: collectionUrl, at: new Date().toISOString() };
+      const stored = await storeIncomingPage(
+        deps,
+        sub,
+        { objects: page.objects, cursor: to, receipt: { from: collectionUrl, signature: '', digest: page.digest } },
+        cursor,
+        { origin: intakeOrigin(sub.id), intake, defaultLevel },
+      );
+      cursor = to;
+      await afterStored(deps, sub, stored, outcome);
+    }
+    if (!page.more) break;
+    if (page.next) next = page.next;
+    else {
+      const from = later(after, justBefore(page.last!));
+      if (after !== null && timestampNs(from)! <= timestampNs(after)!)
+        throw new PullError(
+          'no-progress',
+          `the server has more objects added at ${page.last} (or within a millisecond before) than one page holds, and gives no \`next\`: ` +
+            'paging by X-TAXII-Date-Added-Last cannot get past them',
+        );
+      after = from;
+      next = undefined;
+    }
+    outcome.more = n + 1 === opts.maxPages;
+    if (!(await extendSourceLease(deps.database.db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
+      throw new PullError('lease-lost', 'the lease was lost');
+  }
+}
