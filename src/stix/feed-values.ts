@@ -184,11 +184,13 @@ function scoValues(object: Record<string, unknown>): FeedValue[] {
 
 /**
  * What a stored object version gives the feeds; undefined when nothing. An indicator counts when
- * its pattern_type is stix and it is not revoked; its end of validity and confidence go along.
+ * its pattern_type is stix (a STIX 2.0 indicator, without spec_version, has no pattern_type: its
+ * pattern is always a STIX pattern) and it is not revoked; its end of validity and confidence go along.
  */
 export function feedSource(object: Record<string, unknown>): FeedSource | undefined {
   if (object.type === 'indicator') {
-    if (object.pattern_type !== 'stix' || object.revoked === true || typeof object.pattern !== 'string') return undefined;
+    const stix = object.pattern_type === 'stix' || (object.pattern_type === undefined && object.spec_version === undefined);
+    if (!stix || object.revoked === true || typeof object.pattern !== 'string') return undefined;
     const values = patternValues(object.pattern);
     if (values.length === 0) return undefined;
     const validUntil = typeof object.valid_until === 'string' ? object.valid_until : null;

@@ -105,6 +105,17 @@ describe('the lists', () => {
     expect((await feed(`/feeds/${urls.id}/url.txt?scheme=keep`)).status).toBe(400);
   });
 
+  it('takes STIX 2.0 indicators, whose patterns are STIX patterns without a pattern_type', async () => {
+    const legacy = await newCollection();
+    const {
+      pattern_type: _,
+      spec_version: _s,
+      ...v20
+    } = indicator({ pattern: "[domain-name:value = 'legacy.example.net']", labels: ['malicious-activity'] });
+    await postObjects(node, legacy.base, [v20]);
+    expect((await feed(`/feeds/${legacy.id}/domain.txt`)).text).toBe('legacy.example.net\n');
+  });
+
   it('serves the CSV: one row per value and object, RFC 4180 quoting', async () => {
     const got = await feed(`/feeds/${col.id}/indicators.csv`);
     expect(got.status).toBe(200);

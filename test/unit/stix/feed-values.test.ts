@@ -165,6 +165,13 @@ describe('feedSource', () => {
   it('gives nothing for a revoked indicator, or one in another pattern language', () => {
     expect(feedSource({ ...indicator, revoked: true })).toBeUndefined();
     expect(feedSource({ ...indicator, pattern_type: 'sigma' })).toBeUndefined();
+    const { pattern_type: _, ...untyped } = indicator;
+    expect(feedSource({ ...untyped, spec_version: '2.1' })).toBeUndefined();
+  });
+
+  it('reads a STIX 2.0 indicator, which has no pattern_type, as a STIX pattern', () => {
+    const { pattern_type: _, ...legacy } = indicator;
+    expect(feedSource({ ...legacy, labels: ['malicious-activity'] })?.values).toEqual([{ kind: 'ipv4', value: '198.51.100.7' }]);
   });
 
   it('gives SCOs their values, and nothing for a defanged one', () => {
