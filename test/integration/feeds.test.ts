@@ -116,6 +116,25 @@ describe('the lists', () => {
     expect((await feed(`/feeds/${legacy.id}/domain.txt`)).text).toBe('legacy.example.net\n');
   });
 
+  it('never lets a stored pattern add a line to a list', async () => {
+    const hostile = await newCollection();
+    const values = [
+      'evil.example.com\n0.0.0.0/0',
+      'evil.example.com\r\nexample.org',
+      'evil.example.com\u2028x.example',
+      'evil.example.com #x',
+    ];
+    const objects = values.map((v) =>
+      indicator({ pattern: `[domain-name:value = '${v}'] OR [ipv4-addr:value = '${v}'] OR [url:value = 'http://${v}/']` }),
+    );
+    // A single label would block a whole top-level domain.
+    objects.push(indicator({ pattern: "[domain-name:value = 'com']" }));
+    const status = await postObjects(node, hostile.base, objects);
+    expect(status.success_count).toBe(objects.length);
+    for (const kind of ['domain', 'ipv4', 'url']) expect((await feed(`/feeds/${hostile.id}/${kind}.txt`)).text, kind).toBe('');
+    expect((await feed(`/feeds/${hostile.id}/indicators.csv`)).text).toBe('value,type,indicator_id,confidence,tlp,valid_until\r\n');
+  });
+
   it('serves the CSV: one row per value and object, RFC 4180 quoting', async () => {
     const got = await feed(`/feeds/${col.id}/indicators.csv`);
     expect(got.status).toBe(200);
