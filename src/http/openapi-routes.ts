@@ -257,11 +257,11 @@ const taxiiOps: Operation[] = [
   ),
 ];
 
-/** Sources: peers' collections this node pulls into its own. */
+/** Sources: peers' and TAXII servers' collections this node pulls into its own. */
 function sourceOps(base: string): Operation[] {
   return [
     adminOp('get', base, 'List sources with their status: last success, lag, failures, quarantined versions'),
-    adminOp('post', base, "Pull a peer's collection into a local one", {
+    adminOp('post', base, "Pull a peer's collection (kind peer) or a TAXII 2.1 server's (kind taxii) into a local one", {
       body: { 'application/json': 'CreateSource' },
       response: json('The source', 201),
     }),

@@ -66,7 +66,7 @@ const TAGS = [
   {
     name: 'Admin',
     description:
-      "The admin API: API roots, collections, clients and their grants, sources (the peers' collections this node pulls). Admin token only.",
+      "The admin API: API roots, collections, clients and their grants, sources (the peers' and TAXII servers' collections this node pulls). Admin token only.",
   },
   { name: 'Alerts', description: 'Alert subscriptions, their deliveries, and the live stream. A client token, or the admin token.' },
   {
