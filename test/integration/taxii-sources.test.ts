@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPeerClients } from '../../src/federation/peer-client.ts';
 import { createLog } from '../../src/log.ts';
+import { pullSource } from '../../src/services/pull.ts';
+import { claimSource } from '../../src/store/sources.ts';
 import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator } from '../support/stix.ts';
@@ -157,6 +160,31 @@ describe('pulling a real-world TAXII 2.1 feed', () => {
     const counts = await held(col);
     expect(Object.keys(counts)).toHaveLength(4);
     expect(Object.values(counts).every((n) => n === 1)).toBe(true);
+  });
+
+  it('stores nothing from a run whose lease another replica took over meanwhile; that replica stores each object once', async () => {
+    feed.objects = [feedObject(1), feedObject(2)];
+    feed.behaviour = { delayMs: 400 };
+    const { id, col } = await source();
+    const db = node.database.db;
+    const run = node.deps.puller.pullNow(id);
+    // This replica seems dead (its lease ran out) while the server is still answering it: another takes the source over.
+    await new Promise((r) => setTimeout(r, 100));
+    await sql`UPDATE sources SET lease_until = now() - interval '1 second' WHERE id = ${id}`.execute(db);
+    const other = await claimSource(db, '00000000-0000-4000-8000-000000000001', 120, id);
+    expect(other).toBeDefined();
+    expect(await run).toMatchObject({ ok: false, stored: 0, error: { code: 'lease-lost' } });
+    expect(await held(col)).toEqual({});
+    expect((await state(id)).cursor).toBe(null);
+    feed.behaviour = {};
+    const clients = createPeerClients();
+    try {
+      expect(await pullSource(node.deps, clients, other!)).toMatchObject({ ok: true, stored: 2 });
+    } finally {
+      await clients.close();
+    }
+    expect(Object.values(await held(col))).toEqual([1, 1]);
+    expect((await state(id)).cursor).toBe(at(2));
   });
 
   it('records a 401 as "authentication refused", and never writes the secret in the log or an answer', async () => {

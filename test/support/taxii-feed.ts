@@ -22,6 +22,8 @@ export type FeedBehaviour = {
   status?: { code: number; retryAfter?: string };
   /** Leaves out X-TAXII-Date-Added-Last. */
   noLastHeader?: boolean;
+  /** Answers this long after the request came (a slow server). */
+  delayMs?: number;
 };
 
 export type TaxiiFeed = {
@@ -42,7 +44,7 @@ const ns = (t: string) => {
 
 export async function startTaxiiFeed(collectionId = '91a7b528-80eb-42ed-a74d-c6fbd5a26116'): Promise<TaxiiFeed> {
   const feed: Omit<TaxiiFeed, 'apiRoot' | 'close'> = { collectionId, objects: [], behaviour: {}, requests: [] };
-  const server = http.createServer((req, res) => {
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url!, 'http://feed');
     feed.requests.push({ search: url.search, authorization: req.headers.authorization });
     const b = feed.behaviour;
@@ -77,6 +79,11 @@ export async function startTaxiiFeed(collectionId = '91a7b528-80eb-42ed-a74d-c6f
       envelope,
       b.noLastHeader ? {} : { 'x-taxii-date-added-first': page[0]!.dateAdded, 'x-taxii-date-added-last': page[page.length - 1]!.dateAdded },
     );
+  };
+  const server = http.createServer((req, res) => {
+    const delay = feed.behaviour.delayMs;
+    if (delay) setTimeout(() => answer(req, res), delay);
+    else answer(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
