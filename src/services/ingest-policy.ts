@@ -11,6 +11,7 @@ import { findMarkingDefinitions } from '../store/objects.ts';
 import { noteOnDetails } from '../store/statuses.ts';
 import type { NewObject } from '../store/objects.ts';
 import type { Schema } from '../store/schema.ts';
+import { sourceDefaultLevels } from '../store/sources.ts';
 import { releaseVersions, waitingFor } from '../store/waiting.ts';
 import type { Released, Resolved } from '../store/waiting.ts';
 
@@ -163,9 +164,13 @@ export async function releaseWaiting(
     collectionId,
     waiting.flatMap((w) => w.marking_refs),
   );
+  // A version taken in from a TAXII source takes that source's default level, not the collection's.
+  const sourceIds = [...new Set(waiting.filter((w) => isIntakeOrigin(w.origin)).map((w) => w.origin!.slice('source/'.length)))];
+  const sourceDefaults = await sourceDefaultLevels(tx, sourceIds);
   const resolved: Resolved[] = [];
   for (const w of waiting) {
-    const r = resolveMarkings(w.marking_refs, definitions, defaultLevelFor(w.type, policy.defaultLevel));
+    const base = (isIntakeOrigin(w.origin) ? sourceDefaults.get(w.origin!.slice('source/'.length)) : undefined) ?? policy.defaultLevel;
+    const r = resolveMarkings(w.marking_refs, definitions, defaultLevelFor(w.type, base));
     // Still waiting for the same definitions: nothing to record.
     if (r.unresolved && r.unresolved.join('\u0000') === w.unresolved_refs.join('\u0000')) continue;
     const refused = r.unresolved ? null : (papRefusal(policy, r.pap) ?? relayRefusal(w.origin, r.level));

@@ -4,6 +4,7 @@ import type { Db } from './database.ts';
 import type { ReceivedVersion } from './objects.ts';
 import type { Schema, SourcesTable } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
+import type { Level } from '../policy/levels.ts';
 
 // Sources: what this node pulls (peers' collections over signed requests, TAXII servers'
 // collections over plain TAXII), claimed under a lease like ingest jobs: one replica pulls a
@@ -73,6 +74,18 @@ const time = taxiiTime;
 
 export async function insertSource(db: Db, s: NewSource): Promise<void> {
   await db.insertInto('sources').values(s).execute();
+}
+
+/** The default levels of these sources that have one (by id): for versions of theirs released from waiting. */
+export async function sourceDefaultLevels(db: Db | Transaction<Schema>, ids: string[]): Promise<Map<string, Level>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('sources')
+    .select(['id', 'default_tlp'])
+    .where('id', 'in', ids)
+    .where('default_tlp', 'is not', null)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.default_tlp as Level]));
 }
 
 export async function deleteSource(db: Db, id: string): Promise<boolean> {

@@ -267,6 +267,26 @@ describe('pulling a real-world TAXII 2.1 feed', () => {
     expect(await levelOf(plain.col, unmarked.id)).toBe('AMBER');
   });
 
+  it("keeps the source's default TLP for an unmarked object that waited for a marking definition a later page brought", async () => {
+    const statement = {
+      type: 'marking-definition',
+      spec_version: '2.1',
+      id: `marking-definition--${crypto.randomUUID()}`,
+      created: '2025-01-01T00:00:00.000Z',
+      definition_type: 'statement',
+      definition: { statement: 'Copyright the vendor' },
+    };
+    const waiting = indicator({ object_marking_refs: [statement.id] });
+    feed.objects = [{ object: waiting, dateAdded: at(1) }];
+    // RED for this source's unmarked objects, in a collection whose own default is AMBER.
+    const { id, col } = await source({ default_tlp: 'RED' });
+    await node.deps.puller.pullNow(id);
+    expect(await levelOf(col, waiting.id)).toBe('DENY'); // withheld until the definition is known
+    feed.objects.push({ object: statement, dateAdded: at(2) });
+    expect(await node.deps.puller.pullNow(id)).toMatchObject({ ok: true, stored: 1 });
+    expect(await levelOf(col, waiting.id)).toBe('RED');
+  });
+
   it('shows where each version came from: the source, its URL and when, signed here as taken in, not as originated', async () => {
     feed.objects = [feedObject(1)];
     const { id, col } = await source();
