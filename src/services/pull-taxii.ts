@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import type { PeerClients } from '../federation/peer-client.ts';
 import { PullError } from '../federation/pull.ts';
 import { fetchTaxiiPage, justBefore, timestampNs } from '../federation/taxii-source.ts';
-import type { TaxiiAuth, TaxiiTarget } from '../federation/taxii-source.ts';
+import type { TaxiiAuth, TaxiiPage, TaxiiTarget } from '../federation/taxii-source.ts';
 import type { Level } from '../policy/levels.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { extendSourceLease } from '../store/sources.ts';
@@ -58,12 +58,28 @@ export async function pullTaxiiPages(
   const collectionUrl = new URL(`collections/${encodeURIComponent(target.collectionId)}/`, target.apiRoot).href;
   const defaultLevel = sub.default_tlp === null ? undefined : (sub.default_tlp as Level);
   let cursor = sub.cursor;
-  let after = cursor;
-  let next: string | undefined;
+  // What the next request asks: the same added_after with the server's `next`, or a later added_after.
+  let ask: { addedAfter: string | null; next?: string | undefined } = { addedAfter: cursor };
+  // As for peers, the next page is fetched while this one is stored; dropped if the store fails.
+  let ahead: Promise<TaxiiPage> | undefined;
+  const fetchPage = (q: typeof ask) => {
+    const p = fetchTaxiiPage(clients, target, { ...q, limit: opts.pageLimit }, opts.limits);
+    p.catch(() => {}); // awaited below, or dropped
+    return p;
+  };
   for (let n = 0; n < opts.maxPages; n++) {
-    const page = await fetchTaxiiPage(clients, target, { addedAfter: after, next, limit: opts.pageLimit }, opts.limits);
+    const page = await (ahead ?? fetchPage(ask));
+    ahead = undefined;
     if (page.more && !page.next && page.objects.length === 0)
       throw new PullError('no-progress', 'the server says there is more, but sends neither objects nor `next`');
+    let then: typeof ask | undefined;
+    if (page.more) {
+      then = page.next ? { addedAfter: ask.addedAfter, next: page.next } : { addedAfter: later(ask.addedAfter, justBefore(page.last!)) };
+      // Asking again from where this page was asked would bring this page again, forever.
+      const stuck = !page.next && ask.addedAfter !== null && timestampNs(then.addedAfter!)! <= timestampNs(ask.addedAfter)!;
+      if (stuck) then = undefined;
+      else if (n + 1 < opts.maxPages) ahead = fetchPage(then);
+    }
     if (page.objects.length > 0) {
       const to = later(cursor, page.more ? justBefore(page.last!) : page.last!);
       const intake = { kind: 'taxii' as const, url: collectionUrl, at: new Date().toISOString() };
@@ -78,18 +94,13 @@ export async function pullTaxiiPages(
       await afterStored(deps, sub, stored, outcome);
     }
     if (!page.more) break;
-    if (page.next) next = page.next;
-    else {
-      const from = later(after, justBefore(page.last!));
-      if (after !== null && timestampNs(from)! <= timestampNs(after)!)
-        throw new PullError(
-          'no-progress',
-          `the server has more objects added at ${page.last} (or within a millisecond before) than one page holds, and gives no \`next\`: ` +
-            'paging by X-TAXII-Date-Added-Last cannot get past them',
-        );
-      after = from;
-      next = undefined;
-    }
+    if (!then)
+      throw new PullError(
+        'no-progress',
+        `the server has more objects added at ${page.last} (or within a millisecond before) than one page holds, and gives no \`next\`: ` +
+          'paging by X-TAXII-Date-Added-Last cannot get past them',
+      );
+    ask = then;
     outcome.more = n + 1 === opts.maxPages;
     if (!(await extendSourceLease(deps.database.db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
       throw new PullError('lease-lost', 'the lease was lost');
