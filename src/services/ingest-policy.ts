@@ -7,6 +7,7 @@ import { objectReferences } from '../policy/references.ts';
 import { objectsToShip } from '../policy/shipped-markings.ts';
 import { TLP_IDS } from '../policy/tlp-ids.ts';
 import type { StixMeta } from '../stix/validate.ts';
+import { FEED_TYPES, feedSource } from '../stix/feed-values.ts';
 import { findMarkingDefinitions } from '../store/objects.ts';
 import { noteOnDetails } from '../store/statuses.ts';
 import type { NewObject } from '../store/objects.ts';
@@ -66,6 +67,8 @@ function toNew(
     json,
     refKind: refs.kind,
     refIds: refs.refs,
+    // From the object parsed already: the writer's statement need not parse it again.
+    feed: FEED_TYPES.includes(meta.type) ? (feedSource(object) ?? null) : null,
     // Submitted here: this node is where it enters the federation, and signs it as such.
     ...provenance,
   };

@@ -330,18 +330,13 @@ function stringsOf(tokens: Token[]): string[] {
   return tokens.flatMap((t) => (t.kind === 'String' ? [t.value ?? ''] : []));
 }
 
-/**
- * Checks a pattern against the STIX 2.1 patterning grammar. Never throws, for
- * any input: errors come back with a 1-based line and column of the offending
- * token.
- */
-export function parsePattern(pattern: string): PatternResult {
-  // Callers pass values read from untrusted JSON, which may not be strings at all.
-  if (typeof pattern !== 'string') return { ok: false, message: 'pattern must be a string', line: 1, column: 1 };
+type Parsed = { ok: true; objectTypes: string[]; comparisons: Comparison[] } | Extract<PatternResult, { ok: false }>;
+
+function parse(pattern: string): Parsed {
   try {
     const parser = new Parser(tokenize(pattern));
-    parser.pattern();
-    return { ok: true, objectTypes: [...parser.objectTypes] };
+    const comparisons = parser.pattern();
+    return { ok: true, objectTypes: [...parser.objectTypes], comparisons };
   } catch (error) {
     if (error instanceof PatternSyntaxError) {
       return { ok: false, message: error.message, line: error.line, column: error.column };
@@ -352,14 +347,43 @@ export function parsePattern(pattern: string): PatternResult {
 }
 
 /**
+ * The latest patterns parsed, so that validating an indicator and taking its feed values, a few
+ * statements apart, parse it once. Bounded in entries and in the size of what it keeps.
+ */
+const recent = new Map<string, Parsed>();
+const RECENT_ENTRIES = 2048;
+const RECENT_MAX_LENGTH = 4096;
+
+function parsed(pattern: string): Parsed {
+  const hit = recent.get(pattern);
+  if (hit) return hit;
+  const result = parse(pattern);
+  if (pattern.length <= RECENT_MAX_LENGTH) {
+    if (recent.size >= RECENT_ENTRIES) recent.delete(recent.keys().next().value!);
+    recent.set(pattern, result);
+  }
+  return result;
+}
+
+/**
+ * Checks a pattern against the STIX 2.1 patterning grammar. Never throws, for
+ * any input: errors come back with a 1-based line and column of the offending
+ * token.
+ */
+export function parsePattern(pattern: string): PatternResult {
+  // Callers pass values read from untrusted JSON, which may not be strings at all.
+  if (typeof pattern !== 'string') return { ok: false, message: 'pattern must be a string', line: 1, column: 1 };
+  const r = parsed(pattern);
+  return r.ok ? { ok: true, objectTypes: [...r.objectTypes] } : r;
+}
+
+/**
  * The comparisons of a well-formed pattern, in source order, each marked whether it alone is
  * enough for the pattern to match; undefined for a pattern parsePattern refuses. Never throws.
+ * The same parse as parsePattern's: callers must not change what they get.
  */
-export function patternComparisons(pattern: string): Comparison[] | undefined {
+export function patternComparisons(pattern: string): readonly Comparison[] | undefined {
   if (typeof pattern !== 'string') return undefined;
-  try {
-    return new Parser(tokenize(pattern)).pattern();
-  } catch {
-    return undefined;
-  }
+  const r = parsed(pattern);
+  return r.ok ? r.comparisons : undefined;
 }

@@ -12,6 +12,7 @@ import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import { waitingFor } from './waiting.ts';
 import { feedSourceOf, feedTypeCondition, insertFeedValues, noteFeedChange } from './feeds.ts';
 import type { FeedVersion } from './feeds.ts';
+import type { FeedSource } from '../stix/feed-values.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
 import type { Db } from './database.ts';
@@ -310,6 +311,11 @@ export type NewObject = {
   originSignature: string | null;
   /** True when this node checked (or made) the origin signature; false when it knows no key to check it with. */
   originVerified: boolean;
+  /**
+   * What the version gives the feeds, when the caller took it from the object it already parsed
+   * (null: nothing); left out, it is taken from `json` here, inside the writer's transaction.
+   */
+  feed?: FeedSource | null;
 };
 
 /** `withheld`: stored at DENY, served to nobody (its own markings, or another version of its id). */
@@ -494,7 +500,7 @@ function storedFeedVersions(batch: NewObject[], stored: Map<string, boolean>): F
     const key = versionIdentity(o.id, o.specVersion, o.version);
     if (!stored.has(key) || seen.has(key)) continue;
     seen.add(key);
-    const source = feedSourceOf(o.type, o.json);
+    const source = o.feed === undefined ? feedSourceOf(o.type, o.json) : (o.feed ?? undefined);
     if (source) out.push({ id: o.id, specVersion: o.specVersion, version: o.version, source });
   }
   return out;
