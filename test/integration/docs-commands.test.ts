@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
@@ -7,7 +8,7 @@ import { testSchema } from '../support/node.ts';
 import { freePort, nodeProcess } from '../support/node-process.ts';
 import type { NodeProcess } from '../support/node-process.ts';
 import { seedPGlite } from '../support/pglite-template.ts';
-import { writeCurlShim } from '../support/curl-shim.ts';
+import { writeCurlShim, writeNpxShim } from '../support/curl-shim.ts';
 import { shellSession } from '../support/shell-session.ts';
 import type { SnippetResult } from '../support/shell-session.ts';
 
@@ -223,6 +224,20 @@ describe(`the docs' shell blocks, run against a node (${pgUrl ? 'PostgreSQL' : '
     ).toBeGreaterThanOrEqual(15);
   });
 
+  it("runs `npx vigil` as npm's own npx does (the shell's npx skips only npm's start-up)", () => {
+    const bin = mkdtempSync(path.join(tmpdir(), 'vigil-npx-'));
+    try {
+      writeNpxShim(bin, REPO);
+      const real = spawnSync('npx', ['vigil', '--help'], { cwd: REPO, encoding: 'utf8' });
+      const shim = spawnSync(path.join(bin, 'npx'), ['vigil', '--help'], { cwd: REPO, encoding: 'utf8' });
+      expect(real.status).toBe(0);
+      expect(shim.stdout).toBe(real.stdout);
+      expect(shim.status).toBe(0);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
   it('links only to files and headings that exist', () => {
     const broken: string[] = [];
     for (const file of FILES) {
@@ -257,6 +272,7 @@ describe(`the docs' shell blocks, run against a node (${pgUrl ? 'PostgreSQL' : '
     const bin = path.join(root, 'bin');
     const to = `127.0.0.1:${port}`;
     writeCurlShim(bin, [`127.0.0.1:8000:${to}`, `localhost:8000:${to}`]);
+    writeNpxShim(bin, REPO);
     Object.assign(shellEnv, {
       PATH: `${bin}:${process.env.PATH ?? ''}`,
       HOME: process.env.HOME ?? root,
