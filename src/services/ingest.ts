@@ -254,7 +254,8 @@ export async function ingestPending(
   return true;
 }
 
-export type AddRequest = { root: string; collectionId: string; body: Uint8Array; kind: 'envelope' | 'bundle' };
+/** `objectsAtMost`: an upper bound on the body's objects, when its reader counted them (readJsonBody). */
+export type AddRequest = { root: string; collectionId: string; body: Uint8Array; kind: 'envelope' | 'bundle'; objectsAtMost?: number };
 
 /** PostgreSQL's word on a body it could not parse as JSON is the client's error, not ours. */
 function asClientError(err: unknown): never {
@@ -281,43 +282,66 @@ export async function requireWriter(deps: Deps, who: Principal, root: string, co
   await writableCollection(deps, who, root, collectionId);
 }
 
+/** Records the request and its shape; a request over the inline size is queued (its objects pending, a job made). */
+async function recordRequest(deps: Deps, who: Principal, req: AddRequest, statusId: string, tx: Transaction<Schema>) {
+  const clientId = who.kind === 'client' ? who.id : null;
+  await insertStatus(tx, { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours });
+  const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
+  if (shape.type !== 'object') throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
+  if (req.kind === 'bundle' && shape.bundleType !== 'bundle') {
+    throw new VigilError('unprocessable', 'an application/stix+json body must be a STIX bundle ("type": "bundle")');
+  }
+  if (shape.objectsType !== null && shape.objectsType !== 'array')
+    throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
+  const queued = shape.count > deps.config.syncIngestMaxObjects;
+  if (queued) await insertJob(tx, statusId, req.collectionId);
+  return { queued, shape };
+}
+
+/** Thrown to roll back a request found small enough to store inline, which must be stored as a writer. */
+class StoreInline extends Error {}
+
 export async function addObjects(deps: Deps, who: Principal, req: AddRequest): Promise<StatusResource> {
   await requireWriter(deps, who, req.root, req.collectionId);
   const statusId = randomUUID();
   const levels: number[] = [];
+  // A request that may be queued is recorded in a transaction of its own, not as a writer: it
+  // stores no object, and the seconds a large body takes to record must not hold readers back
+  // (nor outlast a writer's lease). One that turns out small is rolled back and stored below.
+  let queued =
+    req.objectsAtMost !== undefined && req.objectsAtMost > deps.config.syncIngestMaxObjects
+      ? await deps.database.db
+          .transaction()
+          .execute(async (tx) => {
+            if (!(await recordRequest(deps, who, req, statusId, tx)).queued) throw new StoreInline();
+            return true;
+          })
+          .catch((err: unknown) => (err instanceof StoreInline ? false : asClientError(err)))
+      : false;
   // A writer of the collection: readers stay before its stamps until it commits (write-horizon.ts).
-  const queued = await asWriter(deps.database.db, req.collectionId, deps.config.workLeaseSeconds, async (tx) => {
-    const clientId = who.kind === 'client' ? who.id : null;
-    await insertStatus(tx, { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours });
-    const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
-    if (shape.type !== 'object') throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
-    if (req.kind === 'bundle' && shape.bundleType !== 'bundle') {
-      throw new VigilError('unprocessable', 'an application/stix+json body must be a STIX bundle ("type": "bundle")');
-    }
-    if (shape.objectsType !== null && shape.objectsType !== 'array')
-      throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
-    if (shape.count > deps.config.syncIngestMaxObjects) {
-      await insertJob(tx, statusId, req.collectionId);
-      return true;
-    }
-    // Stored inline: each object is sent to PostgreSQL once more (to store it), never parked as pending.
-    // Everything is prepared first (parse, validation, signing), in slices (the transaction's
-    // locks on its ids need this event loop between statements), then stored CHUNK_SIZE objects
-    // a statement.
-    const signer = originSigner(deps.keyring);
-    const details: DetailRow[] = [];
-    const prepared = await prepareInSlices(signer, shape.objects);
-    const candidates = definitionsFirst(prepared.candidates);
-    const seen: Seen = new Map();
-    for (let from = 0; from === 0 || from < candidates.length; from += CHUNK_SIZE) {
-      const chunk = { failures: from === 0 ? prepared.failures : [], candidates: candidates.slice(from, from + CHUNK_SIZE) };
-      const stored = await storePrepared(tx, signer, req.collectionId, chunk, seen);
-      details.push(...stored.details);
-      levels.push(...stored.levels);
-    }
-    await insertDetails(tx, statusId, details);
-    return false;
-  }).catch(asClientError);
+  if (!queued)
+    queued = await asWriter(deps.database.db, req.collectionId, deps.config.workLeaseSeconds, async (tx) => {
+      const recorded = await recordRequest(deps, who, req, statusId, tx);
+      if (recorded.queued) return true;
+      const { shape } = recorded;
+      // Stored inline: each object is sent to PostgreSQL once more (to store it), never parked as pending.
+      // Everything is prepared first (parse, validation, signing), in slices (the transaction's
+      // locks on its ids need this event loop between statements), then stored CHUNK_SIZE objects
+      // a statement.
+      const signer = originSigner(deps.keyring);
+      const details: DetailRow[] = [];
+      const prepared = await prepareInSlices(signer, shape.objects);
+      const candidates = definitionsFirst(prepared.candidates);
+      const seen: Seen = new Map();
+      for (let from = 0; from === 0 || from < candidates.length; from += CHUNK_SIZE) {
+        const chunk = { failures: from === 0 ? prepared.failures : [], candidates: candidates.slice(from, from + CHUNK_SIZE) };
+        const stored = await storePrepared(tx, signer, req.collectionId, chunk, seen);
+        details.push(...stored.details);
+        levels.push(...stored.levels);
+      }
+      await insertDetails(tx, statusId, details);
+      return false;
+    }).catch(asClientError);
   // Committed: count what was stored, and let the alert matcher look at once.
   countIngested(deps.metrics, req.collectionId, levels);
   if (levels.length > 0) deps.alerts.kick();

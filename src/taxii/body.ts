@@ -77,9 +77,23 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  */
 export async function readUtf8Body(req: Request, limit: number, limits?: JsonLimits): Promise<Buffer> {
   const scanner = limits ? new JsonLimitScanner(limits) : undefined;
-  const bytes = await readBody(req, limit, scanner ? (chunk) => scanner.push(chunk) : undefined);
+  return utf8(await readBody(req, limit, scanner ? (chunk) => scanner.push(chunk) : undefined));
+}
+
+function utf8(bytes: Buffer): Buffer {
   if (!isUtf8(bytes)) throw new VigilError('invalid-json', 'the body is not valid UTF-8');
   return bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes;
+}
+
+/**
+ * readUtf8Body of a JSON body checked against `limits`, with the most elements any top-level
+ * array of it holds: an upper bound on a TAXII envelope's or bundle's `objects`, known before it
+ * is parsed.
+ */
+export async function readJsonBody(req: Request, limit: number, limits: JsonLimits): Promise<{ body: Buffer; objectsAtMost: number }> {
+  const scanner = new JsonLimitScanner(limits);
+  const body = utf8(await readBody(req, limit, (chunk) => scanner.push(chunk)));
+  return { body, objectsAtMost: scanner.arrayElementsAtMost };
 }
 
 export async function readBodyText(req: Request, limit: number, limits?: JsonLimits): Promise<string> {

@@ -173,10 +173,15 @@ export class JsonLimitScanner {
     if (this.depth > 0) this.started[this.depth] = 1;
   }
 
+  /** The most elements any array of the top level holds (a body's `objects` holds no more). */
+  arrayElementsAtMost = 0;
+
   /** An element of the current array ended. Only the top level's arrays (depth 2) are counted. */
   private element(): void {
     if (this.depth !== 2) return;
-    if (++this.counts[this.depth]! > this.limits.maxObjects) {
+    const n = ++this.counts[this.depth]!;
+    if (n > this.arrayElementsAtMost) this.arrayElementsAtMost = n;
+    if (n > this.limits.maxObjects) {
       throw new VigilError('payload-too-large', `the body holds more than ${this.limits.maxObjects} objects (REQUEST_MAX_OBJECTS)`);
     }
   }

@@ -5,7 +5,7 @@ import { addObjects, requireWriter } from '../services/ingest.ts';
 import { deleteObject, getManifest, getObject, getObjectsPage, getVersions } from '../services/read-objects.ts';
 import { getStatus } from '../services/status.ts';
 import { bodyKind } from './media.ts';
-import { readUtf8Body } from './body.ts';
+import { readJsonBody } from './body.ts';
 import { pathUuid } from './collections.ts';
 import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, parsePageQuery } from './query.ts';
 import { objectsPageResponse, pageResponse, taxiiJson, taxiiText } from './respond.ts';
@@ -59,8 +59,8 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     const collectionId = pathUuid(c.req.param('id'), 'collection');
     const kind = bodyKind(c.req.header('content-type'));
     await requireWriter(deps, c.get('principal'), root.name, collectionId);
-    const body = await readUtf8Body(c.req.raw, root.max_content_length, deps.config.jsonLimits);
-    const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind });
+    const { body, objectsAtMost } = await readJsonBody(c.req.raw, root.max_content_length, deps.config.jsonLimits);
+    const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind, objectsAtMost });
     return taxiiJson(c, status, 202);
   });
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, startTestNode, testDatabase } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { collectionWithClient, indicator, storable } from '../support/stix.ts';
+import { TAXII } from '../support/node.ts';
 import type { StixObject } from '../support/stix.ts';
 import { insertObjects, selectManifest } from '../../src/store/objects.ts';
 import { asWriter } from '../../src/store/write-horizon.ts';
@@ -100,6 +101,44 @@ describe('a poller never misses a row committed late', () => {
   });
 
   // PGlite has one session: a second writer waits for the first, and stamps after it.
+  it.runIf(onPostgres)('holds no reader back while a request too large to store inline is recorded: it stores no object', async () => {
+    // The recording is held up (another session keeps statuses locked) while the test looks.
+    let unlock!: () => void;
+    const unlocked = new Promise<void>((r) => (unlock = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = node.database.db.transaction().execute(async (tx) => {
+      await sql`LOCK TABLE statuses IN SHARE MODE`.execute(tx);
+      locked();
+      await unlocked;
+    });
+    await isLocked;
+    const big = Array.from({ length: 1001 }, () => indicator());
+    let posted: Promise<Response> | undefined;
+    try {
+      posted = node.request(`/default/collections/${collectionId}/objects/`, {
+        method: 'POST',
+        headers: { 'content-type': TAXII },
+        body: JSON.stringify({ objects: big }),
+      });
+      const waiting = sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO%statuses%'`;
+      for (let i = 0; i < 400 && (await waiting.execute(node.database.db)).rows[0]!.n === 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect((await waiting.execute(node.database.db)).rows[0]!.n).toBe(1);
+      const writers = await sql<{
+        n: number;
+      }>`SELECT count(*)::int AS n FROM writers_in_flight WHERE collection_id = ${collectionId}`.execute(node.database.db);
+      expect(writers.rows[0]!.n).toBe(0);
+    } finally {
+      unlock();
+      await holder;
+    }
+    const res = await posted!;
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { status: string }).status).toBe('pending');
+  });
+
   it.skipIf(onPostgres)('makes a writer that stamps while another is uncommitted wait, and stamp after it', async () => {
     const a = indicator();
     const b = indicator();
