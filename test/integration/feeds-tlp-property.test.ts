@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, postObjects } from '../support/stix.ts';
+import { ALIASES, AMBER, AMBER_STRICT, CLEAR, DENY, LEVEL_NAMES, RED } from '../support/tlp-oracle.ts';
 
 // A property-based test of the TLP policy (shared/reference/tlp.md) on every feed: each of the six
 // lists and the CSV (docs/feeds.md). Each case is a fresh collection of indicators (several
@@ -21,26 +22,6 @@ const SEED = process.env.FC_SEED === undefined ? (Date.now() ^ (Math.random() * 
 // ---------------------------------------------------------------------------------------------
 // The oracle: tlp.md and feeds.md restated in plain functions.
 
-const CLEAR = 0;
-const GREEN = 1;
-const AMBER = 2;
-const AMBER_STRICT = 3;
-const RED = 4;
-const DENY = 5;
-const LEVEL_NAMES = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED', 'DENY'] as const;
-
-/** tlp.md's alias table: every id under which a TLP level arrives. */
-const ALIASES: Record<string, number> = {
-  'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9': CLEAR,
-  'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487': CLEAR,
-  'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da': GREEN,
-  'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb': GREEN,
-  'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82': AMBER,
-  'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421': AMBER,
-  'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003': AMBER_STRICT,
-  'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed': RED,
-  'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1': RED,
-};
 const UNRESOLVABLE = 'unresolvable';
 
 /** The values of the cases, as a pattern names them and as the list serves them: few, so indicators share them. */

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLog } from '../../src/log.ts';
 import { pollFeed } from '../../src/services/feeds.ts';
-import { startTestNode, TAXII } from '../support/node.ts';
+import { capturedLog, startTestNode, TAXII } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, ipv4, postObjects } from '../support/stix.ts';
 import { TLP1 } from '../fixtures/tlp-ids.ts';
@@ -12,16 +10,10 @@ import { TLP1 } from '../fixtures/tlp-ids.ts';
 // real HTTP: what goes on each list, the CSV, the validators a firewall polls with, and who may
 // read a feed with which credentials.
 
-const lines: Record<string, unknown>[] = [];
+const { lines, log } = capturedLog();
 let node: TestNode;
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  node = await startTestNode({ LOG_LEVEL: 'info' }, undefined, { log: (config) => createLog(config, sink) });
+  node = await startTestNode({ LOG_LEVEL: 'info' }, undefined, { log });
 });
 afterAll(async () => node?.stop());
 

@@ -1,7 +1,5 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLog } from '../../src/log.ts';
-import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
+import { ADMIN_TOKEN, capturedLog, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import { startReceiver } from '../support/webhook-receiver.ts';
@@ -10,20 +8,14 @@ import { startReceiver } from '../support/webhook-receiver.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
-const lines: Record<string, unknown>[] = [];
+const { lines, log } = capturedLog();
 let node: TestNode;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
-      done();
-    },
-  });
   node = await startTestNode(
     { METRICS_TOKEN, LOG_LEVEL: 'info', ALERT_TICK_MS: '100', ALERT_WEBHOOK_ALLOW_PRIVATE: 'true', ALERT_WEBHOOK_ALLOW_HTTP: 'true' },
     undefined,
-    { log: (config) => createLog(config, sink) },
+    { log },
   );
 });
 

@@ -7,6 +7,7 @@ import type { TestNode } from '../support/node.ts';
 import { pinnedPeer, requestAs } from '../support/peer.ts';
 import type { Caller } from '../support/peer.ts';
 import { adminJson, postObjects } from '../support/stix.ts';
+import { ALIASES, AMBER, AMBER_STRICT, CLEAR, DENY, GREEN, LEVEL_NAMES, RED } from '../support/tlp-oracle.ts';
 
 // A property-based test of the TLP policy (shared/reference/tlp.md) through every read
 // endpoint and paging style. Each case is a fresh collection with at most 12 marked object
@@ -43,27 +44,6 @@ const FULL = process.env.FC_FULL === '1';
 // ---------------------------------------------------------------------------------------------
 // The oracle: tlp.md restated in plain functions.
 
-const CLEAR = 0;
-const GREEN = 1;
-const AMBER = 2;
-const AMBER_STRICT = 3;
-const RED = 4;
-const DENY = 5;
-const LEVEL_NAMES = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED', 'DENY'] as const;
-
-/** tlp.md's alias table: every id under which a TLP level arrives. */
-const ALIASES: Record<string, number> = {
-  'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9': CLEAR, // TLP 1.0 WHITE
-  'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487': CLEAR, // TLP 2.0 CLEAR
-  'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da': GREEN,
-  'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb': GREEN,
-  'marking-definition--f88d31f6-486f-44da-b317-01333bde0b82': AMBER,
-  'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421': AMBER,
-  'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003': AMBER_STRICT,
-  'marking-definition--826578e1-40ad-459f-bc73-ede076f81f37': AMBER_STRICT, // OpenCTI
-  'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed': RED,
-  'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1': RED,
-};
 const ALIAS_IDS = Object.keys(ALIASES);
 /** TLP 2.0 is not predefined by STIX: the node ships these (and the extension) with what references them. */
 const TLP2_IDS = new Set([

@@ -1,21 +1,32 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+/** The first `name` on PATH: the real program a shim hands over to. */
+function onPath(name: string, missing: string): string {
+  const found = (process.env.PATH ?? '')
+    .split(':')
+    .map((d) => path.join(d, name))
+    .find((f) => existsSync(f));
+  if (!found) throw new Error(missing);
+  return found;
+}
+
+const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+function writeScript(dir: string, name: string, body: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, name), `#!/bin/sh\n${body}\n`);
+  chmodSync(path.join(dir, name), 0o755);
+}
+
 /**
  * Writes `dir/curl`, which runs the real curl with these `--connect-to` rules first, so commands
  * written for the addresses the docs name reach the test's nodes. Put `dir` first on PATH.
  */
 export function writeCurlShim(dir: string, connectTo: readonly string[]): void {
-  const curl = (process.env.PATH ?? '')
-    .split(':')
-    .map((d) => path.join(d, 'curl'))
-    .find((f) => existsSync(f));
-  if (!curl) throw new Error('the docs use curl: install it');
-  mkdirSync(dir, { recursive: true });
-  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const curl = onPath('curl', 'the docs use curl: install it');
   const rules = connectTo.map((rule) => `--connect-to ${quote(rule)}`).join(' ');
-  writeFileSync(path.join(dir, 'curl'), `#!/bin/sh\nexec ${quote(curl)} ${rules} "$@"\n`);
-  chmodSync(path.join(dir, 'curl'), 0o755);
+  writeScript(dir, 'curl', `exec ${quote(curl)} ${rules} "$@"`);
 }
 
 /**
@@ -24,17 +35,12 @@ export function writeCurlShim(dir: string, connectTo: readonly string[]): void {
  * command against 0.4 s, over the docs' seventy-odd commands. Anything else goes to the real npx.
  */
 export function writeNpxShim(dir: string, repo: string): void {
-  const npx = (process.env.PATH ?? '')
-    .split(':')
-    .map((d) => path.join(d, 'npx'))
-    .find((f) => existsSync(f));
-  if (!npx) throw new Error('the docs use npx: install npm');
-  mkdirSync(dir, { recursive: true });
-  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const npx = onPath('npx', 'the docs use npx: install npm');
   const bin = path.join(repo, 'node_modules', '.bin');
-  writeFileSync(
-    path.join(dir, 'npx'),
-    `#!/bin/sh\nif [ "$1" = vigil ]; then shift; PATH=${quote(bin)}:$PATH exec node ${quote(path.join(repo, 'bin', 'vigil.js'))} "$@"; fi\nexec ${quote(npx)} "$@"\n`,
+  const vigil = path.join(repo, 'bin', 'vigil.js');
+  writeScript(
+    dir,
+    'npx',
+    `if [ "$1" = vigil ]; then shift; PATH=${quote(bin)}:$PATH exec node ${quote(vigil)} "$@"; fi\nexec ${quote(npx)} "$@"`,
   );
-  chmodSync(path.join(dir, 'npx'), 0o755);
 }

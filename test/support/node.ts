@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
+import { createLog } from '../../src/log.ts';
 import type { Log } from '../../src/log.ts';
 import { openPGlite, openPostgres } from '../../src/store/database.ts';
 import type { Database } from '../../src/store/database.ts';
@@ -114,4 +116,19 @@ export async function startTestNode(
       if (owned) await source.drop();
     },
   };
+}
+
+/**
+ * What a test node logs, kept: each JSON line parsed into `lines`. Pass `log` to startTestNode's
+ * options (with LOG_LEVEL set to the level the test reads).
+ */
+export function capturedLog(): { lines: Record<string, unknown>[]; log: (config: Config) => Log } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, log: (config) => createLog(config, sink) };
 }
