@@ -63,8 +63,8 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
     unit: 's',
     raw: null,
     ratio: null,
-    target: '< 10 s',
-    pass: bundle.seconds < 10,
+    target: '< 5 s',
+    pass: bundle.seconds < 5,
     extra: {},
   });
   rows.push({
@@ -158,8 +158,8 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
     unit: 'objects/s',
     raw: raw.perSecond,
     ratio: node.perSecond / raw.perSecond,
-    target: 'node ≥ 60% of raw',
-    pass: node.perSecond / raw.perSecond >= 0.6,
+    target: 'node ≥ 70% of raw',
+    pass: node.perSecond / raw.perSecond >= 0.7,
     extra: {
       'objects served': node.objects,
       'rows read raw': raw.objects,

@@ -9,6 +9,8 @@ import { loadConfig } from '../../src/config.ts';
 import { startNode } from '../../src/node.ts';
 import { openPGlite } from '../../src/store/database.ts';
 import { seedPGlite } from '../support/pglite-template.ts';
+import { cpuProbe } from './cpu.ts';
+import type { CpuProbe } from './cpu.ts';
 import { rssProbe } from './rss.ts';
 import type { RssProbe } from './rss.ts';
 
@@ -26,6 +28,8 @@ export type Target = {
   sql: Sql;
   sessions(connections: number): Promise<{ sql: Sql; close(): Promise<void> }>;
   rss: RssProbe;
+  /** CPU seconds of the node and of PostgreSQL (null where they cannot be told apart from the harness). */
+  cpu: CpuProbe;
   stop(): Promise<void>;
 };
 
@@ -104,6 +108,7 @@ export async function postgresTarget(
   });
   const pool = new pg.Pool({ connectionString: scopedUrl(url, schema, true), max: 8 });
   const rss = rssProbe(child.pid!);
+  const cpu = cpuProbe(child.pid!, new URL(url).pathname.slice(1) || null);
   return {
     kind: 'postgres',
     url: nodeUrl,
@@ -114,6 +119,7 @@ export async function postgresTarget(
       return { sql: poolSql(p), close: () => p.end() };
     },
     rss,
+    cpu,
     async stop() {
       rss.stop();
       await pool.end();
@@ -151,6 +157,8 @@ export async function pgliteTarget(extraEnv: Record<string, string> = {}): Promi
     sql,
     sessions: async () => ({ sql, close: async () => {} }),
     rss,
+    // In-process: the node, PGlite and the harness share one process's time.
+    cpu: cpuProbe(null, null),
     async stop() {
       rss.stop();
       await node.close();

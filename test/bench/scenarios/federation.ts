@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { cpuPerUnit } from '../cpu.ts';
 import { generate, take } from '../data.ts';
 import { client, json, TAXII } from '../load.ts';
 import type { Client } from '../load.ts';
@@ -86,6 +87,8 @@ export async function federationScenarios(origin: FederatedNode, peer: Federated
   const peerId = await registerPeer(atPeer, origin, undefined, true);
 
   peer.target.rss.reset();
+  const peerFrom = peer.target.cpu.read();
+  const originFrom = origin.target.cpu.read();
   const t0 = performance.now();
   const sub = await admin(atPeer, 'POST', '/admin/sources', {
     peer_id: peerId,
@@ -106,6 +109,13 @@ export async function federationScenarios(origin: FederatedNode, peer: Federated
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const peakRss = peer.target.rss.peak();
+  // Both nodes' schemas live in one database: its backends' time is the pair's.
+  const peerCpu = cpuPerUnit(peerFrom, peer.target.cpu.read(), expected);
+  const originCpu = cpuPerUnit(originFrom, origin.target.cpu.read(), expected);
+  const cpu: Record<string, number> = {};
+  if (peerCpu.node !== undefined) cpu['receiving node CPU µs/object'] = peerCpu.node;
+  if (originCpu.node !== undefined) cpu['origin node CPU µs/object'] = originCpu.node;
+  if (peerCpu.postgres !== undefined) cpu['PostgreSQL (both nodes) CPU µs/object'] = peerCpu.postgres;
 
   // Latency: one object at a time, each posted at a random point of the pull cycle.
   const latencies: number[] = [];
@@ -155,7 +165,7 @@ export async function federationScenarios(origin: FederatedNode, peer: Federated
     ratio: null,
     target: `< ${targetSeconds} s, receiving node < 400 MB`,
     pass: caughtUp < targetSeconds && peakRss < 400 * 1024 * 1024,
-    extra: { 'objects/s': expected / caughtUp, 'peak RSS MB': peakRss / (1024 * 1024) },
+    extra: { 'objects/s': expected / caughtUp, 'peak RSS MB': peakRss / (1024 * 1024), ...cpu },
     note: `receiving node: ${peer.target.rss.source}`,
   };
   if (o.probes === 0) return [catchUp];

@@ -1,3 +1,4 @@
+import { cpuExtra, cpuPerUnit } from '../cpu.ts';
 import { openLoop } from '../load.ts';
 import type { Row } from '../report.ts';
 import type { Target } from '../target.ts';
@@ -31,8 +32,15 @@ async function behindHead(t: Target, collectionId: string, behind: number): Prom
 }
 
 /** Raw PostgreSQL: the page query itself, back to back on `sessions` connections for `seconds`. */
-async function rawRate(t: Target, collectionId: string, after: string, limit: number, seconds: number): Promise<number> {
+async function rawRate(
+  t: Target,
+  collectionId: string,
+  after: string,
+  limit: number,
+  seconds: number,
+): Promise<{ rate: number; cpu: ReturnType<typeof cpuPerUnit> }> {
   const sessions = await t.sessions(8);
+  const from = t.cpu.read();
   const end = performance.now() + seconds * 1000;
   let count = 0;
   const worker = async () => {
@@ -49,12 +57,13 @@ async function rawRate(t: Target, collectionId: string, after: string, limit: nu
   const t0 = performance.now();
   await Promise.all(Array.from({ length: t.kind === 'postgres' ? 8 : 1 }, worker));
   const rate = count / ((performance.now() - t0) / 1000);
+  const cpu = cpuPerUnit(from, t.cpu.read(), count);
   await sessions.close();
-  return rate;
+  return { rate, cpu };
 }
 
-/** Rate after rate until one is not held: what each rate gave, and the highest held. */
-type Run = Awaited<ReturnType<typeof openLoop>>;
+/** Rate after rate until one is not held: what each rate gave (with its CPU per request), and the highest held. */
+type Run = Awaited<ReturnType<typeof openLoop>> & { cpu: ReturnType<typeof cpuPerUnit> };
 
 async function climb(t: Target, path: string, token: string, o: SiemOptions): Promise<{ held: number; runs: Run[] }> {
   let held = 0;
@@ -62,8 +71,9 @@ async function climb(t: Target, path: string, token: string, o: SiemOptions): Pr
   // Warm-up, not counted: the node's first requests of a path compile code and open sockets.
   await openLoop(t.url, path, token, o.rates[0]!, Math.min(1, o.seconds));
   for (const rate of o.rates) {
+    const from = t.cpu.read();
     const r = await openLoop(t.url, path, token, rate, o.seconds);
-    runs.push(r);
+    runs.push({ ...r, cpu: cpuPerUnit(from, t.cpu.read(), r.count + r.errors) });
     if (r.errors > 0 || !(r.p99 < o.p99Ms)) break;
     held = rate;
   }
@@ -79,11 +89,14 @@ export async function siemPolls(t: Target, collectionId: string, token: string, 
   for (const kind of kinds) {
     const path = `${objectsPath(collectionId)}?added_after=${encodeURIComponent(kind.after)}&limit=${o.limit}`;
     const { held, runs } = await climb(t, path, token, o);
-    const raw = await rawRate(t, collectionId, kind.after, o.limit, o.seconds);
+    const { rate: raw, cpu: rawCpu } = await rawRate(t, collectionId, kind.after, o.limit, o.seconds);
     const last = runs[runs.length - 1]!;
     const extra: Record<string, number> = {};
     for (const r of runs) extra[`p99 ms at ${r.rate}/s`] = r.p99;
     if (last.errors) extra[`errors at ${last.rate}/s`] = last.errors;
+    // CPU per request at the highest rate held (the first rate's when none was).
+    const heldRun = runs.find((r) => r.rate === held) ?? runs[0]!;
+    const cpu = cpuExtra(heldRun.cpu, rawCpu, 'request');
     rows.push({
       scenario: `SIEM polls, open loop: ${kind.name}, highest rate held at p99 < ${o.p99Ms} ms`,
       database: t.kind,
@@ -94,7 +107,7 @@ export async function siemPolls(t: Target, collectionId: string, token: string, 
       ratio: held / raw,
       target: kind.rows === 0 ? '≥ 2,000 requests/s' : 'node ≥ 60% of raw',
       pass: kind.rows === 0 ? held >= 2000 : held / raw >= 0.6,
-      extra: { ...extra, 'p50 ms at the last rate': last.p50 },
+      extra: { ...extra, 'p50 ms at the last rate': last.p50, ...cpu },
       note: `${held === o.rates[o.rates.length - 1] ? 'held every rate tried, so the ceiling is higher; ' : ''}rates ${o.rates.join(', ')}/s for ${o.seconds} s each, stopping at the first not held; latency from each request's scheduled time; raw: the same page query back to back on ${t.kind === 'postgres' ? 8 : 1} session(s), parsed`,
     });
   }
