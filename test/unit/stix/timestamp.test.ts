@@ -1,5 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareTimestamps, isStixTimestamp } from '../../../src/stix/timestamp.ts';
+import { compareTimestamps, isStixTimestamp, TIMESTAMP_PATTERN } from '../../../src/stix/timestamp.ts';
+
+/** The rule as the JSON Schema states it, with the calendar read through Date.UTC. */
+function oracle(value: string): boolean {
+  const m = TIMESTAMP_PATTERN.exec(value);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(2000, mo - 1, d));
+  date.setUTCFullYear(y);
+  const realDay = mo >= 1 && mo <= 12 && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  return realDay && h <= 23 && mi <= 59 && (s <= 59 || (s === 60 && h === 23 && mi === 59));
+}
 
 describe('STIX timestamps (§2): RFC 3339, UTC, Z', () => {
   it.each([
@@ -35,6 +47,39 @@ describe('STIX timestamps (§2): RFC 3339, UTC, Z', () => {
     ['a number', 1453293072000],
   ])('rejects %s', (_, value) => {
     expect(isStixTimestamp(value)).toBe(false);
+  });
+
+  it('agrees with the pattern and the calendar on near-timestamps of every shape', () => {
+    const chars = fc.constantFrom(...'0123456789-:.TZz+ '.split(''));
+    // Mostly real calendar values, with the edges just past them.
+    const twoDigits = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const nearTimestamp = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+        twoDigits(13),
+        twoDigits(32),
+        twoDigits(24),
+        twoDigits(60),
+        twoDigits(61),
+        fc.oneof(
+          fc.constant(''),
+          fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 12 }).map((f) => `.${f}`),
+        ),
+      )
+      .map(([y, mo, d, h, mi, s, frac]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${frac}Z`);
+    // Near-timestamps with one character changed, dropped or added: the separators' places.
+    const mutated = fc.tuple(nearTimestamp, fc.nat(30), chars, fc.constantFrom('set', 'drop', 'add')).map(([t, at, c, how]) => {
+      const i = at % (t.length + 1);
+      if (how === 'drop') return t.slice(0, i) + t.slice(i + 1);
+      if (how === 'add') return t.slice(0, i) + c + t.slice(i);
+      return t.slice(0, i) + c + t.slice(i + 1);
+    });
+    fc.assert(
+      fc.property(fc.oneof(nearTimestamp, mutated, fc.string({ unit: chars, maxLength: 30 })), (value) => {
+        expect(isStixTimestamp(value)).toBe(oracle(value));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('compares with any fractional precision, beyond what Date keeps', () => {
