@@ -40,11 +40,14 @@ export type Source = {
   collection_id: string;
   interval_seconds: number;
   last_success: string | null;
+  last_attempt: string | null;
   lag_seconds: number | null;
   consecutive_failures: number;
   last_pulled_count: number;
+  stored_count: number;
   quarantined: number;
   last_error: string | null;
+  next_attempt: string;
 };
 
 export type AlertSubscription = Named & {

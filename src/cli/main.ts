@@ -7,6 +7,7 @@ import type { ApiRoot, Client, Collection, CreatedClient, Grant, Print } from '.
 import { keysCommands, peerCommand, trustListCommands } from './federation-commands.ts';
 import { serverUrlArgs, sourceCommands } from './source-commands.ts';
 import { alertCommands } from './alert-commands.ts';
+import { feedCommands, feedUrlsText, feedsOf } from './feed-commands.ts';
 import { submitCommand } from './submit.ts';
 import { pollCommand } from './poll.ts';
 import { validateCommand } from './validate.ts';
@@ -99,6 +100,7 @@ export function buildProgram(): Command {
   trustListCommands(program, out);
   sourceCommands(program, call, out);
   alertCommands(program, call, out, () => nodeUrl(g()));
+  feedCommands(program, call, out);
   const taxii = () => taxiiClient(nodeUrl(g()), clientToken(g().token, environment()));
   submitCommand(program, taxii, () => Boolean(g().json));
   pollCommand(program, taxii, () => Boolean(g().json));
@@ -241,10 +243,13 @@ export function buildProgram(): Command {
         can_write: (o.write ?? []).includes(id),
       }));
       const v = await call<CreatedClient>('POST', 'admin/clients', { name, grants: list, ...clientPolicyBody(o) });
-      print(g(), v, () =>
+      // A feed client is given to a device: where that device finds its lists comes with the token.
+      const feeds = v.kind === 'feed' ? await feedsOf(call, o.read ?? []) : undefined;
+      print(g(), feeds ? { ...v, feeds } : v, () =>
         v.token === undefined
           ? `created peer ${name} (${v.id}); it has no token: pin its node id and keys with \`vigil client peer ${v.id} --node-id … --keys …\``
-          : `created ${v.kind === 'feed' ? 'feed client' : 'client'} ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}`,
+          : `created ${v.kind === 'feed' ? 'feed client' : 'client'} ${name} (${v.id})\ntoken (shown once, keep it safe): ${v.token}` +
+            (feeds ? `\n${feedUrlsText(feeds)}` : ''),
       );
     });
   peerCommand(clients, call, out);

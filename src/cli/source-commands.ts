@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { AdminClient } from './admin-client.ts';
+import { formatLag, sourceFrom, sourceKindLabel, sourceRemoteCollection } from '../services/source-display.ts';
 import type { Print, Source } from './answers.ts';
+import { textTable } from './text-table.ts';
 
 function seconds(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number of seconds');
@@ -12,17 +14,70 @@ function seconds(value: string): number {
 const authText = (a: NonNullable<Source['auth']>) =>
   a.kind === 'basic' ? `basic (${a.username})` : a.kind === 'header' ? `header ${a.name}` : a.kind;
 
-const where = (s: Source) =>
-  s.kind === 'taxii'
-    ? `taxii ${s.url} collection ${s.remote_collection_id} -> ${s.collection_id}  every ${s.interval_seconds}s  auth ${authText(s.auth!)}` +
-      `${s.default_tlp ? `  unmarked: ${s.default_tlp}` : ''}`
-    : `${s.peer_node_id} ${s.remote_api_root}/${s.remote_collection_id} -> ${s.collection_id}  every ${s.interval_seconds}s`;
+/** A timestamp to the second, for a table's width; `vigil source show` gives it whole. */
+const toSecond = (t: string | null | undefined) => (t ? `${t.slice(0, 19)}Z` : 'never');
+const clip = (text: string | null, max = 80) => (!text ? '' : text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
-const status = (s: Source) =>
-  `${s.id}  ${where(s)}\n` +
-  `  last success ${s.last_success ?? 'never'}${s.lag_seconds !== null ? ` (${Math.round(s.lag_seconds)}s ago)` : ''}` +
-  `  pulled ${s.last_pulled_count} last time  failures ${s.consecutive_failures}  quarantined ${s.quarantined}` +
-  `${s.last_error ? `\n  last error: ${s.last_error}` : ''}`;
+/** `vigil source list`: one line per source, whatever its kind; the whole last error in `source show`. */
+function sourceTable(list: Source[]): string {
+  if (list.length === 0) return '(none)';
+  const header = [
+    'ID',
+    'KIND',
+    'FROM',
+    'INTO',
+    'LAST SUCCESS',
+    'LAST ATTEMPT',
+    'LAG',
+    'LAST PULL',
+    'STORED',
+    'FAILURES',
+    'QUARANTINED',
+    'NEXT ATTEMPT',
+    'LAST ERROR',
+  ];
+  return textTable([
+    header,
+    ...list.map((s) => [
+      s.id,
+      sourceKindLabel(s.kind),
+      sourceFrom(s),
+      s.collection_id,
+      toSecond(s.last_success),
+      toSecond(s.last_attempt),
+      formatLag(s.lag_seconds),
+      String(s.last_pulled_count),
+      String(s.stored_count),
+      String(s.consecutive_failures),
+      String(s.quarantined),
+      toSecond(s.next_attempt),
+      clip(s.last_error),
+    ]),
+  ]);
+}
+
+/** `vigil source show`: every field the admin API answers but the cursor, one a line. */
+function sourceFields(s: Source): string {
+  const rows: [string, string][] = [
+    ['kind', sourceKindLabel(s.kind)],
+    ['from', sourceFrom(s)],
+    ['remote collection', sourceRemoteCollection(s)],
+    ['into collection', s.collection_id],
+    ['every', `${s.interval_seconds} s`],
+    ...(s.auth ? ([['auth', authText(s.auth)]] as [string, string][]) : []),
+    ...(s.default_tlp ? ([['unmarked objects', s.default_tlp]] as [string, string][]) : []),
+    ['last success', s.last_success ?? 'never'],
+    ['last attempt', s.last_attempt ?? 'never'],
+    ['lag', formatLag(s.lag_seconds)],
+    ['last pull stored', String(s.last_pulled_count)],
+    ['stored in all', String(s.stored_count)],
+    ['failures in a row', String(s.consecutive_failures)],
+    ['last error', s.last_error ?? ''],
+    ['quarantined', String(s.quarantined)],
+    ['next attempt', s.next_attempt],
+  ];
+  return `${s.id}\n${textTable(rows.map(([k, v]) => [`  ${k}`, v]))}`;
+}
 
 type PeerOptions = { peer: string; remoteCollection: string; into: string; remoteApiRoot: string; interval?: number };
 
@@ -40,15 +95,15 @@ function peerOptions(command: Command): Command {
 function readAndRemove(group: Command, call: AdminClient, print: Print, base: string, listKey: string, noun: string): void {
   group
     .command('list')
-    .description(`list the ${noun}s with their status: last success, lag, failures, quarantined versions`)
+    .description(`list the ${noun}s with their status: last pull, lag, versions stored, failures, quarantined versions`)
     .action(async () => {
       const answer = await call<Record<string, Source[]>>('GET', base);
-      print(answer, (v) => (v[listKey] ?? []).map(status).join('\n') || '(none)');
+      print(answer, (v) => sourceTable(v[listKey] ?? []));
     });
   group
     .command('show <id>')
     .description(`one ${noun}'s status`)
-    .action(async (id: string) => print(await call<Source>('GET', `${base}/${encodeURIComponent(id)}`), status));
+    .action(async (id: string) => print(await call<Source>('GET', `${base}/${encodeURIComponent(id)}`), sourceFields));
   group
     .command('remove <id>')
     .description(`stop pulling: remove the ${noun} (what it stored stays)`)

@@ -1,15 +1,24 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
+import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { authenticateFeed } from '../services/auth.ts';
 import type { Principal } from '../services/auth.ts';
 import { pollFeed } from '../services/feeds.ts';
+import { publicBase, readableFeeds } from '../services/feed-urls.ts';
+import { queryParams } from '../http/json.ts';
 import { FEED_KINDS } from '../stix/feed-values.ts';
 import type { FeedFormat } from '../services/feeds.ts';
 import { parseAuthorization } from '../taxii/credentials.ts';
 
-// GET /feeds/{collection}/{kind}.txt and /feeds/{collection}/indicators.csv (docs/feeds.md).
+// GET /feeds/{collection}/{kind}.txt and /feeds/{collection}/indicators.csv (docs/feeds.md), and
+// GET /feeds/: the URLs of the feeds the caller may read.
+
+/** GET /feeds/'s query: one collection's feeds only; a feed client's `token` as on the lists. */
+export const feedIndexQuery = z.object({
+  collection: z.uuid().optional().describe('Only this collection (404 if the caller may not read it)'),
+});
 
 const REFUSED = 'the credentials were not accepted (a token in the URL, ?token=, is taken from feed clients only)';
 
@@ -85,6 +94,11 @@ export function feedRoutes(deps: Deps): Hono {
     const first = await body.next();
     return c.body(streamOf(first.done ? undefined : first.value, body), 200, headers);
   };
+  app.get('/', async (c) => {
+    const who = await feedCaller(deps, c);
+    const { collection } = queryParams(c, feedIndexQuery);
+    return c.json({ feeds: await readableFeeds(deps, who, publicBase(deps, c.req.url), collection?.toLowerCase()) });
+  });
   // One route per list (an unknown one is the node's usual 404), so the OpenAPI table names each.
   for (const kind of FEED_KINDS) app.get(`/:collection/${kind}.txt`, serve(kind));
   app.get('/:collection/indicators.csv', serve('csv'));

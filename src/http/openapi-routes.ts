@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import * as admin from '../admin/schemas.ts';
+import { sourceResource } from '../admin/source-resource.ts';
 import * as alerts from '../alerts/schemas.ts';
 import { streamQuery } from '../alerts/stream.ts';
 import { RESPONSE_SIGNATURE_HEADER } from '../federation/response-signature.ts';
 import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, params as taxiiParams } from '../taxii/query.ts';
 import { STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE } from '../taxii/media.ts';
 import { taxiiResources } from '../taxii/resources.ts';
+import { feedIndexQuery } from '../feeds/routes.ts';
 import { FEED_KINDS } from '../stix/feed-values.ts';
 import type { FeedKind } from '../stix/feed-values.ts';
 
@@ -35,6 +37,8 @@ export const componentSchemas = {
   PutGrant: admin.putGrantBody,
   PeerIdentity: admin.peerIdentityBody,
   CreateSource: admin.createSourceBody,
+  Source: sourceResource,
+  Sources: z.object({ sources: z.array(sourceResource) }),
   CreateAlertSubscription: alerts.createAlertSubscriptionBody,
   UpdateAlertSubscription: alerts.updateAlertSubscriptionBody,
   Jwks: z.strictObject({ keys: z.array(admin.publicJwk) }),
@@ -260,12 +264,14 @@ const taxiiOps: Operation[] = [
 /** Sources: peers' and TAXII servers' collections this node pulls into its own. */
 function sourceOps(base: string): Operation[] {
   return [
-    adminOp('get', base, 'List sources with their status: last success, lag, failures, quarantined versions'),
+    adminOp('get', base, 'List sources with their status: last pull, lag, failures, versions stored, quarantined versions', {
+      response: { ...json('The sources'), schema: 'Sources' },
+    }),
     adminOp('post', base, "Pull a peer's collection (kind peer) or a TAXII 2.1 server's (kind taxii) into a local one", {
       body: { 'application/json': 'CreateSource' },
-      response: json('The source', 201),
+      response: { ...json('The source', 201), schema: 'Source' },
     }),
-    adminOp('get', `${base}/{id}`, 'Status of a source'),
+    adminOp('get', `${base}/{id}`, 'Status of a source', { response: { ...json('The source'), schema: 'Source' } }),
     adminOp('get', `${base}/{id}/quarantine`, 'Versions received with other content than held here'),
     adminOp('delete', `${base}/{id}`, 'Remove a source', { response: noContent }),
   ];
@@ -311,6 +317,7 @@ const adminOps: Operation[] = [
     ...op,
     deprecated: true,
     description: `Deprecated: use ${op.path.replace('/admin/subscriptions', '/admin/sources')}${op.method === 'get' && op.path === '/admin/subscriptions' ? " (the list's key is `subscriptions` here)" : ''}.`,
+    ...(op.response.schema === 'Sources' ? { response: json(op.summary) } : {}),
   })),
 ];
 
@@ -361,6 +368,19 @@ const LIST_NAMES: Record<FeedKind, string> = {
 };
 
 const feedOps: Operation[] = [
+  {
+    method: 'get',
+    path: '/feeds/',
+    tag: 'Feeds',
+    summary: 'The URLs of the feeds of each collection the caller may read',
+    description:
+      '`{"feeds": [{"collection_id", "api_root", "title", "urls": {"ipv4", "ipv6", "domain", "url", "sha256", "md5", "csv"}}]}`, ' +
+      "built from PUBLIC_URL (else the origin asked). No URL holds a token: a device sends its feed client's in a header, or adds `?token=`.",
+    query: feedIndexQuery.shape,
+    response: json('The feeds the caller may read'),
+    errors: [400, 401, 404],
+    security: ['bearer', 'basic', 'feedToken'],
+  },
   ...FEED_KINDS.map((kind) => ({
     ...feedOp(`${kind}.txt`, `${LIST_NAMES[kind]}, one a line`, 'text/plain; charset=utf-8'),
     ...(kind === 'url'

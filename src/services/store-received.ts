@@ -9,7 +9,7 @@ import { collectionPolicy } from '../store/collections.ts';
 import { differingVersions, insertObjects } from '../store/objects.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import type { ClaimedSource } from '../store/sources.ts';
-import { advanceCursor, insertReceipt, quarantineVersions } from '../store/sources.ts';
+import { advanceCursor, countStored, insertReceipt, quarantineVersions } from '../store/sources.ts';
 import { refreshStatisticsIfStale } from '../store/statistics.ts';
 import { asWriter } from '../store/write-horizon.ts';
 import { classifyBatch, relayRefusal, releaseWaiting } from './ingest-policy.ts';
@@ -124,7 +124,9 @@ export async function storeIncomingPage(
       digest: page.receipt.digest,
       count: page.objects.length,
     });
-    return { stored: accepted.length - held.length, quarantined: differing.length, levels };
+    const stored = accepted.length - held.length;
+    await countStored(tx, sub.id, stored);
+    return { stored, quarantined: differing.length, levels };
   });
   countIngested(deps.metrics, sub.collection_id, result.levels);
   if (result.levels.length > 0) deps.alerts.kick();

@@ -129,6 +129,10 @@ export type SourcesTable = {
   last_success: Timestamp | null;
   last_error: string | null;
   last_pulled_count: Generated<number>;
+  /** When its last run ended, however it ended. */
+  last_attempt: Timestamp | null;
+  /** Versions its pulls stored, in all: counted in each page's transaction (bigint). */
+  stored_count: Generated<string>;
   created: Generated<Timestamp>;
   /** kind 'taxii': the server's API root URL, how to authenticate, the level of unmarked objects. */
   url: string | null;

@@ -63,9 +63,14 @@ export type SourceStatus = {
   next_attempt: string;
   consecutive_failures: number;
   last_success: string | null;
+  /** When its last run ended, however it ended. */
+  last_attempt: string | null;
   lag_seconds: number | null;
   last_error: string | null;
+  /** Versions the last run stored. */
   last_pulled_count: number;
+  /** Versions its pulls stored, in all. */
+  stored_count: number;
   quarantined: number;
   created: string;
 };
@@ -98,9 +103,9 @@ export async function listSourceStatus(db: Db, id?: string): Promise<SourceStatu
     SELECT s.id, s.kind, s.peer_id, c.node_id AS peer_node_id, s.remote_api_root, s.remote_collection_id, s.collection_id,
            s.url, s.auth_kind, s.auth_name, s.default_tlp,
            s.interval_seconds, s.cursor, ${time('s.next_attempt')} AS next_attempt, s.consecutive_failures,
-           ${time('s.last_success')} AS last_success,
+           ${time('s.last_success')} AS last_success, ${time('s.last_attempt')} AS last_attempt,
            extract(epoch FROM now() - s.last_success)::float8 AS lag_seconds,
-           s.last_error, s.last_pulled_count,
+           s.last_error, s.last_pulled_count, s.stored_count::float8 AS stored_count,
            (SELECT count(*) FROM quarantine q WHERE q.source_id = s.id)::int AS quarantined,
            ${time('s.created')} AS created
     FROM sources s LEFT JOIN clients c ON c.id = s.peer_id
@@ -144,11 +149,16 @@ export async function advanceCursor(tx: Transaction<Schema>, id: string, owner: 
   return r.rows.length > 0;
 }
 
+/** Adds a page's newly stored versions to the source's count, in the transaction that stores them (its row is locked already). */
+export async function countStored(tx: Transaction<Schema>, id: string, stored: number): Promise<void> {
+  if (stored > 0) await sql`UPDATE sources SET stored_count = stored_count + ${stored} WHERE id = ${id}`.execute(tx);
+}
+
 /** Ends a run that stored every page it could: due again after the interval. */
 export async function finishSuccess(db: Db, id: string, owner: string, pulled: number): Promise<void> {
   await sql`UPDATE sources SET lease_owner = NULL, lease_until = '-infinity',
       next_attempt = now() + interval_seconds * interval '1 second', consecutive_failures = 0,
-      last_success = now(), last_error = NULL, last_pulled_count = ${pulled}
+      last_success = now(), last_attempt = now(), last_error = NULL, last_pulled_count = ${pulled}
     WHERE id = ${id} AND lease_owner = ${owner}`.execute(db);
 }
 
@@ -156,7 +166,7 @@ export async function finishSuccess(db: Db, id: string, owner: string, pulled: n
 export async function finishFailure(db: Db, id: string, owner: string, error: string, delaySeconds: number, pulled: number): Promise<void> {
   await sql`UPDATE sources SET lease_owner = NULL, lease_until = '-infinity',
       next_attempt = now() + ${delaySeconds} * interval '1 second', consecutive_failures = consecutive_failures + 1,
-      last_error = ${error.slice(0, 2000)}, last_pulled_count = ${pulled}
+      last_attempt = now(), last_error = ${error.slice(0, 2000)}, last_pulled_count = ${pulled}
     WHERE id = ${id} AND lease_owner = ${owner}`.execute(db);
 }
 

@@ -6,6 +6,8 @@ import { launchChromium } from '../support/chromium.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import { TLP1 } from '../fixtures/tlp-ids.ts';
+import { startTaxiiFeed } from '../support/taxii-feed.ts';
+import type { TaxiiFeed } from '../support/taxii-feed.ts';
 
 // The web console end to end: Debian's Chromium driven by playwright-core against a real node
 // on loopback. One browser for the file; a screenshot of each main page into artifacts/.
@@ -14,17 +16,20 @@ const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
 let node: TestNode;
 let browser: Browser;
 let col: Awaited<ReturnType<typeof collectionWithClient>>;
+let feed: TaxiiFeed;
+const FEED_SECRET = 'feed-secret-7d41c2e9a0b8';
 const problems: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   // Bundles over 3 objects are queued: the status page then fills in as the job runs.
-  [node, browser] = await Promise.all([startTestNode({ SYNC_INGEST_MAX_OBJECTS: '3' }), launchChromium()]);
+  [node, browser, feed] = await Promise.all([startTestNode({ SYNC_INGEST_MAX_OBJECTS: '3' }), launchChromium(), startTaxiiFeed()]);
   col = await collectionWithClient(node);
 });
 afterAll(async () => {
   await browser?.close();
   await node?.stop();
+  await feed?.close();
 });
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
@@ -146,7 +151,7 @@ describe('the web console in Chromium', () => {
     await context.close();
   });
 
-  it('shows the admin the peers, their lag and failures', async () => {
+  it('shows the admin every source: kind, last pull, lag, counts, the error escaped, never a secret', async () => {
     const jwks = (await (await fetch(`${node.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
     const peer = await adminJson(node, 'POST', '/admin/clients', { name: 'node-b', kind: 'peer' });
     await adminJson(node, 'PUT', `/admin/clients/${peer.id}/peer`, { node_id: 'node-b', keys: jwks.keys, base_url: 'http://127.0.0.1:9' });
@@ -157,18 +162,62 @@ describe('the web console in Chromium', () => {
       collection_id: col.collectionId,
       interval_seconds: 1,
     });
+    // A TAXII server's collection: one good pull of two objects, then a failing one.
+    feed.objects = [0, 1].map((ms) => ({ object: indicator({ name: `from the feed ${ms}` }), dateAdded: `2025-03-01T10:00:00.00${ms}Z` }));
+    const into = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'From a feed' })).id as string;
+    const taxii = await adminJson(node, 'POST', '/admin/sources', {
+      kind: 'taxii',
+      url: feed.apiRoot,
+      remote_collection_id: feed.collectionId,
+      collection_id: into,
+      auth: { kind: 'bearer', token: FEED_SECRET },
+      interval_seconds: 3600,
+    });
+    // Due at once: the puller's tick may take it first; either way it is pulled once.
+    if (!(await node.deps.puller.pullNow(taxii.id))) await node.deps.puller.idle();
+
     const { context, page } = await newPage();
     await signIn(page, ADMIN_TOKEN);
-    await page.getByRole('link', { name: 'Peers' }).click();
-    expect(await page.title()).toBe('Peers — Vigil console');
-    const row = page.getByRole('row', { name: /node-b/ });
-    await expect(row.textContent()).resolves.toContain('never pulled');
-    for (let i = 0; i < 40 && /\b0\b/.test((await row.locator('td').nth(5).textContent()) ?? ''); i++) {
+    await page.getByRole('link', { name: 'Sources' }).click();
+    expect(await page.title()).toBe('Sources — Vigil console');
+    const row = page.locator(`tr[data-source="${taxii.id}"]`);
+    const field = (name: string) => row.locator(`[data-field="${name}"]`).textContent();
+    await expect(field('kind')).resolves.toBe('TAXII server');
+    await expect(row.getByRole('rowheader').textContent()).resolves.toBe(feed.apiRoot);
+    await expect(field('last_pulled_count')).resolves.toBe('2');
+    await expect(field('stored_count')).resolves.toBe('2');
+    await expect(field('consecutive_failures')).resolves.toBe('0');
+    await expect(field('lag')).resolves.toMatch(/^\d+ s$/);
+
+    // Answered as no TAXII server does, with markup in what the error quotes.
+    feed.behaviour = { contentType: 'text/html; charset="<b>bold</b>"' };
+    expect(await node.deps.puller.pullNow(taxii.id)).toMatchObject({ ok: false });
+    await page.reload();
+    await expect(field('consecutive_failures')).resolves.toBe('1');
+    await expect(field('last_pulled_count')).resolves.toBe('0');
+    await expect(field('stored_count')).resolves.toBe('2');
+    await expect(field('last_error')).resolves.toBe(
+      'malformed: the server answered text/html; charset="<b>bold</b>", not application/taxii+json;version=2.1',
+    );
+    expect(await row.locator('[data-field="last_error"] b').count()).toBe(0);
+    const lastSuccess = await field('last_success');
+    expect(lastSuccess).toMatch(/^2\d{3}-/);
+    expect((await field('last_attempt'))! > lastSuccess!).toBe(true);
+    expect(await field('lag')).not.toBe('never pulled');
+    expect(await page.content()).not.toContain(FEED_SECRET);
+
+    // The peer's row, from the same table: failures pile up against a port nothing listens on.
+    const peerRow = page.getByRole('row', { name: /node-b/ });
+    await expect(peerRow.locator('[data-field="kind"]').textContent()).resolves.toBe('Vigil peer');
+    for (let i = 0; i < 40 && (await peerRow.locator('[data-field="consecutive_failures"]').textContent()) === '0'; i++) {
       await page.waitForTimeout(250);
       await page.reload();
     }
-    expect(Number(await row.locator('td').nth(5).textContent())).toBeGreaterThan(0);
-    await shot(page, '07-peers');
+    expect(Number(await peerRow.locator('[data-field="consecutive_failures"]').textContent())).toBeGreaterThan(0);
+    await shot(page, '07-sources');
+    // The page's name before this release still leads there.
+    await page.goto('/console/peers');
+    expect(new URL(page.url()).pathname).toBe('/console/sources');
     // The admin sees each version's provenance.
     await page.goto(`/console/collections/default/${col.collectionId}?limit=1`);
     await page.locator('tbody th.id a').first().click();
@@ -178,6 +227,22 @@ describe('the web console in Chromium', () => {
     await expect(page.locator('tbody tr').first().textContent()).resolves.toContain('submitted here');
     await shot(page, '08-admin-object');
     await context.close();
+  });
+
+  it("shows a reader its collection's feed URLs, with no token in them, and they answer", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, col.token);
+    await page.goto(`/console/collections/default/${col.collectionId}`);
+    const urls = await page.locator('code[data-feed]').allTextContents();
+    const at = `${node.url}/feeds/${col.collectionId}/`;
+    expect(urls).toEqual(['ipv4', 'ipv6', 'domain', 'url', 'sha256', 'md5'].map((k) => `${at}${k}.txt`).concat(`${at}indicators.csv`));
+    const section = (await page.locator('section.feeds').textContent()) ?? '';
+    expect(section).toContain(`${at}ipv4.txt?token=<your feed token>`);
+    expect(await page.content()).not.toContain(col.token);
+    await shot(page, '10-feeds');
+    await context.close();
+    // Each URL is a list this reader may poll, with its token in a header.
+    for (const url of urls) expect((await fetch(url, { headers: { authorization: `Bearer ${col.token}` } })).status, url).toBe(200);
   });
 
   it('refuses a form posted without its CSRF token (403)', async () => {

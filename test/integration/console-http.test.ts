@@ -176,7 +176,7 @@ describe('session', () => {
     expect((await consoleGet(base, '/console/collections', c.cookies)).status).toBe(303);
   });
 
-  it('refuses a peer node, as an unknown token, and sends a client no peers page', async () => {
+  it('refuses a peer node, as an unknown token, and sends a client no sources page', async () => {
     const peer = await adminJson(node, 'POST', '/admin/clients', { name: 'console-peer', kind: 'peer' });
     const cookies = new Map<string, string>();
     const csrf = csrfOf(await (await consoleGet(base, '/console/signin', cookies)).text());
@@ -185,9 +185,13 @@ describe('session', () => {
     expect(await refused.text()).toContain('That token was not accepted');
     expect(cookies.has('vigil_session')).toBe(false);
     const c = await signIn(base, col.token);
+    const sources = await consoleGet(base, '/console/sources', c.cookies);
+    expect(sources.status).toBe(403);
+    expect(await sources.text()).toContain('admin');
+    // The page's name before: a permanent redirect to the new one.
     const peers = await consoleGet(base, '/console/peers', c.cookies);
-    expect(peers.status).toBe(403);
-    expect(await peers.text()).toContain('admin');
+    expect(peers.status).toBe(301);
+    expect(peers.headers.get('location')).toBe('/console/sources');
   });
 });
 

@@ -22,6 +22,7 @@ const CONSOLE: Record<string, string[]> = {
   '/console/status/{root}/{id}': ['GET'],
   '/console/status/{root}/{id}/data': ['GET'],
   '/console/alerts': ['GET'],
+  '/console/sources': ['GET'],
   '/console/peers': ['GET'],
   '/console/assets/{name}': ['GET'],
 };

@@ -196,6 +196,31 @@ describe('schemas come from the zod definitions', () => {
     expect(op.responses['202'].content['application/taxii+json;version=2.1'].schema).toEqual({ $ref: '#/components/schemas/Status' });
   });
 
+  it("a source answers its last pull, lag, counts and errors, and the feeds' index its URLs", () => {
+    const answer = (method: string, path: string, status = '200') => {
+      const ref = doc.paths[path][method].responses[status].content['application/json'].schema.$ref;
+      return resolve(doc, ref) as Doc;
+    };
+    const source = answer('get', '/admin/sources/{id}');
+    expect(answer('post', '/admin/sources', '201')).toEqual(source);
+    expect(answer('get', '/admin/sources').properties.sources.items).toEqual({ $ref: '#/components/schemas/Source' });
+    for (const field of [
+      'last_success',
+      'last_attempt',
+      'lag_seconds',
+      'last_pulled_count',
+      'stored_count',
+      'consecutive_failures',
+      'last_error',
+    ])
+      expect(source.required, field).toContain(field);
+    expect(Object.keys(source.properties)).not.toContain('auth_secret');
+    expect(source.properties.auth.properties).not.toHaveProperty('token');
+    const index = doc.paths['/feeds/'].get;
+    expect(index.parameters.map((p: Doc) => p.name)).toEqual(['collection']);
+    expect(index.description).toContain('No URL holds a token');
+  });
+
   it('the TAXII filters are query parameters', () => {
     const names = doc.paths['/{root}/collections/{id}/objects/'].get.parameters.map((p: Doc) => p.name);
     expect(names).toEqual(

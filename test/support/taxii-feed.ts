@@ -24,6 +24,8 @@ export type FeedBehaviour = {
   noLastHeader?: boolean;
   /** Answers this long after the request came (a slow server). */
   delayMs?: number;
+  /** Answers with this Content-Type (a server that is not TAXII 2.1 at all). */
+  contentType?: string;
 };
 
 export type TaxiiFeed = {
@@ -49,7 +51,9 @@ export async function startTaxiiFeed(collectionId = '91a7b528-80eb-42ed-a74d-c6f
     feed.requests.push({ search: url.search, authorization: req.headers.authorization });
     const b = feed.behaviour;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-      res.writeHead(status, { 'content-type': 'application/taxii+json;version=2.1', ...headers }).end(JSON.stringify(body));
+      res
+        .writeHead(status, { 'content-type': b.contentType ?? 'application/taxii+json;version=2.1', ...headers })
+        .end(JSON.stringify(body));
     if (url.pathname !== `/api1/collections/${collectionId}/objects/`) return send(404, { title: 'Not found' });
     if (b.auth && req.headers[b.auth.header.toLowerCase()] !== b.auth.value)
       return send(401, { title: 'Unauthorized' }, { 'www-authenticate': 'Basic realm="feed"' });

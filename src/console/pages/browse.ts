@@ -6,6 +6,7 @@ import { uuidParam } from '../../http/json.ts';
 import { levelName } from '../../policy/levels.ts';
 import { collectionAccess, visibleCollections } from '../../services/access.ts';
 import { objectProvenance } from '../../services/admin.ts';
+import { FEED_TOKEN_PLACEHOLDER, feedUrls, publicBase } from '../../services/feed-urls.ts';
 import { getObject, getObjects } from '../../services/read-objects.ts';
 import { listApiRoots } from '../../store/api-roots.ts';
 import { OBJECTS_PARAMS, parsePageQuery } from '../../taxii/query.ts';
@@ -58,6 +59,28 @@ function collectionsTable(
             ${r.canWrite ? html`<a href="/console/collections/${encodeURIComponent(r.root)}/${r.id}/submit">Submit a bundle<span class="vh"> to ${r.title}</span></a>` : ''}</td>
       </tr>`,
     )}</tbody></table>`;
+}
+
+/**
+ * Where a reader points a firewall, a resolver or an EDR tool at this collection: the seven lists'
+ * full URLs, and how a device authenticates. No token in them: the reader's own may never ride in
+ * a URL, and a feed client's is the device's.
+ */
+function feedsSection(base: string, collectionId: string): Html {
+  const urls = Object.entries(feedUrls(base, collectionId));
+  return html`<section aria-labelledby="feeds" class="feeds">
+    <h2 id="feeds">Feeds for firewalls, DNS resolvers and EDR tools</h2>
+    <p>Plain lists of this collection's indicators, under the same TLP rules as what you read here.</p>
+    <table>
+      <caption>This collection's feeds</caption>
+      <thead><tr><th scope="col">List</th><th scope="col">URL</th></tr></thead>
+      <tbody>${urls.map(([list, url]) => html`<tr><th scope="row">${list}</th><td><code data-feed="${list}">${url}</code></td></tr>`)}</tbody>
+    </table>
+    <p>A device authenticates with a <strong>feed client</strong> of its own, which your node's admin creates
+      (<code>vigil client create … --feed</code>): with HTTP Basic (the feed client's name and token) or
+      <code>Authorization: Bearer</code>, or, where it cannot send headers, with the token in the URL:
+      <code>${urls[0]![1]}?token=${FEED_TOKEN_PLACEHOLDER}</code>. Only a feed client's token may go in a URL, never yours.</p>
+  </section>`;
 }
 
 /** The form's values, empty ones dropped (an empty field is no filter, not a bad one). */
@@ -152,7 +175,8 @@ export function browseRoutes(deps: Deps): Hono<ConsoleEnv> {
         )}</tbody></table>`
       }
       <p class="pager">${next ? html`<a href="${action}?${values.toString()}">First page</a>` : ''}
-        ${result.next ? html`<a href="${action}?${nextQuery.toString()}" rel="next">Next page</a>` : ''}</p>`;
+        ${result.next ? html`<a href="${action}?${nextQuery.toString()}" rel="next">Next page</a>` : ''}</p>
+      ${feedsSection(publicBase(deps, c.req.url), collectionId)}`;
     return page(c, { title, session: c.get('session'), body });
   });
 

@@ -2,22 +2,13 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { Deps } from '../../deps.ts';
 import { listAlertSubscriptions, listDeliveries } from '../../services/alerts.ts';
+import { formatLag, sourceFrom, sourceKindLabel, sourceRemoteCollection } from '../../services/source-display.ts';
 import { listSources } from '../../services/sources.ts';
 import type { ConsoleEnv } from '../env.ts';
 import { page } from '../layout.ts';
 import type { Html } from '../layout.ts';
 
 const RECENT_DELIVERIES = 10;
-
-/** A lag in seconds as people read it: 42 s, 7 min, 3 h 5 min, 2 d 4 h. */
-export function formatLag(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return 'never pulled';
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min`;
-  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
-}
 
 type Deliveries = Awaited<ReturnType<typeof listDeliveries>>;
 
@@ -34,7 +25,27 @@ function deliveriesTable(name: string, rows: Deliveries): Html {
     )}</tbody></table>`;
 }
 
-/** Alert subscriptions with their recent deliveries; for the admin, peers and their lag. */
+type Sources = Awaited<ReturnType<typeof listSources>>;
+
+/** One row per source, whatever its kind: what the admin API answers, never a secret (it holds none). */
+function sourcesTable(sources: Sources): Html {
+  const cell = (field: string, value: unknown) => html`<td data-field="${field}">${value}</td>`;
+  return html`<table class="sources">
+    <caption>Sources: the peer nodes', TAXII servers' and other collections this node pulls</caption>
+    <thead><tr><th scope="col">Kind</th><th scope="col">From</th><th scope="col">Remote collection</th><th scope="col">Into collection</th>
+      <th scope="col">Every</th><th scope="col">Last success</th><th scope="col">Last attempt</th><th scope="col">Lag</th>
+      <th scope="col">Taken in the last pull</th><th scope="col">Stored in all</th><th scope="col">Failures in a row</th>
+      <th scope="col">Last error</th><th scope="col">Quarantined</th><th scope="col">Next attempt</th></tr></thead>
+    <tbody>${sources.map(
+      (s) => html`<tr data-source="${s.id}">${cell('kind', sourceKindLabel(s.kind))}<th scope="row">${sourceFrom(s)}</th>
+        <td class="id">${sourceRemoteCollection(s)}</td><td class="id">${s.collection_id}</td>${cell('interval', `${s.interval_seconds} s`)}
+        ${cell('last_success', s.last_success ?? 'never')}${cell('last_attempt', s.last_attempt ?? 'never')}${cell('lag', formatLag(s.lag_seconds))}
+        ${cell('last_pulled_count', s.last_pulled_count)}${cell('stored_count', s.stored_count)}${cell('consecutive_failures', s.consecutive_failures)}
+        ${cell('last_error', s.last_error ?? '')}${cell('quarantined', s.quarantined)}${cell('next_attempt', s.next_attempt)}</tr>`,
+    )}</tbody></table>`;
+}
+
+/** Alert subscriptions with their recent deliveries; for the admin, the sources with their pulls. */
 export function operationsRoutes(deps: Deps): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>({ strict: false });
 
@@ -61,22 +72,12 @@ export function operationsRoutes(deps: Deps): Hono<ConsoleEnv> {
     return page(c, { title: 'Alert subscriptions', session: c.get('session'), body });
   });
 
-  app.get('/peers', async (c) => {
+  app.get('/sources', async (c) => {
     const sources = await listSources(deps, c.get('session')!.principal);
-    const body = sources.length
-      ? html`<table>
-        <caption>Sources: peer nodes' and TAXII servers' collections this node pulls</caption>
-        <thead><tr><th scope="col">Peer node or TAXII server</th><th scope="col">Remote collection</th><th scope="col">Into collection</th><th scope="col">Every</th>
-          <th scope="col">Last success</th><th scope="col">Lag</th><th scope="col">Failures in a row</th><th scope="col">Last error</th><th scope="col">Quarantined</th><th scope="col">Next attempt</th></tr></thead>
-        <tbody>${sources.map(
-          (
-            s,
-          ) => html`<tr><th scope="row">${'url' in s ? s.url : (s.peer_node_id ?? s.peer_id)}</th><td class="id">${'url' in s ? '' : `${s.remote_api_root}/`}${s.remote_collection_id}</td><td class="id">${s.collection_id}</td>
-            <td>${s.interval_seconds} s</td><td>${s.last_success ?? 'never'}</td><td>${formatLag(s.lag_seconds)}</td>
-            <td>${s.consecutive_failures}</td><td>${s.last_error ?? ''}</td><td>${s.quarantined}</td><td>${s.next_attempt}</td></tr>`,
-        )}</tbody></table>`
-      : html`<p class="notice">No sources: this node pulls from no peer.</p>`;
-    return page(c, { title: 'Peers', session: c.get('session'), body });
+    const body = sources.length ? sourcesTable(sources) : html`<p class="notice">No sources: this node pulls from nowhere.</p>`;
+    return page(c, { title: 'Sources', session: c.get('session'), body });
   });
+  // The page's name before this release.
+  app.get('/peers', (c) => c.redirect('/console/sources', 301));
   return app;
 }
