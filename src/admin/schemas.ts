@@ -200,6 +200,14 @@ const apiRootUrl = z
     return !url.search && !url.hash;
   }, 'must not have a ?query or #fragment');
 
+const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** Where a TAXII source's first pull starts: a UTC timestamp (its added_after). */
+const utcTimestamp = z
+  .string()
+  .regex(UTC_TIMESTAMP, 'must be a UTC timestamp such as 2024-01-31T00:00:00.000Z')
+  .refine((t) => Number.isFinite(Date.parse(t)), 'is not a date');
+
 /** Pull a collection of a TAXII 2.1 server (any, not only Vigil) over plain TAXII, every `interval_seconds` (300 unless set). */
 export const createTaxiiSourceBody = z.strictObject({
   kind: z.literal('taxii'),
@@ -213,14 +221,44 @@ export const createTaxiiSourceBody = z.strictObject({
   default_tlp: tlpLevel.optional(),
   interval_seconds: z.number().int().min(1).max(86_400).optional(),
   /** Where the first pull starts (its added_after); the server's beginning unless set. */
+  since: utcTimestamp.optional(),
+});
+
+/** A MISP tag as restSearch matches it, e.g. tlp:green or misp-galaxy:sector="Health". */
+const mispTag = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(
+    (t) => [...t].every((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f && c !== ','),
+    'must hold no "," or control characters',
+  )
+  .refine((t) => t.trim() === t, 'must not start or end with a space');
+
+/** Pull a MISP's events through restSearch as STIX 2.1, every `interval_seconds` (300 unless set). */
+export const createMispSourceBody = z.strictObject({
+  kind: z.literal('misp'),
+  /** The MISP's base URL, e.g. https://misp.example.org/ */
+  url: apiRootUrl,
+  /** The authkey of a MISP user who may read the events: sent as Authorization, never answered. */
+  key: z.string().regex(/^[A-Za-z0-9]{40}$/, 'must be a MISP authkey: 40 letters and digits'),
+  collection_id: z.uuid(),
+  /** Only events with any of these tags (restSearch `tags`). */
+  tags: z.array(mispTag).min(1).max(50).optional(),
+  /** Only published events (restSearch `published: true`, by publish_timestamp). */
+  published_only: z.boolean().optional(),
+  /** The level of this source's unmarked objects here: AMBER unless set. */
+  default_tlp: tlpLevel.optional(),
+  interval_seconds: z.number().int().min(1).max(86_400).optional(),
+  /** Where the first pull starts: seconds since the epoch (MISP's timestamp) or a UTC timestamp. */
   since: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, 'must be a UTC timestamp such as 2024-01-31T00:00:00.000Z')
-    .refine((t) => Number.isFinite(Date.parse(t)), 'is not a date')
+    .union([z.number().int().min(0).max(99_999_999_999), z.string().regex(/^\d{1,11}$/), utcTimestamp], {
+      error: 'must be seconds since the epoch or a UTC timestamp such as 2024-01-31T00:00:00Z',
+    })
     .optional(),
 });
 
-/** A source of either kind: `kind` says which ("peer" unless set). */
-export const createSourceBody = z.discriminatedUnion('kind', [createPeerSourceBody, createTaxiiSourceBody], {
-  error: 'must be "peer" or "taxii"',
+/** A source of any kind: `kind` says which ("peer" unless set). */
+export const createSourceBody = z.discriminatedUnion('kind', [createPeerSourceBody, createTaxiiSourceBody, createMispSourceBody], {
+  error: 'must be "peer", "taxii" or "misp"',
 });

@@ -8,11 +8,13 @@ const time = z.string().describe('A timestamp, e.g. 2025-03-01T10:00:00.000000Z'
 
 export const sourceResource = z.object({
   id: z.uuid(),
-  kind: z.string().describe('`peer` (a Vigil peer over signed pulls), `taxii` (a TAXII 2.1 server), …'),
+  kind: z.string().describe("`peer` (a Vigil peer over signed pulls), `taxii` (a TAXII 2.1 server), `misp` (a MISP's events), …"),
   peer_id: z.uuid().optional().describe('kind peer: the peer client here'),
   peer_node_id: z.string().nullable().optional().describe("kind peer: the peer's node id"),
   remote_api_root: z.string().optional().describe('kind peer: the API root at the peer'),
-  url: z.string().optional().describe("The server's API root URL (kinds other than peer)"),
+  url: z.string().optional().describe("The server's API root URL, or the MISP's base URL (kinds other than peer)"),
+  tags: z.array(z.string()).optional().describe('kind misp: only events with any of these tags (none: every event)'),
+  published_only: z.boolean().optional().describe('kind misp: only published events'),
   auth: z
     .object({ kind: z.string(), username: z.string().optional(), name: z.string().optional() })
     .optional()

@@ -27,15 +27,18 @@ export type Denied = {
   truncated: boolean;
 };
 
-/** A source, as the admin API answers it (`/admin/sources`): a peer's, or a TAXII server's. */
+/** A source, as the admin API answers it (`/admin/sources`): a peer's, a TAXII server's or a MISP's. */
 export type Source = {
   id: string;
-  kind: 'peer' | 'taxii';
+  kind: 'peer' | 'taxii' | 'misp';
   peer_node_id?: string;
   remote_api_root?: string;
   url?: string;
   auth?: { kind: 'none' | 'basic' | 'bearer' | 'header'; username?: string; name?: string };
   default_tlp?: string | null;
+  /** kind misp: the restSearch filters. */
+  tags?: string[];
+  published_only?: boolean;
   remote_collection_id: string;
   collection_id: string;
   interval_seconds: number;

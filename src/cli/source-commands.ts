@@ -56,6 +56,10 @@ function sourceTable(list: Source[]): string {
   ]);
 }
 
+/** Which of a MISP's events a source asks for. */
+const mispEvents = (s: Source) =>
+  `${s.tags?.length ? `tagged ${s.tags.join(' or ')}` : 'all'}${s.published_only ? ', published only' : ''}`;
+
 /** `vigil source show`: every field the admin API answers but the cursor, one a line. */
 function sourceFields(s: Source): string {
   const rows: [string, string][] = [
@@ -66,6 +70,7 @@ function sourceFields(s: Source): string {
     ['every', `${s.interval_seconds} s`],
     ...(s.auth ? ([['auth', authText(s.auth)]] as [string, string][]) : []),
     ...(s.default_tlp ? ([['unmarked objects', s.default_tlp]] as [string, string][]) : []),
+    ...(s.kind === 'misp' ? ([['events', mispEvents(s)]] as [string, string][]) : []),
     ['last success', s.last_success ?? 'never'],
     ['last attempt', s.last_attempt ?? 'never'],
     ['lag', formatLag(s.lag_seconds)],
@@ -208,12 +213,68 @@ function taxiiCommand(add: Command, call: AdminClient, print: Print): void {
     });
 }
 
+type MispOptions = {
+  url?: string;
+  serverUrl?: string;
+  key?: string;
+  keyFile?: string;
+  into: string;
+  tags?: string;
+  publishedOnly?: boolean;
+  defaultTlp?: string;
+  interval?: number;
+  since?: string;
+};
+
+/** `vigil source add misp`: the authkey as an argument or, kept out of `ps`, from a file or standard input. */
+function mispCommand(add: Command, call: AdminClient, print: Print): void {
+  add
+    .command('misp')
+    .description("pull a MISP's events, as STIX 2.1 from its restSearch, into a local collection")
+    .option('--url <misp>', "the MISP's base URL, e.g. https://misp.example.org/")
+    .addOption(new Option('--server-url <misp>').hideHelp())
+    .requiredOption('--into <collection-id>', 'the local collection to store into')
+    .addOption(new Option('--key <authkey>', "a MISP user's authkey (shows in ps: prefer --key-file)").conflicts('keyFile'))
+    .addOption(new Option('--key-file <path>', 'the authkey from a file ("-": standard input)').conflicts('key'))
+    .option('--tags <tag,tag>', 'only events with any of these tags')
+    .option('--published-only', 'only published events')
+    .addOption(new Option('--default-tlp <level>', 'the TLP level of unmarked objects (default AMBER)').choices(TLP))
+    .option('--interval <seconds>', 'how often to pull (default 300)', seconds)
+    .option('--since <timestamp>', 'where the first pull starts: seconds since the epoch or a UTC timestamp (default: the beginning)')
+    .action(async (o: MispOptions, command: Command) => {
+      const url = o.serverUrl ?? o.url;
+      if (url === undefined) command.error("error: required option '--url <misp>' not specified");
+      const key = o.key ?? (o.keyFile !== undefined ? secretFile(o.keyFile).trim() : undefined);
+      if (key === undefined) command.error("error: one of '--key <authkey>' or '--key-file <path>' is required");
+      const tags = o.tags
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '');
+      const v = await call<Source>('POST', 'admin/sources', {
+        kind: 'misp',
+        url,
+        key,
+        collection_id: o.into,
+        tags: tags?.length ? tags : undefined,
+        published_only: o.publishedOnly,
+        default_tlp: o.defaultTlp,
+        interval_seconds: o.interval,
+        since: o.since,
+      });
+      print(v, (s) => `created source ${s.id}`);
+    });
+}
+
+/** The kinds of `source add` whose --url is the server's. */
+const SERVER_KINDS = new Set(['taxii', 'misp']);
+
 /**
  * The global --url names the node, and commander takes a global option wherever it stands: after
- * `source add taxii`, --url is the server's (as the command's help says), passed as --server-url.
+ * `source add taxii` or `source add misp`, --url is the server's (as the command's help says),
+ * passed as --server-url.
  */
 export function serverUrlArgs(argv: readonly string[]): string[] {
-  const at = argv.findIndex((a, i) => a === 'taxii' && argv[i - 1] === 'add' && argv[i - 2] === 'source');
+  const at = argv.findIndex((a, i) => SERVER_KINDS.has(a) && argv[i - 1] === 'add' && argv[i - 2] === 'source');
   if (at < 0) return [...argv];
   return argv.map((a, i) => (i <= at ? a : a === '--url' ? '--server-url' : a.startsWith('--url=') ? `--server-url=${a.slice(6)}` : a));
 }
@@ -230,6 +291,7 @@ export function sourceCommands(program: Command, call: AdminClient, print: Print
     add.command('peer').description('pull a collection of a peer (a client of kind peer, pinned) into a local collection'),
   ).action(addPeer(call, print, 'admin/sources', 'source'));
   taxiiCommand(add, call, print);
+  mispCommand(add, call, print);
   readAndRemove(sources, call, print, 'admin/sources', 'sources', 'source');
 
   const old = program

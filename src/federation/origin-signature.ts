@@ -91,11 +91,11 @@ export function originLeaf(object: unknown, salt: Buffer = freshSalt()): OriginL
 }
 
 /**
- * How versions the signing node took in from outside the federation (a TAXII server's feed, which
- * signs nothing) entered it: signed in the batch's payload beside root and size. The signer
+ * How versions the signing node took in from outside the federation (a TAXII server's feed or a
+ * MISP's events, which sign nothing) entered it: signed in the batch's payload beside root and size. The signer
  * vouches only that it received these versions from `url` at `at`, not for their content.
  */
-export type Intake = { kind: 'taxii'; url: string; at: string };
+export type Intake = { kind: 'taxii' | 'misp'; url: string; at: string };
 
 /** What a batch signs besides its tree. */
 export type OriginClaims = { intake?: Intake };
@@ -191,7 +191,7 @@ function intakeClaim(claims: Record<string, unknown>): Intake | undefined {
   const v = claims.intake;
   if (v === undefined) return undefined;
   const i = (v ?? {}) as Record<string, unknown>;
-  if (typeof v !== 'object' || i.kind !== 'taxii' || typeof i.url !== 'string' || typeof i.at !== 'string')
+  if (typeof v !== 'object' || (i.kind !== 'taxii' && i.kind !== 'misp') || typeof i.url !== 'string' || typeof i.at !== 'string')
     throw new OriginSignatureError('the batch payload has an unreadable intake claim');
   return { kind: i.kind, url: i.url, at: i.at };
 }

@@ -30,6 +30,8 @@ export type PeerResponse = { status: number; headers: Record<string, string | st
 
 export type PeerClients = {
   get(url: string, headers: Record<string, string>, limits?: Partial<Limits>): Promise<PeerResponse>;
+  /** A POST with a body (MISP's restSearch), under the same limits. */
+  post(url: string, headers: Record<string, string>, body: string, limits?: Partial<Limits>): Promise<PeerResponse>;
   close(): Promise<void>;
   /** Aborts whatever is in flight (shutdown): a stuck peer must not hold the node up. */
   destroy(): Promise<void>;
@@ -71,28 +73,37 @@ export function createPeerClients(defaults: Limits = DEFAULT_LIMITS): PeerClient
     }
     return pool;
   };
-  return {
-    async get(url, headers, over = {}) {
-      const limits = { ...defaults, ...over };
-      const target = new URL(url);
-      try {
-        const res = await poolFor(target.origin, limits.connectTimeoutMs).request({
-          method: 'GET',
-          path: `${target.pathname}${target.search}`,
-          headers,
-          headersTimeout: limits.headersTimeoutMs,
-          bodyTimeout: limits.bodyTimeoutMs,
-        });
-        const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > limits.maxBytes) {
-          res.body.destroy();
-          throw new PeerRequestError('too-large', `the answer declares ${declared} bytes, more than ${limits.maxBytes}`);
-        }
-        return { status: res.statusCode, headers: res.headers, body: await readLimited(res.body, limits.maxBytes) };
-      } catch (err) {
-        throw classify(err);
+  const send = async (
+    method: 'GET' | 'POST',
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    over: Partial<Limits>,
+  ) => {
+    const limits = { ...defaults, ...over };
+    const target = new URL(url);
+    try {
+      const res = await poolFor(target.origin, limits.connectTimeoutMs).request({
+        method,
+        path: `${target.pathname}${target.search}`,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        headersTimeout: limits.headersTimeoutMs,
+        bodyTimeout: limits.bodyTimeoutMs,
+      });
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > limits.maxBytes) {
+        res.body.destroy();
+        throw new PeerRequestError('too-large', `the answer declares ${declared} bytes, more than ${limits.maxBytes}`);
       }
-    },
+      return { status: res.statusCode, headers: res.headers, body: await readLimited(res.body, limits.maxBytes) };
+    } catch (err) {
+      throw classify(err);
+    }
+  };
+  return {
+    get: (url, headers, over = {}) => send('GET', url, headers, undefined, over),
+    post: (url, headers, body, over = {}) => send('POST', url, headers, body, over),
     async close() {
       const all = [...pools.values()];
       pools.clear();

@@ -3,12 +3,9 @@ import type { PeerClients } from '../federation/peer-client.ts';
 import { PullError } from '../federation/pull.ts';
 import { fetchTaxiiPage, justBefore, timestampNs } from '../federation/taxii-source.ts';
 import type { TaxiiAuth, TaxiiPage, TaxiiTarget } from '../federation/taxii-source.ts';
-import type { Level } from '../policy/levels.ts';
 import type { ClaimedSource } from '../store/sources.ts';
-import { extendSourceLease } from '../store/sources.ts';
-import { intakeOrigin } from './ingest-policy.ts';
+import { keepLease, storeIntakePage } from './intake-page.ts';
 import type { PullOptions, PullOutcome } from './pull-options.ts';
-import { afterStored, storeIncomingPage } from './store-received.ts';
 
 // A TAXII 2.1 server's collection, pulled as any TAXII client reads it. TAXII 2.1 §3.4.2:
 // added_after is exclusive, and a page ends with X-TAXII-Date-Added-Last. Real servers keep
@@ -56,7 +53,6 @@ export async function pullTaxiiPages(
 ): Promise<void> {
   const target = taxiiTarget(sub);
   const collectionUrl = new URL(`collections/${encodeURIComponent(target.collectionId)}/`, target.apiRoot).href;
-  const defaultLevel = sub.default_tlp === null ? undefined : (sub.default_tlp as Level);
   let cursor = sub.cursor;
   // What the next request asks: the same added_after with the server's `next`, or a later added_after.
   let ask: { addedAfter: string | null; next?: string | undefined } = { addedAfter: cursor };
@@ -82,16 +78,8 @@ export async function pullTaxiiPages(
     }
     if (page.objects.length > 0) {
       const to = later(cursor, page.more ? justBefore(page.last!) : page.last!);
-      const intake = { kind: 'taxii' as const, url: collectionUrl, at: new Date().toISOString() };
-      const stored = await storeIncomingPage(
-        deps,
-        sub,
-        { objects: page.objects, cursor: to, receipt: { from: collectionUrl, signature: '', digest: page.digest } },
-        cursor,
-        { origin: intakeOrigin(sub.id), intake, defaultLevel },
-      );
+      await storeIntakePage(deps, sub, { kind: 'taxii', url: collectionUrl, cursor }, page, to, outcome);
       cursor = to;
-      await afterStored(deps, sub, stored, outcome);
     }
     if (!page.more) break;
     if (!then)
@@ -102,7 +90,6 @@ export async function pullTaxiiPages(
       );
     ask = then;
     outcome.more = n + 1 === opts.maxPages;
-    if (!(await extendSourceLease(deps.database.db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
-      throw new PullError('lease-lost', 'the lease was lost');
+    await keepLease(deps, sub);
   }
 }

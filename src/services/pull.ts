@@ -6,9 +6,11 @@ import type { PeerClients } from '../federation/peer-client.ts';
 import { DEFAULT_PULL } from './pull-options.ts';
 import type { PullOptions, PullOutcome } from './pull-options.ts';
 import type { ClaimedSource } from '../store/sources.ts';
-import { extendSourceLease, finishFailure, finishSuccess } from '../store/sources.ts';
+import { finishFailure, finishSuccess } from '../store/sources.ts';
 import { backoffSeconds } from './backoff.ts';
 import { afterStored, storeReceivedPage } from './store-received.ts';
+import { keepLease } from './intake-page.ts';
+import { pullMispPages } from './pull-misp.ts';
 import { pullTaxiiPages } from './pull-taxii.ts';
 
 export { DEFAULT_PULL } from './pull-options.ts';
@@ -30,7 +32,6 @@ function targetOf(sub: ClaimedSource): PullTarget {
 
 /** A peer's pages, over signed requests, while the peer says there is more. */
 async function pullPeerPages(deps: Deps, clients: PeerClients, sub: ClaimedSource, opts: PullOptions, outcome: PullOutcome) {
-  const db = deps.database.db;
   let cursor = sub.cursor;
   const target = targetOf(sub);
   const ctx = { clients, keyring: deps.keyring, trustList: deps.trustList, ...(opts.limits ? { limits: opts.limits } : {}) };
@@ -53,8 +54,7 @@ async function pullPeerPages(deps: Deps, clients: PeerClients, sub: ClaimedSourc
     await afterStored(deps, sub, stored, outcome);
     if (!page.more) break;
     outcome.more = n + 1 === opts.maxPages;
-    if (!(await extendSourceLease(db, sub.id, sub.lease_owner, deps.config.workLeaseSeconds)))
-      throw new PullError('lease-lost', 'the lease was lost');
+    await keepLease(deps, sub);
   }
 }
 
@@ -74,6 +74,7 @@ export async function pullSource(
   const outcome: PullOutcome = { ok: true, pages: 0, stored: 0, quarantined: 0, more: false };
   try {
     if (sub.kind === 'taxii') await pullTaxiiPages(deps, clients, sub, opts, outcome);
+    else if (sub.kind === 'misp') await pullMispPages(deps, clients, sub, opts, outcome);
     else await pullPeerPages(deps, clients, sub, opts, outcome);
     await finishSuccess(db, sub.id, sub.lease_owner, outcome.stored);
   } catch (err) {

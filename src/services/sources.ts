@@ -10,6 +10,7 @@ import { findCollection } from '../store/collections.ts';
 import * as store from '../store/sources.ts';
 import type { SourceStatus } from '../store/sources.ts';
 import type { Principal } from './auth.ts';
+import { formatMispCursor } from './pull-misp.ts';
 
 // Sources for the admin API and the vigil command. Each function's first line is the
 // permission check.
@@ -21,6 +22,8 @@ function requireAdmin(who: Principal): void {
 export const DEFAULT_INTERVAL_SECONDS = 60;
 /** A TAXII server outside the federation is asked less often unless its admin says otherwise. */
 export const DEFAULT_TAXII_INTERVAL_SECONDS = 300;
+/** The level of a MISP source's unmarked objects unless its admin says otherwise. */
+export const MISP_DEFAULT_TLP = 'AMBER';
 
 function unique(err: unknown): never {
   if ((err as { code?: string }).code === '23505') throw new VigilError('conflict', 'this source already exists');
@@ -30,6 +33,7 @@ function unique(err: unknown): never {
 export async function createSource(deps: Deps, who: Principal, body: z.infer<typeof s.createSourceBody>) {
   requireAdmin(who);
   if (body.kind === 'taxii') return createTaxiiSource(deps, who, body);
+  if (body.kind === 'misp') return createMispSource(deps, who, body);
   const db = deps.database.db;
   const peer = await findClientKind(db, body.peer_id);
   if (peer?.kind !== 'peer') throw new VigilError('not-found', `no peer client '${body.peer_id}' (create it with kind "peer")`);
@@ -53,16 +57,24 @@ function isLoopback(host: string): boolean {
 }
 
 /**
- * A TAXII server's collection. Its URL is the admin's to choose, so private addresses are allowed
- * (a CSIRT's own OpenCTI is often one); plain http only on loopback unless SOURCE_ALLOW_HTTP says.
+ * The URL of a server outside the federation, ending in "/", and the collection it feeds. The URL
+ * is the admin's to choose, so private addresses are allowed (a CSIRT's own OpenCTI or MISP is
+ * often one); plain http only on loopback unless SOURCE_ALLOW_HTTP says.
  */
-async function createTaxiiSource(deps: Deps, who: Principal, body: z.infer<typeof s.createTaxiiSourceBody>) {
-  const db = deps.database.db;
+async function serverAndCollection(deps: Deps, body: { url: string; collection_id: string }): Promise<URL> {
   const url = new URL(body.url);
   if (url.protocol === 'http:' && !deps.config.sourceAllowHttp && !isLoopback(url.hostname))
     throw new VigilError('bad-request', 'url: must be an https:// URL (http:// only on loopback, unless SOURCE_ALLOW_HTTP is set)');
   if (!url.pathname.endsWith('/')) url.pathname += '/';
-  if (!(await findCollection(db, body.collection_id))) throw new VigilError('not-found', `no collection '${body.collection_id}'`);
+  if (!(await findCollection(deps.database.db, body.collection_id)))
+    throw new VigilError('not-found', `no collection '${body.collection_id}'`);
+  return url;
+}
+
+/** A TAXII server's collection. */
+async function createTaxiiSource(deps: Deps, who: Principal, body: z.infer<typeof s.createTaxiiSourceBody>) {
+  const db = deps.database.db;
+  const url = await serverAndCollection(deps, body);
   const auth = body.auth ?? { kind: 'none' as const };
   const id = randomUUID();
   await store
@@ -83,10 +95,48 @@ async function createTaxiiSource(deps: Deps, who: Principal, body: z.infer<typeo
   return getSource(deps, who, id);
 }
 
-/** A source as the admin API answers: a peer's as before, a TAXII server's with its auth kind and user, never the secret. */
+/**
+ * A MISP's events. Unmarked objects are AMBER unless the admin says otherwise: what MISP shares
+ * without a TLP tag is shared within its community, not published.
+ */
+async function createMispSource(deps: Deps, who: Principal, body: z.infer<typeof s.createMispSourceBody>) {
+  const url = await serverAndCollection(deps, body);
+  const tags = [...new Set(body.tags ?? [])].sort();
+  const since =
+    body.since === undefined
+      ? null
+      : /^\d+$/.test(String(body.since))
+        ? Number(body.since)
+        : Math.floor(Date.parse(String(body.since)) / 1000);
+  const id = randomUUID();
+  await store
+    .insertSource(deps.database.db, {
+      id,
+      kind: 'misp',
+      url: url.href,
+      remote_collection_id: 'events',
+      collection_id: body.collection_id,
+      interval_seconds: body.interval_seconds ?? DEFAULT_TAXII_INTERVAL_SECONDS,
+      auth_kind: 'header',
+      auth_name: 'Authorization',
+      auth_secret: body.key,
+      default_tlp: levelOf(body.default_tlp ?? MISP_DEFAULT_TLP)!,
+      cursor: formatMispCursor({ since, page: 1, latest: null }),
+      filter: { ...(tags.length > 0 ? { tags } : {}), ...(body.published_only ? { published: true as const } : {}) },
+    })
+    .catch(unique);
+  return getSource(deps, who, id);
+}
+
+/** A source as the admin API answers: a peer's as before, a server's with its auth kind and user, never the secret. */
 function present(row: SourceStatus) {
-  const { url, auth_kind, auth_name, default_tlp, ...rest } = row;
+  const { url, auth_kind, auth_name, default_tlp, filter, ...rest } = row;
   if (row.kind === 'peer') return rest;
+  if (row.kind === 'misp') {
+    const { peer_id: _, peer_node_id: __, remote_api_root: ___, ...common } = rest;
+    const f = filter ?? {};
+    return { ...common, url, tags: f.tags ?? [], published_only: f.published === true, default_tlp: levelName(default_tlp ?? 2) };
+  }
   const { peer_id: _, peer_node_id: __, remote_api_root: ___, ...common } = rest;
   const auth =
     auth_kind === 'basic'

@@ -111,10 +111,10 @@ export type IngestJobsTable = {
   lease_until: Generated<Timestamp>;
 };
 
-/** What this node takes objects in from: so far, always a Vigil peer's collection (kind 'peer'). */
+/** What this node takes objects in from: a Vigil peer's collection, a TAXII server's, or a MISP's events. */
 export type SourcesTable = {
   id: string;
-  kind: Generated<'peer' | 'taxii'>;
+  kind: Generated<'peer' | 'taxii' | 'misp'>;
   /** kind 'peer': the peer client. */
   peer_id: string | null;
   remote_api_root: string | null;
@@ -140,7 +140,12 @@ export type SourcesTable = {
   auth_name: string | null;
   auth_secret: string | null;
   default_tlp: number | null;
+  /** kind 'misp': the restSearch filters it adds (tags, published). */
+  filter: Generated<MispFilter | null>;
 };
+
+/** What a MISP source asks restSearch for beyond time and paging. */
+export type MispFilter = { tags?: string[]; published?: true };
 
 export type ReceiptsTable = {
   seq: Generated<string>;

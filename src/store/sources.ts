@@ -2,13 +2,14 @@ import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { Db } from './database.ts';
 import type { ReceivedVersion } from './objects.ts';
-import type { Schema, SourcesTable } from './schema.ts';
+import type { MispFilter, Schema, SourcesTable } from './schema.ts';
 import { taxiiTime } from './timestamps.ts';
 import type { Level } from '../policy/levels.ts';
 
 // Sources: what this node pulls (peers' collections over signed requests, TAXII servers'
-// collections over plain TAXII), claimed under a lease like ingest jobs: one replica pulls a
-// source at a time, and another takes over once a dead replica's lease runs out.
+// collections over plain TAXII, MISP instances' events through restSearch), claimed under a
+// lease like ingest jobs: one replica pulls a source at a time, and another takes over once a
+// dead replica's lease runs out.
 
 export type AuthKind = 'none' | 'basic' | 'bearer' | 'header';
 
@@ -24,11 +25,21 @@ export type NewSource = Pick<SourcesTable, 'id' | 'remote_collection_id' | 'coll
         default_tlp: number | null;
         cursor: string | null;
       }
+    | {
+        kind: 'misp';
+        url: string;
+        auth_kind: 'header';
+        auth_name: string;
+        auth_secret: string;
+        default_tlp: number;
+        cursor: string | null;
+        filter: MispFilter;
+      }
   );
 
 /** A source as the puller claims it, with what it needs to reach the peer or the server. */
 export type ClaimedSource = Pick<SourcesTable, 'id' | 'remote_collection_id' | 'collection_id' | 'interval_seconds'> & {
-  kind: 'peer' | 'taxii';
+  kind: 'peer' | 'taxii' | 'misp';
   peer_id: string | null;
   remote_api_root: string | null;
   cursor: string | null;
@@ -43,12 +54,13 @@ export type ClaimedSource = Pick<SourcesTable, 'id' | 'remote_collection_id' | '
   /** Sent to the server only: never logged, never answered. */
   auth_secret: string | null;
   default_tlp: number | null;
+  filter: MispFilter | null;
 };
 
 /** A source's status; never its secret. */
 export type SourceStatus = {
   id: string;
-  kind: 'peer' | 'taxii';
+  kind: 'peer' | 'taxii' | 'misp';
   peer_id: string | null;
   peer_node_id: string | null;
   remote_api_root: string | null;
@@ -58,6 +70,7 @@ export type SourceStatus = {
   auth_kind: AuthKind | null;
   auth_name: string | null;
   default_tlp: number | null;
+  filter: MispFilter | null;
   interval_seconds: number;
   cursor: string | null;
   next_attempt: string;
@@ -78,7 +91,8 @@ export type SourceStatus = {
 const time = taxiiTime;
 
 export async function insertSource(db: Db, s: NewSource): Promise<void> {
-  await db.insertInto('sources').values(s).execute();
+  const row = s.kind === 'misp' ? { ...s, filter: sql<MispFilter>`${JSON.stringify(s.filter)}::jsonb` } : s;
+  await db.insertInto('sources').values(row).execute();
 }
 
 /** The default levels of these sources that have one (by id): for versions of theirs released from waiting. */
@@ -101,7 +115,7 @@ export async function deleteSource(db: Db, id: string): Promise<boolean> {
 export async function listSourceStatus(db: Db, id?: string): Promise<SourceStatus[]> {
   const r = await sql<SourceStatus>`
     SELECT s.id, s.kind, s.peer_id, c.node_id AS peer_node_id, s.remote_api_root, s.remote_collection_id, s.collection_id,
-           s.url, s.auth_kind, s.auth_name, s.default_tlp,
+           s.url, s.auth_kind, s.auth_name, s.default_tlp, s.filter,
            s.interval_seconds, s.cursor, ${time('s.next_attempt')} AS next_attempt, s.consecutive_failures,
            ${time('s.last_success')} AS last_success, ${time('s.last_attempt')} AS last_attempt,
            extract(epoch FROM now() - s.last_success)::float8 AS lag_seconds,
@@ -127,7 +141,8 @@ export async function claimSource(db: Db, owner: string, leaseSeconds: number, i
         WHERE lease_until < now() AND ${id ? sql`id = ${id}` : sql`next_attempt <= now()`}
         ORDER BY next_attempt LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING s.id, s.kind, s.peer_id, s.remote_api_root, s.remote_collection_id, s.collection_id, s.interval_seconds,
-                s.cursor, s.lease_owner, s.consecutive_failures, s.url, s.auth_kind, s.auth_name, s.auth_secret, s.default_tlp)
+                s.cursor, s.lease_owner, s.consecutive_failures, s.url, s.auth_kind, s.auth_name, s.auth_secret, s.default_tlp,
+                s.filter)
     SELECT claimed.*, c.node_id AS peer_node_id, c.base_url, c.pinned_keys
     FROM claimed LEFT JOIN clients c ON c.id = claimed.peer_id`.execute(db);
   return r.rows[0];

@@ -335,7 +335,7 @@ describe('adding a TAXII source', () => {
     [{ auth: { kind: 'basic', username: 'a:b', password: 'x' } }, /^auth\.username: /],
     [{ default_tlp: 'PURPLE' }, /^default_tlp: /],
     [{ since: 'yesterday' }, /^since: /],
-    [{ kind: 'misp' }, /kind: must be "peer" or "taxii"/],
+    [{ kind: 'opencti' }, /kind: must be "peer", "taxii" or "misp"/],
   ])('refuses %j with a 400 that names the field', async (over, message) => {
     const col = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'refused' })).id;
     const res = await post({ kind: 'taxii', url: feed.apiRoot, remote_collection_id: 'c1', collection_id: col, ...over });
