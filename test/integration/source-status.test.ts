@@ -59,13 +59,14 @@ describe('a source’s status', () => {
     // Two new objects and one already held: the run takes in two, the source has five.
     feed.objects.push(...feedObjects(10, 2));
     expect(await node.deps.puller.pullNow(id)).toMatchObject({ ok: true, stored: 2 });
-    expect(await adminJson(node, 'GET', `/admin/sources/${id}`)).toMatchObject({ last_pulled_count: 2, stored_count: 5 });
+    const second = await adminJson(node, 'GET', `/admin/sources/${id}`);
+    expect(second).toMatchObject({ last_pulled_count: 2, stored_count: 5 });
 
     feed.behaviour = { status: { code: 500 } };
     expect(await node.deps.puller.pullNow(id)).toMatchObject({ ok: false });
     const failed = await adminJson(node, 'GET', `/admin/sources/${id}`);
     expect(failed).toMatchObject({
-      last_success: good.last_success,
+      last_success: second.last_success,
       last_pulled_count: 0,
       stored_count: 5,
       consecutive_failures: 1,
