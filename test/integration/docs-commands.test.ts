@@ -157,6 +157,16 @@ const OUTCOMES: { file: string; holding: string; check(r: SnippetResult): void }
   },
   {
     file: 'docs/feeds.md',
+    holding: 'feed urls --collection',
+    check: ({ stdout }) => {
+      expect(stdout).toMatch(
+        /^Perimeter block list \([0-9a-f-]{36}\)\n {2}ipv4 +http:\/\/127\.0\.0\.1:\d+\/feeds\/[0-9a-f-]{36}\/ipv4\.txt$/m,
+      );
+      expect(stdout).toContain('?token=<your feed token>');
+    },
+  },
+  {
+    file: 'docs/feeds.md',
     holding: 'If-None-Match: $ETAG',
     check: ({ stdout }) => expect(stdout.trim()).toBe('304'),
   },
