@@ -129,20 +129,16 @@ const addPeer = (call: AdminClient, print: Print, base: string, noun: string) =>
   print(v, (s) => `created ${noun} ${s.id}`);
 };
 
-type TaxiiOptions = {
-  url?: string;
-  serverUrl?: string;
+type ServerOptions = { url?: string; serverUrl?: string; into: string; defaultTlp?: string; interval?: number; since?: string };
+
+type TaxiiOptions = ServerOptions & {
   collection: string;
-  into: string;
   basic?: string;
   bearer?: string;
   header?: string;
   basicFile?: string;
   bearerFile?: string;
   headerFile?: string;
-  defaultTlp?: string;
-  interval?: number;
-  since?: string;
 };
 
 /** A secret from a file, or from standard input with "-": arguments show in `ps`, files and pipes do not. */
@@ -196,35 +192,38 @@ function taxiiCommand(add: Command, call: AdminClient, print: Print): void {
     .addOption(new Option('--default-tlp <level>', "the TLP level of unmarked objects (default: the collection's)").choices(TLP))
     .option('--interval <seconds>', 'how often to pull (default 300)', seconds)
     .option('--since <timestamp>', 'where the first pull starts (default: the beginning)')
-    .action(async (o: TaxiiOptions, command: Command) => {
-      const url = o.serverUrl ?? o.url;
-      if (url === undefined) command.error("error: required option '--url <api-root>' not specified");
-      const v = await call<Source>('POST', 'admin/sources', {
+    .action((o: TaxiiOptions, command: Command) =>
+      addServerSource(call, print, command, o, '--url <api-root>', {
         kind: 'taxii',
-        url,
         remote_collection_id: o.collection,
-        collection_id: o.into,
         auth: taxiiAuth(o),
-        default_tlp: o.defaultTlp,
-        interval_seconds: o.interval,
-        since: o.since,
-      });
-      print(v, (s) => `created source ${s.id}`);
-    });
+      }),
+    );
 }
 
-type MispOptions = {
-  url?: string;
-  serverUrl?: string;
-  key?: string;
-  keyFile?: string;
-  into: string;
-  tags?: string;
-  publishedOnly?: boolean;
-  defaultTlp?: string;
-  interval?: number;
-  since?: string;
-};
+/** Adds a source of a server's kind: its URL (see serverUrlArgs) and what every such kind takes, beside `body`. */
+async function addServerSource(
+  call: AdminClient,
+  print: Print,
+  command: Command,
+  o: ServerOptions,
+  urlOption: string,
+  body: Record<string, unknown>,
+): Promise<void> {
+  const url = o.serverUrl ?? o.url;
+  if (url === undefined) command.error(`error: required option '${urlOption}' not specified`);
+  const v = await call<Source>('POST', 'admin/sources', {
+    ...body,
+    url,
+    collection_id: o.into,
+    default_tlp: o.defaultTlp,
+    interval_seconds: o.interval,
+    since: o.since,
+  });
+  print(v, (s) => `created source ${s.id}`);
+}
+
+type MispOptions = ServerOptions & { key?: string; keyFile?: string; tags?: string; publishedOnly?: boolean };
 
 /** `vigil source add misp`: the authkey as an argument or, kept out of `ps`, from a file or standard input. */
 function mispCommand(add: Command, call: AdminClient, print: Print): void {
@@ -241,27 +240,19 @@ function mispCommand(add: Command, call: AdminClient, print: Print): void {
     .addOption(new Option('--default-tlp <level>', 'the TLP level of unmarked objects (default AMBER)').choices(TLP))
     .option('--interval <seconds>', 'how often to pull (default 300)', seconds)
     .option('--since <timestamp>', 'where the first pull starts: seconds since the epoch or a UTC timestamp (default: the beginning)')
-    .action(async (o: MispOptions, command: Command) => {
-      const url = o.serverUrl ?? o.url;
-      if (url === undefined) command.error("error: required option '--url <misp>' not specified");
+    .action((o: MispOptions, command: Command) => {
       const key = o.key ?? (o.keyFile !== undefined ? secretFile(o.keyFile).trim() : undefined);
       if (key === undefined) command.error("error: one of '--key <authkey>' or '--key-file <path>' is required");
       const tags = o.tags
         ?.split(',')
         .map((t) => t.trim())
         .filter((t) => t !== '');
-      const v = await call<Source>('POST', 'admin/sources', {
+      return addServerSource(call, print, command, o, '--url <misp>', {
         kind: 'misp',
-        url,
         key,
-        collection_id: o.into,
         tags: tags?.length ? tags : undefined,
         published_only: o.publishedOnly,
-        default_tlp: o.defaultTlp,
-        interval_seconds: o.interval,
-        since: o.since,
       });
-      print(v, (s) => `created source ${s.id}`);
     });
 }
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Limits, PeerClients, PeerResponse } from './peer-client.ts';
-import { PeerRequestError } from './peer-client.ts';
-import { PullError, retryAfterSeconds } from './pull.ts';
+import { asPullError, jsonBody, PullError, responseHeader, retryAfterSeconds, shaped } from './pull.ts';
 import { bodyDigest } from './response-signature.ts';
 
 // One page of a MISP instance's events, as STIX 2.1: POST {misp}/events/restSearch with
@@ -59,10 +58,7 @@ function mispSays(body: Buffer, key: string): string {
   return clean ? `: ${clean}` : '';
 }
 
-function header(res: PeerResponse, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
+const header = (res: PeerResponse, name: string) => responseHeader(res.headers, name);
 
 function checkAnswer(res: PeerResponse, key: string): void {
   if (res.status === 401 || res.status === 403)
@@ -83,31 +79,12 @@ function checkAnswer(res: PeerResponse, key: string): void {
 
 export async function fetchMispPage(clients: PeerClients, target: MispTarget, q: MispQuery, limits?: Partial<Limits>): Promise<MispPage> {
   const headers = { authorization: target.key, accept: 'application/json', 'content-type': 'application/json' };
-  let res: PeerResponse;
-  try {
-    res = await clients.post(restSearchUrl(target.baseUrl), headers, JSON.stringify(restSearchBody(target, q)), limits);
-  } catch (err) {
-    if (err instanceof PeerRequestError) throw new PullError(err.code, err.message);
-    throw err;
-  }
+  const res = await asPullError(clients.post(restSearchUrl(target.baseUrl), headers, JSON.stringify(restSearchBody(target, q)), limits));
   checkAnswer(res, target.key);
-  let json: unknown;
-  try {
-    json = JSON.parse(res.body.toString('utf8'));
-  } catch {
-    throw new PullError('malformed', 'the answer is not JSON');
-  }
-  const parsed = bundle.safeParse(json);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new PullError('malformed', `the answer is not a STIX bundle: ${i.path.join('.') || 'bundle'}: ${i.message}`);
-  }
-  if (parsed.data.spec_version !== undefined && parsed.data.spec_version !== '2.1')
-    throw new PullError(
-      'unsupported-version',
-      `MISP answered a STIX ${String(parsed.data.spec_version).slice(0, 10)} bundle, not STIX 2.1`,
-    );
-  const objects = parsed.data.objects ?? [];
+  const answer = shaped(jsonBody(res.body, 'the answer'), bundle, 'the answer', 'a STIX bundle');
+  if (answer.spec_version !== undefined && answer.spec_version !== '2.1')
+    throw new PullError('unsupported-version', `MISP answered a STIX ${String(answer.spec_version).slice(0, 10)} bundle, not STIX 2.1`);
+  const objects = answer.objects ?? [];
   const events = objects
     .filter((o) => (o.type === 'report' || o.type === 'grouping') && typeof o.id === 'string')
     .map((o) => ({ id: o.id as string, modified: typeof o.modified === 'string' ? o.modified : '' }));

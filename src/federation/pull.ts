@@ -54,6 +54,39 @@ export function retryAfterSeconds(value: string | undefined, now = Date.now()): 
   return Math.min(Math.max(0, Math.ceil(seconds)), RETRY_AFTER_MAX_SECONDS);
 }
 
+/** A request to a peer or a server, its failures as pull errors. */
+export async function asPullError<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    if (err instanceof PeerRequestError) throw new PullError(err.code, err.message);
+    throw err;
+  }
+}
+
+/** An answer's body as JSON: `what` ("the page") is not JSON otherwise. */
+export function jsonBody(body: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new PullError('malformed', `${what} is not JSON`);
+  }
+}
+
+/** `json` as `schema` says, or why `what` is not `shape` ("a TAXII envelope"), at its first issue. */
+export function shaped<T>(json: unknown, schema: z.ZodType<T>, what: string, shape: string): T {
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const i = parsed.error.issues[0]!;
+  throw new PullError('malformed', `${what} is not ${shape}: ${i.path.join('.') || shape.split(' ').pop()}: ${i.message}`);
+}
+
+/** One header of an answer, the first when it came several times. */
+export function responseHeader(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 /** Where to pull from: the peer as pinned here, and its collection. */
 export type PullTarget = { peerNodeId: string; baseUrl: string; pinnedKeys: JWK[]; apiRoot: string; collectionId: string };
 
@@ -96,11 +129,6 @@ export function pageUrl(target: PullTarget, cursor: string | null, limit: number
   return url.href;
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** The keys that may sign as `node`: the peer's pinned keys, this node's own, or the trust list's. */
 function originKeys(node: string, target: PullTarget, keyring: Keyring, trustList: TrustList | undefined): JWK[] {
   if (node === target.peerNodeId) return target.pinnedKeys;
@@ -113,19 +141,13 @@ export type FetchContext = { clients: PeerClients; keyring: Keyring; trustList: 
 export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: string | null, limit: number): Promise<VerifiedPage> {
   const url = pageUrl(target, cursor, limit);
   const { token, jti } = await createRequestProof(ctx.keyring, target.peerNodeId, 'GET', url);
-  let res: Awaited<ReturnType<PeerClients['get']>>;
-  try {
-    res = await ctx.clients.get(url, { accept: TAXII_ACCEPT, authorization: `${PROOF_SCHEME} ${token}` }, ctx.limits);
-  } catch (err) {
-    if (err instanceof PeerRequestError) throw new PullError(err.code, err.message);
-    throw err;
-  }
+  const res = await asPullError(ctx.clients.get(url, { accept: TAXII_ACCEPT, authorization: `${PROOF_SCHEME} ${token}` }, ctx.limits));
   if (res.status !== 200) {
-    const wait = res.status === 429 || res.status === 503 ? retryAfterSeconds(header(res.headers, 'retry-after')) : undefined;
+    const wait = res.status === 429 || res.status === 503 ? retryAfterSeconds(responseHeader(res.headers, 'retry-after')) : undefined;
     const asked = wait !== undefined ? ` (retry after ${wait} s)` : '';
     throw new PullError('http-status', `the peer answered ${res.status}, not 200${asked}`, wait);
   }
-  const signature = header(res.headers, RESPONSE_SIGNATURE_HEADER);
+  const signature = responseHeader(res.headers, RESPONSE_SIGNATURE_HEADER);
   let claims: Awaited<ReturnType<typeof verifyResponse>>;
   try {
     claims = await verifyResponse(signature, res.body, {
@@ -138,23 +160,13 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     if (err instanceof ResponseSignatureError) throw new PullError('bad-signature', `response signature refused: ${err.message}`);
     throw err;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(res.body.toString('utf8'));
-  } catch {
-    throw new PullError('malformed', 'the page is not JSON');
-  }
-  const parsed = envelope.safeParse(json);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new PullError('malformed', `the page is not a TAXII envelope: ${i.path.join('.') || 'envelope'}: ${i.message}`);
-  }
-  const objects = parsed.data.objects ?? [];
-  const more = parsed.data.more ?? false;
+  const page = shaped(jsonBody(res.body, 'the page'), envelope, 'the page', 'a TAXII envelope');
+  const objects = page.objects ?? [];
+  const more = page.more ?? false;
   if (objects.length > limit)
     throw new PullError('malformed', `the page holds ${objects.length} objects, more than the ${limit} asked for`);
   if (more && objects.length === 0) throw new PullError('malformed', 'an empty page says there is more');
-  const last = header(res.headers, 'x-taxii-date-added-last');
+  const last = responseHeader(res.headers, 'x-taxii-date-added-last');
   if (objects.length > 0 && (!last || !TIMESTAMP.test(last)))
     throw new PullError('malformed', 'the page has no valid X-TAXII-Date-Added-Last');
   // The next cursor comes from that header: it must be the one the peer signed.
@@ -162,7 +174,7 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     throw new PullError('bad-signature', 'X-TAXII-Date-Added-Last is not the one the peer signed');
 
   const origins = new Map<string, z.infer<typeof originRecord>[]>();
-  for (const r of parsed.data.x_vigil_origins ?? []) origins.set(r.id, [...(origins.get(r.id) ?? []), r]);
+  for (const r of page.x_vigil_origins ?? []) origins.set(r.id, [...(origins.get(r.id) ?? []), r]);
   const received: ReceivedObject[] = [];
   const checks: Promise<unknown>[] = [];
   const batches: BatchChecks = new Map();

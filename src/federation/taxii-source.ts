@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Limits, PeerClients, PeerResponse } from './peer-client.ts';
-import { PeerRequestError } from './peer-client.ts';
-import { PullError, retryAfterSeconds, TAXII_ACCEPT } from './pull.ts';
+import { asPullError, jsonBody, PullError, responseHeader, retryAfterSeconds, shaped, TAXII_ACCEPT } from './pull.ts';
 import { bodyDigest } from './response-signature.ts';
 
 // One page of a TAXII 2.1 server's collection, over plain TAXII: no request proof, no response
@@ -85,10 +84,7 @@ function authorization(auth: TaxiiAuth): Record<string, string> {
   }
 }
 
-function header(res: PeerResponse, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
+const header = (res: PeerResponse, name: string) => responseHeader(res.headers, name);
 
 const TWO_ZERO = 'only TAXII 2.1 servers are supported: TAXII 2.0 pages by Range headers and serves STIX 2.0 bundles';
 
@@ -122,28 +118,13 @@ export async function fetchTaxiiPage(
   limits?: Partial<Limits>,
 ): Promise<TaxiiPage> {
   const url = taxiiObjectsUrl(target, q);
-  let res: PeerResponse;
-  try {
-    res = await clients.get(url, { accept: TAXII_ACCEPT, ...authorization(target.auth) }, limits);
-  } catch (err) {
-    if (err instanceof PeerRequestError) throw new PullError(err.code, err.message);
-    throw err;
-  }
+  const res = await asPullError(clients.get(url, { accept: TAXII_ACCEPT, ...authorization(target.auth) }, limits));
   checkAnswer(res);
-  let json: unknown;
-  try {
-    json = JSON.parse(res.body.toString('utf8'));
-  } catch {
-    throw new PullError('malformed', 'the page is not JSON');
-  }
+  const json = jsonBody(res.body, 'the page');
   if ((json as { type?: unknown } | null)?.type === 'bundle')
     throw new PullError('unsupported-version', `the server answered a STIX bundle, as TAXII 2.0 does: ${TWO_ZERO}`);
-  const parsed = envelope.safeParse(json);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new PullError('malformed', `the page is not a TAXII envelope: ${i.path.join('.') || 'envelope'}: ${i.message}`);
-  }
-  const objects = parsed.data.objects ?? [];
+  const page = shaped(json, envelope, 'the page', 'a TAXII envelope');
+  const objects = page.objects ?? [];
   const last = header(res, 'x-taxii-date-added-last');
   if (objects.length > 0 && (!last || timestampNs(last) === undefined))
     throw new PullError(
@@ -152,8 +133,8 @@ export async function fetchTaxiiPage(
     );
   return {
     objects: objects.map((object) => ({ object, json: JSON.stringify(object) })),
-    more: parsed.data.more ?? false,
-    next: parsed.data.next,
+    more: page.more ?? false,
+    next: page.next,
     last: objects.length > 0 ? last : undefined,
     digest: bodyDigest(res.body),
   };

@@ -1,13 +1,11 @@
-import type { Deps } from '../deps.ts';
 import { fetchMispPage, restSearchUrl } from '../federation/misp-source.ts';
 import type { MispPage, MispTarget } from '../federation/misp-source.ts';
-import type { PeerClients } from '../federation/peer-client.ts';
 import { PullError } from '../federation/pull.ts';
 import { markMispTlp } from '../policy/misp-tlp.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { keepLease, moveCursor, storeIntakePage } from './intake-page.ts';
 import type { IntakePage } from './intake-page.ts';
-import type { PullOptions, PullOutcome } from './pull-options.ts';
+import type { PullPages } from './pull-options.ts';
 
 // A MISP's events, pulled through restSearch by MISP's event timestamp (seconds, inclusive),
 // page after page (`limit` events, `page` from 1) until a page holds no event. The cursor says
@@ -79,13 +77,7 @@ export function mispTarget(sub: ClaimedSource): MispTarget {
   };
 }
 
-export async function pullMispPages(
-  deps: Deps,
-  clients: PeerClients,
-  sub: ClaimedSource,
-  opts: PullOptions,
-  outcome: PullOutcome,
-): Promise<void> {
+export const pullMispPages: PullPages = async (deps, clients, sub, opts, outcome) => {
   const target = mispTarget(sub);
   const url = restSearchUrl(target.baseUrl);
   let cursor = sub.cursor;
@@ -116,4 +108,4 @@ export async function pullMispPages(
     outcome.more = n + 1 === opts.maxPages;
     await keepLease(deps, sub);
   }
-}
+};

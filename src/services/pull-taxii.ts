@@ -1,11 +1,9 @@
-import type { Deps } from '../deps.ts';
-import type { PeerClients } from '../federation/peer-client.ts';
 import { PullError } from '../federation/pull.ts';
 import { fetchTaxiiPage, justBefore, timestampNs } from '../federation/taxii-source.ts';
 import type { TaxiiAuth, TaxiiPage, TaxiiTarget } from '../federation/taxii-source.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { keepLease, storeIntakePage } from './intake-page.ts';
-import type { PullOptions, PullOutcome } from './pull-options.ts';
+import type { PullPages } from './pull-options.ts';
 
 // A TAXII 2.1 server's collection, pulled as any TAXII client reads it. TAXII 2.1 §3.4.2:
 // added_after is exclusive, and a page ends with X-TAXII-Date-Added-Last. Real servers keep
@@ -44,13 +42,7 @@ function later(a: string | null, b: string): string {
  * millisecond, from a server without `next`, can never be got past: that stops the run with a
  * recorded error rather than asking the same page forever.
  */
-export async function pullTaxiiPages(
-  deps: Deps,
-  clients: PeerClients,
-  sub: ClaimedSource,
-  opts: PullOptions,
-  outcome: PullOutcome,
-): Promise<void> {
+export const pullTaxiiPages: PullPages = async (deps, clients, sub, opts, outcome) => {
   const target = taxiiTarget(sub);
   const collectionUrl = new URL(`collections/${encodeURIComponent(target.collectionId)}/`, target.apiRoot).href;
   let cursor = sub.cursor;
@@ -92,4 +84,4 @@ export async function pullTaxiiPages(
     outcome.more = n + 1 === opts.maxPages;
     await keepLease(deps, sub);
   }
-}
+};

@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createPeerClients } from '../../src/federation/peer-client.ts';
 import { MISP_OVERLAP_SECONDS } from '../../src/services/pull-misp.ts';
-import { pullSource } from '../../src/services/pull.ts';
 import { claimSource } from '../../src/store/sources.ts';
+import { runVigil } from '../support/cli.ts';
 import { ADMIN_TOKEN, capturedLog, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
+import { pullAsReplica, sourceRow, takeOver, versionCounts } from '../support/sources.ts';
 import { eventObject, fixtureEvent, startMispServer } from '../support/misp-server.ts';
 import type { MispServer } from '../support/misp-server.ts';
 import { adminJson } from '../support/stix.ts';
@@ -66,22 +65,10 @@ async function source(body: Record<string, unknown> = {}) {
   return { id: s.id as string, col, answer: s };
 }
 
-const state = async (id: string) =>
-  (
-    await sql<{ cursor: string | null; consecutive_failures: number; last_error: string | null; wait: number }>`
-      SELECT cursor, consecutive_failures, last_error, extract(epoch FROM next_attempt - now())::float8 AS wait
-      FROM sources WHERE id = ${id}`.execute(node.database.db)
-  ).rows[0]!;
+const state = (id: string) => sourceRow(node.database.db, id);
 
 /** How many versions of each id the collection holds. */
-const held = async (col: string) =>
-  Object.fromEntries(
-    (
-      await sql<{ id: string; n: number }>`SELECT id, count(*)::int AS n FROM objects WHERE collection_id = ${col} GROUP BY id`.execute(
-        node.database.db,
-      )
-    ).rows.map((r) => [r.id, r.n]),
-  );
+const held = (col: string) => versionCounts(node.database.db, col);
 
 const versions = async (col: string, id: string) => (await adminJson(node, 'GET', `/admin/collections/${col}/objects/${id}`)).versions;
 const levelOf = async (col: string, id: string) => (await versions(col, id))[0].tlp_level as string;
@@ -312,19 +299,12 @@ describe('replicas and restarts', () => {
     await new Promise((r) => setTimeout(r, 100));
     // While this replica runs, another cannot claim the source; once its lease seems to have run out, it can.
     expect(await claimSource(db, '00000000-0000-4000-8000-000000000002', 120, id)).toBeUndefined();
-    await sql`UPDATE sources SET lease_until = now() - interval '1 second' WHERE id = ${id}`.execute(db);
-    const other = await claimSource(db, '00000000-0000-4000-8000-000000000001', 120, id);
-    expect(other).toBeDefined();
+    const other = await takeOver(db, id);
     expect(await run).toMatchObject({ ok: false, stored: 0, error: { code: 'lease-lost' } });
     expect(await held(col)).toEqual({});
     expect((await state(id)).cursor).toBe(null);
     misp.behaviour = {};
-    const clients = createPeerClients();
-    try {
-      expect(await pullSource(node.deps, clients, other!)).toMatchObject({ ok: true });
-    } finally {
-      await clients.close();
-    }
+    expect(await pullAsReplica(node.deps, other)).toMatchObject({ ok: true });
     const counts = await held(col);
     expect(Object.keys(counts).sort()).toEqual(fixtureIds(E1, E2, E3));
     expect(Object.values(counts).every((n) => n === 1)).toBe(true);
@@ -332,18 +312,8 @@ describe('replicas and restarts', () => {
   });
 });
 
-async function vigil(args: string[], json = true, stdin = '') {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const bin = new URL('../../bin/vigil.js', import.meta.url).pathname;
-    const child = execFile(
-      process.execPath,
-      [bin, ...(json ? ['--json'] : []), ...args],
-      { env: { ...process.env, VIGIL_URL: node.url, ADMIN_TOKEN }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
-    );
-    child.stdin!.end(stdin);
-  });
-}
+const vigil = (args: string[], json = true, stdin = '') =>
+  runVigil([...(json ? ['--json'] : []), ...args], { env: { VIGIL_URL: node.url, ADMIN_TOKEN }, stdin });
 
 describe('adding a MISP source', () => {
   const post = (body: Record<string, unknown>) =>

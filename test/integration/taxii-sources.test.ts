@@ -2,12 +2,10 @@ import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createPeerClients } from '../../src/federation/peer-client.ts';
 import { createLog } from '../../src/log.ts';
-import { pullSource } from '../../src/services/pull.ts';
-import { claimSource } from '../../src/store/sources.ts';
 import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
+import { pullAsReplica, sourceRow, takeOver, versionCounts } from '../support/sources.ts';
 import { adminJson, indicator } from '../support/stix.ts';
 import { startTaxiiFeed } from '../support/taxii-feed.ts';
 import type { FeedObject, TaxiiFeed } from '../support/taxii-feed.ts';
@@ -66,22 +64,10 @@ async function source(body: Record<string, unknown> = {}) {
   return { id: s.id as string, col, answer: s };
 }
 
-const state = async (id: string) =>
-  (
-    await sql<{ cursor: string | null; consecutive_failures: number; last_error: string | null; wait: number }>`
-      SELECT cursor, consecutive_failures, last_error, extract(epoch FROM next_attempt - now())::float8 AS wait
-      FROM sources WHERE id = ${id}`.execute(node.database.db)
-  ).rows[0]!;
+const state = (id: string) => sourceRow(node.database.db, id);
 
 /** How many versions of each id the collection holds. */
-const held = async (col: string) =>
-  Object.fromEntries(
-    (
-      await sql<{ id: string; n: number }>`SELECT id, count(*)::int AS n FROM objects WHERE collection_id = ${col} GROUP BY id`.execute(
-        node.database.db,
-      )
-    ).rows.map((r) => [r.id, r.n]),
-  );
+const held = (col: string) => versionCounts(node.database.db, col);
 
 const levelOf = async (col: string, id: string) =>
   (await adminJson(node, 'GET', `/admin/collections/${col}/objects/${id}`)).versions[0].tlp_level as string;
@@ -170,19 +156,12 @@ describe('pulling a real-world TAXII 2.1 feed', () => {
     const run = node.deps.puller.pullNow(id);
     // This replica seems dead (its lease ran out) while the server is still answering it: another takes the source over.
     await new Promise((r) => setTimeout(r, 100));
-    await sql`UPDATE sources SET lease_until = now() - interval '1 second' WHERE id = ${id}`.execute(db);
-    const other = await claimSource(db, '00000000-0000-4000-8000-000000000001', 120, id);
-    expect(other).toBeDefined();
+    const other = await takeOver(db, id);
     expect(await run).toMatchObject({ ok: false, stored: 0, error: { code: 'lease-lost' } });
     expect(await held(col)).toEqual({});
     expect((await state(id)).cursor).toBe(null);
     feed.behaviour = {};
-    const clients = createPeerClients();
-    try {
-      expect(await pullSource(node.deps, clients, other!)).toMatchObject({ ok: true, stored: 2 });
-    } finally {
-      await clients.close();
-    }
+    expect(await pullAsReplica(node.deps, other)).toMatchObject({ ok: true, stored: 2 });
     expect(Object.values(await held(col))).toEqual([1, 1]);
     expect((await state(id)).cursor).toBe(at(2));
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 // A small MISP that answers POST /events/restSearch as MISP does with returnFormat stix2: the
 // Authorization header must be a user's authkey (else 403 and MISP's JSON error), `timestamp`
@@ -54,7 +54,8 @@ export function eventObject(e: MispEvent): Record<string, unknown> {
 const timestampOf = (e: MispEvent) => Math.floor(Date.parse(eventObject(e).modified as string) / 1000);
 
 export async function startMispServer(key = 'b7Qm2Xr9Lk4Tz8Wc1Nv6Hp3Fs5Dj0GyAe7Ru2Ki9'): Promise<MispServer> {
-  const misp: Omit<MispServer, 'url' | 'close'> = { key, events: [], behaviour: {}, requests: [] };
+  // The handler reads the fields the test sets; url and close are filled in once it listens.
+  const misp: MispServer = { url: '', key, events: [], behaviour: {}, requests: [], close: async () => {} };
   const answer = (req: http.IncomingMessage, raw: string, res: http.ServerResponse) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
@@ -107,30 +108,8 @@ export async function startMispServer(key = 'b7Qm2Xr9Lk4Tz8Wc1Nv6Hp3Fs5Dj0GyAe7R
       else answer(req, raw, res);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    get key() {
-      return misp.key;
-    },
-    get events() {
-      return misp.events;
-    },
-    set events(v) {
-      misp.events = v;
-    },
-    get behaviour() {
-      return misp.behaviour;
-    },
-    set behaviour(v) {
-      misp.behaviour = v;
-    },
-    requests: misp.requests,
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  misp.url = `http://127.0.0.1:${port}/`;
+  misp.close = close;
+  return misp;
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 // A small TAXII server that behaves like the ones real feeds run on, not like Vigil: date_added
 // to the millisecond (ties included), no `next` unless asked, pages smaller than asked, `more`
@@ -89,8 +89,7 @@ export async function startTaxiiFeed(collectionId = '91a7b528-80eb-42ed-a74d-c6f
     if (delay) setTimeout(() => answer(req, res), delay);
     else answer(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
+  const { port, close } = await listenOnLoopback(server);
   return {
     ...feed,
     get objects() {
@@ -106,10 +105,6 @@ export async function startTaxiiFeed(collectionId = '91a7b528-80eb-42ed-a74d-c6f
       feed.behaviour = v;
     },
     apiRoot: `http://127.0.0.1:${port}/api1/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
