@@ -21,14 +21,13 @@ export type CpuProbe = { read(): { node: number | null; postgres: number | null 
 
 /**
  * PostgreSQL's share: its backends connected to `database` (their command line names it), so other
- * databases on the same server do not count. A backend that exits takes its time with it: the
- * pools of the node and the harness keep theirs open while a scenario runs.
+ * databases on the same server do not count. Each backend's last reading is kept, and backends are
+ * read every 200 ms, so one that exits (a pool closing an idle session) keeps nearly all its time.
  */
-export function cpuProbe(nodePid: number | null, database: string | null): CpuProbe {
-  const postgres = (): number | null => {
-    if (database === null) return null;
-    let seconds = 0;
-    let seen = false;
+export function cpuProbe(nodePid: number | null, database: string | null): CpuProbe & { stop(): void } {
+  const backends = new Map<string, number>();
+  const sample = () => {
+    if (database === null) return;
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       let cmdline: string;
@@ -38,12 +37,27 @@ export function cpuProbe(nodePid: number | null, database: string | null): CpuPr
         continue;
       }
       if (!cmdline.startsWith('postgres: ') || !cmdline.split(' ').includes(database)) continue;
-      seen = true;
-      seconds += processSeconds(entry);
+      const seconds = processSeconds(entry);
+      // A pid reused by a later backend starts again from its own (smaller) time.
+      const key = backends.has(entry) && seconds < backends.get(entry)! ? `${entry}:${backends.size}` : entry;
+      if (key !== entry) backends.set(key, backends.get(entry)!);
+      backends.set(entry, seconds);
     }
-    return seen ? seconds : null;
   };
-  return { read: () => ({ node: nodePid === null ? null : processSeconds(nodePid), postgres: postgres() }) };
+  const timer = database === null ? undefined : setInterval(sample, 200);
+  timer?.unref();
+  const postgres = (): number | null => {
+    if (database === null) return null;
+    sample();
+    if (backends.size === 0) return null;
+    let seconds = 0;
+    for (const s of backends.values()) seconds += s;
+    return seconds;
+  };
+  return {
+    read: () => ({ node: nodePid === null ? null : processSeconds(nodePid), postgres: postgres() }),
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** Microseconds of CPU a unit (an object, a request) cost between two readings. */

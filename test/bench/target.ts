@@ -122,6 +122,7 @@ export async function postgresTarget(
     cpu,
     async stop() {
       rss.stop();
+      cpu.stop();
       await pool.end();
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.send('stop');
