@@ -6,7 +6,7 @@ import { launchChromium } from '../support/chromium.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 import { TLP1 } from '../fixtures/tlp-ids.ts';
-import { startTaxiiFeed } from '../support/taxii-feed.ts';
+import { addTaxiiSource, startTaxiiFeed } from '../support/taxii-feed.ts';
 import type { TaxiiFeed } from '../support/taxii-feed.ts';
 
 // The web console end to end: Debian's Chromium driven by playwright-core against a real node
@@ -164,15 +164,7 @@ describe('the web console in Chromium', () => {
     });
     // A TAXII server's collection: one good pull of two objects, then a failing one.
     feed.objects = [0, 1].map((ms) => ({ object: indicator({ name: `from the feed ${ms}` }), dateAdded: `2025-03-01T10:00:00.00${ms}Z` }));
-    const into = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'From a feed' })).id as string;
-    const taxii = await adminJson(node, 'POST', '/admin/sources', {
-      kind: 'taxii',
-      url: feed.apiRoot,
-      remote_collection_id: feed.collectionId,
-      collection_id: into,
-      auth: { kind: 'bearer', token: FEED_SECRET },
-      interval_seconds: 3600,
-    });
+    const taxii = await addTaxiiSource(node, feed, { auth: { kind: 'bearer', token: FEED_SECRET }, interval_seconds: 3600 });
     // Due at once: the puller's tick may take it first; either way it is pulled once.
     if (!(await node.deps.puller.pullNow(taxii.id))) await node.deps.puller.idle();
 

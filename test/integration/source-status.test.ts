@@ -4,7 +4,7 @@ import { ADMIN_TOKEN, startTestNode, testDatabase } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { runVigil } from '../support/cli.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
-import { startTaxiiFeed } from '../support/taxii-feed.ts';
+import { addTaxiiSource, startTaxiiFeed } from '../support/taxii-feed.ts';
 import type { TaxiiFeed } from '../support/taxii-feed.ts';
 
 // A source's status as the admin API, `vigil source list` and `vigil source show` give it: the
@@ -28,17 +28,7 @@ const at = (ms: number) => new Date(Date.UTC(2025, 2, 1, 10, 0, 0, ms)).toISOStr
 const feedObjects = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => ({ object: indicator({ name: `feed ${from + i}` }), dateAdded: at(from + i) }));
 
-async function taxiiSource(target: TestNode) {
-  const col = (await adminJson(target, 'POST', '/admin/collections', { api_root: 'default', title: 'from a feed' })).id as string;
-  const s = await adminJson(target, 'POST', '/admin/sources', {
-    kind: 'taxii',
-    url: feed.apiRoot,
-    remote_collection_id: feed.collectionId,
-    collection_id: col,
-    auth: { kind: 'bearer', token: SECRET },
-  });
-  return { id: s.id as string, col };
-}
+const taxiiSource = (target: TestNode) => addTaxiiSource(target, feed, { auth: { kind: 'bearer', token: SECRET } });
 
 const vigil = (args: string[]) => runVigil(args, { env: { VIGIL_URL: node.url, ADMIN_TOKEN } });
 

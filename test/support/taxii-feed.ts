@@ -1,4 +1,6 @@
 import http from 'node:http';
+import type { TestNode } from './node.ts';
+import { adminJson } from './stix.ts';
 import { listenOnLoopback } from './loopback.ts';
 
 // A small TAXII server that behaves like the ones real feeds run on, not like Vigil: date_added
@@ -107,4 +109,17 @@ export async function startTaxiiFeed(collectionId = '91a7b528-80eb-42ed-a74d-c6f
     apiRoot: `http://127.0.0.1:${port}/api1/`,
     close,
   };
+}
+
+/** A TAXII source on `node` pulling this feed into a new collection; `body` adds to the admin API's request. */
+export async function addTaxiiSource(node: TestNode, feed: TaxiiFeed, body: Record<string, unknown> = {}) {
+  const col = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'from a feed' })).id as string;
+  const answer = await adminJson(node, 'POST', '/admin/sources', {
+    kind: 'taxii',
+    url: feed.apiRoot,
+    remote_collection_id: feed.collectionId,
+    collection_id: col,
+    ...body,
+  });
+  return { id: answer.id as string, col, answer };
 }
