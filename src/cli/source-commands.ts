@@ -271,12 +271,14 @@ export function serverUrlArgs(argv: readonly string[]): string[] {
 }
 
 /**
- * `vigil source add peer|taxii|list|show|remove`: what this node takes objects in from (so far, peers'
- * collections over signed pulls). `vigil subscription …` is their name before 0.2, kept for one
+ * `vigil source add peer|taxii|misp|list|show|remove`: what this node takes objects in from (peers'
+ * collections over signed pulls, TAXII servers' collections, MISPs' events). `vigil subscription …` is their name before 0.2, kept for one
  * release; it warns on stderr and answers as it did.
  */
 export function sourceCommands(program: Command, call: AdminClient, print: Print): void {
-  const sources = program.command('source').description("what this node pulls objects from: peers' and TAXII servers' collections");
+  const sources = program
+    .command('source')
+    .description("what this node pulls objects from: peers' and TAXII servers' collections, MISPs' events");
   const add = sources.command('add').description('add a source');
   peerOptions(
     add.command('peer').description('pull a collection of a peer (a client of kind peer, pinned) into a local collection'),

@@ -1,16 +1,20 @@
 import type { Deps } from '../deps.ts';
 import type { Intake } from '../federation/origin-signature.ts';
+import type { PeerClients } from '../federation/peer-client.ts';
 import { PullError } from '../federation/pull.ts';
 import type { Level } from '../policy/levels.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { advanceCursor, extendSourceLease } from '../store/sources.ts';
 import { intakeOrigin } from './ingest-policy.ts';
-import type { PullOutcome } from './pull-options.ts';
+import type { PullOptions, PullOutcome } from './pull-options.ts';
 import { afterStored, storeIncomingPage } from './store-received.ts';
 
 // What the pulls from servers outside the federation (TAXII servers, MISP instances) share: a page
 // is signed here as taken in from `url`, its unmarked objects take the source's default level, and
 // it is stored with the cursor under the source's lease.
+
+/** A run over a claimed source of a server's kind: its pages, each stored with the cursor, counted into `outcome`. */
+export type PullPages = (deps: Deps, clients: PeerClients, sub: ClaimedSource, opts: PullOptions, outcome: PullOutcome) => Promise<void>;
 
 export type IntakePage = { objects: { object: Record<string, unknown>; json: string }[]; digest: string };
 

@@ -4,8 +4,8 @@ import { PullError } from '../federation/pull.ts';
 import { markMispTlp } from '../policy/misp-tlp.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { keepLease, moveCursor, storeIntakePage } from './intake-page.ts';
+import type { PullPages } from './intake-page.ts';
 import type { IntakePage } from './intake-page.ts';
-import type { PullPages } from './pull-options.ts';
 
 // A MISP's events, pulled through restSearch by MISP's event timestamp (seconds, inclusive),
 // page after page (`limit` events, `page` from 1) until a page holds no event. The cursor says

@@ -1,6 +1,4 @@
-import type { Deps } from '../deps.ts';
-import type { Limits, PeerClients } from '../federation/peer-client.ts';
-import type { ClaimedSource } from '../store/sources.ts';
+import type { Limits } from '../federation/peer-client.ts';
 
 /** How much one run of a source pulls: pages of `pageLimit` objects, at most `maxPages`. */
 export type PullOptions = { pageLimit: number; maxPages: number; limits?: Partial<Limits> };
@@ -15,6 +13,3 @@ export type PullOutcome = {
   more: boolean;
   error?: { code: string; message: string };
 };
-
-/** A run over a claimed source of one kind: its pages, each stored with the cursor, counted into `outcome`. */
-export type PullPages = (deps: Deps, clients: PeerClients, sub: ClaimedSource, opts: PullOptions, outcome: PullOutcome) => Promise<void>;

@@ -3,7 +3,7 @@ import { fetchTaxiiPage, justBefore, timestampNs } from '../federation/taxii-sou
 import type { TaxiiAuth, TaxiiPage, TaxiiTarget } from '../federation/taxii-source.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { keepLease, storeIntakePage } from './intake-page.ts';
-import type { PullPages } from './pull-options.ts';
+import type { PullPages } from './intake-page.ts';
 
 // A TAXII 2.1 server's collection, pulled as any TAXII client reads it. TAXII 2.1 §3.4.2:
 // added_after is exclusive, and a page ends with X-TAXII-Date-Added-Last. Real servers keep
