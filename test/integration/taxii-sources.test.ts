@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { pullAsReplica, sourceRow, takeOver, versionCounts } from '../support/sources.ts';
 import { adminJson, indicator } from '../support/stix.ts';
-import { startTaxiiFeed } from '../support/taxii-feed.ts';
+import { addTaxiiSource, startTaxiiFeed } from '../support/taxii-feed.ts';
 import type { FeedObject, TaxiiFeed } from '../support/taxii-feed.ts';
 
 // TAXII sources against a server that behaves like those real feeds run on (test/support/taxii-feed.ts):
@@ -52,17 +52,7 @@ const feedObject = (ms: number, over: Record<string, unknown> = {}): FeedObject 
   dateAdded: at(ms),
 });
 
-async function source(body: Record<string, unknown> = {}) {
-  const col = (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'from a feed' })).id as string;
-  const s = await adminJson(node, 'POST', '/admin/sources', {
-    kind: 'taxii',
-    url: feed.apiRoot,
-    remote_collection_id: feed.collectionId,
-    collection_id: col,
-    ...body,
-  });
-  return { id: s.id as string, col, answer: s };
-}
+const source = (body: Record<string, unknown> = {}) => addTaxiiSource(node, feed, body);
 
 const state = (id: string) => sourceRow(node.database.db, id);
 
@@ -366,8 +356,10 @@ describe('vigil source add taxii', () => {
         (_e, stdout) => resolve(String(stdout)),
       ),
     );
-    expect(human).toContain(`taxii ${feed.apiRoot} collection ${feed.collectionId}`);
-    expect(human).toContain('auth basic (reader)');
+    expect(human).toMatch(/^ {2}kind +TAXII server$/m);
+    expect(human).toMatch(new RegExp(`^ {2}from +${feed.apiRoot}$`, 'm'));
+    expect(human).toMatch(new RegExp(`^ {2}remote collection +${feed.collectionId}$`, 'm'));
+    expect(human).toMatch(/^ {2}auth +basic \(reader\)$/m);
     expect((await vigil(['source', 'remove', shown.id])).code).toBe(0);
 
     const piped = await vigil([...base, '--bearer-file', '-'], `${SECRET}\n`);
