@@ -405,9 +405,11 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     ), fresh AS (
       -- The versions this statement stores: a copy of a version already held (or repeated in
       -- the batch) is not stored, so its markings raise nothing.
+      -- Held versions are looked up one by one (a scalar subquery is never turned into a join):
+      -- as a join, a collection grown since its statistics were taken looked small enough to read whole.
       SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity')) i.id, i.level, i.unresolved_refs FROM input i
-      WHERE NOT EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
-                          AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity'))
+      WHERE (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
+               AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity')) IS NULL
       ORDER BY i.id, i.spec_version, coalesce(i.version_time, '-infinity'), i.ord
     ), waiting AS (
       -- Ids with a version waiting for a marking definition, stored now or before: every
@@ -442,7 +444,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       -- Ids whose other versions may need a new level or 'latest': those already held, and
       -- those the batch repeats. A fresh id stored once is right as inserted.
       SELECT i.id FROM input i GROUP BY i.id
-      HAVING count(*) > 1 OR EXISTS (SELECT 1 FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id)
+      HAVING count(*) > 1 OR (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id LIMIT 1)
     ), outbox AS (
       -- The alert outbox, in this transaction: the batch's stamps are one range, which no other
       -- writer's stamps fall in. Copies of held versions, not stored, leave gaps in the range,
@@ -520,15 +522,18 @@ function storedFeedVersions(batch: NewObject[], stored: Map<string, boolean>): F
 /** A version to compare with what is held: `json` is the object as received. */
 export type ReceivedVersion = { id: string; specVersion: string; version: string | null; json: string };
 
-/** The indexes of versions held here under the same key with other content (compared as jsonb). */
+/**
+ * The indexes of versions held here under the same key with other content (compared as jsonb),
+ * each looked up by its key (a scalar subquery: never a join that reads the whole collection).
+ */
 export async function differingVersions(tx: Transaction<Schema>, collectionId: string, items: ReceivedVersion[]): Promise<number[]> {
   if (items.length === 0) return [];
   const rows = JSON.stringify(items.map((o, i) => [i, o.id, o.specVersion, o.version, o.json]));
   const r = await sql<{ ord: number }>`
-    SELECT DISTINCT (i.value->>0)::int AS ord FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
-    JOIN objects o ON o.collection_id = ${collectionId} AND o.id = i.value->>1 AND o.spec_version = i.value->>2
-      AND o.version_key = coalesce(${versionTimeOf(sql`i.value->>3`)}, '-infinity')
-    WHERE o.object <> (i.value->>4)::jsonb
+    SELECT (i.value->>0)::int AS ord FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
+    WHERE (SELECT o.object <> (i.value->>4)::jsonb FROM objects o
+           WHERE o.collection_id = ${collectionId} AND o.id = i.value->>1 AND o.spec_version = i.value->>2
+             AND o.version_key = coalesce(${versionTimeOf(sql`i.value->>3`)}, '-infinity'))
     ORDER BY 1`.execute(tx);
   return r.rows.map((row) => row.ord);
 }
@@ -554,12 +559,15 @@ export function versionIdentity(id: string, specVersion: string, version: string
   return `${id}\u0000${specVersion}\u0000${version ?? ''}`;
 }
 
-/** The server-side versions (first date_added) of versionless objects, by id. */
+/** The server-side versions (first date_added) of versionless objects, by id (looked up id by id, as in insertObjects). */
 export async function versionlessVersions(db: Db, collectionId: string, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const r = await sql<{ id: string; version: string }>`
-    SELECT o.id, ${versionText} AS version FROM objects o
-    WHERE o.collection_id = ${collectionId} AND o.version IS NULL AND o.id IN (${sql.join(ids)})`.execute(db);
+    SELECT x.id, o.version FROM unnest(${ids}::text[]) AS x(id)
+    CROSS JOIN LATERAL (
+      SELECT ${versionText} AS version FROM objects o
+      WHERE o.collection_id = ${collectionId} AND o.id = x.id AND o.version IS NULL OFFSET 0
+    ) o`.execute(db);
   return new Map(r.rows.map((row) => [row.id, row.version]));
 }
 
