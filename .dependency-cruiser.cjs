@@ -3,11 +3,11 @@
 const CORE = '^src/(config|errors|log)\\.ts$|^src/(stix|policy)/';
 const STORE = '^src/store/';
 const SERVICES = '^src/(services|federation|metrics)/';
-const HTTP = '^src/(app\\.ts$|http/|taxii/|admin/|alerts/|console/|feeds/)';
+const HTTP = '^src/(app\\.ts$|http/|taxii/|admin/|alerts/|console/|feeds/|sightings/)';
 const CLI = '^src/(cli/|cli\\.ts$)';
 const ENTRY = '^src/(main|node|bootstrap|deps)\\.ts$';
 /** The APIs' request bodies as zod schemas: contracts the HTTP layer checks input with, and services take typed. */
-const CONTRACTS = '^src/(admin|alerts)/schemas\\.ts$';
+const CONTRACTS = '^src/(admin|alerts|sightings)/schemas\\.ts$';
 
 module.exports = {
   forbidden: [

@@ -5,6 +5,7 @@ import { adminRoutes } from './admin/routes.ts';
 import { alertRoutes } from './alerts/routes.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { feedRoutes } from './feeds/routes.ts';
+import { sightingRoutes } from './sightings/routes.ts';
 import type { Deps } from './deps.ts';
 import { RETRY_AFTER_SECONDS, VigilError, allowHeader, errorResource, retryAfterHeader } from './errors.ts';
 import { apiDocsRoutes } from './http/api-docs.ts';
@@ -116,6 +117,7 @@ export function createApp(deps: Deps): Hono {
   app.route('/alerts', alertRoutes(deps));
   app.route('/console', consoleRoutes(deps));
   app.route('/feeds', feedRoutes(deps));
+  app.route('/sightings', sightingRoutes(deps));
   app.route('/', taxiiRoutes(deps));
   return app;
 }

@@ -87,6 +87,19 @@ const configSchema = z.object({
     )
     .optional(),
   TRUST_ANCHOR: z.string().min(1).optional(),
+  // Sightings (docs/sightings.md): where this node is, and what the privacy rule of its aggregates asks.
+  NODE_COUNTRY: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code (FR, DE, …)')
+    .transform((v) => v.toUpperCase())
+    .optional(),
+  NODE_SECTOR: z
+    .string()
+    .regex(/^[a-z][a-z-]{1,49}$/, 'must be a STIX industry sector (health-care, …) in lower case; health stands for health-care')
+    .default('health'),
+  SIGHTINGS_MIN_ORGS: z.coerce.number().int().min(2).max(1000).default(3),
+  SIGHTINGS_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(60),
+  SIGHTINGS_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   TRUST_LIST: z.string().min(1).optional(),
   // Requests a minute (and at once) per client or peer, and per address without valid credentials; 0: no limit.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
@@ -155,6 +168,18 @@ export type Config = Readonly<{
   rateLimits: Readonly<{ perMinute: number; burst: number; anonymousPerMinute: number }>;
   /** Proxies whose X-Forwarded-For names the caller's address: IP addresses and CIDR ranges. */
   trustedProxies: readonly string[];
+  sightings: Readonly<{
+    /** ISO 3166-1 alpha-2, upper case; unset: reports are taken and kept, no aggregate is published. */
+    country: string | undefined;
+    /** The STIX industry sector the node's aggregates are sighted in (health-care unless set). */
+    sector: string;
+    /** Distinct organisations an aggregate, and each of its updates, must rest on unless all its reporters allowed sharing. */
+    minOrganisations: number;
+    /** POST /sightings requests a minute per client (and at once); 0: no limit of its own. */
+    perMinute: number;
+    /** How often the aggregation job looks for due work besides being kicked by reports; 0 turns both off (tests drain it). */
+    tickMs: number;
+  }>;
   alerts: Readonly<{
     /** How often the matcher reads the outbox and the sender looks for due webhooks; 0 turns both off. */
     tickMs: number;
@@ -232,6 +257,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       anonymousPerMinute: c.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
     }),
     trustedProxies: Object.freeze(c.TRUSTED_PROXIES ?? []),
+    sightings: Object.freeze({
+      country: c.NODE_COUNTRY,
+      sector: c.NODE_SECTOR === 'health' ? 'health-care' : c.NODE_SECTOR,
+      minOrganisations: c.SIGHTINGS_MIN_ORGS,
+      perMinute: c.SIGHTINGS_PER_MINUTE,
+      tickMs: c.SIGHTINGS_TICK_MS,
+    }),
     alerts: Object.freeze({
       tickMs: c.ALERT_TICK_MS,
       maxAttempts: c.ALERT_MAX_ATTEMPTS,

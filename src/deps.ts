@@ -9,7 +9,7 @@ import type { TrustList } from './federation/trust-list.ts';
 import type { RateLimits } from './http/rate-limit.ts';
 
 // The background work of a replica, as requests and the node's shutdown use it. Declared here,
-// not imported from the runners (services/jobs.ts, puller.ts, alert-runner.ts), which take the
+// not imported from the runners (services/jobs.ts, puller.ts, alert-runner.ts, sighting-aggregation.ts), which take the
 // Deps they run with: the runners depend on Deps, never the other way.
 
 /** Queued ingest requests (services/jobs.ts). */
@@ -40,6 +40,15 @@ export type AlertRunner = {
   stop(): Promise<void>;
 };
 
+/** Sighting aggregation (services/sighting-aggregation.ts). */
+export type SightingAggregator = {
+  /** Look for due work now (after reports commit here) rather than at the next tick. */
+  kick(): void;
+  /** Runs passes until no family is due (tests, and the kick). */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+};
+
 /** What a runner adds to its contract: it starts with the node's Deps. */
 export type Started<T> = T & { start(deps: Deps): void };
 
@@ -59,6 +68,8 @@ export type Deps = Readonly<{
   puller: Puller;
   /** Matches stored objects against alert subscriptions and delivers the alerts. */
   alerts: AlertRunner;
+  /** Publishes sighting aggregates of the reports. */
+  sightings: SightingAggregator;
   /** The node's identity and signing keys. */
   keyring: Keyring;
   /** This replica's Prometheus metrics. */

@@ -10,6 +10,7 @@ import type { Log } from './log.ts';
 import { createJobRunner } from './services/jobs.ts';
 import { createPuller } from './services/puller.ts';
 import { createAlertRunner } from './services/alert-runner.ts';
+import { createSightingAggregator } from './services/sighting-aggregation.ts';
 import { backfillFeeds } from './store/feeds.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { RateLimits } from './http/rate-limit.ts';
@@ -79,6 +80,7 @@ export async function buildDeps(
   const jobs = createJobRunner();
   const puller = createPuller();
   const alerts = createAlertRunner();
+  const sightings = createSightingAggregator();
   const deps: Deps = {
     config,
     database,
@@ -89,6 +91,7 @@ export async function buildDeps(
     jobs,
     puller,
     alerts,
+    sightings,
     metrics: createMetrics(database),
     rateLimits: new RateLimits(config, log),
     keyring: loadKeyring(config.keyDir),
@@ -100,6 +103,7 @@ export async function buildDeps(
   jobs.start(deps);
   puller.start(deps);
   alerts.start(deps);
+  sightings.start(deps);
   return deps;
 }
 
@@ -133,6 +137,7 @@ export async function startNode(config: Config, database?: Database, log: Log = 
       await closing;
       await deps.puller.stop();
       await deps.alerts.stop();
+      await deps.sightings.stop();
       await deps.jobs.stop();
       if (!database) await db.close();
     },

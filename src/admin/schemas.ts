@@ -96,6 +96,16 @@ const clientPolicy = {
   own_org: z.boolean().optional(),
   /** For a peer: its agreement lets it pull AMBER objects this node originated. */
   peer_amber: z.boolean().optional(),
+  /**
+   * The organisation (a hospital) it reports sightings for: distinct organisations are what the
+   * privacy rule of sightings counts (docs/sightings.md). Unset or null: the client counts as one of its own.
+   */
+  organisation: z
+    .string()
+    .regex(/^[^\p{C}]{1,200}$/u, 'must be 1-200 characters, none of them a control character')
+    .refine((v) => v.trim() === v && v !== '', 'must not start or end with a space')
+    .nullable()
+    .optional(),
 };
 
 export const createClientBody = z.strictObject({

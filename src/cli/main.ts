@@ -8,6 +8,7 @@ import { keysCommands, peerCommand, trustListCommands } from './federation-comma
 import { serverUrlArgs, sourceCommands } from './source-commands.ts';
 import { alertCommands } from './alert-commands.ts';
 import { feedCommands, feedUrlsText, feedsOf } from './feed-commands.ts';
+import { sightingCommands } from './sighting-commands.ts';
 import { submitCommand } from './submit.ts';
 import { pollCommand } from './poll.ts';
 import { validateCommand } from './validate.ts';
@@ -65,7 +66,7 @@ export function buildProgram(): Command {
     .option('--url <url>', 'the node to administer (default: $VIGIL_URL or http://127.0.0.1:8000)')
     .option(
       '--token <token>',
-      'the admin token, or a client token for alert, submit and poll (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)',
+      'the admin token, or a client token for alert, sighting, submit and poll (default: $ADMIN_TOKEN, else $DATA_DIR/admin-token)',
     )
     .option('--json', 'print JSON for scripts')
     .exitOverride()
@@ -101,6 +102,7 @@ export function buildProgram(): Command {
   sourceCommands(program, call, out);
   alertCommands(program, call, out, () => nodeUrl(g()));
   feedCommands(program, call, out);
+  sightingCommands(program, call, out);
   const taxii = () => taxiiClient(nodeUrl(g()), clientToken(g().token, environment()));
   submitCommand(program, taxii, () => Boolean(g().json));
   pollCommand(program, taxii, () => Boolean(g().json));

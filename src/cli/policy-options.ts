@@ -44,13 +44,27 @@ export function clientPolicyOptions(cmd: Command): Command {
     .addOption(new Option('--own-org <bool>', "belongs to this node's organisation (needed for AMBER+STRICT)").argParser(flag))
     .addOption(new Option('--peer', 'a peer node of the federation, not a client').conflicts('feed'))
     .addOption(new Option('--feed', 'reads feeds only (docs/feeds.md); its token may be sent as ?token='))
-    .addOption(new Option('--peer-amber <bool>', "a peer's agreement lets it pull AMBER this node originated").argParser(flag));
+    .addOption(new Option('--peer-amber <bool>', "a peer's agreement lets it pull AMBER this node originated").argParser(flag))
+    .addOption(new Option('--organisation <name>', 'the organisation it reports sightings for (docs/sightings.md); "" for none'));
 }
 
-export type ClientPolicyOptions = { clearance?: string; ownOrg?: boolean; peer?: boolean; feed?: boolean; peerAmber?: boolean };
+export type ClientPolicyOptions = {
+  clearance?: string;
+  ownOrg?: boolean;
+  peer?: boolean;
+  feed?: boolean;
+  peerAmber?: boolean;
+  organisation?: string;
+};
 
 export function clientPolicyBody(o: ClientPolicyOptions) {
-  return { kind: o.peer ? 'peer' : o.feed ? 'feed' : undefined, clearance: o.clearance, own_org: o.ownOrg, peer_amber: o.peerAmber };
+  return {
+    kind: o.peer ? 'peer' : o.feed ? 'feed' : undefined,
+    clearance: o.clearance,
+    own_org: o.ownOrg,
+    peer_amber: o.peerAmber,
+    organisation: o.organisation === '' ? null : o.organisation,
+  };
 }
 
 export function policyCommands(cols: Command, call: AdminClient, print: Print): void {

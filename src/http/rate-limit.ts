@@ -91,7 +91,8 @@ export class RateLimits {
   }
 }
 
-function refused(wait: number, why: string): VigilError {
+/** A 429 that says how long to wait. */
+export function refused(wait: number, why: string): VigilError {
   const s = seconds(wait);
   return new VigilError('too-many-requests', `${why}; retry after ${s} s`, { retry_after_seconds: s });
 }

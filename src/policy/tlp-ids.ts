@@ -20,3 +20,12 @@ export const TLP_IDS: ReadonlyMap<string, Level> = new Map<string, Level>([
 ]);
 
 export const TLP2_EXTENSION_ID = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
+
+/** The TLP 2.0 marking of each level (CLEAR … RED), as the node marks what it publishes itself. */
+export const TLP2_MARKING_OF_LEVEL: readonly string[] = [
+  'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
+  'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
+  'marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421',
+  'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
+  'marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1',
+];

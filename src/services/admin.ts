@@ -196,6 +196,7 @@ async function clientView(deps: Deps, client: clients.ClientRow) {
     clearance: levelName(policy.clearance),
     own_org: policy.own_org,
     peer_amber: policy.peer_amber,
+    organisation: policy.organisation,
     grants: await clients.listGrants(deps.database.db, client.id),
   };
 }
@@ -205,12 +206,14 @@ function clientPolicyRow(body: {
   clearance?: string | undefined;
   own_org?: boolean | undefined;
   peer_amber?: boolean | undefined;
+  organisation?: string | null | undefined;
 }) {
   return {
     ...(body.kind !== undefined ? { kind: body.kind } : {}),
     ...(body.clearance !== undefined ? { clearance: levelOf(body.clearance)! } : {}),
     ...(body.own_org !== undefined ? { own_org: body.own_org } : {}),
     ...(body.peer_amber !== undefined ? { peer_amber: body.peer_amber } : {}),
+    ...(body.organisation !== undefined ? { organisation: body.organisation } : {}),
   };
 }
 

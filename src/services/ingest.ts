@@ -30,6 +30,7 @@ import type { Principal } from './auth.ts';
 import { getStatus } from './status.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import type { StatusResource } from './status.ts';
+import { takeSightingReports } from './sightings.ts';
 
 /**
  * Objects per store: a queued request's chunk (a transaction of its own) and a statement of a
@@ -39,8 +40,8 @@ import type { StatusResource } from './status.ts';
  */
 export const CHUNK_SIZE = 1000;
 
-/** What a batch stored: each object's outcome, and the TLP levels of the versions that are new (for the metrics). */
-type Stored = { details: DetailRow[]; levels: number[] };
+/** What a batch stored: each object's outcome, the TLP levels of the versions that are new (for the metrics), sightings taken as reports. */
+type Stored = { details: DetailRow[]; levels: number[]; reported: number };
 
 /** A batch after the work that needs no database: parsed, validated, and signed as origin. */
 type Prepared = { failures: DetailRow[]; candidates: Candidate[] };
@@ -136,9 +137,41 @@ function withheldNote(withheld: WithheldVersion[], id: string, version: string |
 /**
  * Stores prepared objects in the given transaction; answers each one's outcome, for the caller
  * to record in the same transaction. Marking definitions it stores (or holds already) release
- * the versions that waited for them.
+ * the versions that waited for them. A client's sightings (`reporter`: its id) are taken in as
+ * reports, after the rest (they may name an indicator of the same batch), never stored.
  */
 async function storePrepared(
+  tx: Transaction<Schema>,
+  signer: OriginSigner,
+  collectionId: string,
+  all: Prepared,
+  seen: Seen,
+  reporter: string | null,
+): Promise<Stored> {
+  const isReport = (c: Candidate) => reporter !== null && c.meta.type === 'sighting';
+  const prepared = { failures: all.failures, candidates: all.candidates.filter((c) => !isReport(c)) };
+  const stored = await storeObjects(tx, signer, collectionId, prepared, seen);
+  const reports = all.candidates.filter(isReport);
+  if (reports.length === 0) return stored;
+  const taken = await takeSightingReports(tx, reporter!, collectionId, reports);
+  return { ...stored, details: [...stored.details, ...taken.details], reported: taken.reported };
+}
+
+/** Stores objects this node makes itself (its sighting aggregates), signed as their origin, in a writer's transaction. */
+export async function storeOwnObjects(
+  tx: Transaction<Schema>,
+  signer: OriginSigner,
+  collectionId: string,
+  objects: Record<string, unknown>[],
+): Promise<DetailRow[]> {
+  const prepared = await prepareInSlices(
+    signer,
+    objects.map((o, seq) => ({ seq, json: JSON.stringify(o) })),
+  );
+  return (await storeObjects(tx, signer, collectionId, prepared, new Map())).details;
+}
+
+async function storeObjects(
   tx: Transaction<Schema>,
   signer: OriginSigner,
   collectionId: string,
@@ -146,7 +179,7 @@ async function storePrepared(
   seen: Seen,
 ): Promise<Stored> {
   const details = [...prepared.failures];
-  if (prepared.candidates.length === 0) return { details, levels: [] };
+  if (prepared.candidates.length === 0) return { details, levels: [], reported: 0 };
   const policy = await collectionPolicy(tx, collectionId);
   const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, prepared.candidates, signer);
   for (const r of rejected) details.push({ seq: r.seq, outcome: 'failure', object_id: r.id, version: r.version, message: r.message });
@@ -187,7 +220,7 @@ async function storePrepared(
         : `a copy of objects[${first}] of this request: stored once`;
     details.push({ seq: o.seq, outcome: 'success', object_id: o.id, version, message: outcome + withheldNote(withheld, o.id, version) });
   });
-  return { details, levels };
+  return { details, levels, reported: 0 };
 }
 
 /** A queued request's chunk: its still-pending objects (seq in [from, from + CHUNK_SIZE)), prepared. */
@@ -221,20 +254,24 @@ export async function ingestPending(
   statusId: string,
   total: number,
   between: () => Promise<boolean> = async () => true,
-  /** After each chunk commits: the TLP levels of the versions it stored. */
-  committed: (levels: number[]) => void = () => {},
+  /** After each chunk commits: the TLP levels of the versions it stored, and how many sightings it took as reports. */
+  committed: (levels: number[], reported: number) => void = () => {},
+  /** The client that sent the request (its sightings are reports); null for the admin. */
+  reporter: string | null = null,
 ): Promise<boolean> {
   const seen: Seen = new Map();
   const store = async (prepared: Prepared & { count: number }) => {
     let levels: number[] = [];
+    let reported = 0;
     if (prepared.count > 0) {
       await run(async (tx) => {
-        const stored = await storePrepared(tx, signer, collectionId, prepared, seen);
+        const stored = await storePrepared(tx, signer, collectionId, prepared, seen, reporter);
         await settleDetails(tx, statusId, stored.details);
         levels = stored.levels;
+        reported = stored.reported;
       });
     }
-    committed(levels);
+    committed(levels, reported);
   };
   const definitions = total > 0 ? await loadDefinitions(db, signer, statusId) : undefined;
   if (definitions && definitions.count > 0) {
@@ -305,6 +342,7 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   await requireWriter(deps, who, req.root, req.collectionId);
   const statusId = randomUUID();
   const levels: number[] = [];
+  let reported = 0;
   // A request that may be queued is recorded in a transaction of its own, not as a writer: it
   // stores no object, and the seconds a large body takes to record must not hold readers back
   // (nor outlast a writer's lease). One that turns out small is rolled back and stored below.
@@ -335,9 +373,10 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
       const seen: Seen = new Map();
       for (let from = 0; from === 0 || from < candidates.length; from += CHUNK_SIZE) {
         const chunk = { failures: from === 0 ? prepared.failures : [], candidates: candidates.slice(from, from + CHUNK_SIZE) };
-        const stored = await storePrepared(tx, signer, req.collectionId, chunk, seen);
+        const stored = await storePrepared(tx, signer, req.collectionId, chunk, seen, who.kind === 'client' ? who.id : null);
         details.push(...stored.details);
         levels.push(...stored.levels);
+        reported += stored.reported;
       }
       await insertDetails(tx, statusId, details);
       return false;
@@ -345,6 +384,7 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   // Committed: count what was stored, and let the alert matcher look at once.
   countIngested(deps.metrics, req.collectionId, levels);
   if (levels.length > 0) deps.alerts.kick();
+  if (reported > 0) deps.sightings.kick();
   // A queued request's answer is read before its work starts: it always says `pending`.
   const status = await getStatus(deps, who, req.root, statusId);
   if (queued) deps.jobs.kick(statusId);

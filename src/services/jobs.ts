@@ -38,10 +38,12 @@ async function processJob(deps: Deps, stopping: () => boolean, statusId?: string
       await yieldToEventLoop();
       return true;
     },
-    (levels) => {
+    (levels, reported) => {
       countIngested(deps.metrics, job.collection_id, levels);
       if (levels.length > 0) deps.alerts.kick();
+      if (reported > 0) deps.sightings.kick();
     },
+    job.client_id,
   );
   if (done) await deleteJob(deps.database.db, job.status_id);
   return done;

@@ -5,15 +5,24 @@ import type { Db } from './database.ts';
 export type ClientRow = { id: string; name: string };
 export type GrantRow = { collection_id: string; can_read: boolean; can_write: boolean };
 
-export type ClientPolicy = { kind: 'client' | 'peer' | 'feed'; clearance: number; own_org: boolean; peer_amber: boolean };
-const policyColumns = ['kind', 'clearance', 'own_org', 'peer_amber'] as const;
+/** `organisation`: what the privacy rule of sightings counts (docs/sightings.md); null, the client counts as one of its own. */
+export type ClientPolicy = {
+  kind: 'client' | 'peer' | 'feed';
+  clearance: number;
+  own_org: boolean;
+  peer_amber: boolean;
+  organisation: string | null;
+};
+const policyColumns = ['kind', 'clearance', 'own_org', 'peer_amber', 'organisation'] as const;
 
 export async function findClientByTokenHash(
   db: Db,
   tokenHash: Uint8Array,
 ): Promise<(ClientRow & ClientPolicy & { token_hash: Uint8Array }) | undefined> {
   const r = await sql<ClientRow & ClientPolicy & { token_hash: Uint8Array }>`${sql.raw(PREPARED)}
-    SELECT id, name, token_hash, kind, clearance, own_org, peer_amber FROM clients WHERE token_hash = ${tokenHash}`.execute(db);
+    SELECT id, name, token_hash, kind, clearance, own_org, peer_amber, organisation FROM clients WHERE token_hash = ${tokenHash}`.execute(
+    db,
+  );
   return r.rows[0];
 }
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from './database.ts';
 import type { ClientPolicy, ClientRow } from './clients.ts';
 
-export type PeerRow = ClientRow & ClientPolicy & { node_id: string; base_url: string | null; pinned_keys: unknown };
+export type PeerRow = ClientRow & Omit<ClientPolicy, 'organisation'> & { node_id: string; base_url: string | null; pinned_keys: unknown };
 
 export async function findPeerByNodeId(db: Db, nodeId: string): Promise<PeerRow | undefined> {
   const row = await db

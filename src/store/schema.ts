@@ -39,6 +39,7 @@ export type ClientsTable = {
   node_id: string | null;
   base_url: string | null;
   pinned_keys: ColumnType<unknown, string | undefined, string>;
+  organisation: string | null;
 };
 
 export type RequestNoncesTable = { jti: string; expires: Timestamp };
@@ -219,6 +220,39 @@ export type FeedValuesTable = {
   confidence: number | null;
 };
 
+export type SightingReportsTable = {
+  seq: Generated<string>;
+  client_id: string;
+  organisation: string | null;
+  org_key: string;
+  indicator_id: string;
+  collection_id: string;
+  count: number;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+  shareable: boolean;
+  via: 'api' | 'taxii';
+  received_at: Generated<Timestamp>;
+  hour_start: Timestamp;
+  day_start: Timestamp;
+  published: 'hour' | 'day' | null;
+};
+
+export type SightingWorkTable = { indicator_id: string; day_start: Timestamp; due: Generated<Timestamp> };
+
+export type SightingAggregatesTable = {
+  indicator_id: string;
+  bucket_size: 'hour' | 'day';
+  bucket_start: Timestamp;
+  stix_id: string;
+  created: Timestamp;
+  modified: Timestamp;
+  count: ColumnType<string, number, number>;
+  organisations: number;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+};
+
 export type FeedChangesTable = { collection_id: string; generation: Generated<string>; changed_at: Generated<Timestamp> };
 
 export type Schema = {
@@ -243,4 +277,7 @@ export type Schema = {
   alerts: AlertsTable;
   feed_values: FeedValuesTable;
   feed_changes: FeedChangesTable;
+  sighting_reports: SightingReportsTable;
+  sighting_work: SightingWorkTable;
+  sighting_aggregates: SightingAggregatesTable;
 };

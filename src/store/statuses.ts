@@ -156,14 +156,15 @@ export async function claimJob(
   db: Db,
   leaseSeconds: number,
   statusId?: string,
-): Promise<{ status_id: string; collection_id: string; total_count: number } | undefined> {
-  const r = await sql<{ status_id: string; collection_id: string; total_count: number }>`
+): Promise<{ status_id: string; collection_id: string; total_count: number; client_id: string | null } | undefined> {
+  const r = await sql<{ status_id: string; collection_id: string; total_count: number; client_id: string | null }>`
     UPDATE ingest_jobs SET lease_until = now() + ${leaseSeconds} * interval '1 second'
     WHERE status_id = (
       SELECT status_id FROM ingest_jobs
       WHERE lease_until < now() ${statusId ? sql`AND status_id = ${statusId}` : sql``}
       ORDER BY status_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING status_id, collection_id, (SELECT total_count FROM statuses WHERE id = status_id) AS total_count`.execute(db);
+    RETURNING status_id, collection_id, (SELECT total_count FROM statuses WHERE id = status_id) AS total_count,
+      (SELECT client_id::text FROM statuses WHERE id = status_id) AS client_id`.execute(db);
   return r.rows[0];
 }
 

@@ -52,26 +52,28 @@ async function finishWrite(tx: Transaction<Schema>, writer: string): Promise<voi
 }
 
 /**
- * Runs `work` as a writer of the collection, on one session: announced first, then its
- * transaction stores and ends the announcement together. A failed transaction's announcement is
- * cleared; a writer whose process died is passed over by readers (beforeHorizon).
+ * Runs `work` as a writer of the collection (or of each of several), on one session: announced
+ * first, then its transaction stores and ends the announcements together. A failed transaction's
+ * announcements are cleared; a writer whose process died is passed over by readers (beforeHorizon).
  */
 export async function asWriter<T>(
   db: Db,
-  collectionId: string,
+  collectionId: string | readonly string[],
   leaseSeconds: number,
   work: (tx: Transaction<Schema>) => Promise<T>,
 ): Promise<T> {
+  const ids = typeof collectionId === 'string' ? [collectionId] : collectionId;
   return db.connection().execute(async (session) => {
-    const writer = await startWrite(session, collectionId, leaseSeconds);
+    const writers: string[] = [];
     try {
+      for (const id of ids) writers.push(await startWrite(session, id, leaseSeconds));
       return await session.transaction().execute(async (tx) => {
         const result = await work(tx);
-        await finishWrite(tx, writer);
+        for (const writer of writers) await finishWrite(tx, writer);
         return result;
       });
     } catch (err) {
-      await sql`DELETE FROM writers_in_flight WHERE id = ${writer}`.execute(session).catch(() => {});
+      for (const writer of writers) await sql`DELETE FROM writers_in_flight WHERE id = ${writer}`.execute(session).catch(() => {});
       throw err;
     }
   });

@@ -1,0 +1,193 @@
+import type { Transaction } from 'kysely';
+import type { Deps } from '../deps.ts';
+import { VigilError } from '../errors.ts';
+import { clientAudience } from '../policy/audience.ts';
+import type { Clearance, Level } from '../policy/levels.ts';
+import { FEED_KINDS, feedValue } from '../stix/feed-values.ts';
+import { compareTimestamps } from '../stix/timestamp.ts';
+import { MAX_REPORT_COUNT } from '../sightings/schemas.ts';
+import type { ReportSightingBody } from '../sightings/schemas.ts';
+import { findClientPolicy } from '../store/clients.ts';
+import type { Db } from '../store/database.ts';
+import type { Schema } from '../store/schema.ts';
+import { insertReports, listReports, readableIndicators } from '../store/sightings.ts';
+import type { NewReport, ReportRow } from '../store/sightings.ts';
+import type { DetailRow } from '../store/statuses.ts';
+import { requireAuthenticated } from './access.ts';
+import type { Candidate } from './ingest-policy.ts';
+import type { Principal } from './principal.ts';
+
+// Sighting reports (docs/sightings.md): three ways in (POST /sightings, a STIX sighting POSTed over
+// TAXII, `vigil sighting report`), one record. The reporter is kept, never served but to the admin
+// and its own organisation; what leaves the node is an aggregate (sighting-aggregation.ts).
+
+/** How far ahead of the node's clock a reported time may be: clocks of SIEMs drift. */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+
+/** Sightings one TAXII request may report; more fail, object by object. */
+export const MAX_TAXII_REPORTS = 1000;
+
+/** A client as a report names it: who, for which organisation, and which indicators it may read. */
+type Reporter = { clientId: string; organisation: string | null; orgKey: string; maxLevel: Level };
+
+/** What the privacy rule counts: a named organisation, or the client alone. */
+export const orgKey = (clientId: string, organisation: string | null): string =>
+  organisation === null ? `client:${clientId}` : `org:${organisation}`;
+
+async function reporterOf(db: Db, clientId: string): Promise<Reporter | undefined> {
+  const policy = await findClientPolicy(db, clientId).catch(() => undefined);
+  if (policy?.kind !== 'client') return undefined;
+  const { maxLevel } = clientAudience(policy.clearance as Clearance, policy.own_org, false) as { maxLevel: Level };
+  return { clientId, organisation: policy.organisation, orgKey: orgKey(clientId, policy.organisation), maxLevel };
+}
+
+/** Milliseconds since the epoch of a valid STIX timestamp (a leap second as the end of its minute). */
+function millis(t: string): number {
+  return Date.parse(t.replace(/:60(\.\d*)?Z$/, ':59.999Z'));
+}
+
+/** first_seen and last_seen as recorded: either stands for the other, both default to now; a message when they cannot be. */
+function seenTimes(first: string | undefined, last: string | undefined, now: number): { first: string; last: string } | string {
+  const at = new Date(now).toISOString();
+  const f = first ?? last ?? at;
+  const l = last ?? first ?? at;
+  if (compareTimestamps(f, l) > 0) return 'last_seen: must not be earlier than first_seen';
+  if (millis(l) > now + FUTURE_SKEW_MS) return `last_seen: must not be later than the node's clock (${at}) by more than 5 minutes`;
+  return { first: f, last: l };
+}
+
+/** The observable values a reported value may be, normalised as feed_values holds them. */
+function candidateValues(raw: string): { kind: string; value: string }[] {
+  return FEED_KINDS.flatMap((kind) => {
+    const value = feedValue(kind, raw.trim());
+    return value === undefined ? [] : [{ kind, value }];
+  });
+}
+
+const clientsOnly = () =>
+  new VigilError('forbidden', 'sightings are reported by clients, whose organisation they count for: the admin token has none');
+
+/** POST /sightings: one report per indicator the value (or id) matches among those the caller may read. */
+export async function reportSighting(
+  deps: Deps,
+  who: Principal,
+  body: ReportSightingBody,
+): Promise<{ reported: ReportRow[]; message: string }> {
+  requireAuthenticated(who);
+  if (who.kind !== 'client' || who.role !== 'client') throw clientsOnly();
+  const db = deps.database.db;
+  const reporter = await reporterOf(db, who.id);
+  if (!reporter) throw new VigilError('unauthorized', 'this client no longer exists');
+  const times = seenTimes(body.first_seen, body.last_seen, Date.now());
+  if (typeof times === 'string') throw new VigilError('bad-request', times);
+  let match: Parameters<typeof readableIndicators>[2];
+  if (body.indicator !== undefined) match = { ids: [body.indicator] };
+  else {
+    const values = candidateValues(body.value!);
+    if (values.length === 0)
+      throw new VigilError('bad-request', 'value: not an IP address or network, domain name, URL, SHA-256 or MD5 hash');
+    match = { values };
+  }
+  const found = await readableIndicators(db, reporter, match, body.collection);
+  // The same answer whether nothing matches or only what the caller may not read: nothing is revealed.
+  if (found.length === 0)
+    throw new VigilError('not-found', `no indicator you may read ${body.indicator !== undefined ? 'has this id' : 'matches this value'}`);
+  const reports = found.map((f) => newReport(reporter, f, { count: body.count, ...times, shareable: body.shareable }, 'api'));
+  const reported = await insertReports(db, reports);
+  deps.sightings.kick();
+  const message =
+    reported.length === 1
+      ? `recorded a sighting of ${reported[0]!.indicator_id}`
+      : `the value matched ${reported.length} indicators: a sighting is recorded for each`;
+  return { reported, message };
+}
+
+function newReport(
+  r: Reporter,
+  found: { indicator_id: string; collection_id: string },
+  what: { count: number; first: string; last: string; shareable: boolean },
+  via: 'api' | 'taxii',
+): NewReport {
+  return {
+    client_id: r.clientId,
+    organisation: r.organisation,
+    org_key: r.orgKey,
+    indicator_id: found.indicator_id,
+    collection_id: found.collection_id,
+    count: what.count,
+    first_seen: what.first,
+    last_seen: what.last,
+    shareable: what.shareable,
+    via,
+  };
+}
+
+/** GET /sightings: the admin reads every report; a client, those of its own organisation. */
+export async function listSightings(deps: Deps, who: Principal, limit: number): Promise<ReportRow[]> {
+  requireAuthenticated(who);
+  const db = deps.database.read();
+  if (who.kind === 'admin') return listReports(db, null, limit);
+  if (who.role !== 'client') throw clientsOnly();
+  const reporter = await reporterOf(db, who.id);
+  if (!reporter) throw new VigilError('unauthorized', 'this client no longer exists');
+  return listReports(db, reporter.orgKey, limit);
+}
+
+/** The report a STIX sighting makes, or why it cannot be one. */
+function taxiiReport(
+  c: Candidate,
+  now: number,
+): { indicator: string; count: number; first: string; last: string; shareable: boolean } | string {
+  const o = c.object;
+  const of = typeof o.sighting_of_ref === 'string' ? o.sighting_of_ref : '';
+  if (!of.startsWith('indicator--')) return 'sighting_of_ref: a sighting is taken in as a report of an indicator; this one names none';
+  const count = o.count === undefined ? 1 : (o.count as number);
+  if (count < 1 || count > MAX_REPORT_COUNT) return `count: a sighting report counts 1 to ${MAX_REPORT_COUNT}`;
+  const times = seenTimes(o.first_seen as string | undefined, o.last_seen as string | undefined, now);
+  if (typeof times === 'string') return times;
+  return { indicator: of, count, ...times, shareable: o.x_vigil_shareable === true };
+}
+
+/**
+ * A client's STIX sightings POSTed over TAXII, taken in as reports, never stored as objects: each
+ * names who was targeted (created_by_ref, where_sighted_refs). Run in the request's transaction,
+ * after its other objects are stored (a sighting may name an indicator of the same request).
+ * Each is a success saying so, or a failure saying why; `reported`: how many were recorded.
+ */
+export async function takeSightingReports(
+  tx: Transaction<Schema>,
+  clientId: string,
+  collectionId: string,
+  sightings: Candidate[],
+): Promise<{ details: DetailRow[]; reported: number }> {
+  const reporter = await reporterOf(tx, clientId);
+  const now = Date.now();
+  const details: DetailRow[] = [];
+  const wanted = new Map<number, ReturnType<typeof taxiiReport>>();
+  for (const [i, c] of sightings.entries())
+    wanted.set(c.seq, i < MAX_TAXII_REPORTS ? taxiiReport(c, now) : `more than ${MAX_TAXII_REPORTS} sightings in one request`);
+  const ids = [...wanted.values()].flatMap((w) => (typeof w === 'string' ? [] : [w.indicator]));
+  const readable = reporter && ids.length > 0 ? await readableIndicators(tx, reporter, { ids }, collectionId) : [];
+  const found = new Map(readable.map((r) => [r.indicator_id, r]));
+  const reports: NewReport[] = [];
+  for (const c of sightings) {
+    const w = wanted.get(c.seq)!;
+    const fail = (message: string) =>
+      details.push({ seq: c.seq, outcome: 'failure', object_id: c.meta.id, version: c.meta.version, message });
+    if (typeof w === 'string') fail(w);
+    else if (!reporter) fail('sightings are reported by clients, whose organisation they count for');
+    else if (!found.has(w.indicator)) fail('sighting_of_ref: no indicator you may read in this collection has this id');
+    else {
+      reports.push(newReport(reporter, found.get(w.indicator)!, w, 'taxii'));
+      details.push({
+        seq: c.seq,
+        outcome: 'success',
+        object_id: c.meta.id,
+        version: c.meta.version,
+        message: `taken in as a sighting report of ${w.indicator}, not stored as an object: the node publishes aggregates of reports (docs/sightings.md)`,
+      });
+    }
+  }
+  await insertReports(tx, reports);
+  return { details, reported: reports.length };
+}

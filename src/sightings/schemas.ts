@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { MAX_VALUE_LENGTH } from '../stix/feed-values.ts';
+import { timestampSchema } from '../stix/timestamp.ts';
+
+// POST /sightings and GET /sightings (docs/sightings.md): what a SIEM playbook or webhook sends.
+
+/** The most one report may count: a bound, so a client cannot swamp an aggregate with one request. */
+export const MAX_REPORT_COUNT = 1_000_000;
+
+const indicatorId = z
+  .string()
+  .regex(
+    /^indicator--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    'must be an indicator id (indicator--<uuid>)',
+  );
+
+export const reportSightingBody = z
+  .strictObject({
+    /** An IP address, domain name, URL or SHA-256/MD5 hash, matched to indicators by the values of their patterns. */
+    value: z.string().min(1).max(MAX_VALUE_LENGTH).optional(),
+    /** Or the indicator itself. */
+    indicator: indicatorId.optional(),
+    count: z.int().min(1).max(MAX_REPORT_COUNT).default(1),
+    first_seen: timestampSchema.optional(),
+    last_seen: timestampSchema.optional(),
+    /** The reporter lets this report be published even where fewer organisations than the minimum reported. */
+    shareable: z.boolean().default(false),
+    /** Only indicators of this collection (one the caller may read); by default every collection it may read. */
+    collection: z.uuid().optional(),
+  })
+  .refine((b) => (b.value === undefined) !== (b.indicator === undefined), 'give either value or indicator, not both');
+
+export type ReportSightingBody = z.infer<typeof reportSightingBody>;
+
+export const listSightingsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
