@@ -2,6 +2,7 @@ import { z } from 'zod';
 import * as admin from '../admin/schemas.ts';
 import { sourceResource } from '../admin/source-resource.ts';
 import * as alerts from '../alerts/schemas.ts';
+import * as sightings from '../sightings/schemas.ts';
 import { streamQuery } from '../alerts/stream.ts';
 import { RESPONSE_SIGNATURE_HEADER } from '../federation/response-signature.ts';
 import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, params as taxiiParams } from '../taxii/query.ts';
@@ -42,6 +43,7 @@ export const componentSchemas = {
   CreateAlertSubscription: alerts.createAlertSubscriptionBody,
   UpdateAlertSubscription: alerts.updateAlertSubscriptionBody,
   Jwks: z.strictObject({ keys: z.array(admin.publicJwk) }),
+  ReportSighting: sightings.reportSightingBody,
 } satisfies Record<string, z.ZodType>;
 
 export type SchemaName = keyof typeof componentSchemas;
@@ -52,7 +54,7 @@ export type Operation = {
   method: Method;
   /** OpenAPI form: `{id}` for Hono's `:id`. */
   path: string;
-  tag: 'TAXII' | 'Admin' | 'Alerts' | 'Feeds' | 'Operations';
+  tag: 'TAXII' | 'Admin' | 'Alerts' | 'Sightings' | 'Feeds' | 'Operations';
   summary: string;
   description?: string;
   /** Kept for one release under an old name; `description` names the new one. */
@@ -343,6 +345,35 @@ const alertOps: Operation[] = [
   alertOp('post', '/subscriptions/{id}/deliveries/{alertId}/retry', 'Send a dead alert again'),
 ];
 
+const sightingOps: Operation[] = [
+  {
+    method: 'post',
+    path: '/sightings',
+    tag: 'Sightings',
+    summary: 'Report a sighting of an indicator, named by its id or by a value of its pattern',
+    description:
+      '`value` (an IP address or network, domain name, URL, SHA-256 or MD5 hash) is matched to the indicators the caller may read ' +
+      "by their patterns' values; one sighting is recorded for each it matches, and the answer says so: " +
+      '`{"reported": [{"id", "indicator_id", "collection_id", "count", "first_seen", "last_seen", "shareable", "via", "received", "published", "client_id", "organisation", "org_key"}], "message"}`. ' +
+      'An indicator the caller may not read answers 404 as one that does not exist. Reports have a rate of their own per client (SIGHTINGS_PER_MINUTE). A client token only.',
+    body: { 'application/json': 'ReportSighting' },
+    response: json('The sightings recorded', 201),
+    errors: [400, 401, 403, 404],
+    security: TOKEN,
+  },
+  {
+    method: 'get',
+    path: '/sightings',
+    tag: 'Sightings',
+    summary: "The latest reports of the caller's organisation (of every organisation, with the admin token)",
+    description: '`{"sightings": [...]}`, newest first, each as POST /sightings answers it.',
+    query: sightings.listSightingsQuery.shape,
+    response: json('Reports, newest first'),
+    errors: [400, 401, 403],
+    security: TOKEN,
+  },
+];
+
 const FEED_HEADERS = ['ETag', 'Last-Modified', 'Cache-Control'];
 
 function feedOp(file: string, summary: string, media: string): Operation {
@@ -390,4 +421,4 @@ const feedOps: Operation[] = [
   feedOp('indicators.csv', 'Every value with its object, confidence, TLP level and valid_until (RFC 4180)', 'text/csv; charset=utf-8'),
 ];
 
-export const operations: readonly Operation[] = [...operational, ...taxiiOps, ...adminOps, ...alertOps, ...feedOps];
+export const operations: readonly Operation[] = [...operational, ...taxiiOps, ...adminOps, ...alertOps, ...sightingOps, ...feedOps];

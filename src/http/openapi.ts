@@ -70,6 +70,11 @@ const TAGS = [
   },
   { name: 'Alerts', description: 'Alert subscriptions, their deliveries, and the live stream. A client token, or the admin token.' },
   {
+    name: 'Sightings',
+    description:
+      'A client reports what hit its organisation (docs/sightings.md). The reporter is served to nobody but the admin and its own organisation; what leaves the node are aggregates, published as STIX sightings.',
+  },
+  {
     name: 'Feeds',
     description:
       'Plain lists for firewalls, DNS and EDR tools (docs/feeds.md), under the TLP policy of TAXII reads. Poll with `If-None-Match`: 304 when nothing changed.',

@@ -232,6 +232,7 @@ describe('clients', () => {
       clearance: 'CLEAR',
       own_org: false,
       peer_amber: false,
+      organisation: null,
       grants: created.body.grants,
     });
     const list = await call('GET', '/clients');

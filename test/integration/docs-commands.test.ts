@@ -139,6 +139,14 @@ const OUTCOMES: { file: string; holding: string; check(r: SnippetResult): void }
     check: ({ stdout }) => expect(stdout).toContain('node-fr'),
   },
   {
+    file: 'docs/sightings.md',
+    holding: 'sighting report --value 198.51.100.77',
+    check: ({ stdout }) => {
+      // Once by curl, once by vigil: the example bundle's indicator, which the hospital may read.
+      expect(stdout.match(/recorded a sighting of indicator--/g)).toHaveLength(2);
+    },
+  },
+  {
     file: 'docs/cli.md',
     holding: 'npx vigil validate examples/bundle.json',
     check: ({ stdout }) => {

@@ -240,6 +240,23 @@ describe('vigil sighting report', () => {
   });
 });
 
+describe('organisations', () => {
+  it('are set and cleared with vigil client update --organisation, and shown by the admin API', async () => {
+    const c = await client(`org-${randomUUID().slice(0, 6)}`, 'GREEN');
+    const run = (org: string) =>
+      runVigil(['--url', node.url, '--token', ADMIN_TOKEN, '--json', 'client', 'update', c.id, '--organisation', org]);
+    expect(JSON.parse((await run('Hôpital Z')).stdout).organisation).toBe('Hôpital Z');
+    expect((await adminJson(node, 'GET', `/admin/clients/${c.id}`)).organisation).toBe('Hôpital Z');
+    expect(JSON.parse((await run('')).stdout).organisation).toBeNull();
+    const bad = await node.request(`/admin/clients/${c.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ organisation: ' padded ' }),
+    });
+    expect(bad.status).toBe(400);
+  });
+});
+
 describe('aggregates', () => {
   it('are published once three organisations reported, with the indicator TLP, and only to readers cleared for it', async () => {
     // Hospitals A and B reported the AMBER indicator in hour 10 of 2025-03-01: two organisations, nothing out yet.
