@@ -12,6 +12,7 @@ import { createPuller } from './services/puller.ts';
 import { createAlertRunner } from './services/alert-runner.ts';
 import { createSightingAggregator } from './services/sighting-aggregation.ts';
 import { backfillFeeds } from './store/feeds.ts';
+import { backfillSightingFigures } from './store/sighting-figures.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { RateLimits } from './http/rate-limit.ts';
 import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
@@ -116,6 +117,8 @@ export async function startNode(config: Config, database?: Database, log: Log = 
   // (a firewall given half a list would let the rest through).
   const backfilled = await backfillFeeds(db.db);
   if (backfilled > 0) log.info({ versions: backfilled }, 'extracted the feed values of objects stored before feeds');
+  const figures = await backfillSightingFigures(db.db);
+  if (figures > 0) log.info({ versions: figures }, 'extracted the figures of sightings stored before trends');
   const stopping = new AbortController();
   const deps = await buildDeps(config, db, log, stopping.signal);
   const app = createApp(deps);

@@ -1,4 +1,5 @@
 import { uuidV5 } from './uuid-v5.ts';
+import { isStixTimestamp } from './timestamp.ts';
 
 // The STIX objects a node publishes of its sighting reports (docs/sightings.md): an aggregate per
 // indicator and hour or day, sighted where a sector-and-country identity says, never a hospital.
@@ -68,5 +69,42 @@ export function aggregateSighting(v: AggregateVersion): Record<string, unknown> 
     object_marking_refs: [v.marking],
     x_vigil_organisations: v.organisations,
     x_vigil_bucket: { size: v.bucket.size, start: v.bucket.start },
+  };
+}
+
+/** What a stored aggregate says, as trends count it (store/sighting-figures.ts). */
+export type AggregateFigures = {
+  indicatorId: string;
+  whereSighted: string | null;
+  bucket: Bucket;
+  count: number;
+  organisations: number | null;
+  firstSeen: string | null;
+  lastSeen: string | null;
+};
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * The figures of an aggregate sighting, made here or by any node (a `sighting` of an indicator
+ * with `x_vigil_bucket`), or undefined for any other object: an ordinary sighting is not counted.
+ */
+export function aggregateFigures(o: Record<string, unknown>): AggregateFigures | undefined {
+  const bucket = o.x_vigil_bucket as { size?: unknown; start?: unknown } | undefined;
+  const of = o.sighting_of_ref;
+  if (o.type !== 'sighting' || typeof bucket !== 'object' || bucket === null) return undefined;
+  if (typeof of !== 'string' || !of.startsWith('indicator--')) return undefined;
+  if ((bucket.size !== 'hour' && bucket.size !== 'day') || !isStixTimestamp(bucket.start)) return undefined;
+  const count = o.count ?? 1;
+  if (!isCount(count)) return undefined;
+  const where = Array.isArray(o.where_sighted_refs) && typeof o.where_sighted_refs[0] === 'string' ? o.where_sighted_refs[0] : null;
+  return {
+    indicatorId: of,
+    whereSighted: where,
+    bucket: { size: bucket.size, start: bucket.start },
+    count,
+    organisations: isCount(o.x_vigil_organisations) ? o.x_vigil_organisations : null,
+    firstSeen: isStixTimestamp(o.first_seen) ? o.first_seen : null,
+    lastSeen: isStixTimestamp(o.last_seen) ? o.last_seen : null,
   };
 }

@@ -8,6 +8,7 @@ import type { Schema } from './schema.ts';
 import { taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import { referencesVisible } from './visibility.ts';
 import { horizon } from './write-horizon.ts';
+import { backfillVersions } from './backfill.ts';
 import type { QueryAudience } from './visibility.ts';
 
 // Feeds (docs/feeds.md, migration 0011): the values of indicators and SCOs, kept in feed_values
@@ -210,49 +211,20 @@ export async function feedRowsAfter(
 
 /**
  * Extracts the feed values of versions stored before feeds existed (migration 0011 leaves a
- * position in node_settings), `batch` versions at a time, each batch in a transaction that moves
- * the position on; the setting goes once every version is done. Returns how many versions it read.
+ * position in node_settings), `batch` versions at a time. Returns how many versions it read.
  */
-export async function backfillFeeds(db: Db, batch = 1000): Promise<number> {
-  let read = 0;
-  for (;;) {
-    const done = await db.transaction().execute(async (tx) => {
-      const at = await sql<{ value: string }>`SELECT value FROM node_settings WHERE key = 'feeds_backfill_after' FOR UPDATE`.execute(tx);
-      const position = at.rows[0]?.value;
-      if (position === undefined) return true;
-      const [collection, dateAdded] = position === '' ? [undefined, undefined] : position.split(' ');
-      const from = collection ? sql`AND (o.collection_id, o.date_added) > (${collection}::uuid, ${dateAdded}::timestamptz)` : sql``;
-      const rows = await sql<{
-        collection_id: string;
-        date_added: string;
-        id: string;
-        spec_version: string;
-        version: string | null;
-        type: string;
-        json: string;
-      }>`
-        SELECT o.collection_id, ${taxiiTimeOf(sql`o.date_added`)} AS date_added, o.id, o.spec_version, o.version, o.type, o.object::text AS json
-        FROM objects o WHERE ${feedTypeCondition('o')} ${from} ORDER BY o.collection_id, o.date_added LIMIT ${batch}`.execute(tx);
-      const byCollection = new Map<string, FeedVersion[]>();
-      for (const row of rows.rows) {
+export function backfillFeeds(db: Db, batch = 1000): Promise<number> {
+  return backfillVersions(
+    db,
+    'feeds_backfill_after',
+    feedTypeCondition('o'),
+    async (tx, collectionId, rows) => {
+      const versions = rows.flatMap((row) => {
         const source = feedSourceOf(row.type, row.json);
-        if (!source) continue;
-        const list = byCollection.get(row.collection_id) ?? [];
-        list.push({ id: row.id, specVersion: row.spec_version, version: row.version, source });
-        byCollection.set(row.collection_id, list);
-      }
-      for (const [collectionId, versions] of byCollection) await insertFeedValues(tx, collectionId, versions);
-      read += rows.rows.length;
-      const last = rows.rows.at(-1);
-      if (rows.rows.length < batch || !last) {
-        await sql`DELETE FROM node_settings WHERE key = 'feeds_backfill_after'`.execute(tx);
-        return true;
-      }
-      await sql`UPDATE node_settings SET value = ${`${last.collection_id} ${last.date_added}`} WHERE key = 'feeds_backfill_after'`.execute(
-        tx,
-      );
-      return false;
-    });
-    if (done) return read;
-  }
+        return source ? [{ id: row.id, specVersion: row.spec_version, version: row.version, source }] : [];
+      });
+      await insertFeedValues(tx, collectionId, versions);
+    },
+    batch,
+  );
 }

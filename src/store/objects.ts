@@ -12,6 +12,8 @@ import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import { waitingFor } from './waiting.ts';
 import { feedSourceOf, feedTypeCondition, insertFeedValues, noteFeedChange } from './feeds.ts';
 import type { FeedVersion } from './feeds.ts';
+import { figuresOf, insertSightingFigures } from './sighting-figures.ts';
+import type { FigureVersion } from './sighting-figures.ts';
 import type { FeedSource } from '../stix/feed-values.ts';
 import type { ObjectFilters } from './objects-query.ts';
 
@@ -496,7 +498,9 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       .filter((row) => row.kind === 'stored')
       .map((row) => [versionIdentity(row.id, row.spec_version!, row.version), row.tlp_level === DENY]),
   );
-  await insertFeedValues(tx, collectionId, storedFeedVersions(batch, fresh));
+  const stored = storedFirstCopies(batch, fresh);
+  await insertFeedValues(tx, collectionId, feedVersions(stored));
+  await insertSightingFigures(tx, collectionId, figureVersions(stored));
   return batch.map((o) => {
     const key = versionIdentity(o.id, o.specVersion, o.version);
     const withheld = fresh.get(key);
@@ -505,18 +509,33 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
   });
 }
 
-/** The feed values of the batch's versions this statement stored (the first copy of each). */
-function storedFeedVersions(batch: NewObject[], stored: Map<string, boolean>): FeedVersion[] {
+/** The batch's versions this statement stored: the first copy of each. */
+function storedFirstCopies(batch: NewObject[], stored: Map<string, boolean>): NewObject[] {
   const seen = new Set<string>();
-  const out: FeedVersion[] = [];
-  for (const o of batch) {
+  return batch.filter((o) => {
     const key = versionIdentity(o.id, o.specVersion, o.version);
-    if (!stored.has(key) || seen.has(key)) continue;
+    if (!stored.has(key) || seen.has(key)) return false;
     seen.add(key);
+    return true;
+  });
+}
+
+/** What the stored versions give the feeds. */
+function feedVersions(stored: NewObject[]): FeedVersion[] {
+  return stored.flatMap((o) => {
     const source = o.feed === undefined ? feedSourceOf(o.type, o.json) : (o.feed ?? undefined);
-    if (source) out.push({ id: o.id, specVersion: o.specVersion, version: o.version, source });
-  }
-  return out;
+    return source ? [{ id: o.id, specVersion: o.specVersion, version: o.version, source }] : [];
+  });
+}
+
+/** The stored versions that are aggregate sightings, with their figures (trends). */
+function figureVersions(stored: NewObject[]): FigureVersion[] {
+  return stored.flatMap((o) => {
+    const figures = figuresOf(o.type, o.json);
+    return figures && o.version !== null
+      ? [{ id: o.id, specVersion: o.specVersion, version: o.version, originNode: o.originNode, figures }]
+      : [];
+  });
 }
 
 /** A version to compare with what is held: `json` is the object as received. */

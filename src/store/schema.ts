@@ -253,6 +253,23 @@ export type SightingAggregatesTable = {
   last_seen: Timestamp;
 };
 
+/** The figures of a stored aggregate sighting version (migration 0016). */
+export type SightingFiguresTable = {
+  collection_id: string;
+  id: string;
+  spec_version: string;
+  version_key: Timestamp;
+  indicator_id: string;
+  origin_node: string | null;
+  where_sighted: string | null;
+  bucket_size: 'hour' | 'day';
+  bucket_start: Timestamp;
+  count: ColumnType<string, number, number>;
+  organisations: number | null;
+  first_seen: Timestamp | null;
+  last_seen: Timestamp | null;
+};
+
 export type FeedChangesTable = { collection_id: string; generation: Generated<string>; changed_at: Generated<Timestamp> };
 
 export type Schema = {
@@ -280,4 +297,5 @@ export type Schema = {
   sighting_reports: SightingReportsTable;
   sighting_work: SightingWorkTable;
   sighting_aggregates: SightingAggregatesTable;
+  sighting_figures: SightingFiguresTable;
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateId, aggregateSighting, sectorIdentity } from '../../../src/stix/sighting-aggregate.ts';
+import { aggregateFigures, aggregateId, aggregateSighting, sectorIdentity } from '../../../src/stix/sighting-aggregate.ts';
 import { uuidV5 } from '../../../src/stix/uuid-v5.ts';
 import { validateStixObject } from '../../../src/stix/validate.ts';
 
@@ -47,5 +47,46 @@ describe('sighting aggregates', () => {
     expect(validateStixObject(sighting)).toMatchObject({ ok: true });
     // STIX caps count.
     expect(sighting.count).toBe(999_999_999);
+  });
+});
+
+describe('aggregateFigures', () => {
+  const indicator = 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f';
+  const bucket = { size: 'day' as const, start: '2025-03-01T00:00:00.000000Z' };
+  const sighting = aggregateSighting({
+    id: aggregateId('node-de', indicator, bucket),
+    indicatorId: indicator,
+    identityId: 'identity--0b6c5c1e-3e41-5b2c-9a55-6f1cf1bc7a3a',
+    bucket,
+    created: '2025-03-01T10:05:00.000Z',
+    modified: '2025-03-01T10:06:00.000Z',
+    count: 12,
+    organisations: 4,
+    firstSeen: '2025-03-01T09:00:00.000000Z',
+    lastSeen: '2025-03-01T10:00:00.000000Z',
+    marking: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
+  });
+
+  it('reads back what an aggregate of any node says', () => {
+    expect(aggregateFigures(sighting)).toEqual({
+      indicatorId: indicator,
+      whereSighted: 'identity--0b6c5c1e-3e41-5b2c-9a55-6f1cf1bc7a3a',
+      bucket,
+      count: 12,
+      organisations: 4,
+      firstSeen: '2025-03-01T09:00:00.000000Z',
+      lastSeen: '2025-03-01T10:00:00.000000Z',
+    });
+  });
+
+  it('counts no other sighting, nor an aggregate it cannot read', () => {
+    const { x_vigil_bucket: _, ...plain } = sighting;
+    expect(aggregateFigures(plain)).toBeUndefined();
+    expect(aggregateFigures({ ...sighting, type: 'indicator' })).toBeUndefined();
+    expect(aggregateFigures({ ...sighting, sighting_of_ref: 'malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f' })).toBeUndefined();
+    expect(aggregateFigures({ ...sighting, x_vigil_bucket: { size: 'week', start: bucket.start } })).toBeUndefined();
+    expect(aggregateFigures({ ...sighting, x_vigil_bucket: { size: 'day', start: 'yesterday' } })).toBeUndefined();
+    expect(aggregateFigures({ ...sighting, count: -1 })).toBeUndefined();
+    expect(aggregateFigures({ ...sighting, count: 1.5 })).toBeUndefined();
   });
 });
