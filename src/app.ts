@@ -6,6 +6,7 @@ import { alertRoutes } from './alerts/routes.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { feedRoutes } from './feeds/routes.ts';
 import { sightingRoutes } from './sightings/routes.ts';
+import { trendRoutes } from './sightings/trend-routes.ts';
 import type { Deps } from './deps.ts';
 import { RETRY_AFTER_SECONDS, VigilError, allowHeader, errorResource, retryAfterHeader } from './errors.ts';
 import { apiDocsRoutes } from './http/api-docs.ts';
@@ -118,6 +119,7 @@ export function createApp(deps: Deps): Hono {
   app.route('/console', consoleRoutes(deps));
   app.route('/feeds', feedRoutes(deps));
   app.route('/sightings', sightingRoutes(deps));
+  app.route('/trends', trendRoutes(deps));
   app.route('/', taxiiRoutes(deps));
   return app;
 }

@@ -374,6 +374,37 @@ const sightingOps: Operation[] = [
   },
 ];
 
+const trendOps: Operation[] = [
+  {
+    method: 'get',
+    path: '/trends',
+    tag: 'Sightings',
+    summary: 'Indicators, malware or attack patterns ranked by sightings in the last hour, day or week, or by growth',
+    description:
+      "Counts the aggregate sightings the caller may read, this node's and its peers', each aggregate once at its latest version, under the TLP rules of TAXII reads. " +
+      'The window ends with the UTC bucket now falls in (`hour`: that hour; `day`: that day; `week`: seven days); the previous window is as long, just before. ' +
+      '`sort=rising`: by (current − previous) / max(previous, 1), only what grew. Malware and attack patterns count the sightings of the indicators that `indicates` them. ' +
+      '`{"window": {"size", "previous", "current", "end"}, "sort", "type", "items": [{"id", "name", "labels", "sightings", "previous", "growth", "nodes", "indicators"}]}`.',
+    query: sightings.trendsQuery.shape,
+    response: json('The ranking'),
+    errors: [400, 401, 403],
+    security: TOKEN,
+  },
+  {
+    method: 'get',
+    path: '/trends/indicators/{id}',
+    tag: 'Sightings',
+    summary: "One indicator's sightings over time: 24 hour buckets (window=day) or 7 day buckets (window=week)",
+    description:
+      '`{"indicator", "name", "size", "buckets": [{"start", "sightings", "nodes"}]}`, oldest first, every bucket of the span (0 where none); ' +
+      'an indicator the caller may not read answers 404 as one that does not exist.',
+    query: sightings.seriesQuery.shape,
+    response: json('The series'),
+    errors: [400, 401, 403, 404],
+    security: TOKEN,
+  },
+];
+
 const FEED_HEADERS = ['ETag', 'Last-Modified', 'Cache-Control'];
 
 function feedOp(file: string, summary: string, media: string): Operation {
@@ -421,4 +452,12 @@ const feedOps: Operation[] = [
   feedOp('indicators.csv', 'Every value with its object, confidence, TLP level and valid_until (RFC 4180)', 'text/csv; charset=utf-8'),
 ];
 
-export const operations: readonly Operation[] = [...operational, ...taxiiOps, ...adminOps, ...alertOps, ...sightingOps, ...feedOps];
+export const operations: readonly Operation[] = [
+  ...operational,
+  ...taxiiOps,
+  ...adminOps,
+  ...alertOps,
+  ...sightingOps,
+  ...trendOps,
+  ...feedOps,
+];

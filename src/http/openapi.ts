@@ -72,7 +72,7 @@ const TAGS = [
   {
     name: 'Sightings',
     description:
-      'A client reports what hit its organisation (docs/sightings.md). The reporter is served to nobody but the admin and its own organisation; what leaves the node are aggregates, published as STIX sightings.',
+      'A client reports what hit its organisation (docs/sightings.md). The reporter is served to nobody but the admin and its own organisation; what leaves the node are aggregates, published as STIX sightings. Trends rank what the aggregates a caller may read count, across the federation.',
   },
   {
     name: 'Feeds',

@@ -35,3 +35,30 @@ export type ReportSightingBody = z.infer<typeof reportSightingBody>;
 export const listSightingsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+/** A TLP 2.0 level by name, in any case. */
+const tlpName = z.string().regex(/^(clear|green|amber|amber\+strict|red)$/i, 'must be CLEAR, GREEN, AMBER, AMBER+STRICT or RED');
+
+/** GET /trends (docs/sightings.md, "Trends"). */
+export const trendsQuery = z.strictObject({
+  /** The current window: the UTC hour, day, or seven days (day buckets) now falls in. */
+  window: z.enum(['hour', 'day', 'week']).default('day'),
+  /** `sightings`: most sighted in the window; `rising`: fastest growing against the previous window. */
+  sort: z.enum(['sightings', 'rising']).default('sightings'),
+  type: z.enum(['indicator', 'malware', 'attack-pattern']).default('indicator'),
+  /** Only objects with this label (in `labels`). */
+  label: z.string().min(1).max(200).optional(),
+  /** Count only aggregates up to this TLP level (and below the caller's clearance in any case). */
+  tlp: tlpName.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+export type TrendsQuery = z.infer<typeof trendsQuery>;
+
+/** GET /trends/indicators/{id}: `day`, 24 hour buckets; `week`, 7 day buckets; each ending with the one now falls in. */
+export const seriesQuery = z.strictObject({
+  window: z.enum(['day', 'week']).default('day'),
+  tlp: tlpName.optional(),
+});
+export type SeriesQuery = z.infer<typeof seriesQuery>;
+
+export const trendIndicatorId = indicatorId;

@@ -85,7 +85,7 @@ export async function asWriter<T>(
  * primary's sessions: there a writer counts until its lease ends, or until a writer on the primary
  * clears it (startWrite), which the replica replays.
  */
-export function horizon(collectionId: string): RawBuilder<string> {
+export function horizon(collectionId: string | RawBuilder<unknown>): RawBuilder<string> {
   return sql<string>`(SELECT coalesce(min(w.floor), 'infinity') FROM writers_in_flight w
     WHERE w.collection_id = ${collectionId} AND w.until > now() - ${sql.lit(GRACE_SECONDS)} * interval '1 second'
       AND (pg_is_in_recovery() OR ${sessionAlive}))`;

@@ -1,0 +1,166 @@
+import { sql } from 'kysely';
+import type { RawBuilder } from 'kysely';
+import type { Level } from '../policy/levels.ts';
+import type { Db } from './database.ts';
+import { taxiiTimeOf } from './timestamps.ts';
+import { levelVisible, referencesVisible } from './visibility.ts';
+import type { QueryAudience } from './visibility.ts';
+import { horizon } from './write-horizon.ts';
+
+// Trends (docs/sightings.md, "Trends"): the aggregates a reader may count, read from
+// sighting_figures under the conditions of a TAXII read of latest versions of the version each row
+// points at (store/objects-query.ts, store/visibility.ts), in every collection the reader may read;
+// the same aggregate (one STIX id) held in several collections, or in several versions, counts once,
+// at its latest version (docs/sightings.md, "Federation").
+
+/**
+ * Who counts: the admin (clientId null: every collection) or a client (the collections it may
+ * read). `maxLevel` 'any' is the admin's own view; otherwise the strictest level counted, with RED
+ * where the client is a named recipient ('named'), everywhere ('always', the admin asking up to
+ * RED), or nowhere ('never').
+ */
+export type TrendsReader = { clientId: string | null; maxLevel: Level | 'any'; red: 'named' | 'always' | 'never' };
+
+export type BucketSize = 'hour' | 'day';
+
+/** The current window [current, end) and the previous [previous, current), in buckets of `size`. */
+export type TrendWindow = { size: BucketSize; previous: string; current: string; end: string };
+
+export type TrendType = 'indicator' | 'malware' | 'attack-pattern';
+
+export type TrendQuery = { window: TrendWindow; type: TrendType; label?: string | undefined; rising: boolean; limit: number };
+
+export type TrendRow = {
+  id: string;
+  name: string | null;
+  labels: string[] | null;
+  sightings: number;
+  previous: number;
+  growth: number;
+  /** The nodes whose aggregates count in the current window. */
+  nodes: number;
+  /** For malware and attack patterns: the indicators through which they were sighted in the current window. */
+  indicators: number | null;
+};
+
+export type SeriesRow = { start: string; sightings: number; nodes: number };
+
+function audienceOf(r: TrendsReader): QueryAudience {
+  if (r.maxLevel === 'any') return { kind: 'admin' };
+  const red = r.red === 'named' ? sql<boolean>`c.red` : r.red === 'always';
+  return { kind: 'client', maxLevel: r.maxLevel, red };
+}
+
+/** The collections the reader may read (alias `c`), each with its RED naming, container rule and write horizon. */
+function readable(r: TrendsReader): RawBuilder<unknown> {
+  const red =
+    r.clientId === null
+      ? sql`false`
+      : sql`EXISTS (SELECT 1 FROM red_recipients x WHERE x.collection_id = c.id AND x.client_id = ${r.clientId}::uuid)`;
+  const grant =
+    r.clientId === null
+      ? sql``
+      : sql`JOIN collection_grants g ON g.collection_id = c.id AND g.client_id = ${r.clientId}::uuid AND g.can_read`;
+  return sql`SELECT c.id, ${red} AS red, c.relax_container_refs, ${horizon(sql.ref('c.id'))} AS horizon FROM collections c ${grant}`;
+}
+
+/** The conditions of a TAXII read of latest versions on a row (alias `o`) of a readable collection (alias `c`). */
+function visible(r: TrendsReader, alias = 'o'): RawBuilder<boolean> {
+  const audience = audienceOf(r);
+  const o = (col: string) => sql.ref(`${alias}.${col}`);
+  return sql<boolean>`${o('latest')} AND ${o('date_added')} < c.horizon AND ${levelVisible(alias, audience)}
+    AND ${referencesVisible(alias, audience, sql<boolean>`c.relax_container_refs`)}`;
+}
+
+/**
+ * The aggregates counted in [from, to): per aggregate id, its latest version among those the
+ * reader may read, wherever it is held. `indicator` narrows them to one indicator's.
+ */
+function counted(r: TrendsReader, size: BucketSize, from: string, to: string, indicator?: string): RawBuilder<unknown> {
+  return sql`SELECT DISTINCT ON (f.id) f.id, f.indicator_id, f.bucket_start, f.count, f.origin_node
+    FROM readable c
+    JOIN sighting_figures f ON f.collection_id = c.id
+    JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id AND o.spec_version = f.spec_version AND o.version_key = f.version_key
+    WHERE f.bucket_size = ${size} AND f.bucket_start >= ${from}::timestamptz AND f.bucket_start < ${to}::timestamptz
+      ${indicator === undefined ? sql`` : sql`AND f.indicator_id = ${indicator}`}
+      AND ${visible(r)}
+    ORDER BY f.id, f.version_key DESC`;
+}
+
+/** The latest version of an object the reader may read (its name and labels), alias `d`, for ids in `ids.id`. */
+const described = (r: TrendsReader, ids: string) => sql`LEFT JOIN LATERAL (
+    SELECT o.object->>'name' AS name, o.object->'labels' AS labels FROM readable c
+    JOIN objects o ON o.collection_id = c.id AND o.id = ${sql.ref(`${ids}.id`)}
+    WHERE ${visible(r)} ORDER BY o.version_key DESC LIMIT 1
+  ) d ON true`;
+
+/**
+ * The ranking of a window: indicators by their aggregates, or malware and attack patterns by the
+ * aggregates of the indicators that `indicates` them (STIX 2.1 §4.1), through relationships the
+ * reader may read; an aggregate counts once for a target however many relationships lead to it.
+ */
+export async function rankTrends(db: Db, r: TrendsReader, q: TrendQuery): Promise<TrendRow[]> {
+  const w = q.window;
+  const cur = sql`k.bucket_start >= ${w.current}::timestamptz`;
+  const sums = sql`coalesce(sum(k.count) FILTER (WHERE ${cur}), 0)::bigint AS sightings,
+    coalesce(sum(k.count) FILTER (WHERE NOT ${cur}), 0)::bigint AS previous,
+    count(DISTINCT k.origin_node) FILTER (WHERE ${cur})::int AS nodes`;
+  const totals =
+    q.type === 'indicator'
+      ? sql`SELECT k.indicator_id AS id, ${sums}, NULL::int AS indicators FROM counted k GROUP BY k.indicator_id`
+      : sql`SELECT l.target_id AS id, ${sums}, count(DISTINCT k.indicator_id) FILTER (WHERE ${cur})::int AS indicators
+          FROM (
+            SELECT DISTINCT o.object->>'source_ref' AS indicator_id, o.object->>'target_ref' AS target_id
+            FROM readable c JOIN objects o ON o.collection_id = c.id
+            WHERE o.type = 'relationship' AND o.ref_ids && ARRAY(SELECT DISTINCT k.indicator_id FROM counted k)
+              AND o.object->>'relationship_type' = 'indicates' AND starts_with(o.object->>'target_ref', ${`${q.type}--`})
+              AND starts_with(o.object->>'source_ref', 'indicator--') AND coalesce(o.object->>'revoked', 'false') <> 'true'
+              AND ${visible(r)}
+          ) l JOIN counted k ON k.indicator_id = l.indicator_id
+          GROUP BY l.target_id`;
+  const growth = sql`(t.sightings - t.previous)::float8 / greatest(t.previous, 1)`;
+  const res = await sql<Omit<TrendRow, 'sightings' | 'previous'> & { sightings: string; previous: string }>`
+    WITH readable AS MATERIALIZED (${readable(r)}),
+    counted AS MATERIALIZED (${counted(r, w.size, w.previous, w.end)})
+    SELECT t.id, d.name, d.labels, t.sightings::text AS sightings, t.previous::text AS previous, ${growth} AS growth, t.nodes, t.indicators
+    FROM (${totals}) t ${described(r, 't')}
+    WHERE ${q.rising ? sql`t.sightings > t.previous` : sql`t.sightings > 0`}
+      ${q.label === undefined ? sql`` : sql`AND coalesce(d.labels, '[]'::jsonb) ? ${q.label}`}
+    ORDER BY ${q.rising ? sql`${growth} DESC, t.sightings DESC` : sql`t.sightings DESC, ${growth} DESC`}, t.id
+    LIMIT ${q.limit}`.execute(db);
+  return res.rows.map((row) => ({ ...row, sightings: Number(row.sightings), previous: Number(row.previous) }));
+}
+
+/**
+ * One indicator's sightings per bucket of [from, to) (buckets without any left out), or undefined
+ * when the reader may read no version of the indicator: answered as one that does not exist.
+ */
+export async function indicatorSeries(
+  db: Db,
+  r: TrendsReader,
+  indicatorId: string,
+  size: BucketSize,
+  from: string,
+  to: string,
+): Promise<{ name: string | null; buckets: SeriesRow[] } | undefined> {
+  const res = await sql<{ name: string | null; start: string | null; sightings: string | null; nodes: number | null }>`
+    WITH readable AS MATERIALIZED (${readable(r)}),
+    counted AS MATERIALIZED (${counted(r, size, from, to, indicatorId)}),
+    series AS (
+      SELECT k.bucket_start, sum(k.count)::bigint AS sightings, count(DISTINCT k.origin_node)::int AS nodes FROM counted k GROUP BY 1
+    )
+    SELECT d.name, ${taxiiTimeOf(sql`s.bucket_start`)} AS start, s.sightings::text AS sightings, s.nodes
+    FROM (SELECT ${indicatorId}::text AS id) i ${described(r, 'i')}
+    LEFT JOIN series s ON true
+    WHERE EXISTS (SELECT 1 FROM readable c JOIN objects o ON o.collection_id = c.id AND o.id = i.id
+      WHERE o.type = 'indicator' AND ${visible(r)})
+    ORDER BY s.bucket_start`.execute(db);
+  const first = res.rows[0];
+  if (!first) return undefined;
+  return {
+    name: first.name,
+    buckets: res.rows.flatMap((row) =>
+      row.start === null ? [] : [{ start: row.start, sightings: Number(row.sightings), nodes: row.nodes! }],
+    ),
+  };
+}
