@@ -27,6 +27,7 @@ function nav(session: ConsoleSession): Html {
     <ul>
       <li><a href="/console/collections">Collections</a></li>
       <li><a href="/console/alerts">Alerts</a></li>
+      <li><a href="/console/trends">Trends</a></li>
       ${session.principal.kind === 'admin' ? html`<li><a href="/console/sources">Sources</a></li>` : ''}
     </ul>
     <form method="post" action="/console/signout" class="signout">

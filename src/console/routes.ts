@@ -12,6 +12,7 @@ import { browseRoutes } from './pages/browse.ts';
 import { operationsRoutes } from './pages/operations.ts';
 import { signInRoutes } from './pages/signin.ts';
 import { submitRoutes } from './pages/submit.ts';
+import { trendsRoutes } from './pages/trends.ts';
 import { consoleHeaders } from '../http/security-headers.ts';
 import { CSRF_FIELD, CSRF_HEADER, PRESESSION_COOKIE, SESSION_COOKIE, readCookie, sameOrigin, sameToken } from './security.ts';
 import { loadSession } from './sessions.ts';
@@ -106,6 +107,7 @@ export function consoleRoutes(deps: Deps): Hono<ConsoleEnv> {
   app.route('/', browseRoutes(deps));
   app.route('/', submitRoutes(deps));
   app.route('/', operationsRoutes(deps));
+  app.route('/', trendsRoutes(deps));
   app.all('*', (c) => errorPage(c, c.get('session'), 404, 'Not found', `nothing at ${new URL(c.req.url).pathname}`));
   return app;
 }

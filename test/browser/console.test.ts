@@ -23,7 +23,11 @@ const problems: string[] = [];
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   // Bundles over 3 objects are queued: the status page then fills in as the job runs.
-  [node, browser, feed] = await Promise.all([startTestNode({ SYNC_INGEST_MAX_OBJECTS: '3' }), launchChromium(), startTaxiiFeed()]);
+  [node, browser, feed] = await Promise.all([
+    startTestNode({ SYNC_INGEST_MAX_OBJECTS: '3', NODE_COUNTRY: 'FR', SIGHTINGS_TICK_MS: '0' }),
+    launchChromium(),
+    startTaxiiFeed(),
+  ]);
   col = await collectionWithClient(node);
 });
 afterAll(async () => {
@@ -285,6 +289,43 @@ describe('the web console in Chromium', () => {
     const direct = await page.goto(`/console/collections/default/${green.collectionId}/objects/${amber.id}`);
     expect(direct?.status()).toBe(404);
     expect(await page.locator('main').textContent()).not.toContain('AMBER only');
+    await context.close();
+  });
+
+  it('shows the rising indicators of a window, and an indicator’s sightings over time as a chart with its data', async () => {
+    const rising = indicator({ name: 'Rising C2', pattern: "[ipv4-addr:value = '203.0.113.50']" });
+    await postObjects(node, col.base, [rising]);
+    // Two hours with sightings: 3 an hour ago, 2 now (shareable: published at once).
+    for (const [count, ago] of [
+      [3, 3_600_000],
+      [2, 0],
+    ])
+      await postJson('/sightings', col.token, {
+        indicator: rising.id,
+        count,
+        last_seen: new Date(Date.now() - ago).toISOString(),
+        shareable: true,
+      });
+    await node.deps.sightings.drain();
+    const { context, page } = await newPage();
+    await signIn(page, col.token);
+    await page.getByRole('link', { name: 'Trends', exact: true }).click();
+    await page.waitForURL('**/console/trends');
+    await page.getByLabel('Window').selectOption('week');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForURL(/window=week/);
+    const row = page.locator('table.trends tbody tr', { hasText: 'Rising C2' });
+    await expect(row.locator('[data-field="sightings"]').textContent()).resolves.toBe('5');
+    await expect(row.locator('[data-field="growth"]').textContent()).resolves.toBe('+500 %');
+    await shot(page, '10-trends');
+    await row.getByRole('link', { name: 'Rising C2' }).click();
+    await page.waitForURL(`**/console/trends/indicators/${rising.id}`);
+    const chart = page.getByRole('img', { name: /Sightings of Rising C2/ });
+    await chart.waitFor();
+    expect(await chart.locator('rect.bar').count()).toBe(2);
+    expect(await chart.locator('rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-value')))).toEqual(['3', '2']);
+    expect(await page.locator('table.series tbody tr').count()).toBe(24);
+    await shot(page, '11-trend-chart');
     await context.close();
   });
 
