@@ -24,6 +24,8 @@ const CONSOLE: Record<string, string[]> = {
   '/console/alerts': ['GET'],
   '/console/sources': ['GET'],
   '/console/peers': ['GET'],
+  '/console/trends': ['GET'],
+  '/console/trends/indicators/{id}': ['GET'],
   '/console/assets/{name}': ['GET'],
 };
 // The API reference page is not an API operation either.
