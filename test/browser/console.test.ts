@@ -299,7 +299,7 @@ describe('the web console in Chromium', () => {
     for (const [count, ago] of [
       [3, 3_600_000],
       [2, 0],
-    ])
+    ] as const)
       await postJson('/sightings', col.token, {
         indicator: rising.id,
         count,
