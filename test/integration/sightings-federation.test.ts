@@ -49,8 +49,11 @@ const indicates = () => ({
   target_ref: malware.id,
   object_marking_refs: [TLP2.green],
 });
-/** Every report's last_seen: one bucket for all, whenever the test runs. */
-const seen = new Date(Date.now() - 60_000).toISOString();
+/**
+ * Every report's last_seen: one bucket for all, whenever the test runs. A minute ago, but never
+ * before the hour (and so the day) the test runs in: the hour and day windows are those of now.
+ */
+const seen = new Date(Math.max(Date.now() - 60_000, Math.floor(Date.now() / 3_600_000) * 3_600_000)).toISOString();
 
 async function collection({ node }: Node, title: string): Promise<string> {
   return (await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title })).id;
