@@ -4,7 +4,7 @@ import { startTestNode, TAXII } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { pinnedPeer, requestAs } from '../support/peer.ts';
 import { consoleGet, signIn } from '../browser/console-http.ts';
-import { collectionWithClient } from '../support/stix.ts';
+import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 
 // Tiny limits: a client or peer may send 2 requests at once and 1 a second; an address 6 a
 // minute without valid credentials. The test's connections come from 127.0.0.1, made a trusted
@@ -112,5 +112,29 @@ describe('per-address rate limits', () => {
     expect(statuses.slice(0, 6)).toEqual(Array(6).fill(200));
     expect(statuses.at(-1)).toBe(429);
     expect((await node.request('/openapi.json', { token: null, headers: from('203.0.113.10') })).status).toBe(200);
+  });
+});
+
+describe('sighting reports', () => {
+  // A rate of their own, beside the requests': 2 reports a minute per client here.
+  let reporting: TestNode;
+  afterAll(async () => reporting?.stop());
+
+  it('answers a client past SIGHTINGS_PER_MINUTE 429 with Retry-After, and leaves another client alone', async () => {
+    reporting = await startTestNode({ SIGHTINGS_PER_MINUTE: '2', NODE_COUNTRY: 'fr', SIGHTINGS_TICK_MS: '0' });
+    const first = await collectionWithClient(reporting);
+    const other = await collectionWithClient(reporting);
+    const seen = indicator({ pattern: "[ipv4-addr:value = '198.51.100.23']" });
+    for (const c of [first, other]) expect((await postObjects(reporting, c.base, [seen])).success_count).toBe(1);
+    const report = (token: string, collection: string) =>
+      reporting.request('/sightings', {
+        method: 'POST',
+        token,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ indicator: seen.id, collection }),
+      });
+    for (let i = 0; i < 2; i++) expect((await report(first.token, first.collectionId)).status).toBe(201);
+    await expectTooMany(await report(first.token, first.collectionId));
+    expect((await report(other.token, other.collectionId)).status).toBe(201);
   });
 });
