@@ -5,6 +5,7 @@ import { pruneAlerts } from '../store/alerts.ts';
 import { matchOutbox } from './alert-matcher.ts';
 import { createWebhookSender, deliverDue } from './alert-delivery.ts';
 import type { WebhookSender } from './alert-delivery.ts';
+import { passLoop } from './pass-loop.ts';
 
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -21,8 +22,6 @@ export function createAlertRunner(): Started<AlertRunner> {
   const owner = randomUUID();
   const events = new EventEmitter();
   events.setMaxListeners(0);
-  let running: Promise<void> | undefined;
-  let again = false;
 
   const pass = async (d: Deps, s: WebhookSender) => {
     for (;;) {
@@ -37,29 +36,12 @@ export function createAlertRunner(): Started<AlertRunner> {
     }
   };
 
-  // One pass at a time; a kick during a pass runs one more after it.
-  const run = (): Promise<void> => {
-    if (!deps || !sender) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
+  const loop = passLoop(() => {
     const d = deps;
     const s = sender;
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          await pass(d, s);
-        } while (again && deps);
-      } catch (err) {
-        d.log.error({ err }, 'alert pass failed');
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  };
+    return d && s ? { pass: () => pass(d, s), failed: (err) => d.log.error({ err }, 'alert pass failed') } : undefined;
+  });
+  const run = loop.run;
 
   return {
     kick() {
@@ -69,10 +51,7 @@ export function createAlertRunner(): Started<AlertRunner> {
       events.on('alerts', listener);
       return () => events.off('alerts', listener);
     },
-    async drain() {
-      await running;
-      await run();
-    },
+    drain: loop.drain,
     start(d) {
       deps = d;
       sender = createWebhookSender(d);
@@ -83,7 +62,7 @@ export function createAlertRunner(): Started<AlertRunner> {
     async stop() {
       if (timer) clearInterval(timer);
       deps = undefined;
-      await running;
+      await loop.idle();
       await sender?.close();
       sender = undefined;
     },

@@ -17,6 +17,7 @@ import {
 import type { Family } from '../store/sightings.ts';
 import { asWriter } from '../store/write-horizon.ts';
 import { storeOwnObjects } from './ingest.ts';
+import { passLoop } from './pass-loop.ts';
 
 // The aggregation job (docs/sightings.md, "When"): a family (an indicator's reports of one UTC day)
 // is due after a report or at the end of an hour whose reports wait. Each is taken in a
@@ -106,42 +107,24 @@ async function pass(deps: Deps, where: { country: string; sector: string }): Pro
 export function createSightingAggregator(): Started<SightingAggregator> {
   let deps: Deps | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
 
-  // One pass at a time; a kick during a pass runs one more after it.
-  const run = (): Promise<void> => {
+  const loop = passLoop(() => {
     const d = deps;
     const country = d?.config.sightings.country;
-    if (!d || !country) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
+    if (!d || !country) return undefined;
     const where = { country, sector: d.config.sightings.sector };
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          await pass(d, where);
-        } while (again && deps);
-      } catch (err) {
-        d.log.error({ err }, 'sighting aggregation failed; the family stays due and is tried again');
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  };
+    return {
+      pass: () => pass(d, where),
+      failed: (err) => d.log.error({ err }, 'sighting aggregation failed; the family stays due and is tried again'),
+    };
+  });
+  const run = loop.run;
 
   return {
     kick() {
       if (deps && deps.config.sightings.tickMs > 0) void run();
     },
-    async drain() {
-      await running;
-      await run();
-    },
+    drain: loop.drain,
     start(d) {
       deps = d;
       if (d.config.sightings.tickMs === 0) return;
@@ -152,7 +135,7 @@ export function createSightingAggregator(): Started<SightingAggregator> {
     async stop() {
       if (timer) clearInterval(timer);
       deps = undefined;
-      await running;
+      await loop.idle();
     },
   };
 }
