@@ -4,7 +4,10 @@ import { parsePattern } from '../stix/pattern.ts';
 // What a subscription asks to be alerted on. Every criterion given must hold; within a list,
 // any value does. The CPE watchlist is the one criterion that looks beyond the object itself:
 // a vulnerability matches when a `has`/`targets` relationship links it to software whose `cpe`
-// starts with a listed prefix (the products a hospital runs).
+// starts with a listed prefix (the products a hospital runs). The trend criteria
+// (min_sighting_orgs, rising) make a subscription fire on an indicator's sighting aggregates
+// rather than on stored objects (docs/early-warning.md, "Trends"); the other criteria then
+// apply to the indicator.
 
 const stixType = z
   .string()
@@ -29,10 +32,48 @@ export const alertFilterSchema = z
     ).optional(),
     /** PAP:CLEAR/GREEN only (automatic blocking): PAP:AMBER and PAP:RED content never matches. */
     pap: z.enum(['clear', 'green']).optional(),
+    /** Fire when the indicator's window holds aggregates of at least this many organisations, summed across the federation. */
+    min_sighting_orgs: z.number().int().min(1).max(1_000_000).optional(),
+    /** Fire when the indicator's window holds more sightings than the one before (GET /trends' "rising"); false: no criterion. */
+    rising: z.boolean().optional(),
+    /** The window of the trend criteria: one UTC hour or day bucket of the aggregates; hour unless given. */
+    sighting_window: z.enum(['hour', 'day']).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    const trend = isTrendFilter(f);
+    if (f.sighting_window && !trend)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sighting_window'],
+        message: 'is the window of min_sighting_orgs or rising: give one of them',
+      });
+    if (trend && f.cpe_prefixes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cpe_prefixes'],
+        message: 'alerts on vulnerabilities; min_sighting_orgs and rising on indicators',
+      });
+    if (trend && f.types && !f.types.includes('indicator'))
+      ctx.addIssue({ code: 'custom', path: ['types'], message: 'must include indicator with min_sighting_orgs or rising' });
+  });
 
 export type AlertFilter = z.infer<typeof alertFilterSchema>;
+
+/** Does the filter fire on trends (an indicator's sighting aggregates) rather than on stored objects? */
+export function isTrendFilter(f: Pick<AlertFilter, 'min_sighting_orgs' | 'rising'>): boolean {
+  return f.min_sighting_orgs !== undefined || f.rising === true;
+}
+
+/** The figures of an indicator's window a trend filter looks at. */
+export type TrendFigures = { organisations: number; rising: boolean };
+
+/** Do the figures meet the filter's trend criteria? */
+export function meetsTrend(f: AlertFilter, t: TrendFigures): boolean {
+  if (!isTrendFilter(f)) return false;
+  if (f.min_sighting_orgs !== undefined && t.organisations < f.min_sighting_orgs) return false;
+  return !(f.rising === true && !t.rising);
+}
 
 /** The parts of a stored version the filter looks at. */
 export type Candidate = {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { alertFilterSchema, cpeMatches, matchesOwnProperties } from './alert-filter.ts';
+import { alertFilterSchema, cpeMatches, isTrendFilter, matchesOwnProperties } from './alert-filter.ts';
 import type { AlertFilter } from './alert-filter.ts';
 import { clientAudience } from '../policy/audience.ts';
 import type { Clearance } from '../policy/levels.ts';
@@ -11,6 +11,7 @@ import {
   matchingSubscriptions,
   readOutbox,
   softwareLinks,
+  trendSubscriptions,
   tryMatcherLock,
   visibleVersions,
 } from '../store/alerts.ts';
@@ -19,6 +20,7 @@ import { findCollection } from '../store/collections.ts';
 import type { Database } from '../store/database.ts';
 import type { Schema } from '../store/schema.ts';
 import type { Log } from '../log.ts';
+import { matchTrends } from './alert-trends.ts';
 
 /** Outbox rows (stored batches, up to 500 versions each) turned into alerts per transaction. */
 const OUTBOX_ROWS_PER_PASS = 20;
@@ -115,24 +117,43 @@ async function matchBatch(tx: Transaction<Schema>, row: OutboxRow, subs: Subscri
   return alerts;
 }
 
+/** Subscriptions with their filters parsed; one whose stored filter no longer parses is skipped, and said so. */
+function parsedSubscriptions(rows: MatchingSubscription[], log: Log): Subscriber[] {
+  const subs: Subscriber[] = [];
+  for (const s of rows) {
+    const parsed = alertFilterSchema.safeParse(s.filter);
+    if (parsed.success) subs.push({ ...s, parsed: parsed.data });
+    else log.error({ subscription: s.id }, 'alert subscription with an unreadable filter: skipped');
+  }
+  return subs;
+}
+
 /**
  * One pass of the matcher: reads stored batches from the outbox, writes their alerts and deletes
  * them, in one transaction, so every batch is matched exactly once even across crashes. Answers
  * how many alerts it made, or undefined when another replica holds the matcher lock.
+ * `retentionHours`: trend criteria fire for no bucket over longer than that.
  */
-export async function matchOutbox(database: Database, log: Log): Promise<{ rows: number; alerts: number } | undefined> {
+export async function matchOutbox(
+  database: Database,
+  log: Log,
+  retentionHours = 168,
+  now = Date.now(),
+): Promise<{ rows: number; alerts: number } | undefined> {
   return database.db.transaction().execute(async (tx) => {
     if (!(await tryMatcherLock(tx))) return undefined;
     const rows = await readOutbox(tx, OUTBOX_ROWS_PER_PASS);
     if (rows.length === 0) return { rows: 0, alerts: 0 };
-    const subs: Subscriber[] = [];
-    for (const s of await matchingSubscriptions(tx, [...new Set(rows.map((r) => r.collection_id))])) {
-      const parsed = alertFilterSchema.safeParse(s.filter);
-      if (parsed.success) subs.push({ ...s, parsed: parsed.data });
-      else log.error({ subscription: s.id }, 'alert subscription with an unreadable filter: skipped');
-    }
+    // A subscription with trend criteria fires on aggregates only, and on those of any collection its client reads.
+    const subs = parsedSubscriptions(await matchingSubscriptions(tx, [...new Set(rows.map((r) => r.collection_id))]), log).filter(
+      (s) => !isTrendFilter(s.parsed),
+    );
+    const trendSubs = parsedSubscriptions(await trendSubscriptions(tx), log).filter((s) => isTrendFilter(s.parsed));
     const alerts: NewAlert[] = [];
-    for (const row of rows) alerts.push(...(await matchBatch(tx, row, subs)));
+    for (const row of rows) {
+      alerts.push(...(await matchBatch(tx, row, subs)));
+      alerts.push(...(await matchTrends(tx, row, trendSubs, now, retentionHours)));
+    }
     await insertAlerts(tx, alerts);
     await deleteOutbox(
       tx,

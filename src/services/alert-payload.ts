@@ -37,6 +37,8 @@ export async function alertBody(db: Db, row: AlertRow, nodeId: string, base: str
     `"objects_url":${q(objectsUrl)}`,
     `"object_refs":${JSON.stringify(objects.map((o) => ({ id: o.id, version: o.version, date_added: o.date_added })))}`,
   ];
+  // Figures made by the matcher from numbers and ids it read from the store: serialised as they are.
+  if (row.trend !== null && row.trend !== undefined) head.push(`"trend":${JSON.stringify(row.trend)}`);
   if (row.payload === 'objects') head.push(`"objects":[${objects.map((o) => o.json).join(',')}]`);
   return `{${head.join(',')}}`;
 }

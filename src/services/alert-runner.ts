@@ -25,7 +25,7 @@ export function createAlertRunner(): Started<AlertRunner> {
 
   const pass = async (d: Deps, s: WebhookSender) => {
     for (;;) {
-      const matched = await matchOutbox(d.database, d.log);
+      const matched = await matchOutbox(d.database, d.log, d.config.alerts.retentionHours);
       if (matched?.alerts) events.emit('alerts');
       const sent = await deliverDue(d, s, owner);
       if (!matched?.rows && sent === 0) break;

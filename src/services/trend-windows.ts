@@ -3,7 +3,8 @@ import type { BucketSize, TrendWindow } from '../store/trends.ts';
 // Windows of trends in buckets of aggregates (docs/sightings.md, "Trends"): UTC hours and days,
 // as the aggregates are published. Pure: the clock is an argument.
 
-const MS: Record<BucketSize, number> = { hour: 3_600_000, day: 86_400_000 };
+/** The length of a bucket, in milliseconds. */
+export const BUCKET_MS: Record<BucketSize, number> = { hour: 3_600_000, day: 86_400_000 };
 
 export const WINDOWS = ['hour', 'day', 'week'] as const;
 export type WindowName = (typeof WINDOWS)[number];
@@ -27,7 +28,7 @@ const SERIES_BUCKETS: Record<SeriesName, { size: BucketSize; n: number }> = {
 /** A time as the store renders bucket starts (six fractional digits). */
 export const bucketTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-const floorTo = (size: BucketSize, ms: number) => Math.floor(ms / MS[size]) * MS[size];
+const floorTo = (size: BucketSize, ms: number) => Math.floor(ms / BUCKET_MS[size]) * BUCKET_MS[size];
 
 /**
  * The current window ends with the bucket `now` falls in (in progress: what is published of it so
@@ -35,15 +36,15 @@ const floorTo = (size: BucketSize, ms: number) => Math.floor(ms / MS[size]) * MS
  */
 export function trendWindow(name: WindowName, now: number): TrendWindow {
   const { size, n } = WINDOW_BUCKETS[name];
-  const end = floorTo(size, now) + MS[size];
-  const current = end - n * MS[size];
-  return { size, previous: bucketTime(current - n * MS[size]), current: bucketTime(current), end: bucketTime(end) };
+  const end = floorTo(size, now) + BUCKET_MS[size];
+  const current = end - n * BUCKET_MS[size];
+  return { size, previous: bucketTime(current - n * BUCKET_MS[size]), current: bucketTime(current), end: bucketTime(end) };
 }
 
 /** The buckets of a series, oldest first, the last being the one `now` falls in. */
 export function seriesBuckets(name: SeriesName, now: number): { size: BucketSize; starts: string[]; from: string; to: string } {
   const { size, n } = SERIES_BUCKETS[name];
   const last = floorTo(size, now);
-  const starts = Array.from({ length: n }, (_, i) => bucketTime(last - (n - 1 - i) * MS[size]));
-  return { size, starts, from: starts[0]!, to: bucketTime(last + MS[size]) };
+  const starts = Array.from({ length: n }, (_, i) => bucketTime(last - (n - 1 - i) * BUCKET_MS[size]));
+  return { size, starts, from: starts[0]!, to: bucketTime(last + BUCKET_MS[size]) };
 }

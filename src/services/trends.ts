@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { clientAudience } from '../policy/audience.ts';
 import { AMBER_STRICT, RED, levelOf } from '../policy/levels.ts';
-import type { Level } from '../policy/levels.ts';
+import type { Clearance, Level } from '../policy/levels.ts';
 import type { SeriesQuery, TrendsQuery } from '../sightings/schemas.ts';
 import { indicatorSeries, rankTrends } from '../store/trends.ts';
 import type { TrendRow, TrendWindow, TrendsReader } from '../store/trends.ts';
@@ -26,12 +26,15 @@ function readerOf(who: Principal, tlpName: string | undefined): TrendsReader {
       : { clientId: null, maxLevel: Math.min(tlp, AMBER_STRICT) as Level, red: tlp === RED ? 'always' : 'never' };
   if (who.role !== 'client')
     throw new VigilError('forbidden', 'trends are read by clients and the admin; a peer pulls the aggregates over TAXII');
-  const { maxLevel } = clientAudience(who.clearance, who.ownOrg, false) as { maxLevel: Level };
-  return {
-    clientId: who.id,
-    maxLevel: tlp === undefined ? maxLevel : (Math.min(maxLevel, tlp) as Level),
-    red: tlp === undefined || tlp === RED ? 'named' : 'never',
-  };
+  const reader = clientReader(who.id, who.clearance, who.ownOrg);
+  if (tlp === undefined) return reader;
+  return { clientId: who.id, maxLevel: Math.min(reader.maxLevel as Level, tlp) as Level, red: tlp === RED ? 'named' : 'never' };
+}
+
+/** A client counts as it reads over TAXII: up to its clearance, RED where it is a named recipient (also an alert's subscriber). */
+export function clientReader(clientId: string, clearance: Clearance, ownOrg: boolean): TrendsReader {
+  const { maxLevel } = clientAudience(clearance, ownOrg, false) as { maxLevel: Level };
+  return { clientId, maxLevel, red: 'named' };
 }
 
 export type Trends = { window: TrendWindow; sort: TrendsQuery['sort']; type: TrendsQuery['type']; items: TrendRow[] };

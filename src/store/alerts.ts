@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Audience } from '../policy/audience.ts';
 import type { Db } from './database.ts';
 import type { Schema } from './schema.ts';
-import { taxiiTime } from './timestamps.ts';
+import { taxiiTime, taxiiTimeOf } from './timestamps.ts';
 import { levelVisible, referencesVisible } from './visibility.ts';
 
 // Storage of the early-warning service: subscriptions, the outbox, alerts and their delivery.
@@ -40,6 +40,9 @@ export async function insertAlertSubscription(db: Db, s: NewAlertSubscription): 
 }
 
 export async function updateAlertSubscription(db: Db, s: NewAlertSubscription): Promise<void> {
+  // A changed filter is a new question: its trend criteria may fire again in buckets they fired in.
+  await sql`DELETE FROM alert_trend_fired WHERE subscription_id = ${s.id}
+    AND (SELECT filter FROM alert_subscriptions WHERE id = ${s.id}) IS DISTINCT FROM ${JSON.stringify(s.filter)}::jsonb`.execute(db);
   await sql`UPDATE alert_subscriptions SET name = ${s.name}, collection_ids = ${uuidArray(s.collection_ids)},
       filter = ${JSON.stringify(s.filter)}::jsonb, webhook_url = ${s.webhook_url}, payload = ${s.payload},
       active = ${s.active}, modified = now()
@@ -116,17 +119,94 @@ export type MatchingSubscription = {
   red: string[];
 };
 
+const matchingColumns = sql`s.id, s.client_id, s.filter, s.webhook_url, c.clearance, c.own_org,
+  ARRAY(SELECT g.collection_id::text FROM collection_grants g
+        WHERE g.client_id = s.client_id AND g.can_read AND g.collection_id = ANY (s.collection_ids) ORDER BY g.collection_id) AS readable,
+  ARRAY(SELECT rr.collection_id::text FROM red_recipients rr
+        WHERE rr.client_id = s.client_id AND rr.collection_id = ANY (s.collection_ids)) AS red`;
+
 export async function matchingSubscriptions(tx: Transaction<Schema>, collectionIds: string[]): Promise<MatchingSubscription[]> {
   if (collectionIds.length === 0) return [];
-  const r = await sql<MatchingSubscription>`
-    SELECT s.id, s.client_id, s.filter, s.webhook_url, c.clearance, c.own_org,
-      ARRAY(SELECT g.collection_id::text FROM collection_grants g
-            WHERE g.client_id = s.client_id AND g.can_read AND g.collection_id = ANY (s.collection_ids)) AS readable,
-      ARRAY(SELECT rr.collection_id::text FROM red_recipients rr
-            WHERE rr.client_id = s.client_id AND rr.collection_id = ANY (s.collection_ids)) AS red
+  const r = await sql<MatchingSubscription>`SELECT ${matchingColumns}
     FROM alert_subscriptions s JOIN clients c ON c.id = s.client_id
     WHERE s.active AND c.kind = 'client' AND s.collection_ids && ${uuidArray(collectionIds)}`.execute(tx);
   return r.rows;
+}
+
+/**
+ * Active subscriptions with trend criteria (alert-filter.ts, isTrendFilter), whatever their
+ * collections: an aggregate stored in any collection their client reads may make them fire.
+ */
+export async function trendSubscriptions(tx: Transaction<Schema>): Promise<MatchingSubscription[]> {
+  const r = await sql<MatchingSubscription>`SELECT ${matchingColumns}
+    FROM alert_subscriptions s JOIN clients c ON c.id = s.client_id
+    WHERE s.active AND c.kind = 'client' AND (s.filter ? 'min_sighting_orgs' OR s.filter->'rising' = 'true'::jsonb)`.execute(tx);
+  return r.rows;
+}
+
+/** An indicator's bucket that aggregate versions stored in a batch fall in, and the last of them stored. */
+export type BatchAggregate = { indicator_id: string; bucket_size: 'hour' | 'day'; bucket_ms: number; stored_at: string };
+
+export async function batchAggregates(
+  tx: Transaction<Schema>,
+  collectionId: string,
+  first: string,
+  last: string,
+): Promise<BatchAggregate[]> {
+  const r = await sql<BatchAggregate>`
+    SELECT f.indicator_id, f.bucket_size, (extract(epoch FROM f.bucket_start) * 1000)::float8 AS bucket_ms,
+      ${taxiiTimeOf(sql`max(o.date_added)`)} AS stored_at
+    FROM objects o
+    JOIN sighting_figures f ON f.collection_id = o.collection_id AND f.id = o.id AND f.spec_version = o.spec_version AND f.version_key = o.version_key
+    WHERE o.collection_id = ${collectionId} AND o.type = 'sighting' AND o.date_added BETWEEN ${first}::timestamptz AND ${last}::timestamptz
+    GROUP BY f.indicator_id, f.bucket_size, f.bucket_start
+    ORDER BY f.bucket_start, f.indicator_id`.execute(tx);
+  return r.rows.map((row) => ({ ...row, bucket_ms: Number(row.bucket_ms) }));
+}
+
+/** The latest version of an indicator in a collection, if the audience may read it: the TLP rules, in SQL. */
+export async function readableIndicator(
+  tx: Transaction<Schema>,
+  collectionId: string,
+  audience: Audience,
+  relaxContainers: boolean,
+  indicatorId: string,
+): Promise<BatchVersion | undefined> {
+  const r = await sql<BatchVersion>`
+    SELECT ${taxiiTime('o.date_added')} AS date_added, o.id, o.type, o.object->'labels' AS labels, o.object->'confidence' AS confidence,
+           o.object->'pattern' AS pattern, o.object->'pattern_type' AS pattern_type, o.pap_level
+    FROM objects o WHERE o.collection_id = ${collectionId} AND o.id = ${indicatorId} AND o.type = 'indicator' AND o.latest
+      AND ${levelVisible('o', audience)} AND ${referencesVisible('o', audience, relaxContainers)}
+    ORDER BY o.version_key DESC LIMIT 1`.execute(tx);
+  return r.rows[0];
+}
+
+/** Marks that a subscription fired for an indicator's bucket; false when it already had. */
+export async function markTrendFired(
+  tx: Transaction<Schema>,
+  subscriptionId: string,
+  indicatorId: string,
+  size: 'hour' | 'day',
+  start: string,
+): Promise<boolean> {
+  const r = await sql`INSERT INTO alert_trend_fired (subscription_id, indicator_id, bucket_size, bucket_start)
+    VALUES (${subscriptionId}, ${indicatorId}, ${size}, ${start}::timestamptz) ON CONFLICT DO NOTHING RETURNING subscription_id`.execute(
+    tx,
+  );
+  return r.rows.length > 0;
+}
+
+/** Has the subscription fired for the indicator's bucket? (Checked before counting, which costs more.) */
+export async function trendFired(
+  tx: Transaction<Schema>,
+  subscriptionId: string,
+  indicatorId: string,
+  size: 'hour' | 'day',
+  start: string,
+): Promise<boolean> {
+  const r = await sql`SELECT 1 FROM alert_trend_fired WHERE subscription_id = ${subscriptionId} AND indicator_id = ${indicatorId}
+    AND bucket_size = ${size} AND bucket_start = ${start}::timestamptz`.execute(tx);
+  return r.rows.length > 0;
 }
 
 /** The parts of each stored version in a batch's range that a filter looks at. */
@@ -205,13 +285,15 @@ export type NewAlert = {
   refs: string[];
   storedAt: string;
   state: 'pending' | 'stream';
+  /** An alert fired by trend criteria: the figures it fired on (alert-payload.ts, "trend"). */
+  trend?: unknown;
 };
 
 export async function insertAlerts(tx: Transaction<Schema>, alerts: NewAlert[]): Promise<void> {
   if (alerts.length === 0) return;
-  const rows = JSON.stringify(alerts.map((a) => [a.id, a.subscriptionId, a.collectionId, a.refs, a.storedAt, a.state]));
-  await sql`INSERT INTO alerts (id, subscription_id, collection_id, object_refs, stored_at, state)
-    SELECT (v->>0)::uuid, (v->>1)::uuid, (v->>2)::uuid, v->3, (v->>4)::timestamptz, v->>5
+  const rows = JSON.stringify(alerts.map((a) => [a.id, a.subscriptionId, a.collectionId, a.refs, a.storedAt, a.state, a.trend ?? null]));
+  await sql`INSERT INTO alerts (id, subscription_id, collection_id, object_refs, stored_at, state, trend)
+    SELECT (v->>0)::uuid, (v->>1)::uuid, (v->>2)::uuid, v->3, (v->>4)::timestamptz, v->>5, nullif(v->6, 'null'::jsonb)
     FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS t(v, ord) ORDER BY ord`.execute(tx);
 }
 
@@ -233,6 +315,8 @@ export type AlertRow = {
   created: string;
   stored_at: string;
   attempts: number;
+  /** The figures of an alert fired by trend criteria; null for the others. */
+  trend: unknown;
   /** The subscriber's policy now: alerts are read with its current rights, not those it had when matched. */
   clearance: number;
   own_org: boolean;
@@ -242,7 +326,7 @@ export type AlertRow = {
 
 const alertColumns = sql`a.seq::text AS seq, a.id, a.subscription_id, s.name AS subscription_name, s.client_id, a.collection_id,
   col.api_root, col.relax_container_refs, s.webhook_url, s.payload, a.object_refs, ${taxiiTime('a.created')} AS created,
-  ${taxiiTime('a.stored_at')} AS stored_at, a.attempts, c.clearance, c.own_org,
+  ${taxiiTime('a.stored_at')} AS stored_at, a.attempts, a.trend, c.clearance, c.own_org,
   EXISTS (SELECT 1 FROM red_recipients rr WHERE rr.client_id = s.client_id AND rr.collection_id = a.collection_id) AS red,
   EXISTS (SELECT 1 FROM collection_grants g WHERE g.client_id = s.client_id AND g.collection_id = a.collection_id AND g.can_read) AS can_read`;
 const alertJoins = sql`JOIN alert_subscriptions s ON s.id = a.subscription_id JOIN clients c ON c.id = s.client_id
@@ -364,6 +448,10 @@ export async function alertObjects(
 /** Forgets alerts older than the retention (delivered, dead or streamed alike). */
 export async function pruneAlerts(db: Db, retentionHours: number): Promise<number> {
   const r = await sql`DELETE FROM alerts WHERE created < now() - ${retentionHours} * interval '1 hour' AND state <> 'pending'`.execute(db);
+  // A day bucket ends a day after its start; the matcher fires for no bucket over longer than the retention.
+  await sql`DELETE FROM alert_trend_fired WHERE bucket_start < now() - ${retentionHours} * interval '1 hour' - interval '1 day'`.execute(
+    db,
+  );
   return Number(r.numAffectedRows ?? 0);
 }
 

@@ -207,7 +207,11 @@ export type AlertsTable = {
   last_error: string | null;
   last_status: number | null;
   delivered_at: Timestamp | null;
+  trend: unknown;
 };
+
+/** The (subscription, indicator, bucket) an alert fired by trend criteria was made for (migration 0017). */
+export type AlertTrendFiredTable = { subscription_id: string; indicator_id: string; bucket_size: 'hour' | 'day'; bucket_start: Timestamp };
 
 export type FeedValuesTable = {
   collection_id: string;
@@ -292,6 +296,7 @@ export type Schema = {
   alert_subscriptions: AlertSubscriptionsTable;
   alert_outbox: AlertOutboxTable;
   alerts: AlertsTable;
+  alert_trend_fired: AlertTrendFiredTable;
   feed_values: FeedValuesTable;
   feed_changes: FeedChangesTable;
   sighting_reports: SightingReportsTable;

@@ -51,8 +51,12 @@ function audienceOf(r: TrendsReader): QueryAudience {
   return { kind: 'client', maxLevel: r.maxLevel, red };
 }
 
-/** The collections the reader may read (alias `c`), each with its RED naming, container rule and write horizon. */
-function readable(r: TrendsReader): RawBuilder<unknown> {
+/**
+ * The collections the reader may read (alias `c`), each with its RED naming, container rule and
+ * write horizon. `horizon` false: every committed version counts (the alert matcher, which reads
+ * each stored batch after its commit, must not pass over it while another writer is in flight).
+ */
+function readable(r: TrendsReader, horizonApplies = true): RawBuilder<unknown> {
   const red =
     r.clientId === null
       ? sql`false`
@@ -61,7 +65,8 @@ function readable(r: TrendsReader): RawBuilder<unknown> {
     r.clientId === null
       ? sql``
       : sql`JOIN collection_grants g ON g.collection_id = c.id AND g.client_id = ${r.clientId}::uuid AND g.can_read`;
-  return sql`SELECT c.id, ${red} AS red, c.relax_container_refs, ${horizon(sql.ref('c.id'))} AS horizon FROM collections c ${grant}`;
+  const limit = horizonApplies ? horizon(sql.ref('c.id')) : sql`'infinity'::timestamptz`;
+  return sql`SELECT c.id, ${red} AS red, c.relax_container_refs, ${limit} AS horizon FROM collections c ${grant}`;
 }
 
 /** The conditions of a TAXII read of latest versions on a row (alias `o`) of a readable collection (alias `c`). */
@@ -77,7 +82,7 @@ function visible(r: TrendsReader, alias = 'o'): RawBuilder<boolean> {
  * reader may read, wherever it is held. `indicator` narrows them to one indicator's.
  */
 function counted(r: TrendsReader, size: BucketSize, from: string, to: string, indicator?: string): RawBuilder<unknown> {
-  return sql`SELECT DISTINCT ON (f.id) f.id, f.indicator_id, f.bucket_start, f.count, f.origin_node
+  return sql`SELECT DISTINCT ON (f.id) f.id, f.indicator_id, f.bucket_start, f.count, f.organisations, f.origin_node
     FROM readable c
     JOIN sighting_figures f ON f.collection_id = c.id
     JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id AND o.spec_version = f.spec_version AND o.version_key = f.version_key
@@ -93,6 +98,12 @@ const described = (r: TrendsReader, ids: string) => sql`LEFT JOIN LATERAL (
     JOIN objects o ON o.collection_id = c.id AND o.id = ${sql.ref(`${ids}.id`)}
     WHERE ${visible(r)} ORDER BY o.version_key DESC LIMIT 1
   ) d ON true`;
+
+/** Growth against the previous window, of a row (alias `t`) with `sightings` and `previous`: docs/sightings.md, "Trends". */
+const growthOf = (t: string) =>
+  sql`(${sql.ref(`${t}.sightings`)} - ${sql.ref(`${t}.previous`)})::float8 / greatest(${sql.ref(`${t}.previous`)}, 1)`;
+/** Rising: grew against the previous window (growth above 0). */
+const risingOf = (t: string) => sql<boolean>`${sql.ref(`${t}.sightings`)} > ${sql.ref(`${t}.previous`)}`;
 
 /**
  * The ranking of a window: indicators by their aggregates, or malware and attack patterns by the
@@ -118,13 +129,13 @@ export async function rankTrends(db: Db, r: TrendsReader, q: TrendQuery): Promis
               AND ${visible(r)}
           ) l JOIN counted k ON k.indicator_id = l.indicator_id
           GROUP BY l.target_id`;
-  const growth = sql`(t.sightings - t.previous)::float8 / greatest(t.previous, 1)`;
+  const growth = growthOf('t');
   const res = await sql<Omit<TrendRow, 'sightings' | 'previous'> & { sightings: string; previous: string }>`
     WITH readable AS MATERIALIZED (${readable(r)}),
     counted AS MATERIALIZED (${counted(r, w.size, w.previous, w.end)})
     SELECT t.id, d.name, d.labels, t.sightings::text AS sightings, t.previous::text AS previous, ${growth} AS growth, t.nodes, t.indicators
     FROM (${totals}) t ${described(r, 't')}
-    WHERE ${q.rising ? sql`t.sightings > t.previous` : sql`t.sightings > 0`}
+    WHERE ${q.rising ? risingOf('t') : sql`t.sightings > 0`}
       ${q.label === undefined ? sql`` : sql`AND coalesce(d.labels, '[]'::jsonb) ? ${q.label}`}
     ORDER BY ${q.rising ? sql`${growth} DESC, t.sightings DESC` : sql`t.sightings DESC, ${growth} DESC`}, t.id
     LIMIT ${q.limit}`.execute(db);
@@ -162,5 +173,59 @@ export async function indicatorSeries(
     buckets: res.rows.flatMap((row) =>
       row.start === null ? [] : [{ start: row.start, sightings: Number(row.sightings), nodes: row.nodes! }],
     ),
+  };
+}
+
+/** An indicator's figures in a window, as GET /trends counts them for the reader, and its organisations. */
+export type IndicatorWindow = {
+  sightings: number;
+  previous: number;
+  growth: number;
+  rising: boolean;
+  /** Summed over the aggregates counted in the current window: different nodes' have disjoint organisations. */
+  organisations: number;
+  nodes: number;
+};
+
+/**
+ * One indicator's figures in a window (early warning on trends, docs/early-warning.md), with
+ * `trigger`: whether the reader may count an aggregate version of it stored in that collection in
+ * that range of date_added (an alert never fires on a version its subscriber may not read).
+ * Committed versions count whatever the write horizon (see `readable`).
+ */
+export async function indicatorWindow(
+  db: Db,
+  r: TrendsReader,
+  indicatorId: string,
+  w: TrendWindow,
+  trigger: { collectionId: string; first: string; last: string },
+): Promise<(IndicatorWindow & { triggered: boolean }) | undefined> {
+  const cur = sql`k.bucket_start >= ${w.current}::timestamptz`;
+  const res = await sql<IndicatorWindow & { sightings: string; previous: string; organisations: string; triggered: boolean }>`
+    WITH readable AS MATERIALIZED (${readable(r, false)}),
+    counted AS MATERIALIZED (${counted(r, w.size, w.previous, w.end, indicatorId)}),
+    t AS (
+      SELECT coalesce(sum(k.count) FILTER (WHERE ${cur}), 0)::bigint AS sightings,
+        coalesce(sum(k.count) FILTER (WHERE NOT ${cur}), 0)::bigint AS previous,
+        coalesce(sum(k.organisations) FILTER (WHERE ${cur}), 0)::bigint AS organisations,
+        count(DISTINCT k.origin_node) FILTER (WHERE ${cur})::int AS nodes
+      FROM counted k
+    )
+    SELECT t.sightings::text AS sightings, t.previous::text AS previous, ${growthOf('t')} AS growth, ${risingOf('t')} AS rising,
+      t.organisations::text AS organisations, t.nodes,
+      EXISTS (SELECT 1 FROM readable c
+        JOIN sighting_figures f ON f.collection_id = c.id
+        JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id AND o.spec_version = f.spec_version AND o.version_key = f.version_key
+        WHERE c.id = ${trigger.collectionId}::uuid AND f.indicator_id = ${indicatorId} AND f.bucket_size = ${w.size}
+          AND f.bucket_start = ${w.current}::timestamptz
+          AND o.date_added BETWEEN ${trigger.first}::timestamptz AND ${trigger.last}::timestamptz AND ${visible(r)}) AS triggered
+    FROM t`.execute(db);
+  const row = res.rows[0];
+  if (!row) return undefined;
+  return {
+    ...row,
+    sightings: Number(row.sightings),
+    previous: Number(row.previous),
+    organisations: Number(row.organisations),
   };
 }
