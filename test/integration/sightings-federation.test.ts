@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillSightingFigures } from '../../src/store/sighting-figures.ts';
+import { federate, pull } from '../support/federation.ts';
+import type { FederatedNode } from '../support/federation.ts';
 import { startTestNode } from '../support/node.ts';
-import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
 import { TLP2 } from '../fixtures/tlp-ids.ts';
@@ -14,7 +15,7 @@ import { TLP2 } from '../fixtures/tlp-ids.ts';
 // GET /trends are exact, each aggregate counted once at its latest version, and a GREEN reader never
 // counts an AMBER aggregate.
 
-type Node = { node: TestNode; name: string };
+type Node = FederatedNode;
 let a: Node;
 let b: Node;
 let c: Node;
@@ -68,41 +69,6 @@ async function client(n: Node, clearance: string, collections: string[], organis
     ...(organisation ? { organisation } : {}),
   });
   return made.token;
-}
-
-const peers = new Map<string, string>();
-
-/** `guest` as a peer client of `host`: made once, its node id, keys and URL pinned. */
-async function peerAt(host: Node, guest: Node, amber: boolean): Promise<string> {
-  const key = `${host.name} ${guest.name}`;
-  if (!peers.has(key)) {
-    const made = await adminJson(host.node, 'POST', '/admin/clients', { name: guest.name, kind: 'peer', peer_amber: amber });
-    await adminJson(host.node, 'PUT', `/admin/clients/${made.id}/peer`, {
-      node_id: guest.name,
-      keys: guest.node.deps.keyring.publicKeys(),
-      base_url: guest.node.url,
-    });
-    peers.set(key, made.id);
-  }
-  return peers.get(key)!;
-}
-
-/** `to` pulls `from`'s collection into its own, as a peer of it (AMBER that `from` originated, where `amber`). */
-async function federate(to: Node, from: Node, remote: string, into: string, amber = false): Promise<string> {
-  const guest = await peerAt(from, to, amber);
-  await adminJson(from.node, 'PUT', `/admin/clients/${guest}/grants/${remote}`, { can_read: true, can_write: false });
-  const source = await adminJson(to.node, 'POST', '/admin/sources', {
-    peer_id: await peerAt(to, from, false),
-    remote_api_root: 'default',
-    remote_collection_id: remote,
-    collection_id: into,
-    interval_seconds: 3600,
-  });
-  return source.id;
-}
-
-async function pull(n: Node, source: string): Promise<void> {
-  expect(await n.node.deps.puller.pullNow(source), `${n.name} pulls ${source}`).toMatchObject({ ok: true });
 }
 
 async function report(n: Node, token: string, indicatorId: string, count: number): Promise<void> {
