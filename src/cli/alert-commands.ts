@@ -11,6 +11,12 @@ function confidence(value: string): number {
   return Number(value);
 }
 
+function organisations(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1_000_000)
+    throw new InvalidArgumentError('must be a whole number from 1');
+  return Number(value);
+}
+
 function limit(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000)
     throw new InvalidArgumentError('must be a whole number from 1 to 1000');
@@ -24,6 +30,9 @@ type FilterOptions = {
   observable?: string[];
   cpe?: string[];
   pap?: 'clear' | 'green';
+  minSightingOrgs?: number;
+  rising?: boolean;
+  sightingWindow?: 'hour' | 'day';
 };
 
 function filterOptions(cmd: Command): Command {
@@ -33,7 +42,16 @@ function filterOptions(cmd: Command): Command {
     .option('--min-confidence <0-100>', 'lowest confidence that alerts', confidence)
     .option('--observable <type...>', "observable types in an indicator's pattern (ipv4-addr, domain-name, url, file, ...)")
     .option('--cpe <prefix...>', 'CPE 2.3 prefixes of the software you run: vulnerabilities related to it alert')
-    .addOption(new Option('--pap <level>', 'only PAP:CLEAR or PAP:GREEN content (for automatic blocking)').choices(['clear', 'green']));
+    .addOption(new Option('--pap <level>', 'only PAP:CLEAR or PAP:GREEN content (for automatic blocking)').choices(['clear', 'green']))
+    .option(
+      '--min-sighting-orgs <n>',
+      'alert when an indicator is sighted by this many organisations across the federation in a window',
+      organisations,
+    )
+    .option('--rising', 'alert when an indicator is sighted more in a window than in the one before')
+    .addOption(
+      new Option('--sighting-window <size>', 'the window of --min-sighting-orgs and --rising (default hour)').choices(['hour', 'day']),
+    );
 }
 
 type UpdateOptions = FilterOptions & {
@@ -55,6 +73,9 @@ function filterBody(o: FilterOptions): Record<string, unknown> | undefined {
     observable_types: o.observable,
     cpe_prefixes: o.cpe,
     pap: o.pap,
+    min_sighting_orgs: o.minSightingOrgs,
+    rising: o.rising,
+    sighting_window: o.sightingWindow,
   };
   const given = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
   return Object.keys(given).length ? given : undefined;

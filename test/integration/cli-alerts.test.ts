@@ -80,6 +80,31 @@ describe('vigil alert', () => {
     }
   });
 
+  it('subscribes to trends: an indicator sighted by enough organisations, or rising, in a window', async () => {
+    const { collectionId, token } = await collectionWithClient(node);
+    const made = await vigil(token, [
+      '--json',
+      'alert',
+      'subscribe',
+      '--name',
+      'three hospitals',
+      '--collection',
+      collectionId,
+      '--min-sighting-orgs',
+      '3',
+      '--rising',
+      '--sighting-window',
+      'day',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout).filter).toEqual({ min_sighting_orgs: 3, rising: true, sighting_window: 'day' });
+    const zero = await vigil(token, ['alert', 'subscribe', '--name', 'x', '--collection', collectionId, '--min-sighting-orgs', '0']);
+    expect(zero.code).toBe(2);
+    const windowAlone = await vigil(token, ['alert', 'subscribe', '--name', 'x', '--collection', collectionId, '--sighting-window', 'day']);
+    expect(windowAlone.code).toBe(1);
+    expect(windowAlone.stderr).toContain('sighting_window');
+  });
+
   it("refuses bad arguments with a usage error, and a bad webhook with the node's reason", async () => {
     const { collectionId, token } = await collectionWithClient(node);
     const bad = await vigil(token, ['alert', 'subscribe', '--name', 'x', '--collection', collectionId, '--min-confidence', '101']);
