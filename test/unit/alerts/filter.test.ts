@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { alertFilterSchema, cpeMatches, matchesOwnProperties, patternObjectTypes } from '../../../src/services/alert-filter.ts';
+import {
+  alertFilterSchema,
+  cpeMatches,
+  isTrendFilter,
+  matchesOwnProperties,
+  meetsTrend,
+  patternObjectTypes,
+} from '../../../src/services/alert-filter.ts';
 import type { Candidate } from '../../../src/services/alert-filter.ts';
 
 const ioc = (over: Partial<Candidate> = {}): Candidate => ({
@@ -34,6 +41,13 @@ describe('alertFilterSchema', () => {
     [{ types: [] }, 'types'],
     [{ types: ['Indicator'] }, 'types'],
     [{ pap: 'amber' }, 'pap'],
+    [{ min_sighting_orgs: 0 }, 'min_sighting_orgs'],
+    [{ rising: 1 }, 'rising'],
+    [{ min_sighting_orgs: 3, sighting_window: 'week' }, 'sighting_window'],
+    [{ sighting_window: 'day' }, 'sighting_window'],
+    [{ rising: false, sighting_window: 'day' }, 'sighting_window'],
+    [{ min_sighting_orgs: 3, cpe_prefixes: ['cpe:2.3:a:acme'] }, 'cpe_prefixes'],
+    [{ rising: true, types: ['vulnerability'] }, 'types'],
   ])('refuses %j', (f, path) => {
     const r = alertFilterSchema.safeParse(f);
     expect(r.success).toBe(false);
@@ -89,5 +103,23 @@ describe('patternObjectTypes and cpeMatches', () => {
     expect(cpeMatches(['cpe:2.3:a:acme:pacs:4.2:'], cpe)).toBe(true);
     expect(cpeMatches(['cpe:2.3:a:acme:pacs:4.3'], cpe)).toBe(false);
     expect(cpeMatches(['cpe:2.3:a:other', 'cpe:2.3:h:acme'], cpe)).toBe(false);
+  });
+});
+
+describe('trend criteria', () => {
+  it('make a trend filter, with or beside the other criteria', () => {
+    const f = alertFilterSchema.parse({ min_sighting_orgs: 3, rising: true, sighting_window: 'day', types: ['indicator'], labels: ['x'] });
+    expect(isTrendFilter(f)).toBe(true);
+    expect(isTrendFilter({ rising: true })).toBe(true);
+    expect(isTrendFilter({ rising: false })).toBe(false);
+    expect(isTrendFilter({})).toBe(false);
+  });
+  it('hold when every one given does', () => {
+    expect(meetsTrend({ min_sighting_orgs: 3 }, { organisations: 3, rising: false })).toBe(true);
+    expect(meetsTrend({ min_sighting_orgs: 3 }, { organisations: 2, rising: true })).toBe(false);
+    expect(meetsTrend({ rising: true }, { organisations: 0, rising: true })).toBe(true);
+    expect(meetsTrend({ rising: true }, { organisations: 9, rising: false })).toBe(false);
+    expect(meetsTrend({ min_sighting_orgs: 2, rising: true }, { organisations: 2, rising: false })).toBe(false);
+    expect(meetsTrend({ rising: false }, { organisations: 9, rising: true })).toBe(false);
   });
 });
