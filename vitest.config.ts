@@ -1,12 +1,14 @@
-import { configDefaults, defineConfig } from 'vitest/config';
-import { PGLITE_ONLY } from './test/passes.ts';
+import { defineConfig } from 'vitest/config';
+import { projects } from './test/passes.ts';
+import { HeaviestFirst } from './test/sequencer.ts';
 
+// Two projects, run side by side in one pool (test/passes.ts): every file on the embedded
+// PGlite, and, when TEST_DATABASE_URL names a PostgreSQL server, the files where the database
+// matters on it too. One run rather than two passes: neither ends with one long file running
+// alone while the other core idles.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The PostgreSQL pass (TEST_DATABASE_URL) runs only the files where the database matters;
-    // the rest run once, on PGlite (test/passes.ts says which, and why).
-    exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE_URL ? Object.keys(PGLITE_ONLY) : [])],
     globalSetup: ['test/global-setup.ts'],
     // Tests that start PGlite processes ran 21-29 s on CI's shared cores (one CLI test passed 30 s):
     // a hang is still caught, a loaded machine no longer fails the suite.
@@ -15,5 +17,7 @@ export default defineConfig({
     // Most files wait on child processes, PGlite's worker thread or PostgreSQL: three at once on
     // two cores took the PGlite pass from 610 s to 426 s (vitest's default here is one).
     maxWorkers: 3,
+    sequence: { sequencer: HeaviestFirst },
+    projects: projects(process.env.TEST_DATABASE_URL),
   },
 });

@@ -1,5 +1,9 @@
-// Which test files run on which pass of the suite. CI runs it twice: on the embedded PGlite
-// (every file), then on PostgreSQL (TEST_DATABASE_URL set). The PostgreSQL pass runs only the
+import { configDefaults } from 'vitest/config';
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+
+// Which test files run on which database. The suite has two passes, run side by side as vitest
+// projects: `pglite`, on the embedded PGlite (every file), and `postgres`, when TEST_DATABASE_URL
+// names a PostgreSQL server (CI sets it). The PostgreSQL pass runs only the
 // files where the database can change the outcome: storage (SQL, transactions, notifications,
 // migrations), and the processes and network paths that carry it. A file runs once, on PGlite,
 // when what it checks is decided before or outside the store: unit tests (all of test/unit/),
@@ -22,4 +26,60 @@ export const PGLITE_ONLY: Record<string, string> = {
   'test/browser/docs.test.ts': 'a static page (the API reference) in a browser',
   'test/browser/console.test.ts':
     "the console's pages in a browser; its routes and reads run on both passes in console-http.test.ts, the services behind them in the TAXII and alert tests",
+};
+
+/** The suite's projects: PGlite always, PostgreSQL when `pgUrl` is given. */
+export function projects(pgUrl: string | undefined): TestProjectInlineConfiguration[] {
+  return [
+    // An empty TEST_DATABASE_URL is unset to the suite (test/support/node.ts reads it as a boolean).
+    { extends: true, test: { name: 'pglite', env: { TEST_DATABASE_URL: '' } } },
+    ...(pgUrl
+      ? [
+          {
+            extends: true,
+            test: {
+              name: 'postgres',
+              exclude: [...configDefaults.exclude, ...Object.keys(PGLITE_ONLY)],
+              env: { TEST_DATABASE_URL: pgUrl },
+            },
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * Seconds a file took on a run of the whole suite on CI's two cores (PGlite pass; `postgres`
+ * where that pass differs much), read off `vitest run --reporter=json`. The run starts the
+ * heaviest files first (test/sequencer.ts), so that no long file starts last and runs alone at
+ * the end while the other cores idle. Only the order depends on these figures: a stale one
+ * costs time, never a test. Files not listed weigh by their size.
+ */
+export const SECONDS: Record<string, { pglite: number; postgres?: number }> = {
+  'test/integration/tlp-property.test.ts': { pglite: 48, postgres: 87 },
+  'test/integration/faults.test.ts': { pglite: 80, postgres: 60 },
+  'test/integration/docs-commands.test.ts': { pglite: 64 },
+  'test/integration/compose-walkthrough.test.ts': { pglite: 32, postgres: 51 },
+  'test/integration/bench-smoke.test.ts': { pglite: 30, postgres: 40 },
+  'test/integration/sightings-privacy-property.test.ts': { pglite: 41, postgres: 15 },
+  'test/integration/federation-pull.test.ts': { pglite: 36, postgres: 39 },
+  'test/integration/feeds-tlp-property.test.ts': { pglite: 29, postgres: 37 },
+  'test/integration/tlp-endpoints.test.ts': { pglite: 34 },
+  'test/integration/cli.test.ts': { pglite: 23 },
+  'test/integration/alerts-restart.test.ts': { pglite: 21 },
+  'test/browser/console.test.ts': { pglite: 20 },
+  'test/integration/fuzz.test.ts': { pglite: 16 },
+  'test/integration/cli-alerts.test.ts': { pglite: 16 },
+  'test/integration/pglite-worker.test.ts': { pglite: 13 },
+  'test/integration/alerts-trends.test.ts': { pglite: 13 },
+  'test/integration/markings-later.test.ts': { pglite: 12 },
+  'test/integration/late-commit.test.ts': { pglite: 12 },
+  'test/integration/federation-e2e.test.ts': { pglite: 12 },
+  'test/integration/taxii-sources.test.ts': { pglite: 11 },
+  'test/integration/feeds.test.ts': { pglite: 11 },
+  'test/integration/misp-sources.test.ts': { pglite: 10 },
+  'test/integration/latest-versions.test.ts': { pglite: 10 },
+  'test/integration/endpoints.test.ts': { pglite: 10 },
+  'test/integration/job-resume.test.ts': { pglite: 9 },
+  'test/integration/published-bundles.test.ts': { pglite: 8 },
 };

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PGLITE_ONLY } from '../passes.ts';
+import { PGLITE_ONLY, projects, SECONDS } from '../passes.ts';
 
 // The suite's split between its two passes (test/passes.ts): no file is lost, and the PostgreSQL
 // pass runs only files that open a database.
@@ -46,8 +46,18 @@ describe('the two passes of the suite', () => {
     expect(without, 'these open no database: list them in test/passes.ts PGLITE_ONLY').toEqual([]);
   });
 
-  it('is what vitest.config.ts excludes on the PostgreSQL pass', () => {
-    const config = readFileSync(path.join(ROOT, 'vitest.config.ts'), 'utf8');
-    expect(config).toMatch(/process\.env\.TEST_DATABASE_URL \? Object\.keys\(PGLITE_ONLY\) : \[\]/);
+  it('is what the PostgreSQL project excludes, and that project runs only with TEST_DATABASE_URL', () => {
+    const names = (url: string | undefined) => projects(url).map((p) => p.test?.name);
+    expect(names(undefined)).toEqual(['pglite']);
+    expect(names('postgres://db.example/test')).toEqual(['pglite', 'postgres']);
+    const [pglite, postgres] = projects('postgres://db.example/test');
+    expect(pglite?.test?.exclude).toBeUndefined();
+    expect(pglite?.test?.env).toEqual({ TEST_DATABASE_URL: '' });
+    expect(postgres?.test?.env).toEqual({ TEST_DATABASE_URL: 'postgres://db.example/test' });
+    for (const glob of Object.keys(PGLITE_ONLY)) expect(postgres?.test?.exclude).toContain(glob);
+  });
+
+  it('weighs only files that exist, for the order of the run', () => {
+    for (const file of Object.keys(SECONDS)) expect(FILES, file).toContain(file);
   });
 });
