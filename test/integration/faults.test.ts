@@ -127,7 +127,8 @@ async function heldIds(p: NodeProcess, collectionId: string): Promise<string[]> 
 describe('a node killed during a federation pull', { timeout: 180_000 }, () => {
   it('catches up after a restart: every object once, the cursor never past what was stored', async () => {
     // B, in this process, serves a collection through a proxy that counts A's page requests.
-    const b = await startTestNode({ NODE_ID: 'node-b', PULL_TICK_MS: '0' });
+    // B serves pages of 100, so the pull is many pages long without many objects to move.
+    const b = await startTestNode({ NODE_ID: 'node-b', PULL_TICK_MS: '0', PAGE_SIZE_MAX: '100' });
     let pages = 0;
     let onPage: () => void = () => {};
     const proxy = http.createServer((req, res) => {
@@ -146,8 +147,8 @@ describe('a node killed during a federation pull', { timeout: 180_000 }, () => {
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     try {
       const colB = (await adminJson(b, 'POST', '/admin/collections', { api_root: 'default', title: 'shared' })).id;
-      const objects = Array.from({ length: 12_000 }, (_, i) => indicator({ name: `pulled ${i}`, object_marking_refs: [TLP1.green] }));
-      for (let i = 0; i < objects.length; i += 3000) await postObjects(b, `/default/collections/${colB}`, objects.slice(i, i + 3000));
+      const objects = Array.from({ length: 1_200 }, (_, i) => indicator({ name: `pulled ${i}`, object_marking_refs: [TLP1.green] }));
+      await postObjects(b, `/default/collections/${colB}`, objects);
 
       const h = await home();
       const env = { NODE_ID: 'node-a', PULL_TICK_MS: '200' };
