@@ -34,9 +34,13 @@ export async function readableIndicators(
   const matches =
     'ids' in match
       ? sql`o.id IN (${sql.join(match.ids.length ? match.ids : [''])})`
-      : sql`EXISTS (SELECT 1 FROM feed_values f
-          JOIN jsonb_to_recordset(${JSON.stringify(match.values)}::jsonb) AS m(kind text, value text) ON f.kind = m.kind AND f.value = m.value
-          WHERE f.collection_id = o.collection_id AND f.id = o.id AND f.spec_version = o.spec_version AND f.version_key = o.version_key)`;
+      : // Looked up by (collection, kind, value), feed_values' key, in each collection the reader may read:
+        // by (kind, value) alone PostgreSQL reads every feed value of the node for each report.
+        sql`EXISTS (SELECT 1 FROM collection_grants fg
+          JOIN feed_values f ON f.collection_id = fg.collection_id
+            AND (f.kind, f.value) IN (${sql.join(match.values.length ? match.values.map((m) => sql`(${m.kind}, ${m.value})`) : [sql`('', '')`])})
+          WHERE fg.client_id = ${reader.clientId}::uuid AND fg.can_read
+            AND f.collection_id = o.collection_id AND f.id = o.id AND f.spec_version = o.spec_version AND f.version_key = o.version_key)`;
   const r = await sql<{ indicator_id: string; collection_id: string }>`
     SELECT DISTINCT ON (o.id) o.id AS indicator_id, o.collection_id::text AS collection_id
     FROM objects o

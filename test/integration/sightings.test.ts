@@ -119,6 +119,10 @@ describe('POST /sightings', () => {
     // A collection it has no grant on is none of its business.
     const other = await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: 'other' });
     expect((await report(hospitals[0]!.token, { value: '198.51.100.7', collection: other.id })).status).toBe(404);
+    // Nor does a value held only there match (values are looked up in the collections it may read).
+    const elsewhere = indicator({ pattern: "[ipv4-addr:value = '198.51.100.44']", object_marking_refs: [TLP2.green] });
+    expect((await postObjects(node, `/default/collections/${other.id}`, [elsewhere])).success_count).toBe(1);
+    expect((await report(hospitals[0]!.token, { value: '198.51.100.44' })).status).toBe(404);
   });
 
   it('refuses bad input with a TAXII error resource', async () => {
