@@ -105,15 +105,31 @@ export async function openLoop(
   connections = 256,
 ): Promise<Distribution & { rate: number; errors: number }> {
   const c = client(url, connections);
+  try {
+    return await openLoopWith(rate, seconds, async () => (await c.request(path, { token })).status === 200);
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * The open loop of `openLoop` around any request: `send` is called at each scheduled time and
+ * answers whether the request succeeded; a rejection counts as an error.
+ */
+export async function openLoopWith(
+  rate: number,
+  seconds: number,
+  send: () => Promise<boolean>,
+): Promise<Distribution & { rate: number; errors: number }> {
   const total = Math.max(1, Math.round(rate * seconds));
   const latencies: number[] = [];
   let errors = 0;
   const inFlight: Promise<void>[] = [];
   const start = performance.now() + 20;
-  const send = (due: number) =>
-    c.request(path, { token }).then(
-      (r) => {
-        if (r.status !== 200) errors++;
+  const sendAt = (due: number) =>
+    send().then(
+      (ok) => {
+        if (!ok) errors++;
         else latencies.push(performance.now() - due);
       },
       () => {
@@ -124,12 +140,11 @@ export async function openLoop(
     const now = performance.now();
     // Every request due by now goes out now, late ones with their own due time.
     while (i < total && start + (i * 1000) / rate <= now) {
-      inFlight.push(send(start + (i * 1000) / rate));
+      inFlight.push(sendAt(start + (i * 1000) / rate));
       i++;
     }
     if (i < total) await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(5, start + (i * 1000) / rate - now))));
   }
   await Promise.all(inFlight);
-  await c.close();
   return { ...distribution(latencies, seconds), perSecond: latencies.length / seconds, rate, errors };
 }

@@ -34,9 +34,31 @@ export type Sizes = {
   federationProbes: number;
   /** Lines of the firewall feed served in one poll (issue 18: 1,000,000). */
   feedLines: number;
+  /** Sighting reports by POST /sightings (issue 19: 1,000,000), on indicators stored first, from clients of organisations. */
+  sightingReports: number;
+  sightingIndicators: number;
+  sightingClients: number;
+  sightingOrganisations: number;
+  sightingConnections: number;
+  /** POST /sightings, open loop: the rates tried (reports/s, increasing) and seconds at each. */
+  sightingRates: number[];
+  sightingSeconds: number;
+  /** GET /trends, open loop: its fixed rate and seconds per window. */
+  trendsRate: number;
+  trendsSeconds: number;
 };
 
-export type Options = { smoke: boolean; out: string; databases: { kind: 'postgres' | 'pglite'; url?: string; sizes: Sizes }[] };
+/** Parts of a run: the suite on each database, the read-replica polls, federation, sightings. */
+export const PARTS = ['suite', 'replica', 'federation', 'sightings'] as const;
+export type Part = (typeof PARTS)[number];
+
+export type Options = {
+  smoke: boolean;
+  out: string;
+  /** The parts to run (`--only sightings,federation`); every part unless given. */
+  parts: Part[];
+  databases: { kind: 'postgres' | 'pglite'; url?: string; sizes: Sizes }[];
+};
 
 const FULL: Sizes = {
   objects: 1_000_000,
@@ -62,6 +84,15 @@ const FULL: Sizes = {
   federationInterval: 5,
   federationProbes: 5,
   feedLines: 1_000_000,
+  sightingReports: 1_000_000,
+  sightingIndicators: 10_000,
+  sightingClients: 300,
+  sightingOrganisations: 100,
+  sightingConnections: 16,
+  sightingRates: [100, 200, 400, 800, 1600],
+  sightingSeconds: 5,
+  trendsRate: 10,
+  trendsSeconds: 10,
 };
 const PGLITE: Partial<Sizes> = {
   objects: 20_000,
@@ -71,6 +102,7 @@ const PGLITE: Partial<Sizes> = {
   pollSeconds: 5,
   federationObjects: 10_000,
   feedLines: 200_000,
+  sightingReports: 20_000,
 };
 const SMOKE: Sizes = {
   objects: 600,
@@ -96,6 +128,15 @@ const SMOKE: Sizes = {
   federationInterval: 1,
   federationProbes: 1,
   feedLines: 2_000,
+  sightingReports: 24,
+  sightingIndicators: 5,
+  sightingClients: 6,
+  sightingOrganisations: 4,
+  sightingConnections: 4,
+  sightingRates: [20],
+  sightingSeconds: 0.2,
+  trendsRate: 20,
+  trendsSeconds: 0.1,
 };
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/vigil_ci';
@@ -103,6 +144,7 @@ const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/vigil_ci';
 /**
  * `npm run bench -- --objects 200000 --read-objects 100000`: PostgreSQL at BENCH_DATABASE_URL and PGlite, full sizes.
  * `--smoke`: tiny sizes, on PostgreSQL when TEST_DATABASE_URL is set, else on PGlite.
+ * `--only sightings` (or a comma list of PARTS): only those parts.
  */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const { values } = parseArgs({
@@ -125,6 +167,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'federation-large-objects': { type: 'string' },
       'replica-objects': { type: 'string' },
       'feed-lines': { type: 'string' },
+      sightings: { type: 'string' },
+      'sighting-indicators': { type: 'string' },
+      only: { type: 'string' },
     },
   });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v.replaceAll('_', '')));
@@ -143,12 +188,21 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       federationLargeObjects: num(values['federation-large-objects']),
       replicaObjects: num(values['replica-objects']),
       feedLines: num(values['feed-lines']),
+      sightingReports: num(values.sightings),
+      sightingIndicators: num(values['sighting-indicators']),
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Sizes>;
+  const parts = values.only === undefined ? [...PARTS] : values.only.split(',').map((p) => p.trim());
+  for (const p of parts) if (!PARTS.includes(p as Part)) throw new Error(`--only: ${p} is none of ${PARTS.join(', ')}`);
   if (values.smoke) {
     const url = env.TEST_DATABASE_URL;
     const sizes = { ...SMOKE, ...given };
-    return { smoke: true, out: values.out!, databases: [url ? { kind: 'postgres', url, sizes } : { kind: 'pglite', sizes }] };
+    return {
+      smoke: true,
+      out: values.out!,
+      parts: parts as Part[],
+      databases: [url ? { kind: 'postgres', url, sizes } : { kind: 'pglite', sizes }],
+    };
   }
   const full = { ...FULL, ...given };
   const pgliteObjects = num(values['pglite-objects']);
@@ -157,5 +211,5 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     { kind: 'postgres' as const, url: env.BENCH_DATABASE_URL || DEFAULT_URL, sizes: full },
     { kind: 'pglite' as const, sizes: pglite },
   ];
-  return { smoke: false, out: values.out!, databases: values.db ? all.filter((d) => d.kind === values.db) : all };
+  return { smoke: false, out: values.out!, parts: parts as Part[], databases: values.db ? all.filter((d) => d.kind === values.db) : all };
 }

@@ -5,6 +5,7 @@ import { parseOptions } from './options.ts';
 import { markdownTable, writeResults } from './report.ts';
 import { federationScenarios } from './scenarios/federation.ts';
 import { replicaPolls } from './scenarios/replica.ts';
+import { sightingScenarios } from './scenarios/sightings.ts';
 import type { Row } from './report.ts';
 import { runSuite } from './suite.ts';
 import { pgliteTarget, postgresTarget } from './target.ts';
@@ -32,22 +33,53 @@ const options = parseOptions(process.argv.slice(2), process.env);
 const rows: Row[] = [];
 let pgVersion: string | undefined;
 const started = new Date().toISOString();
+const runs = (part: (typeof options.parts)[number]) => options.parts.includes(part);
 for (const d of options.databases) {
+  if (!runs('suite') && !runs('replica')) break;
   const target: Target = d.kind === 'postgres' ? await postgresTarget(d.url!) : await pgliteTarget();
   try {
     if (d.kind === 'postgres') pgVersion = (await target.sql<{ v: string }>('SELECT version() AS v'))[0]?.v;
-    rows.push(...(await runSuite(target, d.sizes)));
+    if (runs('suite')) rows.push(...(await runSuite(target, d.sizes)));
   } finally {
     await target.stop();
   }
-  if (d.kind === 'postgres' && d.sizes.replicaObjects > 0) {
+  if (runs('replica') && d.kind === 'postgres' && d.sizes.replicaObjects > 0) {
     process.stderr.write(`[bench] postgres: SIEM polls with a read replica (${d.sizes.replicaObjects.toLocaleString('en-US')} objects)\n`);
     const siem = { rates: d.sizes.siemRates, seconds: d.sizes.siemSeconds, limit: 100, p99Ms: 50 };
     rows.push(...(await replicaPolls(d.sizes.replicaObjects, siem)));
   }
 }
+// Sightings (issue 19): a node of their own, publishing aggregates (NODE_COUNTRY) and taking
+// reports from each client as fast as they come (SIGHTINGS_PER_MINUTE=0: no limit of its own).
+const SIGHTINGS_ENV = { NODE_COUNTRY: 'FR', SIGHTINGS_PER_MINUTE: '0' };
+for (const d of options.databases) {
+  if (!runs('sightings')) break;
+  process.stderr.write(`[bench] ${d.kind}: sightings (${d.sizes.sightingReports.toLocaleString('en-US')} reports)\n`);
+  const target = d.kind === 'postgres' ? await postgresTarget(d.url!, SIGHTINGS_ENV) : await pgliteTarget(SIGHTINGS_ENV);
+  try {
+    if (d.kind === 'postgres') pgVersion ??= (await target.sql<{ v: string }>('SELECT version() AS v'))[0]?.v;
+    const s = d.sizes;
+    rows.push(
+      ...(await sightingScenarios(target, {
+        reports: s.sightingReports,
+        indicators: s.sightingIndicators,
+        clients: s.sightingClients,
+        organisations: s.sightingOrganisations,
+        connections: s.sightingConnections,
+        rates: s.sightingRates,
+        seconds: s.sightingSeconds,
+        p99Ms: 50,
+        trendsRate: s.trendsRate,
+        trendsSeconds: s.trendsSeconds,
+      })),
+    );
+  } finally {
+    await target.stop();
+  }
+}
 // Federation: two more nodes of the same kind, the peer pulling from the origin.
 for (const d of options.databases) {
+  if (!runs('federation')) break;
   process.stderr.write(`[bench] ${d.kind}: federation (${d.sizes.federationObjects.toLocaleString('en-US')} objects)\n`);
   const start = (nodeId: string) =>
     d.kind === 'postgres' ? postgresTarget(d.url!, { NODE_ID: nodeId }) : pgliteTarget({ NODE_ID: nodeId });

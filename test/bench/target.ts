@@ -65,6 +65,7 @@ export function nodeFlags(): string[] {
 }
 
 /** A node in a child process against a fresh schema of the PostgreSQL server at `url`, dropped on stop. */
+// BENCH_LOG_LEVEL=warn: the node's log on stderr (a background job's failures, otherwise silent).
 /** What every bench node is started with: webhook receivers and peers live on loopback here. */
 // RATE_LIMIT_PER_MINUTE=0: the TLP scenario polls as one GREEN client from many workers back to
 // back, hundreds of requests a second; a benchmark measures what a replica serves, not one client's allowance.
@@ -91,7 +92,7 @@ export async function postgresTarget(
     PORT: '0',
     DATA_DIR: dataDir,
     ADMIN_TOKEN,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     DATABASE_URL: scopedUrl(url, schema),
     ...(options.readUrls?.length ? { DATABASE_READ_URL: options.readUrls.map((u) => scopedUrl(u, schema)).join(',') } : {}),
   };
@@ -146,7 +147,7 @@ export async function pgliteTarget(extraEnv: Record<string, string> = {}): Promi
     PORT: '0',
     DATA_DIR: dataDir,
     ADMIN_TOKEN,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
   });
   const node = await startNode(config, database);
   const sql: Sql = async <T>(text: string, params: unknown[] = []) =>

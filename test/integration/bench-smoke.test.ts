@@ -34,6 +34,8 @@ describe('npm run bench:smoke', () => {
       'Federation catch-up',
       'Federation latency',
       'Feed',
+      'Sightings',
+      'Trends',
       // A read replica needs PostgreSQL's own programs: the PostgreSQL pass starts a pair.
       ...(process.env.TEST_DATABASE_URL ? ['SIEM polls, primary alone (replica pair)', 'SIEM polls, reads on one hot standby'] : []),
     ]) {
@@ -48,8 +50,8 @@ describe('npm run bench:smoke', () => {
       expect(typeof r.pass, r.scenario).toBe('boolean');
       for (const [k, v] of Object.entries(r.extra)) expect(Number.isFinite(v), `${r.scenario}: ${k}`).toBe(true);
     }
-    // Where the issue asks for the raw figure (ingest, full read, SIEM polls), it is measured in the same run.
-    for (const r of measured.filter((x) => /^(Ingest|Full read|SIEM polls)/.test(x.scenario))) {
+    // Where the issue asks for the raw figure (ingest, full read, SIEM polls, sightings, trends), it is measured in the same run.
+    for (const r of measured.filter((x) => /^(Ingest|Full read|SIEM polls|Sightings|Trends)/.test(x.scenario))) {
       expect(Number.isFinite(r.raw) && Number.isFinite(r.ratio), r.scenario).toBe(true);
     }
     expect(result.rows.filter((r) => r.figure === null)).toEqual([]);

@@ -10,17 +10,21 @@ import { createCollection } from './setup.ts';
 
 const MB = 1024 * 1024;
 
+/** The address of the `n`th indicator loadFeed stores. */
+export const feedAddress = (n: number): string => `${((n >> 24) & 255) + 1}.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+
 /**
  * Indicators and their feed values stored straight into the node's tables (as bulk.ts does for
- * objects): `lines` distinct IPv4 addresses, each from an indicator of its own, GREEN or AMBER.
+ * objects): `lines` distinct IPv4 addresses (feedAddress), each from an indicator of its own, GREEN or AMBER,
+ * its id a version-4 UUID (objects made about it, such as sighting aggregates, are validated).
  */
-async function loadFeed(t: Target, collectionId: string, lines: number): Promise<void> {
+export async function loadFeed(t: Target, collectionId: string, lines: number): Promise<void> {
   const chunk = 100_000;
   for (let from = 0; from < lines; from += chunk) {
     const to = Math.min(lines, from + chunk) - 1;
     await t.sql(
       `WITH g AS (
-         SELECT n, 'indicator--' || uuid_in(md5($1::text || n)::cstring)::text AS id,
+         SELECT n, 'indicator--' || uuid_in(overlay(overlay(md5($1::text || n) PLACING '4' FROM 13) PLACING '8' FROM 17)::cstring)::text AS id,
                 ((n >> 24) & 255) + 1 || '.' || ((n >> 16) & 255) || '.' || ((n >> 8) & 255) || '.' || (n & 255) AS ip
          FROM generate_series($2::int, $3::int) AS n
        ), ins AS (
