@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { AlertSignatureError, verifyAlert } from '../services/alert-signature.ts';
 import { CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
 import type { AlertDelivery, AlertSubscription, Print } from './answers.ts';
@@ -196,6 +195,8 @@ export function alertCommands(program: Command, call: AdminClient, print: Print,
         if (err instanceof CliError) throw err;
         throw new CliError(`cannot read ${o.jwks ?? file}: ${(err as Error).message}`, 2);
       }
+      // Loaded here: jose is some fifty modules that no other command needs at start-up.
+      const { AlertSignatureError, verifyAlert } = await import('../services/alert-signature.ts');
       try {
         const claims = await verifyAlert(o.signature, body, jwks);
         print({ valid: true, ...claims }, (v) => `valid: alert ${v.jti} of subscription ${v.sub}, signed by node ${v.iss}`);

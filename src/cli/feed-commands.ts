@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { FEED_TOKEN_PLACEHOLDER } from '../services/feed-urls.ts';
+// From core, not services/feed-urls.ts: that one reaches the store, and every vigil command would load the database drivers.
+import { FEED_TOKEN_PLACEHOLDER } from '../stix/feed-values.ts';
 import type { AdminClient } from './admin-client.ts';
 import type { Print } from './answers.ts';
 import { textTable } from './text-table.ts';

@@ -10,9 +10,6 @@ import type { FeedFormat } from './feeds.ts';
 // may read, built from the node's public URL. They never hold a token: a device adds its feed
 // client's, in a header or as ?token=.
 
-/** What stands for a token in every URL shown: a real one would end up in screenshots and logs. */
-export const FEED_TOKEN_PLACEHOLDER = '<your feed token>';
-
 export type CollectionFeeds = { collection_id: string; api_root: string; title: string; urls: Record<FeedFormat, string> };
 
 /** The base devices reach this node at: PUBLIC_URL, else the origin this request came to. */

@@ -13,6 +13,9 @@ export type FeedKind = (typeof FEED_KINDS)[number];
 
 export type FeedValue = { kind: FeedKind; value: string };
 
+/** What stands for a token in every feed URL shown: a real one would end up in screenshots and logs. */
+export const FEED_TOKEN_PLACEHOLDER = '<your feed token>';
+
 /** What an object version gives the feeds: its values, and for an indicator its end of validity and confidence. */
 export type FeedSource = { values: FeedValue[]; validUntil: string | null; confidence: number | null };
 
