@@ -28,11 +28,27 @@ export const PGLITE_ONLY: Record<string, string> = {
     "the console's pages in a browser; its routes and reads run on both passes in console-http.test.ts, the services behind them in the TAXII and alert tests",
 };
 
+/**
+ * Globs of files that stand PGlite in for a PostgreSQL server only because none may be given:
+ * when one is, they run on it alone, with why.
+ */
+export const POSTGRES_WHEN_GIVEN: Record<string, string> = {
+  'test/integration/compose-walkthrough.test.ts':
+    "docker-compose.yml's nodes run on PostgreSQL; on PGlite the walkthrough runs only so that npm test without a server still covers it",
+};
+
 /** The suite's projects: PGlite always, PostgreSQL when `pgUrl` is given. */
 export function projects(pgUrl: string | undefined): TestProjectInlineConfiguration[] {
   return [
     // An empty TEST_DATABASE_URL is unset to the suite (test/support/node.ts reads it as a boolean).
-    { extends: true, test: { name: 'pglite', env: { TEST_DATABASE_URL: '' } } },
+    {
+      extends: true,
+      test: {
+        name: 'pglite',
+        env: { TEST_DATABASE_URL: '' },
+        ...(pgUrl ? { exclude: [...configDefaults.exclude, ...Object.keys(POSTGRES_WHEN_GIVEN)] } : {}),
+      },
+    },
     ...(pgUrl
       ? [
           {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PGLITE_ONLY, projects, SECONDS } from '../passes.ts';
+import { PGLITE_ONLY, POSTGRES_WHEN_GIVEN, projects, SECONDS } from '../passes.ts';
 
 // The suite's split between its two passes (test/passes.ts): no file is lost, and the PostgreSQL
 // pass runs only files that open a database.
@@ -50,11 +50,21 @@ describe('the two passes of the suite', () => {
     const names = (url: string | undefined) => projects(url).map((p) => p.test?.name);
     expect(names(undefined)).toEqual(['pglite']);
     expect(names('postgres://db.example/test')).toEqual(['pglite', 'postgres']);
+    expect(projects(undefined)[0]?.test?.exclude).toBeUndefined();
     const [pglite, postgres] = projects('postgres://db.example/test');
-    expect(pglite?.test?.exclude).toBeUndefined();
+    // With a server, a file that stands PGlite in for PostgreSQL runs on PostgreSQL only.
+    expect(pglite?.test?.exclude).toEqual(expect.arrayContaining(Object.keys(POSTGRES_WHEN_GIVEN)));
+    for (const glob of Object.keys(POSTGRES_WHEN_GIVEN)) expect(postgres?.test?.exclude).not.toContain(glob);
     expect(pglite?.test?.env).toEqual({ TEST_DATABASE_URL: '' });
     expect(postgres?.test?.env).toEqual({ TEST_DATABASE_URL: 'postgres://db.example/test' });
     for (const glob of Object.keys(PGLITE_ONLY)) expect(postgres?.test?.exclude).toContain(glob);
+  });
+
+  it('names in POSTGRES_WHEN_GIVEN only files that exist and run on PostgreSQL, each with its reason', () => {
+    for (const [glob, why] of Object.entries(POSTGRES_WHEN_GIVEN)) {
+      expect(BOTH.filter((f) => path.matchesGlob(f, glob)).length, glob).toBeGreaterThan(0);
+      expect(why.length, glob).toBeGreaterThan(10);
+    }
   });
 
   it('weighs only files that exist, for the order of the run', () => {
