@@ -14,6 +14,7 @@ import {
 } from '../store/objects.ts';
 import type { AccessRefs, ManifestRow, ObjectRow, PageWithAccess } from '../store/objects.ts';
 import { readsLatest } from '../store/objects-query.ts';
+import { withdrawAggregates } from '../store/sightings.ts';
 import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
 import type { CollectionAccess } from './access.ts';
 import { recipientName, recordDelivery, servedSummary } from './audit.ts';
@@ -282,6 +283,8 @@ export async function deleteObject(deps: Deps, who: Principal, w: Where & { obje
   const f = policyFilters(access, { ...filters, ids: [w.objectId], versions: filters.versions ?? [{ kind: 'all' }] });
   await deps.database.db.transaction().execute(async (tx) => {
     await deleteObjectVersions(tx, w.collectionId, { ...f, anySpecVersion: true });
+    // An indicator gone from the collection takes its aggregate sightings with it (docs/sightings.md).
+    await withdrawAggregates(tx, w.collectionId, w.objectId);
     // The strictest level ever seen stays with an id, except when the admin removes it whole:
     // that is how an object denied for an unknown TLP-like marking gets a fresh start (one that
     // waits for a missing definition is released when the definition arrives: store/waiting.ts).

@@ -205,7 +205,26 @@ export async function recordAggregate(tx: Transaction<Schema>, key: AggregateKey
 export async function holdingCollections(db: Db, indicatorId: string): Promise<{ collection_id: string; level: number }[]> {
   const r = await sql<{ collection_id: string; level: number }>`SELECT l.collection_id::text AS collection_id, l.tlp_level AS level
     FROM id_levels l WHERE l.id = ${indicatorId} AND l.tlp_level < ${sql.lit(DENY)}
-      AND EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = l.collection_id AND o.id = l.id AND o.type = 'indicator')
+      AND EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = l.collection_id AND o.id = l.id AND o.type = 'indicator'
+        AND o.latest AND coalesce(o.object->>'revoked', 'false') <> 'true')
     ORDER BY l.collection_id`.execute(db);
   return r.rows;
+}
+
+/**
+ * Withdraws from a collection the aggregate sightings (every version, this node's and its peers')
+ * of an indicator it no longer holds, in the deleting transaction (docs/sightings.md, "Withdrawn
+ * indicators"). Their ids are locked first, as writers lock them, so a version stored meanwhile
+ * goes too. Returns how many versions went.
+ */
+export async function withdrawAggregates(tx: Transaction<Schema>, collectionId: string, indicatorId: string): Promise<number> {
+  const ids = await sql<{ id: string }>`SELECT DISTINCT f.id FROM sighting_figures f
+    WHERE f.collection_id = ${collectionId}::uuid AND f.indicator_id = ${indicatorId}
+      AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = f.collection_id AND o.id = f.indicator_id)
+    ORDER BY f.id`.execute(tx);
+  if (ids.rows.length === 0) return 0;
+  const list = sql.join(ids.rows.map((r) => r.id));
+  await sql`SELECT 1 FROM id_levels WHERE collection_id = ${collectionId}::uuid AND id IN (${list}) ORDER BY id FOR UPDATE`.execute(tx);
+  const r = await sql`DELETE FROM objects WHERE collection_id = ${collectionId}::uuid AND id IN (${list})`.execute(tx);
+  return Number(r.numAffectedRows ?? 0);
 }

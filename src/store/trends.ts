@@ -78,6 +78,14 @@ function visible(r: TrendsReader, alias = 'o'): RawBuilder<boolean> {
 }
 
 /**
+ * Does the collection hold the indicator, its latest version not revoked? An aggregate counts only
+ * there (docs/sightings.md, "Withdrawn indicators"), whichever path stored it or the indicator's revocation.
+ */
+const indicatorHeld = (collectionId: RawBuilder<unknown>, indicatorId: RawBuilder<unknown>) =>
+  sql<boolean>`EXISTS (SELECT 1 FROM objects i WHERE i.collection_id = ${collectionId} AND i.id = ${indicatorId} AND i.latest
+    AND i.type = 'indicator' AND coalesce(i.object->>'revoked', 'false') <> 'true')`;
+
+/**
  * The aggregates counted in [from, to): per aggregate id, its latest version among those the
  * reader may read, wherever it is held. `indicator` narrows them to one indicator's.
  */
@@ -88,7 +96,7 @@ function counted(r: TrendsReader, size: BucketSize, from: string, to: string, in
     JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id AND o.spec_version = f.spec_version AND o.version_key = f.version_key
     WHERE f.bucket_size = ${size} AND f.bucket_start >= ${from}::timestamptz AND f.bucket_start < ${to}::timestamptz
       ${indicator === undefined ? sql`` : sql`AND f.indicator_id = ${indicator}`}
-      AND ${visible(r)}
+      AND ${visible(r)} AND ${indicatorHeld(sql.ref('f.collection_id'), sql.ref('f.indicator_id'))}
     ORDER BY f.id, f.version_key DESC`;
 }
 
