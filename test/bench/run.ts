@@ -2,7 +2,7 @@
 import { execSync } from 'node:child_process';
 import os from 'node:os';
 import { parseOptions } from './options.ts';
-import { markdownTable, writeResults } from './report.ts';
+import { markdownTable, notMeasured, writeResults } from './report.ts';
 import { federationScenarios } from './scenarios/federation.ts';
 import { replicaPolls } from './scenarios/replica.ts';
 import { sightingScenarios } from './scenarios/sightings.ts';
@@ -72,6 +72,12 @@ for (const d of options.databases) {
         trendsRate: s.trendsRate,
         trendsSeconds: s.trendsSeconds,
       })),
+    );
+  } catch (err) {
+    // Two hours into a default run, one part failing must not lose every other part's rows.
+    process.stderr.write(`[bench] ${d.kind}: sightings failed: ${(err as Error).stack}\n`);
+    rows.push(
+      notMeasured('Sightings: reported by POST /sightings and aggregated', 'node ≥ 60% of raw', `failed: ${(err as Error).message}`),
     );
   } finally {
     await target.stop();
