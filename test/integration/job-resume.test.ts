@@ -54,4 +54,51 @@ describe('a large request outlives the node that took it', () => {
       await db.drop();
     }
   });
+
+  it('is finished after an upgrade across migration 0018, when it was queued with its payloads in its status details', async () => {
+    const db = await testDatabase();
+    const env = { SYNC_INGEST_MAX_OBJECTS: '10' };
+    const first = await startTestNode(env, db);
+    const { base } = await collectionWithClient(first);
+    const objects = Array.from({ length: 3000 }, () => indicator());
+    const res = await first.request(`${base}/objects/`, {
+      method: 'POST',
+      headers: { 'content-type': TAXII },
+      body: JSON.stringify({ objects }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    await first.stop(); // stops between chunks, while work is left
+    // The layout before 0018: each pending object's payload in its status detail.
+    const old = await db.open();
+    for (const statement of [
+      sql`ALTER TABLE status_details ADD COLUMN payload jsonb`,
+      sql`UPDATE status_details d SET payload = p.payload FROM pending_objects p WHERE p.status_id = d.status_id AND p.seq = d.seq`,
+      sql`DROP TABLE pending_objects`,
+      sql`ALTER TABLE status_details DROP COLUMN item`,
+      sql`DROP FUNCTION vigil_json_string(text)`,
+      sql`DELETE FROM schema_migrations WHERE name = '0018_pending_objects.sql'`,
+    ])
+      await statement.execute(old.db);
+    const left = await sql<{ n: number }>`SELECT count(*)::int AS n FROM status_details
+      WHERE status_id = ${id} AND outcome = 'pending' AND payload IS NOT NULL`.execute(old.db);
+    await old.close();
+    expect(left.rows[0]!.n).toBeGreaterThan(0);
+    const second = await startTestNode(env, db);
+    try {
+      let status: any;
+      for (let i = 0; i < 300; i++) {
+        status = await (await second.request(`/default/status/${id}/`)).json();
+        if (status.status === 'complete') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toMatchObject({ status: 'complete', total_count: 3000, success_count: 3000, pending_count: 0 });
+      const rows = await second.database.db.selectFrom('objects').select('id').where('type', '=', 'indicator').execute();
+      expect(new Set(rows.map((r) => r.id))).toEqual(new Set(objects.map((o) => o.id)));
+      const parked = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pending_objects`.execute(second.database.db);
+      expect(parked.rows[0]!.n).toBe(0);
+    } finally {
+      await second.stop();
+      await db.drop();
+    }
+  });
 });
