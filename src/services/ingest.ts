@@ -27,9 +27,9 @@ import {
 import type { DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated, writableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
-import { getStatusText } from './status.ts';
+import { getStatus } from './status.ts';
 import { countIngested } from '../metrics/metrics.ts';
-import type { StatusText } from './status.ts';
+import type { StatusResource } from './status.ts';
 import { takeSightingReports } from './sightings.ts';
 
 /**
@@ -338,7 +338,7 @@ async function recordRequest(deps: Deps, who: Principal, req: AddRequest, status
 /** Thrown to roll back a request found small enough to store inline, which must be stored as a writer. */
 class StoreInline extends Error {}
 
-export async function addObjects(deps: Deps, who: Principal, req: AddRequest): Promise<StatusText> {
+export async function addObjects(deps: Deps, who: Principal, req: AddRequest): Promise<StatusResource> {
   await requireWriter(deps, who, req.root, req.collectionId);
   const statusId = randomUUID();
   const levels: number[] = [];
@@ -386,7 +386,7 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   if (levels.length > 0) deps.alerts.kick();
   if (reported > 0) deps.sightings.kick();
   // A queued request's answer is read before its work starts: it always says `pending`.
-  const status = await getStatusText(deps, who, req.root, statusId);
+  const status = await getStatus(deps, who, req.root, statusId);
   if (queued) deps.jobs.kick(statusId);
   return status;
 }

@@ -1,11 +1,11 @@
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
 import { findCollection } from '../store/collections.ts';
-import { detailsJson, findStatus } from '../store/statuses.ts';
+import { findStatus, listDetails } from '../store/statuses.ts';
+import type { DetailRow } from '../store/statuses.ts';
 import type { Principal } from './auth.ts';
 import { requireAuthenticated } from './access.ts';
 
-/** A failure's message names the object's place in the request: `objects[3]: …`. */
 type StatusDetail = { id: string; version: string; message?: string };
 
 /** The TAXII 2.1 status resource (§4.3.1); lists are omitted when empty, never sent as []. */
@@ -22,15 +22,15 @@ export type StatusResource = {
   pendings?: StatusDetail[];
 };
 
-/** A status resource as JSON text, with what its caller may need to know without parsing it. */
-export type StatusText = { id: string; status: StatusResource['status']; text: string };
+function toDetail(d: DetailRow): StatusDetail {
+  const detail: StatusDetail = { id: d.object_id ?? '', version: d.version ?? '' };
+  // A failure names the object's place in the request too: its id may be missing or wrong.
+  if (d.message) detail.message = d.outcome === 'failure' ? `objects[${d.seq}]: ${d.message}` : d.message;
+  return detail;
+}
 
-/**
- * A status is shown to the admin and to the client that made the request. Its lists come from
- * the database as JSON text (detailsJson): a 40 MB request's status lists 25,000 objects, and
- * its client polls it while the request runs.
- */
-export async function getStatusText(deps: Deps, who: Principal, root: string, id: string): Promise<StatusText> {
+/** A status is shown to the admin and to the client that made the request. */
+export async function getStatus(deps: Deps, who: Principal, root: string, id: string): Promise<StatusResource> {
   requireAuthenticated(who);
   const notFound = new VigilError('not-found', `no status '${id}' in API root '${root}'`);
   const status = await findStatus(deps.database.db, id);
@@ -38,16 +38,22 @@ export async function getStatusText(deps: Deps, who: Principal, root: string, id
   if (who.kind === 'client' && status.client_id !== who.id) throw notFound;
   const collection = await findCollection(deps.database.db, status.collection_id);
   if (!collection || collection.api_root !== root) throw notFound;
-  const d = await detailsJson(deps.database.db, id);
-  const state = d.pending_count > 0 ? 'pending' : 'complete';
-  const list = (name: string, items: string | null) => (items ? `,"${name}":[${items}]` : '');
-  const text =
-    `{"id":${JSON.stringify(status.id)},"status":"${state}","request_timestamp":${JSON.stringify(status.request_timestamp)}` +
-    `,"total_count":${status.total_count},"success_count":${d.success_count},"failure_count":${d.failure_count}` +
-    `,"pending_count":${d.pending_count}${list('successes', d.successes)}${list('failures', d.failures)}${list('pendings', d.pendings)}}`;
-  return { id: status.id, status: state, text };
-}
-
-export async function getStatus(deps: Deps, who: Principal, root: string, id: string): Promise<StatusResource> {
-  return JSON.parse((await getStatusText(deps, who, root, id)).text) as StatusResource;
+  const details = await listDetails(deps.database.db, id);
+  const by = (o: DetailRow['outcome']) => details.filter((d) => d.outcome === o).map(toDetail);
+  const successes = by('success');
+  const failures = by('failure');
+  const pendings = by('pending');
+  const pendingCount = pendings.length;
+  return {
+    id: status.id,
+    status: pendingCount > 0 ? 'pending' : 'complete',
+    request_timestamp: status.request_timestamp,
+    total_count: status.total_count,
+    success_count: successes.length,
+    failure_count: failures.length,
+    pending_count: pendingCount,
+    ...(successes.length ? { successes } : {}),
+    ...(failures.length ? { failures } : {}),
+    ...(pendings.length ? { pendings } : {}),
+  };
 }

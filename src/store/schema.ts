@@ -103,14 +103,6 @@ export type StatusDetailsTable = {
   object_id: string | null;
   version: string | null;
   message: string | null;
-  /** The detail as an item of the status resource, JSON text (generated from the columns above). */
-  item: Generated<string>;
-};
-
-/** A queued request's object not stored yet, as PostgreSQL parsed it from the request body. */
-export type PendingObjectsTable = {
-  status_id: string;
-  seq: number;
   payload: unknown;
 };
 
@@ -293,7 +285,6 @@ export type Schema = {
   objects: ObjectsTable;
   statuses: StatusesTable;
   status_details: StatusDetailsTable;
-  pending_objects: PendingObjectsTable;
   ingest_jobs: IngestJobsTable;
   red_recipients: RedRecipientsTable;
   id_levels: IdLevelsTable;

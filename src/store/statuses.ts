@@ -33,8 +33,8 @@ export type ParsedBody = BodyShape & { objects: { seq: number; json: string }[] 
  * Lets PostgreSQL parse a request body (UTF-8 bytes of JSON text) in one statement: no JavaScript parse of a
  * large body blocks the node, and numbers are kept as sent. Sets the status's total. A request
  * of at most `inline` objects gets each object back as JSON text, for the caller to store in
- * this transaction with its outcome; a larger one records each as a pending detail, and its
- * payload as a pending object, for the job that stores it. A body of the wrong shape records nothing.
+ * this transaction with its outcome; a larger one records each as a pending detail, payload and
+ * all, for the job that stores it. A body of the wrong shape records nothing.
  */
 export async function parseRequestObjects(db: Executor, statusId: string, body: Uint8Array, inline: number): Promise<ParsedBody> {
   const r = await sql<BodyShape & { seq: number | null; json: string | null }>`
@@ -49,15 +49,12 @@ export async function parseRequestObjects(db: Executor, statusId: string, body: 
     ),
     total AS (SELECT count(*)::int AS count FROM elems),
     recorded AS (
-      INSERT INTO status_details (status_id, seq, outcome, object_id, version)
+      INSERT INTO status_details (status_id, seq, outcome, object_id, version, payload)
       SELECT ${statusId}::uuid, e.seq, 'pending',
              CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(e.obj->>'id', 300) END,
-             CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(coalesce(e.obj->>'modified', e.obj->>'created'), 300) END
+             CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(coalesce(e.obj->>'modified', e.obj->>'created'), 300) END,
+             e.obj
       FROM elems e, total WHERE total.count > ${inline}
-    ),
-    parked AS (
-      INSERT INTO pending_objects (status_id, seq, payload)
-      SELECT ${statusId}::uuid, e.seq, e.obj FROM elems e, total WHERE total.count > ${inline}
     ),
     counted AS (UPDATE statuses SET total_count = total.count FROM total WHERE statuses.id = ${statusId})
     SELECT shape.type, shape.objects_type AS "objectsType", shape.bundle_type AS "bundleType", total.count, e.seq, e.obj::text AS json
@@ -86,11 +83,10 @@ export async function pendingObjects(
   count: number,
 ): Promise<{ seq: number; json: string }[]> {
   // A seq range, not `LIMIT`: right after a bulk insert the planner has no statistics and
-  // would scan (and render) every pending row of a large request for each chunk. An object
-  // is pending as long as its row is here (settleDetails deletes it).
+  // would scan (and render) every pending row of a large request for each chunk.
   const r = await sql<{ seq: number; json: string }>`
-    SELECT seq, payload::text AS json FROM pending_objects
-    WHERE status_id = ${statusId} AND seq >= ${from} AND seq < ${from + count}
+    SELECT seq, payload::text AS json FROM status_details
+    WHERE status_id = ${statusId} AND seq >= ${from} AND seq < ${from + count} AND outcome = 'pending'
     ORDER BY seq`.execute(db);
   return r.rows;
 }
@@ -101,10 +97,9 @@ export async function pendingObjects(
  */
 export async function pendingDefinitions(db: Executor, statusId: string): Promise<{ seq: number; json: string }[]> {
   const r = await sql<{ seq: number; json: string }>`
-    SELECT d.seq, p.payload::text AS json FROM status_details d
-    JOIN pending_objects p ON p.status_id = d.status_id AND p.seq = d.seq
-    WHERE d.status_id = ${statusId} AND d.outcome = 'pending' AND d.object_id LIKE 'marking-definition--%'
-    ORDER BY d.seq`.execute(db);
+    SELECT seq, payload::text AS json FROM status_details
+    WHERE status_id = ${statusId} AND outcome = 'pending' AND object_id LIKE 'marking-definition--%'
+    ORDER BY seq`.execute(db);
   return r.rows;
 }
 
@@ -112,12 +107,8 @@ export async function pendingDefinitions(db: Executor, statusId: string): Promis
 export async function settleDetails(db: Executor, statusId: string, details: DetailRow[]): Promise<void> {
   if (details.length === 0) return;
   const rows = JSON.stringify(details);
-  const seqs = details.map((d) => d.seq);
-  await sql`WITH stored AS (
-      DELETE FROM pending_objects WHERE status_id = ${statusId} AND seq = ANY(${seqs}::int[])
-    )
-    UPDATE status_details AS s
-    SET outcome = d.outcome, object_id = left(d.object_id, 300), version = left(d.version, 300), message = d.message
+  await sql`UPDATE status_details AS s
+    SET outcome = d.outcome, object_id = left(d.object_id, 300), version = left(d.version, 300), message = d.message, payload = NULL
     FROM jsonb_to_recordset(${rows}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)
     WHERE s.status_id = ${statusId} AND s.seq = d.seq`.execute(db);
 }
@@ -131,29 +122,13 @@ export async function findStatus(db: Db, id: string): Promise<StatusRow | undefi
     .executeTakeFirst();
 }
 
-/** A status's three lists as JSON text (their items comma-joined, in request order; null when empty), with their counts. */
-export type DetailsJson = {
-  success_count: number;
-  failure_count: number;
-  pending_count: number;
-  successes: string | null;
-  failures: string | null;
-  pendings: string | null;
-};
-
-/**
- * A status's details (TAXII 2.1 §4.3.1) as JSON text: each detail's item is made when it is
- * written (status_details.item), so a poll of a large request's status, which lists tens of
- * thousands of objects, joins texts instead of making and writing out an object for each.
- */
-export async function detailsJson(db: Db, statusId: string): Promise<DetailsJson> {
-  const list = (outcome: Outcome) => sql<string | null>`string_agg(item, ',' ORDER BY seq) FILTER (WHERE outcome = ${outcome})`;
-  const count = (outcome: Outcome) => sql<number>`(count(*) FILTER (WHERE outcome = ${outcome}))::int`;
-  const r = await sql<DetailsJson>`
-    SELECT ${count('success')} AS success_count, ${count('failure')} AS failure_count, ${count('pending')} AS pending_count,
-           ${list('success')} AS successes, ${list('failure')} AS failures, ${list('pending')} AS pendings
-    FROM status_details WHERE status_id = ${statusId}`.execute(db);
-  return r.rows[0]!;
+export async function listDetails(db: Db, statusId: string): Promise<DetailRow[]> {
+  return db
+    .selectFrom('status_details')
+    .select(['seq', 'outcome', 'object_id', 'version', 'message'])
+    .where('status_id', '=', statusId)
+    .orderBy('seq')
+    .execute();
 }
 
 export async function deleteExpiredStatuses(db: Db): Promise<number> {

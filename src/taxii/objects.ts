@@ -3,12 +3,12 @@ import type { Deps } from '../deps.ts';
 import { requireApiRoot } from '../services/access.ts';
 import { addObjects, requireWriter } from '../services/ingest.ts';
 import { deleteObject, getManifest, getObject, getObjectsPage, getVersions } from '../services/read-objects.ts';
-import { getStatusText } from '../services/status.ts';
+import { getStatus } from '../services/status.ts';
 import { bodyKind } from './media.ts';
 import { readJsonBody } from './body.ts';
 import { pathUuid } from './collections.ts';
 import { DELETE_PARAMS, OBJECTS_PARAMS, OBJECT_PARAMS, VERSIONS_PARAMS, parsePageQuery } from './query.ts';
-import { objectsPageResponse, pageResponse, taxiiText } from './respond.ts';
+import { objectsPageResponse, pageResponse, taxiiJson, taxiiText } from './respond.ts';
 import type { TaxiiEnv } from './env.ts';
 
 /** TAXII 2.1 §4.3 and §5.3–5.8: status, manifest, objects, object, versions. */
@@ -30,7 +30,7 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
 
   app.get('/:root/status/:id', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
-    return taxiiText(c, (await getStatusText(deps, c.get('principal'), root.name, pathUuid(c.req.param('id'), 'status'))).text);
+    return taxiiJson(c, await getStatus(deps, c.get('principal'), root.name, pathUuid(c.req.param('id'), 'status')));
   });
 
   app.get('/:root/collections/:id/manifest', async (c) => {
@@ -61,7 +61,7 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     await requireWriter(deps, c.get('principal'), root.name, collectionId);
     const { body, objectsAtMost } = await readJsonBody(c.req.raw, root.max_content_length, deps.config.jsonLimits);
     const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind, objectsAtMost });
-    return taxiiText(c, status.text, 202);
+    return taxiiJson(c, status, 202);
   });
 
   app.get('/:root/collections/:id/objects/:objectId', async (c) => {
