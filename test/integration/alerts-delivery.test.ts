@@ -246,8 +246,10 @@ describe('outbound safety', () => {
         5000,
         'the trickled delivery to end',
       );
-      // The status counted; the endless answer was cut off.
-      expect(row).toMatchObject({ attempts: 1, last_status: 200 });
+      // The status counted; the endless answer was cut off. (On a loaded machine an attempt's 200
+      // may come after the 300 ms deadline: then it is tried again, each attempt one request.)
+      expect(row).toMatchObject({ last_status: 200 });
+      expect(row.attempts).toBe(slow.requests.length);
       // The sender is free for the next alerts.
       await postMany(d, 1);
       await fast.waitForKeys(1, 5000);
