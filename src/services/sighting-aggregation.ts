@@ -5,96 +5,112 @@ import { TLP2_MARKING_OF_LEVEL } from '../policy/tlp-ids.ts';
 import { aggregateId, aggregateSighting, sectorIdentity } from '../stix/sighting-aggregate.ts';
 import type { Bucket } from '../stix/sighting-aggregate.ts';
 import {
-  bucketFigures,
-  claimFamily,
+  claimFamilies,
   dueFamilies,
   holdingCollections,
   markPublished,
   pendingReports,
-  recordAggregate,
-  settleFamily,
-} from '../store/sightings.ts';
-import type { Family } from '../store/sightings.ts';
+  recordAggregates,
+  settleFamilies,
+} from '../store/sighting-work.ts';
+import type { AggregateKey, Family, FamilyReport } from '../store/sighting-work.ts';
 import { asWriter } from '../store/write-horizon.ts';
 import { storeOwnObjects } from './ingest.ts';
 import { passLoop } from './pass-loop.ts';
 
 // The aggregation job (docs/sightings.md, "When"): a family (an indicator's reports of one UTC day)
-// is due after a report or at the end of an hour whose reports wait. Each is taken in a
-// transaction that holds its work row (FOR UPDATE SKIP LOCKED): replicas share families, never
-// run one twice at once, and a replica that dies mid-way leaves the row to the next.
+// is due after a report or at the end of an hour whose reports wait. Families are taken a batch at
+// a time, in a transaction that holds their work rows (FOR UPDATE SKIP LOCKED): replicas share
+// families, never run one twice at once, and a replica that dies mid-way leaves the rows to the next.
 
-/** Families a pass peeks at a time. */
+/** Families a transaction takes at most: one commit, and a statement a step, for all of them. */
 const BATCH = 50;
 
+const familyKey = (f: Family) => `${f.indicator_id} ${f.day_start}`;
+
 /**
- * Publishes what the privacy rule lets out of one family: new versions of its hours and its day,
- * as STIX sightings stored in every collection holding the indicator. False when another replica
- * holds it or it was no longer due.
+ * Publishes what the privacy rule lets out of each family of the batch still due here: new
+ * versions of its hours and its day, as STIX sightings stored in every collection holding the
+ * indicator. Returns how many families it took (none: another replica holds them, or they were
+ * no longer due).
  */
-async function aggregateFamily(deps: Deps, f: Family, where: { country: string; sector: string }): Promise<boolean> {
+async function aggregateBatch(deps: Deps, due: readonly Family[], where: { country: string; sector: string }): Promise<number> {
   const db = deps.database.db;
-  const holding = await holdingCollections(db, f.indicator_id);
-  // An indicator no collection holds now: its reports wait, and a later report makes the family due again.
-  if (holding.length === 0)
-    return db.transaction().execute(async (tx) => {
-      if (!(await claimFamily(tx, f))) return false;
-      await settleFamily(tx, f, null);
-      return true;
-    });
-  // The indicator's strictest level wherever it is held, so every copy of a version is the same object.
-  const marking = TLP2_MARKING_OF_LEVEL[Math.max(...holding.map((h) => h.level))]!;
+  const holding = new Map<string, { collection_id: string; level: number }[]>();
+  for (const h of await holdingCollections(db, [...new Set(due.map((f) => f.indicator_id))]))
+    holding.set(h.indicator_id, [...(holding.get(h.indicator_id) ?? []), h]);
+  const ids = [...new Set([...holding.values()].flat().map((h) => h.collection_id))].sort();
   const identity = sectorIdentity(where, TLP2_MARKING_OF_LEVEL[0]!);
-  const ids = holding.map((h) => h.collection_id);
-  const published = await asWriter(db, ids, deps.config.workLeaseSeconds, async (tx) => {
-    if (!(await claimFamily(tx, f))) return undefined;
-    const plan = planPublication(await pendingReports(tx, f), deps.config.sightings.minOrganisations);
-    await markPublished(tx, plan.intoHours, 'hour');
-    await markPublished(tx, plan.intoDay, 'day');
-    const buckets: Bucket[] = plan.hours.map((start) => ({ size: 'hour', start }));
-    if (plan.intoHours.length + plan.intoDay.length > 0) buckets.push({ size: 'day', start: f.day_start });
-    const objects: Record<string, unknown>[] = [];
-    for (const bucket of buckets) {
-      const key = { indicator_id: f.indicator_id, bucket_size: bucket.size, bucket_start: bucket.start };
-      const id = aggregateId(deps.keyring.nodeId, f.indicator_id, bucket);
-      const row = await recordAggregate(tx, key, id, await bucketFigures(tx, f.indicator_id, bucket.size, bucket.start));
-      objects.push(
-        aggregateSighting({
-          id,
-          indicatorId: f.indicator_id,
-          identityId: identity.id as string,
-          bucket,
-          created: row.created,
-          modified: row.modified,
-          count: row.count,
-          organisations: row.organisations,
-          firstSeen: row.first_seen,
-          lastSeen: row.last_seen,
-          marking,
-        }),
+  const done = await asWriter(db, ids, deps.config.workLeaseSeconds, async (tx) => {
+    const claimed = await claimFamilies(tx, due);
+    // An indicator no collection holds now: its reports wait, and a later report makes the family due again.
+    const held = claimed.filter((f) => holding.has(f.indicator_id));
+    const waiting = new Map<string, FamilyReport[]>();
+    for (const r of await pendingReports(tx, held)) waiting.set(familyKey(r), [...(waiting.get(familyKey(r)) ?? []), r]);
+    const marks: { seq: string; into: 'hour' | 'day' }[] = [];
+    const keys: (AggregateKey & { bucket: Bucket })[] = [];
+    const settled = claimed.filter((f) => !holding.has(f.indicator_id)).map((f) => ({ ...f, due: null as string | null }));
+    for (const f of held) {
+      const plan = planPublication(waiting.get(familyKey(f)) ?? [], deps.config.sightings.minOrganisations);
+      marks.push(
+        ...plan.intoHours.map((seq) => ({ seq, into: 'hour' as const })),
+        ...plan.intoDay.map((seq) => ({ seq, into: 'day' as const })),
       );
+      const buckets: Bucket[] = plan.hours.map((start) => ({ size: 'hour', start }));
+      if (plan.intoHours.length + plan.intoDay.length > 0) buckets.push({ size: 'day', start: f.day_start });
+      for (const bucket of buckets)
+        keys.push({
+          ...f,
+          bucket,
+          bucket_size: bucket.size,
+          bucket_start: bucket.start,
+          stix_id: aggregateId(deps.keyring.nodeId, f.indicator_id, bucket),
+        });
+      settled.push({ ...f, due: plan.again });
     }
-    if (objects.length > 0) {
-      const signer = originSigner(deps.keyring);
-      for (const collectionId of ids) {
-        const failed = (await storeOwnObjects(tx, signer, collectionId, [identity, ...objects])).filter((d) => d.outcome === 'failure');
-        // Objects this node builds itself always validate: a failure is a bug, and nothing of the run may commit.
-        if (failed.length > 0) throw new Error(`sighting aggregates refused: ${failed.map((d) => d.message).join('; ')}`);
-      }
+    await markPublished(tx, marks);
+    const rows = new Map((await recordAggregates(tx, keys)).map((r) => [r.stix_id, r]));
+    // Per collection, the aggregates of the indicators it holds, each at its indicator's strictest
+    // level wherever it is held, so every copy of a version is the same object.
+    const objects = new Map<string, Record<string, unknown>[]>();
+    for (const k of keys) {
+      const holders = holding.get(k.indicator_id)!;
+      const row = rows.get(k.stix_id)!;
+      const object = aggregateSighting({
+        id: k.stix_id,
+        indicatorId: k.indicator_id,
+        identityId: identity.id as string,
+        bucket: k.bucket,
+        created: row.created,
+        modified: row.modified,
+        count: row.count,
+        organisations: row.organisations,
+        firstSeen: row.first_seen,
+        lastSeen: row.last_seen,
+        marking: TLP2_MARKING_OF_LEVEL[Math.max(...holders.map((h) => h.level))]!,
+      });
+      for (const h of holders) objects.set(h.collection_id, [...(objects.get(h.collection_id) ?? []), object]);
     }
-    await settleFamily(tx, f, plan.again);
-    return objects.length;
+    const signer = originSigner(deps.keyring);
+    for (const collectionId of ids) {
+      const own = objects.get(collectionId);
+      if (!own) continue;
+      const failed = (await storeOwnObjects(tx, signer, collectionId, [identity, ...own])).filter((d) => d.outcome === 'failure');
+      // Objects this node builds itself always validate: a failure is a bug, and nothing of the run may commit.
+      if (failed.length > 0) throw new Error(`sighting aggregates refused: ${failed.map((d) => d.message).join('; ')}`);
+    }
+    await settleFamilies(tx, settled);
+    return { claimed: claimed.length, published: keys.length };
   });
-  if (published) deps.alerts.kick();
-  return published !== undefined;
+  if (done.published > 0) deps.alerts.kick();
+  return done.claimed;
 }
 
 /** One pass: every due family, batch by batch; stops when none is due or every due one is held elsewhere. */
 async function pass(deps: Deps, where: { country: string; sector: string }): Promise<void> {
   for (;;) {
     const due = await dueFamilies(deps.database.db, BATCH);
-    let taken = 0;
-    for (const f of due) if (await aggregateFamily(deps, f, where)) taken++;
+    const taken = due.length > 0 ? await aggregateBatch(deps, due, where) : 0;
     if (due.length < BATCH || taken === 0) return;
   }
 }

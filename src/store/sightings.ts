@@ -1,8 +1,6 @@
 import { sql } from 'kysely';
 import type { RawBuilder, Transaction } from 'kysely';
 import type { Level } from '../policy/levels.ts';
-import { DENY } from '../policy/levels.ts';
-import type { WaitingReport } from '../policy/sighting-privacy.ts';
 import type { Db } from './database.ts';
 import type { Schema } from './schema.ts';
 import { taxiiTimeOf, versionTimeOf } from './timestamps.ts';
@@ -110,104 +108,6 @@ export async function listReports(db: Db, orgKey: string | null, limit: number):
   const r = await sql<ReportRow>`SELECT ${reportColumns} FROM sighting_reports r
     ${orgKey === null ? sql`` : sql`WHERE r.org_key = ${orgKey}`}
     ORDER BY r.seq DESC LIMIT ${limit}`.execute(db);
-  return r.rows;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The aggregation job's side.
-
-export type Family = { indicator_id: string; day_start: string };
-
-/** Families whose time has come, oldest first: a peek, taken for real by claimFamily. */
-export async function dueFamilies(db: Db, limit: number): Promise<Family[]> {
-  const r = await sql<Family>`SELECT indicator_id, ${taxiiTimeOf(sql`day_start`)} AS day_start FROM sighting_work
-    WHERE due <= clock_timestamp() ORDER BY due LIMIT ${limit}`.execute(db);
-  return r.rows;
-}
-
-/** Locks a due family's row for this transaction; false when another replica holds it, or it is gone or not due. */
-export async function claimFamily(tx: Transaction<Schema>, f: Family): Promise<boolean> {
-  const r = await sql`SELECT 1 FROM sighting_work WHERE indicator_id = ${f.indicator_id} AND day_start = ${f.day_start}::timestamptz
-    AND due <= clock_timestamp() FOR UPDATE SKIP LOCKED`.execute(tx);
-  return r.rows.length > 0;
-}
-
-/** Done with a family: gone, or due again at `due` (the end of an hour whose reports wait). */
-export async function settleFamily(tx: Transaction<Schema>, f: Family, due: string | null): Promise<void> {
-  const where = sql`indicator_id = ${f.indicator_id} AND day_start = ${f.day_start}::timestamptz`;
-  if (due === null) await sql`DELETE FROM sighting_work WHERE ${where}`.execute(tx);
-  else await sql`UPDATE sighting_work SET due = ${due}::timestamptz WHERE ${where}`.execute(tx);
-}
-
-/** The family's reports not yet published, locked. */
-export async function pendingReports(tx: Transaction<Schema>, f: Family): Promise<WaitingReport[]> {
-  const r = await sql<WaitingReport>`SELECT seq::text AS seq, org_key, shareable, ${taxiiTimeOf(sql`hour_start`)} AS hour_start,
-      hour_start + interval '1 hour' <= clock_timestamp() AS hour_closed
-    FROM sighting_reports WHERE indicator_id = ${f.indicator_id} AND day_start = ${f.day_start}::timestamptz AND published IS NULL
-    ORDER BY seq FOR UPDATE`.execute(tx);
-  return r.rows;
-}
-
-export async function markPublished(tx: Transaction<Schema>, seqs: string[], into: 'hour' | 'day'): Promise<void> {
-  if (seqs.length === 0) return;
-  await sql`UPDATE sighting_reports SET published = ${into} WHERE seq IN (${sql.join(seqs.map((s) => sql`${s}::bigint`))})`.execute(tx);
-}
-
-export type BucketSize = 'hour' | 'day';
-
-/** What an aggregate says: the published reports of one bucket. */
-export type Figures = { count: number; organisations: number; first_seen: string; last_seen: string };
-
-/** The figures of everything published in a bucket: an hour's 'hour' reports, a day's reports of either kind. */
-export async function bucketFigures(tx: Transaction<Schema>, indicatorId: string, size: BucketSize, start: string): Promise<Figures> {
-  const where =
-    size === 'hour'
-      ? sql`hour_start = ${start}::timestamptz AND published = 'hour'`
-      : sql`day_start = ${start}::timestamptz AND published IS NOT NULL`;
-  const r = await sql<Figures>`SELECT coalesce(sum(count), 0)::bigint::text AS count, count(DISTINCT org_key)::int AS organisations,
-      ${taxiiTimeOf(sql`min(first_seen)`)} AS first_seen, ${taxiiTimeOf(sql`max(last_seen)`)} AS last_seen
-    FROM sighting_reports WHERE indicator_id = ${indicatorId} AND ${where}`.execute(tx);
-  const row = r.rows[0]!;
-  return { ...row, count: Number(row.count) };
-}
-
-/** An aggregate's identity and dates as published so far. */
-export type AggregateKey = { indicator_id: string; bucket_size: BucketSize; bucket_start: string };
-export type AggregateRow = AggregateKey & Figures & { stix_id: string; created: string; modified: string };
-
-/**
- * Records a new version of an aggregate: `modified` is the clock, or a millisecond after the last
- * version when the clock has not passed it (a version must be later than the one before).
- */
-export async function recordAggregate(tx: Transaction<Schema>, key: AggregateKey, stixId: string, figures: Figures): Promise<AggregateRow> {
-  const stamp = sql`date_trunc('milliseconds', clock_timestamp())`;
-  const r = await sql<AggregateRow>`
-    INSERT INTO sighting_aggregates AS a (indicator_id, bucket_size, bucket_start, stix_id, created, modified, count, organisations, first_seen, last_seen)
-    VALUES (${key.indicator_id}, ${key.bucket_size}, ${key.bucket_start}::timestamptz, ${stixId}, ${stamp}, ${stamp}, ${figures.count},
-      ${figures.organisations}, ${figures.first_seen}::timestamptz, ${figures.last_seen}::timestamptz)
-    ON CONFLICT (indicator_id, bucket_size, bucket_start) DO UPDATE SET
-      modified = greatest(${stamp}, a.modified + interval '1 millisecond'),
-      count = EXCLUDED.count, organisations = EXCLUDED.organisations, first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen
-    RETURNING a.indicator_id, a.bucket_size, ${taxiiTimeOf(sql`a.bucket_start`)} AS bucket_start, a.stix_id,
-      to_char(a.created AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created,
-      to_char(a.modified AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS modified,
-      a.count::text AS count, a.organisations, ${taxiiTimeOf(sql`a.first_seen`)} AS first_seen, ${taxiiTimeOf(sql`a.last_seen`)} AS last_seen`.execute(
-    tx,
-  );
-  const row = r.rows[0]!;
-  return { ...row, count: Number(row.count) };
-}
-
-/**
- * The collections holding the indicator, each with the strictest level of its versions there
- * (id_levels); those where it is withheld from everyone (DENY) are left out.
- */
-export async function holdingCollections(db: Db, indicatorId: string): Promise<{ collection_id: string; level: number }[]> {
-  const r = await sql<{ collection_id: string; level: number }>`SELECT l.collection_id::text AS collection_id, l.tlp_level AS level
-    FROM id_levels l WHERE l.id = ${indicatorId} AND l.tlp_level < ${sql.lit(DENY)}
-      AND EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = l.collection_id AND o.id = l.id AND o.type = 'indicator'
-        AND o.latest AND coalesce(o.object->>'revoked', 'false') <> 'true')
-    ORDER BY l.collection_id`.execute(db);
   return r.rows;
 }
 

@@ -1,0 +1,133 @@
+import { sql } from 'kysely';
+import type { Transaction } from 'kysely';
+import { DENY } from '../policy/levels.ts';
+import type { WaitingReport } from '../policy/sighting-privacy.ts';
+import type { Db } from './database.ts';
+import type { Schema } from './schema.ts';
+import { taxiiTimeOf } from './timestamps.ts';
+
+// The aggregation job's side of sightings (docs/sightings.md, "When"; migration 0015). The job
+// takes families (an indicator's UTC day) several at a time, in one transaction: each function
+// here is one statement for the whole batch, its rows passed as JSON.
+
+export type Family = { indicator_id: string; day_start: string };
+
+const families = (fs: readonly Family[]) =>
+  sql`SELECT f.indicator_id, f.day_start FROM jsonb_to_recordset(${JSON.stringify(fs)}::jsonb) AS f(indicator_id text, day_start timestamptz)`;
+
+/** Families whose time has come, oldest first: a peek, taken for real by claimFamilies. */
+export async function dueFamilies(db: Db, limit: number): Promise<Family[]> {
+  const r = await sql<Family>`SELECT indicator_id, ${taxiiTimeOf(sql`day_start`)} AS day_start FROM sighting_work
+    WHERE due <= clock_timestamp() ORDER BY due LIMIT ${limit}`.execute(db);
+  return r.rows;
+}
+
+/**
+ * Locks the rows of those families still due for this transaction, and returns them (as given);
+ * those another replica holds, or gone or no longer due, are left out.
+ */
+export async function claimFamilies(tx: Transaction<Schema>, fs: readonly Family[]): Promise<Family[]> {
+  if (fs.length === 0) return [];
+  const r = await sql<Family>`SELECT w.indicator_id, ${taxiiTimeOf(sql`w.day_start`)} AS day_start FROM sighting_work w
+    WHERE (w.indicator_id, w.day_start) IN (${families(fs)}) AND w.due <= clock_timestamp()
+    ORDER BY w.indicator_id, w.day_start FOR UPDATE OF w SKIP LOCKED`.execute(tx);
+  return r.rows;
+}
+
+/** Done with families: each gone (`due` null), or due again at `due` (the end of an hour whose reports wait). */
+export async function settleFamilies(tx: Transaction<Schema>, settled: readonly (Family & { due: string | null })[]): Promise<void> {
+  if (settled.length === 0) return;
+  await sql`WITH s AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(settled)}::jsonb) AS s(indicator_id text, day_start timestamptz, due timestamptz)
+    ), gone AS (
+      DELETE FROM sighting_work w USING s WHERE s.due IS NULL AND w.indicator_id = s.indicator_id AND w.day_start = s.day_start
+    )
+    UPDATE sighting_work w SET due = s.due FROM s
+    WHERE s.due IS NOT NULL AND w.indicator_id = s.indicator_id AND w.day_start = s.day_start`.execute(tx);
+}
+
+/** A waiting report with its family. */
+export type FamilyReport = WaitingReport & Family;
+
+/** The families' reports not yet published, locked. */
+export async function pendingReports(tx: Transaction<Schema>, fs: readonly Family[]): Promise<FamilyReport[]> {
+  if (fs.length === 0) return [];
+  const r = await sql<FamilyReport>`SELECT r.indicator_id, ${taxiiTimeOf(sql`r.day_start`)} AS day_start, r.seq::text AS seq, r.org_key,
+      r.shareable, ${taxiiTimeOf(sql`r.hour_start`)} AS hour_start, r.hour_start + interval '1 hour' <= clock_timestamp() AS hour_closed
+    FROM sighting_reports r WHERE (r.indicator_id, r.day_start) IN (${families(fs)}) AND r.published IS NULL
+    ORDER BY r.seq FOR UPDATE OF r`.execute(tx);
+  return r.rows;
+}
+
+export type BucketSize = 'hour' | 'day';
+
+/** Reports published: into their hour's aggregate (and so their day's), or into their day's only. */
+export async function markPublished(tx: Transaction<Schema>, marks: readonly { seq: string; into: BucketSize }[]): Promise<void> {
+  if (marks.length === 0) return;
+  await sql`UPDATE sighting_reports r SET published = m.into
+    FROM jsonb_to_recordset(${JSON.stringify(marks)}::jsonb) AS m(seq bigint, "into" text) WHERE r.seq = m.seq`.execute(tx);
+}
+
+/** An aggregate to publish a new version of: its family, bucket, and STIX id. */
+export type AggregateKey = { indicator_id: string; day_start: string; bucket_size: BucketSize; bucket_start: string; stix_id: string };
+
+/** What an aggregate says, as published: the figures of everything published in its bucket, and its dates. */
+export type AggregateRow = {
+  stix_id: string;
+  created: string;
+  modified: string;
+  count: number;
+  organisations: number;
+  first_seen: string;
+  last_seen: string;
+};
+
+/**
+ * Records a new version of each aggregate, with the figures of everything published in its bucket
+ * (an hour's 'hour' reports, a day's reports of either kind): `modified` is the clock, or a
+ * millisecond after the last version when the clock has not passed it (a version must be later
+ * than the one before).
+ */
+export async function recordAggregates(tx: Transaction<Schema>, keys: readonly AggregateKey[]): Promise<AggregateRow[]> {
+  if (keys.length === 0) return [];
+  const stamp = sql`date_trunc('milliseconds', clock_timestamp())`;
+  const ms = (t: string) => sql`to_char(${sql.raw(t)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  const r = await sql<AggregateRow>`
+    WITH b AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb)
+        AS b(indicator_id text, day_start timestamptz, bucket_size text, bucket_start timestamptz, stix_id text)
+    )
+    INSERT INTO sighting_aggregates AS a (indicator_id, bucket_size, bucket_start, stix_id, created, modified, count, organisations, first_seen, last_seen)
+    SELECT b.indicator_id, b.bucket_size, b.bucket_start, b.stix_id, ${stamp}, ${stamp}, f.count, f.organisations, f.first_seen, f.last_seen
+    FROM b CROSS JOIN LATERAL (
+      SELECT coalesce(sum(r.count), 0) AS count, count(DISTINCT r.org_key)::int AS organisations,
+        min(r.first_seen) AS first_seen, max(r.last_seen) AS last_seen
+      FROM sighting_reports r WHERE r.indicator_id = b.indicator_id AND r.day_start = b.day_start
+        AND CASE WHEN b.bucket_size = 'hour' THEN r.hour_start = b.bucket_start AND r.published = 'hour' ELSE r.published IS NOT NULL END
+    ) f
+    ON CONFLICT (indicator_id, bucket_size, bucket_start) DO UPDATE SET
+      modified = greatest(${stamp}, a.modified + interval '1 millisecond'),
+      count = EXCLUDED.count, organisations = EXCLUDED.organisations, first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen
+    RETURNING a.stix_id, ${ms('a.created')} AS created, ${ms('a.modified')} AS modified, a.count::text AS count, a.organisations,
+      ${taxiiTimeOf(sql`a.first_seen`)} AS first_seen, ${taxiiTimeOf(sql`a.last_seen`)} AS last_seen`.execute(tx);
+  return r.rows.map((row) => ({ ...row, count: Number(row.count) }));
+}
+
+/**
+ * The collections holding each indicator, each with the strictest level of its versions there
+ * (id_levels); those where it is withheld from everyone (DENY), or its latest version is revoked,
+ * are left out.
+ */
+export async function holdingCollections(
+  db: Db,
+  indicatorIds: readonly string[],
+): Promise<{ indicator_id: string; collection_id: string; level: number }[]> {
+  if (indicatorIds.length === 0) return [];
+  const r = await sql<{ indicator_id: string; collection_id: string; level: number }>`SELECT l.id AS indicator_id,
+      l.collection_id::text AS collection_id, l.tlp_level AS level
+    FROM id_levels l WHERE l.id IN (${sql.join(indicatorIds)}) AND l.tlp_level < ${sql.lit(DENY)}
+      AND EXISTS (SELECT 1 FROM objects o WHERE o.collection_id = l.collection_id AND o.id = l.id AND o.type = 'indicator'
+        AND o.latest AND coalesce(o.object->>'revoked', 'false') <> 'true')
+    ORDER BY l.id, l.collection_id`.execute(db);
+  return r.rows;
+}
