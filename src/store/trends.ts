@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
 import type { Level } from '../policy/levels.ts';
+import { PREPARED } from './database.ts';
 import type { Db } from './database.ts';
 import { taxiiTimeOf } from './timestamps.ts';
 import { levelVisible, referencesVisible } from './visibility.ts';
@@ -9,7 +10,8 @@ import { horizon } from './write-horizon.ts';
 
 // Trends (docs/sightings.md, "Trends"): the aggregates a reader may count, read from
 // sighting_figures under the conditions of a TAXII read of latest versions of the version each row
-// points at (store/objects-query.ts, store/visibility.ts), in every collection the reader may read;
+// points at (store/objects-query.ts, store/visibility.ts), checked on the row's copy of that
+// version's columns (migration 0018), in every collection the reader may read;
 // the same aggregate (one STIX id) held in several collections, or in several versions, counts once,
 // at its latest version (docs/sightings.md, "Federation").
 
@@ -45,9 +47,10 @@ export type TrendRow = {
 
 export type SeriesRow = { start: string; sightings: number; nodes: number };
 
-function audienceOf(r: TrendsReader): QueryAudience {
+/** `redOf`: the row (of `readable` or carrying its `red`) whose RED naming counts. */
+function audienceOf(r: TrendsReader, redOf = 'c'): QueryAudience {
   if (r.maxLevel === 'any') return { kind: 'admin' };
-  const red = r.red === 'named' ? sql<boolean>`c.red` : r.red === 'always';
+  const red = r.red === 'named' ? sql<boolean>`${sql.ref(`${redOf}.red`)}` : r.red === 'always';
   return { kind: 'client', maxLevel: r.maxLevel, red };
 }
 
@@ -86,18 +89,34 @@ const indicatorHeld = (collectionId: RawBuilder<unknown>, indicatorId: RawBuilde
     AND i.type = 'indicator' AND coalesce(i.object->>'revoked', 'false') <> 'true')`;
 
 /**
- * The aggregates counted in [from, to): per aggregate id, its latest version among those the
- * reader may read, wherever it is held. `indicator` narrows them to one indicator's.
+ * The aggregates counted in [from, to), as the CTE `counted`: per aggregate id, its latest version
+ * among those the reader may read, wherever it is held. `indicator` narrows them to one
+ * indicator's. Read from the window's latest figures alone, with their copy of their version's
+ * read conditions (migration 0018), grouped by what the conditions that look up other objects
+ * depend on (the indicator held, references visible), so that each group is checked once.
  */
 function counted(r: TrendsReader, size: BucketSize, from: string, to: string, indicator?: string): RawBuilder<unknown> {
-  return sql`SELECT DISTINCT ON (f.id) f.id, f.indicator_id, f.bucket_start, f.count, f.organisations, f.origin_node
-    FROM readable c
-    JOIN sighting_figures f ON f.collection_id = c.id
-    JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id AND o.spec_version = f.spec_version AND o.version_key = f.version_key
-    WHERE f.bucket_size = ${size} AND f.bucket_start >= ${from}::timestamptz AND f.bucket_start < ${to}::timestamptz
-      ${indicator === undefined ? sql`` : sql`AND f.indicator_id = ${indicator}`}
-      AND ${visible(r)} AND ${indicatorHeld(sql.ref('f.collection_id'), sql.ref('f.indicator_id'))}
-    ORDER BY f.id, f.version_key DESC`;
+  const audience = audienceOf(r);
+  return sql`grouped AS MATERIALIZED (
+      SELECT f.collection_id, f.indicator_id, f.ref_kind, f.ref_ids, c.relax_container_refs, c.red,
+        array_agg(f.id) AS ids, array_agg(f.version_key) AS version_keys, array_agg(f.bucket_start) AS bucket_starts,
+        array_agg(f.count) AS counts, array_agg(f.organisations) AS organisations, array_agg(f.origin_node) AS origin_nodes
+      FROM readable c
+      JOIN sighting_figures f ON f.collection_id = c.id
+      WHERE f.latest AND f.bucket_size = ${size} AND f.bucket_start >= ${from}::timestamptz AND f.bucket_start < ${to}::timestamptz
+        ${indicator === undefined ? sql`` : sql`AND f.indicator_id = ${indicator}`}
+        AND f.date_added < c.horizon AND ${levelVisible('f', audience)}
+      GROUP BY f.collection_id, f.indicator_id, f.ref_kind, f.ref_ids, c.relax_container_refs, c.red
+    ),
+    counted AS MATERIALIZED (
+      SELECT DISTINCT ON (v.id) v.id, g.indicator_id, v.bucket_start, v.count, v.organisations, v.origin_node
+      FROM grouped g
+      CROSS JOIN LATERAL unnest(g.ids, g.version_keys, g.bucket_starts, g.counts, g.organisations, g.origin_nodes)
+        AS v(id, version_key, bucket_start, count, organisations, origin_node)
+      WHERE ${indicatorHeld(sql.ref('g.collection_id'), sql.ref('g.indicator_id'))}
+        AND ${referencesVisible('g', audienceOf(r, 'g'), sql<boolean>`g.relax_container_refs`)}
+      ORDER BY v.id, v.version_key DESC
+    )`;
 }
 
 /** The latest version of an object the reader may read (its name and labels), alias `d`, for ids in `ids.id`. */
@@ -138,14 +157,17 @@ export async function rankTrends(db: Db, r: TrendsReader, q: TrendQuery): Promis
           ) l JOIN counted k ON k.indicator_id = l.indicator_id
           GROUP BY l.target_id`;
   const growth = growthOf('t');
-  const res = await sql<Omit<TrendRow, 'sightings' | 'previous'> & { sightings: string; previous: string }>`
+  const order = sql`${q.rising ? sql`${growth} DESC, t.sightings DESC` : sql`t.sightings DESC, ${growth} DESC`}, t.id`;
+  // Without a label to filter by, only the ranked rows are described.
+  const ranked = sql`SELECT t.* FROM (${totals}) t WHERE ${q.rising ? risingOf('t') : sql`t.sightings > 0`}
+    ${q.label === undefined ? sql`ORDER BY ${order} LIMIT ${q.limit}` : sql``}`;
+  const res = await sql<Omit<TrendRow, 'sightings' | 'previous'> & { sightings: string; previous: string }>`${sql.raw(PREPARED)}
     WITH readable AS MATERIALIZED (${readable(r)}),
-    counted AS MATERIALIZED (${counted(r, w.size, w.previous, w.end)})
+    ${counted(r, w.size, w.previous, w.end)}
     SELECT t.id, d.name, d.labels, t.sightings::text AS sightings, t.previous::text AS previous, ${growth} AS growth, t.nodes, t.indicators
-    FROM (${totals}) t ${described(r, 't')}
-    WHERE ${q.rising ? risingOf('t') : sql`t.sightings > 0`}
-      ${q.label === undefined ? sql`` : sql`AND coalesce(d.labels, '[]'::jsonb) ? ${q.label}`}
-    ORDER BY ${q.rising ? sql`${growth} DESC, t.sightings DESC` : sql`t.sightings DESC, ${growth} DESC`}, t.id
+    FROM (${ranked}) t ${described(r, 't')}
+    ${q.label === undefined ? sql`` : sql`WHERE coalesce(d.labels, '[]'::jsonb) ? ${q.label}`}
+    ORDER BY ${order}
     LIMIT ${q.limit}`.execute(db);
   return res.rows.map((row) => ({ ...row, sightings: Number(row.sightings), previous: Number(row.previous) }));
 }
@@ -162,9 +184,9 @@ export async function indicatorSeries(
   from: string,
   to: string,
 ): Promise<{ name: string | null; buckets: SeriesRow[] } | undefined> {
-  const res = await sql<{ name: string | null; start: string | null; sightings: string | null; nodes: number | null }>`
+  const res = await sql<{ name: string | null; start: string | null; sightings: string | null; nodes: number | null }>`${sql.raw(PREPARED)}
     WITH readable AS MATERIALIZED (${readable(r)}),
-    counted AS MATERIALIZED (${counted(r, size, from, to, indicatorId)}),
+    ${counted(r, size, from, to, indicatorId)},
     series AS (
       SELECT k.bucket_start, sum(k.count)::bigint AS sightings, count(DISTINCT k.origin_node)::int AS nodes FROM counted k GROUP BY 1
     )
@@ -211,7 +233,7 @@ export async function indicatorWindow(
   const cur = sql`k.bucket_start >= ${w.current}::timestamptz`;
   const res = await sql<IndicatorWindow & { sightings: string; previous: string; organisations: string; triggered: boolean }>`
     WITH readable AS MATERIALIZED (${readable(r, false)}),
-    counted AS MATERIALIZED (${counted(r, w.size, w.previous, w.end, indicatorId)}),
+    ${counted(r, w.size, w.previous, w.end, indicatorId)},
     t AS (
       SELECT coalesce(sum(k.count) FILTER (WHERE ${cur}), 0)::bigint AS sightings,
         coalesce(sum(k.count) FILTER (WHERE NOT ${cur}), 0)::bigint AS previous,
@@ -223,10 +245,9 @@ export async function indicatorWindow(
       t.organisations::text AS organisations, t.nodes,
       EXISTS (SELECT 1 FROM readable c
         JOIN sighting_figures f ON f.collection_id = c.id
-        JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id AND o.spec_version = f.spec_version AND o.version_key = f.version_key
         WHERE c.id = ${trigger.collectionId}::uuid AND f.indicator_id = ${indicatorId} AND f.bucket_size = ${w.size}
           AND f.bucket_start = ${w.current}::timestamptz
-          AND o.date_added BETWEEN ${trigger.first}::timestamptz AND ${trigger.last}::timestamptz AND ${visible(r)}) AS triggered
+          AND f.date_added BETWEEN ${trigger.first}::timestamptz AND ${trigger.last}::timestamptz AND ${visible(r, 'f')}) AS triggered
     FROM t`.execute(db);
   const row = res.rows[0];
   if (!row) return undefined;
