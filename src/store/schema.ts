@@ -272,6 +272,12 @@ export type SightingFiguresTable = {
   organisations: number | null;
   first_seen: Timestamp | null;
   last_seen: Timestamp | null;
+  /** Copies of the version's own columns, filled and kept in step by triggers (migration 0018). */
+  latest: Generated<boolean>;
+  date_added: Generated<Timestamp>;
+  tlp_level: Generated<number>;
+  ref_kind: Generated<'link' | 'container' | null>;
+  ref_ids: Generated<string[]>;
 };
 
 export type FeedChangesTable = { collection_id: string; generation: Generated<string>; changed_at: Generated<Timestamp> };
