@@ -226,7 +226,8 @@ describe('sighting aggregates: the privacy rule, whatever the reports', () => {
     expect(cases).toBeGreaterThan(0);
     expect(versions).toBeGreaterThan(NUM_RUNS / 2);
     expect(shareableOnly).toBeGreaterThan(0);
-  }, 120_000);
+    // 15-45 s alone; past 120 s once on a CI run sharing two cores with other sessions' benches.
+  }, 300_000);
 });
 
 describe('the oracle', () => {
