@@ -65,37 +65,43 @@ export function projects(pgUrl: string | undefined): TestProjectInlineConfigurat
 }
 
 /**
- * Seconds a file took on a run of the whole suite on CI's two cores (PGlite pass; `postgres`
- * where that pass differs much), read off `vitest run --reporter=json`. The run starts the
+ * Seconds a file took in a run of the whole suite on CI's two cores (`.ci/run` at 1408930, 495 s;
+ * `postgres` where that project's run differs much), read off vitest's report. The run starts the
  * heaviest files first (test/sequencer.ts), so that no long file starts last and runs alone at
  * the end while the other cores idle. Only the order depends on these figures: a stale one
  * costs time, never a test. Files not listed weigh by their size.
  */
 export const SECONDS: Record<string, { pglite: number; postgres?: number }> = {
-  'test/integration/tlp-property.test.ts': { pglite: 48, postgres: 87 },
-  'test/integration/faults.test.ts': { pglite: 80, postgres: 60 },
-  'test/integration/docs-commands.test.ts': { pglite: 64 },
-  'test/integration/compose-walkthrough.test.ts': { pglite: 32, postgres: 51 },
-  'test/integration/bench-smoke.test.ts': { pglite: 30, postgres: 40 },
-  'test/integration/sightings-privacy-property.test.ts': { pglite: 41, postgres: 15 },
-  'test/integration/federation-pull.test.ts': { pglite: 36, postgres: 39 },
-  'test/integration/feeds-tlp-property.test.ts': { pglite: 29, postgres: 37 },
-  'test/integration/tlp-endpoints.test.ts': { pglite: 34 },
-  'test/integration/cli.test.ts': { pglite: 23 },
+  'test/integration/tlp-property.test.ts': { pglite: 44, postgres: 73 },
+  'test/integration/docs-commands.test.ts': { pglite: 54 },
+  'test/integration/faults.test.ts': { pglite: 44, postgres: 18 },
+  'test/integration/feeds-tlp-property.test.ts': { pglite: 44, postgres: 22 },
+  'test/integration/bench-smoke.test.ts': { pglite: 36, postgres: 42 },
+  'test/integration/compose-walkthrough.test.ts': { pglite: 29 },
+  'test/integration/federation-pull.test.ts': { pglite: 27, postgres: 22 },
   'test/integration/alerts-restart.test.ts': { pglite: 21 },
-  'test/browser/console.test.ts': { pglite: 20 },
-  'test/integration/fuzz.test.ts': { pglite: 16 },
-  'test/integration/cli-alerts.test.ts': { pglite: 16 },
-  'test/integration/pglite-worker.test.ts': { pglite: 13 },
-  'test/integration/alerts-trends.test.ts': { pglite: 13 },
-  'test/integration/markings-later.test.ts': { pglite: 12 },
-  'test/integration/late-commit.test.ts': { pglite: 12 },
-  'test/integration/federation-e2e.test.ts': { pglite: 12 },
-  'test/integration/taxii-sources.test.ts': { pglite: 11 },
-  'test/integration/feeds.test.ts': { pglite: 11 },
-  'test/integration/misp-sources.test.ts': { pglite: 10 },
-  'test/integration/latest-versions.test.ts': { pglite: 10 },
-  'test/integration/endpoints.test.ts': { pglite: 10 },
-  'test/integration/job-resume.test.ts': { pglite: 9 },
-  'test/integration/published-bundles.test.ts': { pglite: 8 },
+  'test/browser/console.test.ts': { pglite: 21 },
+  'test/integration/pglite-worker.test.ts': { pglite: 21 },
+  'test/integration/sightings-privacy-property.test.ts': { pglite: 20 },
+  'test/integration/tlp-endpoints.test.ts': { pglite: 20, postgres: 13 },
+  'test/integration/cli.test.ts': { pglite: 20, postgres: 9 },
+  'test/integration/cli-alerts.test.ts': { pglite: 18, postgres: 9 },
+  'test/integration/fuzz.test.ts': { pglite: 18, postgres: 11 },
+  'test/integration/federation-e2e.test.ts': { pglite: 17 },
+  'test/integration/markings-later.test.ts': { pglite: 15, postgres: 6 },
+  'test/integration/published-bundles.test.ts': { pglite: 13, postgres: 7 },
+  'test/integration/alerts-trends.test.ts': { pglite: 12, postgres: 6 },
+  'test/integration/feeds.test.ts': { pglite: 12 },
+  'test/integration/endpoints.test.ts': { pglite: 12, postgres: 5 },
+  'test/integration/latest-versions.test.ts': { pglite: 11, postgres: 6 },
+  'test/integration/late-commit.test.ts': { pglite: 10 },
+  'test/integration/alerts-stream.test.ts': { pglite: 10 },
+  'test/integration/pagination.test.ts': { pglite: 8 },
+  'test/integration/taxii-sources.test.ts': { pglite: 7 },
+  'test/integration/misp-sources.test.ts': { pglite: 8 },
+  'test/integration/job-resume.test.ts': { pglite: 8, postgres: 3 },
+  'test/integration/sightings-federation.test.ts': { pglite: 8 },
+  'test/integration/cli-submit.test.ts': { pglite: 8 },
+  'test/integration/sightings-withdrawn.test.ts': { pglite: 8, postgres: 2 },
+  'test/integration/feed-urls.test.ts': { pglite: 8 },
 };
