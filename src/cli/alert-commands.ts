@@ -1,26 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
 import type { AlertDelivery, AlertSubscription, Print } from './answers.ts';
+import { wholeNumber } from './whole-number.ts';
 
-function confidence(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 100) throw new InvalidArgumentError('must be a whole number from 0 to 100');
-  return Number(value);
-}
-
-function organisations(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1_000_000)
-    throw new InvalidArgumentError('must be a whole number from 1');
-  return Number(value);
-}
-
-function limit(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000)
-    throw new InvalidArgumentError('must be a whole number from 1 to 1000');
-  return Number(value);
-}
+const confidence = wholeNumber(0, 100, 'must be a whole number from 0 to 100');
+const organisations = wholeNumber(1, 1_000_000, 'must be a whole number from 1 to 1000000');
+const limit = wholeNumber(1, 1000, 'must be a whole number from 1 to 1000');
 
 type FilterOptions = {
   type?: string[];

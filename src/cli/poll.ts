@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { toMicroseconds } from '../taxii/timestamp.ts';
 import { CliError } from './admin-client.ts';
 import type { TaxiiClient } from './taxii-client.ts';
+import { wholeNumber } from './whole-number.ts';
 
 // `vigil poll`: a reference SIEM connector. The cursor is the last X-TAXII-Date-Added-Last seen
 // (TAXII 2.1 §5.3), saved only once the objects are out, so a run that fails part-way is
@@ -177,10 +178,7 @@ function timestamp(value: string): string {
   return t;
 }
 
-function pageSize(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return Number(value);
-}
+const pageSize = wholeNumber(1, Number.MAX_SAFE_INTEGER, 'must be a positive whole number');
 
 const types = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
 

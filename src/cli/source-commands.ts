@@ -5,11 +5,9 @@ import type { AdminClient } from './admin-client.ts';
 import { formatLag, sourceFrom, sourceKindLabel, sourceRemoteCollection } from '../services/source-display.ts';
 import type { Print, Source } from './answers.ts';
 import { textTable } from './text-table.ts';
+import { wholeNumber } from './whole-number.ts';
 
-function seconds(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number of seconds');
-  return Number(value);
-}
+const seconds = wholeNumber(1, Number.MAX_SAFE_INTEGER, 'must be a positive whole number of seconds');
 
 const authText = (a: NonNullable<Source['auth']>) =>
   a.kind === 'basic' ? `basic (${a.username})` : a.kind === 'header' ? `header ${a.name}` : a.kind;

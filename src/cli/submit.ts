@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { CliError } from './admin-client.ts';
 import { readStixInput } from './stix-input.ts';
@@ -6,6 +5,7 @@ import type { StixInput } from './stix-input.ts';
 import type { TaxiiClient, TaxiiStatus } from './taxii-client.ts';
 import { invalidLine } from './validate.ts';
 import type { Invalid } from './validate.ts';
+import { wholeNumber } from './whole-number.ts';
 
 export type SubmitRequest = { indices: number[]; body: string };
 export type SubmitSummary = {
@@ -172,10 +172,7 @@ export async function submit(client: TaxiiClient, input: StixInput, o: SubmitOpt
   return summary;
 }
 
-function seconds(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number of seconds');
-  return Number(value);
-}
+const seconds = wholeNumber(1, Number.MAX_SAFE_INTEGER, 'must be a positive whole number of seconds');
 
 /**
  * `vigil submit <bundle|->`: POSTs a bundle in requests that fit the API root, waits for each
