@@ -16,9 +16,14 @@ const LIMITS: JsonLimits = { maxDepth: 16, maxMembers: 1_000, maxStringBytes: 65
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function firstIssue(error: z.ZodError, fallback: string): VigilError {
+  return new VigilError('bad-request', issueMessage(error, fallback));
+}
+
+/** A zod failure as a user reads it: where (the field's path, else `fallback`) and what. */
+export function issueMessage(error: z.ZodError, fallback: string): string {
   const issue = error.issues[0]!;
   const where = issue.path.length ? issue.path.join('.') : fallback;
-  return new VigilError('bad-request', `${where}: ${issue.message}`);
+  return `${where}: ${issue.message}`;
 }
 
 export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
@@ -29,7 +34,12 @@ export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Prom
   } catch {
     throw new VigilError('invalid-json');
   }
-  const parsed = schema.safeParse(json);
+  return parsedAs(schema, json);
+}
+
+/** A value already read from the body, checked against a schema: a 400 naming the field where it fails. */
+export function parsedAs<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
   if (!parsed.success) throw firstIssue(parsed.error, 'body');
   return parsed.data;
 }

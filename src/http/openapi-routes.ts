@@ -43,7 +43,7 @@ export const componentSchemas = {
   CreateAlertSubscription: alerts.createAlertSubscriptionBody,
   UpdateAlertSubscription: alerts.updateAlertSubscriptionBody,
   Jwks: z.strictObject({ keys: z.array(admin.publicJwk) }),
-  ReportSighting: sightings.reportSightingBody,
+  ReportSightings: sightings.reportSightingsDoc,
 } satisfies Record<string, z.ZodType>;
 
 export type SchemaName = keyof typeof componentSchemas;
@@ -350,15 +350,18 @@ const sightingOps: Operation[] = [
     method: 'post',
     path: '/sightings',
     tag: 'Sightings',
-    summary: 'Report a sighting of an indicator, named by its id or by a value of its pattern',
+    summary: 'Report a sighting of an indicator, named by its id or by a value of its pattern; or a batch of up to 1,000',
     description:
       '`value` (an IP address or network, domain name, URL, SHA-256 or MD5 hash) is matched to the indicators the caller may read ' +
       "by their patterns' values; one sighting is recorded for each it matches, and the answer says so: " +
-      '`{"reported": [{"id", "indicator_id", "collection_id", "count", "first_seen", "last_seen", "shareable", "via", "received", "published", "client_id", "organisation", "org_key"}], "message"}`. ' +
-      'An indicator the caller may not read answers 404 as one that does not exist. Reports have a rate of their own per client (SIGHTINGS_PER_MINUTE). A client token only.',
-    body: { 'application/json': 'ReportSighting' },
-    response: json('The sightings recorded', 201),
-    errors: [400, 401, 403, 404],
+      '`{"reported": [{"id", "indicator_id", "collection_id", "count", "first_seen", "last_seen", "shareable", "via", "received", "published", "client_id", "organisation", "org_key"}], "message"}` (201). ' +
+      'An indicator the caller may not read answers 404 as one that does not exist. ' +
+      'An array of reports is a batch: each is checked and matched on its own, and fails alone; the answer (200) is ' +
+      '`{"errors", "success_count", "failure_count", "results": [{"index", "outcome": "success", "reported", "message"} | {"index", "outcome": "failure", "error_code": "bad-request" | "not-found", "message"}]}`, in the order sent. ' +
+      'Reports have a rate of their own per client (SIGHTINGS_PER_MINUTE), one token a report: a batch larger than that is a 413. A client token only.',
+    body: { 'application/json': 'ReportSightings' },
+    response: json('The sightings recorded (201); for a batch, the outcome of each report (200)', 201),
+    errors: [400, 401, 403, 404, 413, 429],
     security: TOKEN,
   },
   {

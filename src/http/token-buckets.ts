@@ -22,15 +22,24 @@ export class TokenBuckets {
     this.#max = max;
   }
 
+  /** The most tokens a bucket holds, so the most one take may ask for. */
+  get burst(): number {
+    return this.#burst;
+  }
+
   get size(): number {
     return this.#buckets.size;
   }
 
-  /** Takes a token: 0 when taken, else the seconds until there is one (and nothing is taken). */
-  take(key: string, now: number): number {
+  /**
+   * Takes `n` tokens (one unless given, at most `burst`): 0 when taken, else the seconds until
+   * there are that many (and nothing is taken).
+   */
+  take(key: string, now: number, n = 1): number {
+    if (!(n >= 1 && n <= this.#burst)) throw new RangeError(`take 1 to ${this.#burst} tokens at once, not ${n}`);
     const level = this.#level(key, now);
-    if (level < 1) return this.#secondsToOne(level);
-    this.#store(key, level - 1, now);
+    if (level < n) return this.#secondsTo(n, level);
+    this.#store(key, level - n, now);
     return 0;
   }
 
@@ -50,7 +59,7 @@ export class TokenBuckets {
   /** Seconds until the bucket holds a token: 0 when it holds one now. */
   wait(key: string, now: number): number {
     const level = this.#level(key, now);
-    return level < 1 ? this.#secondsToOne(level) : 0;
+    return level < 1 ? this.#secondsTo(1, level) : 0;
   }
 
   #level(key: string, now: number): number {
@@ -58,8 +67,8 @@ export class TokenBuckets {
     return b ? Math.min(this.#burst, b.tokens + Math.max(0, now - b.at) * this.#perMs) : this.#burst;
   }
 
-  #secondsToOne(level: number): number {
-    return (1 - level) / this.#perMs / 1000;
+  #secondsTo(n: number, level: number): number {
+    return (n - level) / this.#perMs / 1000;
   }
 
   #store(key: string, tokens: number, now: number): void {

@@ -11,7 +11,7 @@ import { findClientPolicy } from '../store/clients.ts';
 import type { Db } from '../store/database.ts';
 import type { Schema } from '../store/schema.ts';
 import { insertReports, listReports, readableIndicators } from '../store/sightings.ts';
-import type { NewReport, ReportRow } from '../store/sightings.ts';
+import type { NewReport, ReadableIndicator, ReportRow } from '../store/sightings.ts';
 import type { DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated } from './access.ts';
 import type { Candidate } from './ingest-policy.ts';
@@ -67,39 +67,129 @@ function candidateValues(raw: string): { kind: string; value: string }[] {
 const clientsOnly = () =>
   new VigilError('forbidden', 'sightings are reported by clients, whose organisation they count for: the admin token has none');
 
-/** POST /sightings: one report per indicator the value (or id) matches among those the caller may read. */
-export async function reportSighting(
-  deps: Deps,
-  who: Principal,
-  body: ReportSightingBody,
-): Promise<{ reported: ReportRow[]; message: string }> {
+/** One element of POST /sightings as the service takes it: a report checked by its schema, or why it is not one. */
+export type ReportInput = ReportSightingBody | { invalid: string };
+
+/** What became of one report of a batch: the sightings recorded, or why none was. */
+export type ReportOutcome =
+  | { index: number; outcome: 'success'; reported: ReportRow[]; message: string }
+  | { index: number; outcome: 'failure'; error_code: 'bad-request' | 'not-found'; message: string };
+
+/** A report whose input holds, and what it is looked up by. */
+type Wanted = {
+  index: number;
+  body: ReportSightingBody;
+  times: { first: string; last: string };
+  values: { kind: string; value: string }[] | undefined;
+};
+
+const valueKey = (kind: string | null, value: string | null) => `${kind}\u0000${value}`;
+
+/**
+ * The indicators each report matches among those the reporter may read, in indicator id order,
+ * each once (in the first collection by id where it may be read): one lookup per collection asked
+ * for and per way of naming (ids, values), however many reports the batch holds.
+ */
+async function matchesOf(db: Db, reporter: Reporter, wanted: Wanted[]): Promise<Map<number, ReadableIndicator[]>> {
+  const groups = new Map<string, Wanted[]>();
+  for (const w of wanted) {
+    const key = `${w.values ? 'values' : 'ids'} ${w.body.collection ?? ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), w]);
+  }
+  const matches = new Map<number, ReadableIndicator[]>();
+  for (const group of groups.values()) {
+    const collection = group[0]!.body.collection;
+    if (!group[0]!.values) {
+      const found = await readableIndicators(db, reporter, { ids: [...new Set(group.map((w) => w.body.indicator!))] }, collection);
+      const byId = new Map(found.map((f) => [f.indicator_id, f]));
+      for (const w of group) matches.set(w.index, byId.has(w.body.indicator!) ? [byId.get(w.body.indicator!)!] : []);
+      continue;
+    }
+    const found = await readableIndicators(db, reporter, { values: group.flatMap((w) => w.values!) }, collection);
+    const byValue = new Map<string, ReadableIndicator[]>();
+    for (const f of found) byValue.set(valueKey(f.kind, f.value), [...(byValue.get(valueKey(f.kind, f.value)) ?? []), f]);
+    for (const w of group) {
+      const first = new Map<string, ReadableIndicator>();
+      for (const f of w.values!.flatMap((v) => byValue.get(valueKey(v.kind, v.value)) ?? []))
+        if (!first.has(f.indicator_id) || f.collection_id < first.get(f.indicator_id)!.collection_id) first.set(f.indicator_id, f);
+      matches.set(
+        w.index,
+        [...first.values()].sort((a, b) => (a.indicator_id < b.indicator_id ? -1 : 1)),
+      );
+    }
+  }
+  return matches;
+}
+
+/**
+ * POST /sightings, one report or a batch: each records one sighting per indicator its value (or
+ * id) matches among those the caller may read, or fails alone, saying why. All that succeed are
+ * recorded in one statement.
+ */
+export async function reportSightings(deps: Deps, who: Principal, inputs: ReportInput[]): Promise<ReportOutcome[]> {
   requireAuthenticated(who);
   if (who.kind !== 'client' || who.role !== 'client') throw clientsOnly();
   const db = deps.database.db;
   const reporter = await reporterOf(db, who.id);
   if (!reporter) throw new VigilError('unauthorized', 'this client no longer exists');
-  const times = seenTimes(body.first_seen, body.last_seen, Date.now());
-  if (typeof times === 'string') throw new VigilError('bad-request', times);
-  let match: Parameters<typeof readableIndicators>[2];
-  if (body.indicator !== undefined) match = { ids: [body.indicator] };
-  else {
-    const values = candidateValues(body.value!);
-    if (values.length === 0)
-      throw new VigilError('bad-request', 'value: not an IP address or network, domain name, URL, SHA-256 or MD5 hash');
-    match = { values };
+  const now = Date.now();
+  const outcomes: ReportOutcome[] = [];
+  const fail = (index: number, error_code: 'bad-request' | 'not-found', message: string) =>
+    outcomes.push({ index, outcome: 'failure', error_code, message });
+  const wanted: Wanted[] = [];
+  for (const [index, input] of inputs.entries()) {
+    if ('invalid' in input) {
+      fail(index, 'bad-request', input.invalid);
+      continue;
+    }
+    const times = seenTimes(input.first_seen, input.last_seen, now);
+    if (typeof times === 'string') {
+      fail(index, 'bad-request', times);
+      continue;
+    }
+    const values = input.indicator === undefined ? candidateValues(input.value!) : undefined;
+    if (values?.length === 0) fail(index, 'bad-request', 'value: not an IP address or network, domain name, URL, SHA-256 or MD5 hash');
+    else wanted.push({ index, body: input, times, values });
   }
-  const found = await readableIndicators(db, reporter, match, body.collection);
-  // The same answer whether nothing matches or only what the caller may not read: nothing is revealed.
-  if (found.length === 0)
-    throw new VigilError('not-found', `no indicator you may read ${body.indicator !== undefined ? 'has this id' : 'matches this value'}`);
-  const reports = found.map((f) => newReport(reporter, f, { count: body.count, ...times, shareable: body.shareable }, 'api'));
-  const reported = await insertReports(db, reports);
-  deps.sightings.kick();
-  const message =
-    reported.length === 1
-      ? `recorded a sighting of ${reported[0]!.indicator_id}`
-      : `the value matched ${reported.length} indicators: a sighting is recorded for each`;
-  return { reported, message };
+  const matches = await matchesOf(db, reporter, wanted);
+  const recorded: { index: number; reports: NewReport[] }[] = [];
+  for (const w of wanted) {
+    const found = matches.get(w.index)!;
+    // The same answer whether nothing matches or only what the caller may not read: nothing is revealed.
+    if (found.length === 0)
+      fail(w.index, 'not-found', `no indicator you may read ${w.body.indicator !== undefined ? 'has this id' : 'matches this value'}`);
+    else
+      recorded.push({
+        index: w.index,
+        reports: found.map((f) => newReport(reporter, f, { count: w.body.count, ...w.times, shareable: w.body.shareable }, 'api')),
+      });
+  }
+  const rows = await insertReports(
+    db,
+    recorded.flatMap((r) => r.reports),
+  );
+  if (rows.length > 0) deps.sightings.kick();
+  let at = 0;
+  for (const r of recorded) {
+    const reported = rows.slice(at, (at += r.reports.length));
+    const message =
+      reported.length === 1
+        ? `recorded a sighting of ${reported[0]!.indicator_id}`
+        : `the value matched ${reported.length} indicators: a sighting is recorded for each`;
+    outcomes.push({ index: r.index, outcome: 'success', reported, message });
+  }
+  return outcomes.sort((a, b) => a.index - b.index);
+}
+
+/** POST /sightings with one report: its sightings, or its failure as the request's error. */
+export async function reportSighting(
+  deps: Deps,
+  who: Principal,
+  body: ReportSightingBody,
+): Promise<{ reported: ReportRow[]; message: string }> {
+  const [outcome] = await reportSightings(deps, who, [body]);
+  if (outcome!.outcome === 'failure') throw new VigilError(outcome!.error_code, outcome!.message);
+  return { reported: outcome!.reported, message: outcome!.message };
 }
 
 function newReport(

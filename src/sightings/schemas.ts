@@ -32,6 +32,15 @@ export const reportSightingBody = z
 
 export type ReportSightingBody = z.infer<typeof reportSightingBody>;
 
+/** Reports one POST /sightings may carry as an array: a SIEM playbook's batch, bounded like a TAXII request's sightings. */
+export const MAX_BATCH_REPORTS = 1000;
+
+/** A batch: each element is checked on its own, and one that fails fails alone (its index and why). */
+export const reportSightingsBatch = z.array(z.unknown()).min(1).max(MAX_BATCH_REPORTS);
+
+/** What POST /sightings takes, as OpenAPI describes it: one report, or an array of them. */
+export const reportSightingsDoc = z.union([reportSightingBody, z.array(reportSightingBody).min(1).max(MAX_BATCH_REPORTS)]);
+
 export const listSightingsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

@@ -15,39 +15,47 @@ export type Reader = { clientId: string; maxLevel: Level };
 /** What a report is matched against: observable values (kind and value, as feed_values holds them) or indicator ids. */
 export type IndicatorMatch = { values: { kind: string; value: string }[] } | { ids: string[] };
 
+/** Where an indicator matched: the value (kind and value) that matched it, or null where it was named by id. */
+export type ReadableIndicator = { indicator_id: string; collection_id: string; kind: string | null; value: string | null };
+
 /**
- * The indicators the reader may read that match, one row per indicator id (the first collection
- * by id where it may, or the one given): the latest version, of a collection it holds a read
- * grant on, at a level it may receive (RED where it is a named recipient), its references visible,
- * exactly as a TAXII read decides (store/visibility.ts).
+ * The indicators the reader may read that match: the latest version, of a collection it holds a
+ * read grant on, at a level it may receive (RED where it is a named recipient), its references
+ * visible, exactly as a TAXII read decides (store/visibility.ts). Each indicator comes once per id
+ * asked for, or once per value that matched it (a batch of reports asks for many at once), in the
+ * first collection by id where it may be read, or the one given.
  */
 export async function readableIndicators(
   db: Db,
   reader: Reader,
   match: IndicatorMatch,
   collectionId?: string,
-): Promise<{ indicator_id: string; collection_id: string }[]> {
+): Promise<ReadableIndicator[]> {
   const red = sql<boolean>`EXISTS (SELECT 1 FROM red_recipients x WHERE x.collection_id = o.collection_id AND x.client_id = ${reader.clientId}::uuid)`;
   const audience = { kind: 'client' as const, maxLevel: reader.maxLevel, red };
-  const matches =
-    'ids' in match
-      ? sql`o.id IN (${sql.join(match.ids.length ? match.ids : [''])})`
-      : // Looked up by (collection, kind, value), feed_values' key, in each collection the reader may read:
-        // by (kind, value) alone PostgreSQL reads every feed value of the node for each report.
-        sql`EXISTS (SELECT 1 FROM collection_grants fg
-          JOIN feed_values f ON f.collection_id = fg.collection_id
-            AND (f.kind, f.value) IN (${sql.join(match.values.length ? match.values.map((m) => sql`(${m.kind}, ${m.value})`) : [sql`('', '')`])})
-          WHERE fg.client_id = ${reader.clientId}::uuid AND fg.can_read
-            AND f.collection_id = o.collection_id AND f.id = o.id AND f.spec_version = o.spec_version AND f.version_key = o.version_key)`;
-  const r = await sql<{ indicator_id: string; collection_id: string }>`
-    SELECT DISTINCT ON (o.id) o.id AS indicator_id, o.collection_id::text AS collection_id
-    FROM objects o
-    JOIN collection_grants g ON g.collection_id = o.collection_id AND g.client_id = ${reader.clientId}::uuid AND g.can_read
-    WHERE o.type = 'indicator' AND o.latest AND ${matches}
+  const visible = sql`o.type = 'indicator' AND o.latest
       ${collectionId === undefined ? sql`` : sql`AND o.collection_id = ${collectionId}::uuid`}
       AND ${levelVisible('o', audience)}
-      AND ${referencesVisible('o', audience, sql<boolean>`(SELECT c.relax_container_refs FROM collections c WHERE c.id = o.collection_id)`)}
-    ORDER BY o.id, o.collection_id`.execute(db);
+      AND ${referencesVisible('o', audience, sql<boolean>`(SELECT c.relax_container_refs FROM collections c WHERE c.id = o.collection_id)`)}`;
+  const granted = sql`collection_grants g WHERE g.client_id = ${reader.clientId}::uuid AND g.can_read`;
+  if ('ids' in match) {
+    const r = await sql<ReadableIndicator>`
+      SELECT DISTINCT ON (o.id) o.id AS indicator_id, o.collection_id::text AS collection_id, NULL AS kind, NULL AS value
+      FROM objects o
+      WHERE o.id = ANY(${match.ids}::text[]) AND o.collection_id IN (SELECT g.collection_id FROM ${granted}) AND ${visible}
+      ORDER BY o.id, o.collection_id`.execute(db);
+    return r.rows;
+  }
+  // Looked up by (collection, kind, value), feed_values' key, in each collection the reader may read:
+  // by (kind, value) alone PostgreSQL reads every feed value of the node for each report.
+  const r = await sql<ReadableIndicator>`
+    SELECT DISTINCT ON (f.kind, f.value, o.id) o.id AS indicator_id, o.collection_id::text AS collection_id, f.kind, f.value
+    FROM (SELECT g.collection_id FROM ${granted}) g
+    JOIN feed_values f ON f.collection_id = g.collection_id
+      AND (f.kind, f.value) IN (SELECT * FROM unnest(${match.values.map((m) => m.kind)}::text[], ${match.values.map((m) => m.value)}::text[]))
+    JOIN objects o ON o.collection_id = f.collection_id AND o.id = f.id AND o.spec_version = f.spec_version AND o.version_key = f.version_key
+    WHERE ${visible}
+    ORDER BY f.kind, f.value, o.id, o.collection_id`.execute(db);
   return r.rows;
 }
 
@@ -76,7 +84,7 @@ const reportColumns = sql`r.seq::text AS id, r.client_id::text AS client_id, r.o
 const utc = (unit: string, t: RawBuilder<unknown>) => sql`date_trunc(${unit}, ${t} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
 
 /**
- * Records reports and marks their families (indicator and day) due for the aggregation job, in
+ * Records reports, returned in the order given, and marks their families (indicator and day) due for the aggregation job, in
  * one statement. A family's row is locked by the job while it runs: a report then waits for it
  * here, and lands in its next run (docs/sightings.md, "When").
  */
@@ -85,14 +93,18 @@ export async function insertReports(tx: Transaction<Schema> | Db, reports: NewRe
   const last = versionTimeOf(sql`i.last_seen`);
   const r = await sql<ReportRow>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(reports)}::jsonb) AS i(client_id uuid, organisation text, org_key text,
-        indicator_id text, collection_id uuid, count integer, first_seen text, last_seen text, shareable boolean, via text)
+      SELECT * FROM ROWS FROM (jsonb_to_recordset(${JSON.stringify(reports)}::jsonb) AS (client_id uuid, organisation text,
+        org_key text, indicator_id text, collection_id uuid, count integer, first_seen text, last_seen text, shareable boolean,
+        via text)) WITH ORDINALITY AS i(client_id, organisation, org_key, indicator_id, collection_id, count, first_seen, last_seen,
+        shareable, via, n)
     ), r AS (
       INSERT INTO sighting_reports (client_id, organisation, org_key, indicator_id, collection_id, count, first_seen, last_seen,
         shareable, via, hour_start, day_start)
       SELECT i.client_id, i.organisation, i.org_key, i.indicator_id, i.collection_id, i.count, ${versionTimeOf(sql`i.first_seen`)}, ${last},
         i.shareable, i.via, ${utc('hour', last)}, ${utc('day', last)}
       FROM input i
+      -- In the order given: seq is drawn above the sort, so the rows come back as the reports were passed.
+      ORDER BY i.n
       RETURNING *
     ), work AS (
       INSERT INTO sighting_work (indicator_id, day_start, due)

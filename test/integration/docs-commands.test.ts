@@ -147,6 +147,15 @@ const OUTCOMES: { file: string; holding: string; check(r: SnippetResult): void }
     },
   },
   {
+    file: 'docs/sightings.md',
+    holding: '198.51.100.250',
+    check: ({ stdout }) => {
+      // A batch: the example bundle's address recorded, an address no indicator holds failing alone.
+      expect(stdout).toMatch(/^\[0,"success","recorded a sighting of indicator--[0-9a-f-]{36}"\]$/m);
+      expect(stdout).toContain('[1,"failure","no indicator you may read matches this value"]');
+    },
+  },
+  {
     file: 'docs/cli.md',
     holding: 'npx vigil validate examples/bundle.json',
     check: ({ stdout }) => {

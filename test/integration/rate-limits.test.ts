@@ -136,5 +136,19 @@ describe('sighting reports', () => {
     for (let i = 0; i < 2; i++) expect((await report(first.token, first.collectionId)).status).toBe(201);
     await expectTooMany(await report(first.token, first.collectionId));
     expect((await report(other.token, other.collectionId)).status).toBe(201);
+    // A batch takes a token a report: the one left is not enough for two, and more than the
+    // burst at once can never be taken (a 413 that says so, not a 429 to retry for ever).
+    const batch = (n: number) =>
+      reporting.request('/sightings', {
+        method: 'POST',
+        token: other.token,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(Array.from({ length: n }, () => ({ indicator: seen.id, collection: other.collectionId }))),
+      });
+    await expectTooMany(await batch(2));
+    const tooBig = await batch(3);
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as any).description).toMatch(/SIGHTINGS_PER_MINUTE .* at most 2 at once/);
+    expect((await batch(1)).status).toBe(200);
   });
 });

@@ -26,6 +26,11 @@ const greenTwin = indicator({
   object_marking_refs: [TLP2.green],
 });
 const redIndicator = indicator({ pattern: "[ipv4-addr:value = '192.0.2.66']", object_marking_refs: [TLP2.red] });
+/** Reported only in batches, so the aggregates the other tests count are theirs alone. */
+const batchIndicator = indicator({ pattern: "[ipv4-addr:value = '198.51.100.8']", object_marking_refs: [TLP2.amber] });
+const batchTwins = ['', " OR ipv4-addr:value = '203.0.113.8'"].map((more) =>
+  indicator({ pattern: `[domain-name:value = 'batch.example.org'${more}]`, object_marking_refs: [TLP2.green] }),
+);
 /** Posted over TAXII with a shareable sighting of it, in the same request. */
 const ownIndicator = indicator({ pattern: "[url:value = 'http://bad.example.net/x']", object_marking_refs: [TLP2.green] });
 
@@ -65,8 +70,8 @@ beforeAll(async () => {
   for (const n of ['a', 'b', 'c'])
     hospitals.push(await client(`hospital-${n}-${randomUUID().slice(0, 6)}`, 'AMBER', `Hospital ${n.toUpperCase()}`));
   green = await client(`green-${randomUUID().slice(0, 6)}`, 'GREEN');
-  const status = await postObjects(node, base, [amberIndicator, greenIndicator, greenTwin, redIndicator]);
-  expect(status.success_count).toBe(4);
+  const status = await postObjects(node, base, [amberIndicator, greenIndicator, greenTwin, redIndicator, batchIndicator, ...batchTwins]);
+  expect(status.success_count).toBe(7);
 });
 afterAll(async () => node?.stop());
 
@@ -145,6 +150,72 @@ describe('POST /sightings', () => {
     }
     expect((await report(null, { value: '198.51.100.7' })).status).toBe(401);
     expect((await report(ADMIN_TOKEN, { value: '198.51.100.7' })).status).toBe(403);
+  });
+});
+
+describe('POST /sightings with a batch', () => {
+  it('records each report of an array, and fails each bad one alone, saying which and why, in the order sent', async () => {
+    const t = hospitals[2]!.token;
+    const r = await report(t, [
+      { value: '198.51.100.8', count: 2, last_seen: '2025-03-01T11:00:00Z' },
+      { value: 'batch.example.org' },
+      { value: '198.51.100.99' },
+      { indicator: batchTwins[1]!.id, shareable: true },
+      { value: '198.51.100.8', count: 0 },
+      { value: 'not a value at all' },
+      { indicator: batchIndicator.id, first_seen: '2025-03-02T00:00:00Z', last_seen: '2025-03-01T00:00:00Z' },
+      { value: '192.0.2.66' },
+      'a string is not a report',
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ errors: true, success_count: 3, failure_count: 6 });
+    expect(r.body.results.map((x: any) => [x.index, x.outcome, x.error_code])).toEqual([
+      [0, 'success', undefined],
+      [1, 'success', undefined],
+      [2, 'failure', 'not-found'],
+      [3, 'success', undefined],
+      [4, 'failure', 'bad-request'],
+      [5, 'failure', 'bad-request'],
+      [6, 'failure', 'bad-request'],
+      [7, 'failure', 'not-found'], // RED, of which it is no named recipient: as if there were none
+      [8, 'failure', 'bad-request'],
+    ]);
+    const [first, twins, , byId, zero, notValue, backwards, red] = r.body.results;
+    expect(first.reported).toEqual([
+      expect.objectContaining({ indicator_id: batchIndicator.id, count: 2, last_seen: '2025-03-01T11:00:00.000000Z', via: 'api' }),
+    ]);
+    expect(twins.reported.map((x: any) => x.indicator_id)).toEqual(batchTwins.map((x) => x.id).sort());
+    expect(twins.message).toMatch(/matched 2 indicators/);
+    expect(byId.reported).toEqual([expect.objectContaining({ indicator_id: batchTwins[1]!.id, shareable: true })]);
+    expect(zero.message).toMatch(/^count: /);
+    expect(notValue.message).toMatch(/^value: not an IP address/);
+    expect(backwards.message).toMatch(/last_seen: must not be earlier than first_seen/);
+    // The answers a single report gets, word for word.
+    expect(red.message).toBe((await report(t, { value: '192.0.2.66' })).body.description);
+    // Recorded as sent, and listed to its organisation.
+    const mine = await listed(t);
+    const ids = [...first.reported, ...twins.reported, ...byId.reported].map((x: any) => x.id);
+    expect(ids.every((id: string) => mine.some((m) => m.id === id))).toBe(true);
+  });
+
+  it('looks each report up in the collection it names', async () => {
+    const other = await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: `batch ${randomUUID()}` });
+    const r = await report(hospitals[2]!.token, [
+      { value: '198.51.100.8', collection: collectionId },
+      { value: '198.51.100.8', collection: other.id },
+    ]);
+    expect(r.body.results.map((x: any) => x.outcome)).toEqual(['success', 'failure']);
+    expect(r.body.results[0].reported[0].collection_id).toBe(collectionId);
+  });
+
+  it('refuses what is not a batch of 1 to 1,000 reports as a whole', async () => {
+    const t = hospitals[2]!.token;
+    for (const body of [[], Array.from({ length: 1001 }, () => ({ value: '198.51.100.8' }))]) {
+      const r = await report(t, body);
+      expect(r.status, `${body.length} reports`).toBe(400);
+      expect(r.body).toMatchObject({ http_status: '400', description: expect.stringMatching(/^body: /) });
+    }
+    expect((await report(ADMIN_TOKEN, [{ value: '198.51.100.8' }])).status).toBe(403);
   });
 });
 

@@ -16,6 +16,16 @@ describe('token buckets', () => {
     expect(b.take('a', 61_000)).toBeGreaterThan(0);
   });
 
+  it('takes several tokens at once, all or none, and never more than the burst', () => {
+    const b = new TokenBuckets({ perMinute: 60, burst: 5 });
+    expect(b.take('a', 0, 3)).toBe(0);
+    expect(b.take('a', 0, 3)).toBeCloseTo(1); // 2 left: a second to the third
+    expect(b.take('a', 0, 2)).toBe(0); // nothing was taken by the refusal
+    expect(b.wait('a', 0)).toBeCloseTo(1);
+    expect(() => b.take('a', 0, 6)).toThrow(RangeError);
+    expect(() => b.take('a', 0, 0)).toThrow(RangeError);
+  });
+
   it('keeps each key apart', () => {
     const b = new TokenBuckets({ perMinute: 60, burst: 1 });
     expect(b.take('a', 0)).toBe(0);
