@@ -40,6 +40,8 @@ export type Sizes = {
   sightingClients: number;
   sightingOrganisations: number;
   sightingConnections: number;
+  /** Reports a POST /sightings carries in the row that times the whole path. */
+  sightingBatch: number;
   /** POST /sightings, open loop: the rates tried (reports/s, increasing) and seconds at each. */
   sightingRates: number[];
   sightingSeconds: number;
@@ -89,6 +91,7 @@ const FULL: Sizes = {
   sightingClients: 300,
   sightingOrganisations: 100,
   sightingConnections: 16,
+  sightingBatch: 100,
   sightingRates: [100, 200, 400, 800, 1600],
   sightingSeconds: 5,
   trendsRate: 10,
@@ -133,6 +136,7 @@ const SMOKE: Sizes = {
   sightingClients: 6,
   sightingOrganisations: 4,
   sightingConnections: 4,
+  sightingBatch: 4,
   sightingRates: [20],
   sightingSeconds: 0.2,
   trendsRate: 20,
@@ -169,6 +173,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'feed-lines': { type: 'string' },
       sightings: { type: 'string' },
       'sighting-indicators': { type: 'string' },
+      'sighting-batch': { type: 'string' },
       only: { type: 'string' },
     },
   });
@@ -190,6 +195,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       feedLines: num(values['feed-lines']),
       sightingReports: num(values.sightings),
       sightingIndicators: num(values['sighting-indicators']),
+      sightingBatch: num(values['sighting-batch']),
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Sizes>;
   const parts = values.only === undefined ? [...PARTS] : values.only.split(',').map((p) => p.trim());

@@ -66,6 +66,7 @@ for (const d of options.databases) {
         clients: s.sightingClients,
         organisations: s.sightingOrganisations,
         connections: s.sightingConnections,
+        batch: s.sightingBatch,
         rates: s.sightingRates,
         seconds: s.sightingSeconds,
         p99Ms: 50,
