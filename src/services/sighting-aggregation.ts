@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Deps, SightingAggregator, Started } from '../deps.ts';
 import { originSigner } from '../federation/origin-signature.ts';
 import { planPublication } from '../policy/sighting-privacy.ts';
@@ -6,11 +7,11 @@ import { aggregateId, aggregateSighting, sectorIdentity } from '../stix/sighting
 import type { Bucket } from '../stix/sighting-aggregate.ts';
 import {
   claimFamilies,
-  dueFamilies,
   holdingCollections,
   markPublished,
   pendingReports,
   recordAggregates,
+  releaseFamilies,
   settleFamilies,
 } from '../store/sighting-work.ts';
 import type { AggregateKey, Family, FamilyReport } from '../store/sighting-work.ts';
@@ -19,9 +20,10 @@ import { storeOwnObjects } from './ingest.ts';
 import { passLoop } from './pass-loop.ts';
 
 // The aggregation job (docs/sightings.md, "When"): a family (an indicator's reports of one UTC day)
-// is due after a report or at the end of an hour whose reports wait. Families are taken a batch at
-// a time, in a transaction that holds their work rows (FOR UPDATE SKIP LOCKED): replicas share
-// families, never run one twice at once, and a replica that dies mid-way leaves the rows to the next.
+// is due after a report or at the end of an hour whose reports wait. Families are claimed a batch
+// at a time by a lease (WORK_LEASE_SECONDS, the batch's writer lease too), so replicas share them
+// and a replica that dies leaves them to the next once it ends; reports are not held up meanwhile.
+// Two runs of one family (a lease that ran out) are serialised by the locks on its waiting reports.
 
 /** Families a transaction takes at most: one commit, and a statement a step, for all of them. */
 const BATCH = 50;
@@ -29,20 +31,23 @@ const BATCH = 50;
 const familyKey = (f: Family) => `${f.indicator_id} ${f.day_start}`;
 
 /**
- * Publishes what the privacy rule lets out of each family of the batch still due here: new
- * versions of its hours and its day, as STIX sightings stored in every collection holding the
- * indicator. Returns how many families it took (none: another replica holds them, or they were
- * no longer due).
+ * Publishes what the privacy rule lets out of each family the claim holds: new versions of its
+ * hours and its day, as STIX sightings stored in every collection holding the indicator. Returns
+ * how many families stay due for a report that came in meanwhile.
  */
-async function aggregateBatch(deps: Deps, due: readonly Family[], where: { country: string; sector: string }): Promise<number> {
+async function aggregateBatch(
+  deps: Deps,
+  claim: string,
+  claimed: readonly Family[],
+  where: { country: string; sector: string },
+): Promise<number> {
   const db = deps.database.db;
   const holding = new Map<string, { collection_id: string; level: number }[]>();
-  for (const h of await holdingCollections(db, [...new Set(due.map((f) => f.indicator_id))]))
+  for (const h of await holdingCollections(db, [...new Set(claimed.map((f) => f.indicator_id))]))
     holding.set(h.indicator_id, [...(holding.get(h.indicator_id) ?? []), h]);
   const ids = [...new Set([...holding.values()].flat().map((h) => h.collection_id))].sort();
   const identity = sectorIdentity(where, TLP2_MARKING_OF_LEVEL[0]!);
   const done = await asWriter(db, ids, deps.config.workLeaseSeconds, async (tx) => {
-    const claimed = await claimFamilies(tx, due);
     // An indicator no collection holds now: its reports wait, and a later report makes the family due again.
     const held = claimed.filter((f) => holding.has(f.indicator_id));
     const waiting = new Map<string, FamilyReport[]>();
@@ -99,19 +104,28 @@ async function aggregateBatch(deps: Deps, due: readonly Family[], where: { count
       // Objects this node builds itself always validate: a failure is a bug, and nothing of the run may commit.
       if (failed.length > 0) throw new Error(`sighting aggregates refused: ${failed.map((d) => d.message).join('; ')}`);
     }
-    await settleFamilies(tx, settled);
-    return { claimed: claimed.length, published: keys.length };
+    const touched = await settleFamilies(tx, claim, settled);
+    return { touched, published: keys.length };
   });
   if (done.published > 0) deps.alerts.kick();
-  return done.claimed;
+  return done.touched;
 }
 
-/** One pass: every due family, batch by batch; stops when none is due or every due one is held elsewhere. */
+/**
+ * One pass: every due family, batch by batch; stops when none is left to claim (none due, or every
+ * due one claimed elsewhere), after a short batch none of whose families a report touched meanwhile.
+ */
 async function pass(deps: Deps, where: { country: string; sector: string }): Promise<void> {
+  const db = deps.database.db;
   for (;;) {
-    const due = await dueFamilies(deps.database.db, BATCH);
-    const taken = due.length > 0 ? await aggregateBatch(deps, due, where) : 0;
-    if (due.length < BATCH || taken === 0) return;
+    const claim = randomUUID();
+    const claimed = await claimFamilies(db, claim, BATCH, deps.config.workLeaseSeconds);
+    if (claimed.length === 0) return;
+    const touched = await aggregateBatch(deps, claim, claimed, where).catch(async (err: unknown) => {
+      await releaseFamilies(db, claim).catch(() => {});
+      throw err;
+    });
+    if (claimed.length < BATCH && touched === 0) return;
   }
 }
 

@@ -242,7 +242,16 @@ export type SightingReportsTable = {
   published: 'hour' | 'day' | null;
 };
 
-export type SightingWorkTable = { indicator_id: string; day_start: Timestamp; due: Generated<Timestamp> };
+/** A family due for the aggregation job, and the job's lease on it (migrations 0015, 0019). */
+export type SightingWorkTable = {
+  indicator_id: string;
+  day_start: Timestamp;
+  due: Generated<Timestamp>;
+  touches: Generated<string>;
+  claim: string | null;
+  claim_touches: string | null;
+  lease_until: Timestamp | null;
+};
 
 export type SightingAggregatesTable = {
   indicator_id: string;

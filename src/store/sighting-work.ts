@@ -6,44 +6,75 @@ import type { Db } from './database.ts';
 import type { Schema } from './schema.ts';
 import { taxiiTimeOf } from './timestamps.ts';
 
-// The aggregation job's side of sightings (docs/sightings.md, "When"; migration 0015). The job
-// takes families (an indicator's UTC day) several at a time, in one transaction: each function
-// here is one statement for the whole batch, its rows passed as JSON.
+// The aggregation job's side of sightings (docs/sightings.md, "When"; migrations 0015, 0019). The
+// job claims families (an indicator's UTC day) several at a time by a lease, committed at once,
+// then works on them in a transaction that holds none of their rows until it settles them: each
+// function here is one statement for the whole batch, its rows passed as JSON.
 
 export type Family = { indicator_id: string; day_start: string };
 
 const families = (fs: readonly Family[]) =>
   sql`SELECT f.indicator_id, f.day_start FROM jsonb_to_recordset(${JSON.stringify(fs)}::jsonb) AS f(indicator_id text, day_start timestamptz)`;
 
-/** Families whose time has come, oldest first: a peek, taken for real by claimFamilies. */
-export async function dueFamilies(db: Db, limit: number): Promise<Family[]> {
-  const r = await sql<Family>`SELECT indicator_id, ${taxiiTimeOf(sql`day_start`)} AS day_start FROM sighting_work
-    WHERE due <= clock_timestamp() ORDER BY due LIMIT ${limit}`.execute(db);
-  return r.rows;
+/** The families of a claim are no longer all its own (its lease ran out and another replica claimed one): nothing of the batch may commit. */
+export class ClaimLost extends Error {
+  override name = 'ClaimLost';
 }
 
 /**
- * Locks the rows of those families still due for this transaction, and returns them (as given);
- * those another replica holds, or gone or no longer due, are left out.
+ * Claims up to `limit` due families, oldest first, for `claim` until its lease ends, and returns
+ * them: those claimed by another whose lease has not ended are left out, and so are those a
+ * report is writing to at that moment (SKIP LOCKED: a claim waits for nobody, and nobody for it).
  */
-export async function claimFamilies(tx: Transaction<Schema>, fs: readonly Family[]): Promise<Family[]> {
-  if (fs.length === 0) return [];
-  const r = await sql<Family>`SELECT w.indicator_id, ${taxiiTimeOf(sql`w.day_start`)} AS day_start FROM sighting_work w
-    WHERE (w.indicator_id, w.day_start) IN (${families(fs)}) AND w.due <= clock_timestamp()
-    ORDER BY w.indicator_id, w.day_start FOR UPDATE OF w SKIP LOCKED`.execute(tx);
+export async function claimFamilies(db: Db, claim: string, limit: number, leaseSeconds: number): Promise<Family[]> {
+  const r = await sql<Family>`WITH c AS (
+      UPDATE sighting_work w SET claim = ${claim}::uuid, claim_touches = w.touches,
+        lease_until = clock_timestamp() + ${leaseSeconds} * interval '1 second'
+      FROM (SELECT indicator_id, day_start FROM sighting_work
+        WHERE due <= clock_timestamp() AND (lease_until IS NULL OR lease_until <= clock_timestamp())
+        ORDER BY due LIMIT ${limit} FOR UPDATE SKIP LOCKED) d
+      WHERE w.indicator_id = d.indicator_id AND w.day_start = d.day_start
+      RETURNING w.indicator_id, w.day_start
+    )
+    SELECT indicator_id, ${taxiiTimeOf(sql`day_start`)} AS day_start FROM c ORDER BY indicator_id, day_start`.execute(db);
   return r.rows;
 }
 
-/** Done with families: each gone (`due` null), or due again at `due` (the end of an hour whose reports wait). */
-export async function settleFamilies(tx: Transaction<Schema>, settled: readonly (Family & { due: string | null })[]): Promise<void> {
-  if (settled.length === 0) return;
+/** Gives up a claim whose work failed: its families are due for the next pass at once. */
+export async function releaseFamilies(db: Db, claim: string): Promise<void> {
+  await sql`UPDATE sighting_work SET claim = NULL, claim_touches = NULL, lease_until = NULL WHERE claim = ${claim}::uuid`.execute(db);
+}
+
+/**
+ * Done with the claim's families, the last step of its transaction: each gone (`due` null), or due
+ * again at `due` (the end of an hour whose reports wait), unless a report touched it since the
+ * claim: that one stays due now, for a run that sees the report. Their rows are locked first, and
+ * must all still be the claim's (the fence: a claim whose lease ran out publishes nothing over a
+ * newer one). Returns how many stay due for a report.
+ */
+export async function settleFamilies(
+  tx: Transaction<Schema>,
+  claim: string,
+  settled: readonly (Family & { due: string | null })[],
+): Promise<number> {
+  if (settled.length === 0) return 0;
+  const own = await sql<{ touched: boolean }>`SELECT w.touches <> w.claim_touches AS touched FROM sighting_work w
+    WHERE (w.indicator_id, w.day_start) IN (${families(settled)}) AND w.claim = ${claim}::uuid
+    ORDER BY w.indicator_id, w.day_start FOR UPDATE OF w`.execute(tx);
+  if (own.rows.length !== settled.length)
+    throw new ClaimLost('the claim on sighting families ran out and another replica took them; nothing of the batch was stored');
   await sql`WITH s AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(settled)}::jsonb) AS s(indicator_id text, day_start timestamptz, due timestamptz)
     ), gone AS (
-      DELETE FROM sighting_work w USING s WHERE s.due IS NULL AND w.indicator_id = s.indicator_id AND w.day_start = s.day_start
+      DELETE FROM sighting_work w USING s WHERE s.due IS NULL AND w.touches = w.claim_touches
+        AND w.indicator_id = s.indicator_id AND w.day_start = s.day_start
     )
-    UPDATE sighting_work w SET due = s.due FROM s
-    WHERE s.due IS NOT NULL AND w.indicator_id = s.indicator_id AND w.day_start = s.day_start`.execute(tx);
+    UPDATE sighting_work w SET claim = NULL, claim_touches = NULL, lease_until = NULL,
+      due = CASE WHEN w.touches = w.claim_touches THEN s.due ELSE w.due END
+    FROM s WHERE NOT (s.due IS NULL AND w.touches = w.claim_touches) AND w.indicator_id = s.indicator_id AND w.day_start = s.day_start`.execute(
+    tx,
+  );
+  return own.rows.filter((r) => r.touched).length;
 }
 
 /** A waiting report with its family. */

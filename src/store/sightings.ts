@@ -85,8 +85,8 @@ const utc = (unit: string, t: RawBuilder<unknown>) => sql`date_trunc(${unit}, ${
 
 /**
  * Records reports, returned in the order given, and marks their families (indicator and day) due for the aggregation job, in
- * one statement. A family's row is locked by the job while it runs: a report then waits for it
- * here, and lands in its next run (docs/sightings.md, "When").
+ * one statement. A report never waits for a run of the job under way: it counts itself on its
+ * family's row, and the family stays due for the next run (docs/sightings.md, "When").
  */
 export async function insertReports(tx: Transaction<Schema> | Db, reports: NewReport[]): Promise<ReportRow[]> {
   if (reports.length === 0) return [];
@@ -109,7 +109,8 @@ export async function insertReports(tx: Transaction<Schema> | Db, reports: NewRe
     ), work AS (
       INSERT INTO sighting_work (indicator_id, day_start, due)
       SELECT f.indicator_id, f.day_start, clock_timestamp() FROM (SELECT DISTINCT indicator_id, day_start FROM r) f ORDER BY 1, 2
-      ON CONFLICT (indicator_id, day_start) DO UPDATE SET due = least(sighting_work.due, EXCLUDED.due)
+      -- touches: tells the aggregation job, which claimed the row without holding it, that it may not have seen this report.
+      ON CONFLICT (indicator_id, day_start) DO UPDATE SET due = least(sighting_work.due, EXCLUDED.due), touches = sighting_work.touches + 1
     )
     SELECT ${reportColumns} FROM r ORDER BY r.seq`.execute(tx);
   return r.rows;
