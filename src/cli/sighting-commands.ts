@@ -1,8 +1,10 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { CliError } from './admin-client.ts';
 import type { AdminClient } from './admin-client.ts';
 import type { Print } from './answers.ts';
+import { readJsonInput } from './stix-input.ts';
+import { wholeNumber } from './whole-number.ts';
 
 /** A report as POST /sightings and GET /sightings answer it. */
 export type SightingReport = {
@@ -18,13 +20,36 @@ export type SightingReport = {
   published: boolean;
 };
 
-function count(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1_000_000)
-    throw new InvalidArgumentError('must be a whole number from 1 to 1000000');
-  return Number(value);
+const count = wholeNumber(1, 1_000_000, 'must be a whole number from 1 to 1000000');
+
+/** What POST /sightings answers a batch. */
+type BatchAnswer = {
+  success_count: number;
+  failure_count: number;
+  results: ({ index: number; outcome: 'success'; reported: SightingReport[] } | { index: number; outcome: 'failure'; message: string })[];
+};
+
+/**
+ * The reports of a file (a JSON array, as POST /sightings takes it), sent `batch` a request; each
+ * report's outcome, indexed in the file. The node checks each report; this only checks the shape.
+ */
+async function reportFile(call: AdminClient, file: string, batch: number): Promise<BatchAnswer> {
+  const { name, json } = readJsonInput(file);
+  if (!Array.isArray(json) || json.length === 0)
+    throw new CliError(`${name}: expected a JSON array of reports ([{"value": "198.51.100.7", "count": 3}, …])`, 2);
+  const answer: BatchAnswer = { success_count: 0, failure_count: 0, results: [] };
+  for (let at = 0; at < json.length; at += batch) {
+    const part = await call<BatchAnswer>('POST', 'sightings', json.slice(at, at + batch));
+    answer.success_count += part.success_count;
+    answer.failure_count += part.failure_count;
+    answer.results.push(...part.results.map((r) => ({ ...r, index: r.index + at })));
+  }
+  return answer;
 }
 
 type ReportOptions = {
+  file?: string;
+  batch: number;
   value?: string;
   indicator?: string;
   count?: number;
@@ -47,8 +72,37 @@ export function sightingCommands(program: Command, call: AdminClient, print: Pri
     .option('--last-seen <time>', 'STIX timestamp of the last sighting (default: --first-seen, else now)')
     .option('--shareable', 'may be published even where fewer organisations than the minimum reported')
     .option('--collection <id>', 'only indicators of this collection')
+    .addOption(
+      new Option('--file <path>', 'a JSON array of reports as POST /sightings takes them (- for stdin), sent 1,000 a request').conflicts([
+        'value',
+        'indicator',
+        'count',
+        'firstSeen',
+        'lastSeen',
+        'shareable',
+        'collection',
+      ]),
+    )
+    .option(
+      '--batch <n>',
+      "with --file: reports a request, 1 to 1000, at most the node's SIGHTINGS_PER_MINUTE",
+      wholeNumber(1, 1000, 'must be a whole number from 1 to 1000'),
+      1000,
+    )
     .action(async (o: ReportOptions) => {
-      if ((o.value === undefined) === (o.indicator === undefined)) throw new CliError('give --value or --indicator', 2);
+      if (o.file !== undefined) {
+        const answer = await reportFile(call, o.file, o.batch);
+        print(answer, (a) =>
+          [
+            `recorded ${a.success_count} of ${a.success_count + a.failure_count} reports (${a.results.reduce((n, r) => n + (r.outcome === 'success' ? r.reported.length : 0), 0)} sightings)`,
+            ...a.results.flatMap((r) => (r.outcome === 'failure' ? [`  report ${r.index}: ${r.message}`] : [])),
+          ].join('\n'),
+        );
+        if (answer.failure_count > 0)
+          throw new CliError(`${answer.failure_count} of ${answer.results.length} reports were not recorded`, 1);
+        return;
+      }
+      if ((o.value === undefined) === (o.indicator === undefined)) throw new CliError('give --value, --indicator or --file', 2);
       const body = {
         value: o.value,
         indicator: o.indicator,

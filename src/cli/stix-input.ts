@@ -8,6 +8,12 @@ export type StixInput = { name: string; objects: unknown[] };
  * cannot be read, is not UTF-8 JSON, or is neither a bundle nor an envelope is a usage error (2).
  */
 export function readStixInput(file: string): StixInput {
+  const { name, json } = readJsonInput(file);
+  return { name, objects: objectsOf(name, json) };
+}
+
+/** JSON from a file or `-` (stdin): anything that cannot be read, or is not UTF-8 JSON, is a usage error (2). */
+export function readJsonInput(file: string): { name: string; json: unknown } {
   const name = file === '-' ? 'stdin' : file;
   let bytes: Buffer;
   try {
@@ -21,13 +27,11 @@ export function readStixInput(file: string): StixInput {
   } catch {
     throw new CliError(`${name} is not UTF-8 text`, 2);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return { name, json: JSON.parse(text) };
   } catch (err) {
     throw new CliError(`${name} is not JSON: ${(err as Error).message}`, 2);
   }
-  return { name, objects: objectsOf(name, json) };
 }
 
 function objectsOf(name: string, json: unknown): unknown[] {

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
@@ -63,7 +67,8 @@ async function listed(token: string) {
 const sightingsIn = async (token?: string) => (await readCollection(node, base, token)).objects.filter((o) => o.type === 'sighting');
 
 beforeAll(async () => {
-  node = await startTestNode({ NODE_COUNTRY: 'fr', SIGHTINGS_TICK_MS: '0' });
+  // A file of 1,000 reports goes in one request: more than the default SIGHTINGS_PER_MINUTE of 60.
+  node = await startTestNode({ NODE_COUNTRY: 'fr', SIGHTINGS_TICK_MS: '0', SIGHTINGS_PER_MINUTE: '5000' });
   const col = await adminJson(node, 'POST', '/admin/collections', { api_root: 'default', title: `sightings ${randomUUID()}` });
   collectionId = col.id;
   base = `/default/collections/${collectionId}`;
@@ -312,6 +317,36 @@ describe('vigil sighting report', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/404/);
     expect((await runVigil(['--url', node.url, '--token', green.token, 'sighting', 'report'])).code).toBe(2);
+  });
+
+  it('reports a file of reports in batches of 1,000, and names each one not recorded', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-sightings-'));
+    const file = path.join(dir, 'hits.json');
+    const hits = Array.from({ length: 1002 }, (_, i) => ({
+      indicator: batchIndicator.id,
+      last_seen: '2025-03-02T09:00:00Z',
+      count: 1 + (i % 3),
+    }));
+    hits[1] = { indicator: batchIndicator.id, count: 0 } as (typeof hits)[0];
+    hits[1001] = { value: '198.51.100.250' } as unknown as (typeof hits)[0];
+    writeFileSync(file, JSON.stringify(hits));
+    const vigil = (...args: string[]) => runVigil(['--url', node.url, '--token', hospitals[1]!.token, 'sighting', 'report', ...args]);
+    const r = await vigil('--file', file);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      'recorded 1000 of 1002 reports (1000 sightings)\n  report 1: count: Too small: expected number to be >=1\n  report 1001: no indicator you may read matches this value\n',
+    );
+    expect(r.stderr).toMatch(/2 of 1002 reports were not recorded/);
+    // Both requests' reports recorded: the file's last good one came in the second.
+    const { rows } = await sql<{ n: number; total: number }>`SELECT count(*)::int AS n, sum(count)::int AS total FROM sighting_reports
+      WHERE client_id = ${hospitals[1]!.id}::uuid AND indicator_id = ${batchIndicator.id}`.execute(node.deps.database.db);
+    const good = hits.filter((_, i) => i !== 1 && i !== 1001);
+    expect(rows[0]).toEqual({ n: 1000, total: good.reduce((n, h) => n + h.count, 0) });
+    writeFileSync(file, '{"value": "198.51.100.8"}');
+    expect((await vigil('--file', file)).stderr).toMatch(/expected a JSON array of reports/);
+    expect((await vigil('--file', file, '--value', '198.51.100.8')).code).toBe(2);
+    expect((await vigil('--file', file, '--batch', '1001')).code).toBe(2);
+    rmSync(dir, { recursive: true });
   });
 });
 
