@@ -145,10 +145,12 @@ export async function matchOutbox(
     const rows = await readOutbox(tx, OUTBOX_ROWS_PER_PASS);
     if (rows.length === 0) return { rows: 0, alerts: 0 };
     // A subscription with trend criteria fires on aggregates only, and on those of any collection its client reads.
-    const subs = parsedSubscriptions(await matchingSubscriptions(tx, [...new Set(rows.map((r) => r.collection_id))]), log).filter(
-      (s) => !isTrendFilter(s.parsed),
-    );
-    const trendSubs = parsedSubscriptions(await trendSubscriptions(tx), log).filter((s) => isTrendFilter(s.parsed));
+    // One read by both queries is parsed (and, unreadable, logged) once.
+    const byCollection = await matchingSubscriptions(tx, [...new Set(rows.map((r) => r.collection_id))]);
+    const all = new Map([...byCollection, ...(await trendSubscriptions(tx))].map((s) => [s.id, s]));
+    const parsed = new Map(parsedSubscriptions([...all.values()], log).map((s) => [s.id, s]));
+    const subs = byCollection.flatMap((s) => parsed.get(s.id) ?? []).filter((s) => !isTrendFilter(s.parsed));
+    const trendSubs = [...parsed.values()].filter((s) => isTrendFilter(s.parsed));
     const alerts: NewAlert[] = [];
     for (const row of rows) {
       alerts.push(...(await matchBatch(tx, row, subs)));

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchOutbox } from '../../src/services/alert-matcher.ts';
 import { ALERT_TEST_ENV, flakyReceiver, papMarking, subscribe, verifyReceived } from '../support/alerts.ts';
-import { startTestNode } from '../support/node.ts';
+import { capturedLog, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { collectionWithClient, indicator, postObjects } from '../support/stix.ts';
 
@@ -154,6 +156,28 @@ describe('every filter criterion decides what a subscriber is told', () => {
       expect(r.received.map((a) => a.json.objects.map((o: { modified: string }) => o.modified))).toEqual([[v1.modified], [v2.modified]]);
     } finally {
       await r.stop();
+    }
+  });
+});
+
+describe('a stored filter the node can no longer read', () => {
+  it('skips the subscription and says so once a pass, though it is both a trend and a collection subscription', async () => {
+    const log = capturedLog();
+    const own = await startTestNode({ ...ALERT_TEST_ENV, LOG_LEVEL: 'error' }, undefined, { log: log.log });
+    try {
+      const { collectionId, token, base } = await collectionWithClient(own);
+      const sub = await subscribe(own, token, { name: 'trend', collections: [collectionId], filter: { min_sighting_orgs: 3 } });
+      // As an older release might have stored it: the trend criterion present, its value unreadable.
+      await sql`UPDATE alert_subscriptions SET filter = '{"min_sighting_orgs": "many"}'::jsonb WHERE id = ${sub.id}::uuid`.execute(
+        own.database.db,
+      );
+      await postObjects(own, base, [indicator()]);
+      expect((await matchOutbox(own.database, own.deps.log))?.alerts).toBe(0);
+      const said = log.lines.filter((l) => l.subscription === sub.id);
+      expect(said).toHaveLength(1);
+      expect(said[0]!.msg).toMatch(/unreadable filter/);
+    } finally {
+      await own.stop();
     }
   });
 });
