@@ -81,41 +81,63 @@ function visible(r: TrendsReader, alias = 'o'): RawBuilder<boolean> {
 }
 
 /**
- * Does the collection hold the indicator, its latest version not revoked? An aggregate counts only
- * there (docs/sightings.md, "Withdrawn indicators"), whichever path stored it or the indicator's revocation.
+ * Where the references rule of a TAXII read applies to a row (alias `f`) of a collection (alias
+ * `c`): as store/visibility.ts decides it, never for the admin.
  */
-const indicatorHeld = (collectionId: RawBuilder<unknown>, indicatorId: RawBuilder<unknown>) =>
-  sql<boolean>`EXISTS (SELECT 1 FROM objects i WHERE i.collection_id = ${collectionId} AND i.id = ${indicatorId} AND i.latest
-    AND i.type = 'indicator' AND coalesce(i.object->>'revoked', 'false') <> 'true')`;
+function referencesApply(r: TrendsReader): RawBuilder<boolean> {
+  if (r.maxLevel === 'any') return sql<boolean>`false`;
+  return sql<boolean>`(f.ref_kind IS NOT NULL AND (f.ref_kind = 'link' OR NOT c.relax_container_refs))`;
+}
 
 /**
  * The aggregates counted in [from, to), as the CTE `counted`: per aggregate id, its latest version
  * among those the reader may read, wherever it is held. `indicator` narrows them to one
  * indicator's. Read from the window's latest figures alone, with their copy of their version's
- * read conditions (migration 0018), grouped by what the conditions that look up other objects
- * depend on (the indicator held, references visible), so that each group is checked once.
+ * read conditions (migration 0018). The conditions that look up other objects (the indicator held
+ * in the collection, its latest version not revoked: docs/sightings.md, "Withdrawn indicators";
+ * the references visible) are looked up once per object pointed at, in one lookup of its rows,
+ * and kept per collection as sets the rows are checked against, by key.
  */
 function counted(r: TrendsReader, size: BucketSize, from: string, to: string, indicator?: string): RawBuilder<unknown> {
   const audience = audienceOf(r);
-  return sql`grouped AS MATERIALIZED (
-      SELECT f.collection_id, f.indicator_id, f.ref_kind, f.ref_ids, c.relax_container_refs, c.red,
-        array_agg(f.id) AS ids, array_agg(f.version_key) AS version_keys, array_agg(f.bucket_start) AS bucket_starts,
-        array_agg(f.count) AS counts, array_agg(f.organisations) AS organisations, array_agg(f.origin_node) AS origin_nodes
+  return sql`figures AS MATERIALIZED (
+      SELECT f.collection_id, f.id, f.version_key, f.indicator_id, f.bucket_start, f.count, f.organisations, f.origin_node,
+        f.ref_ids, c.red, ${referencesApply(r)} AS refs_apply
       FROM readable c
       JOIN sighting_figures f ON f.collection_id = c.id
       WHERE f.latest AND f.bucket_size = ${size} AND f.bucket_start >= ${from}::timestamptz AND f.bucket_start < ${to}::timestamptz
         ${indicator === undefined ? sql`` : sql`AND f.indicator_id = ${indicator}`}
         AND f.date_added < c.horizon AND ${levelVisible('f', audience)}
-      GROUP BY f.collection_id, f.indicator_id, f.ref_kind, f.ref_ids, c.relax_container_refs, c.red
+    ),
+    pointed AS MATERIALIZED (
+      SELECT p.collection_id, p.id, o.held, o.visible
+      FROM (
+        SELECT DISTINCT f.collection_id, f.red, x.id FROM figures f
+        CROSS JOIN LATERAL unnest(CASE WHEN f.refs_apply THEN f.ref_ids || f.indicator_id ELSE ARRAY[f.indicator_id] END) AS x(id)
+      ) p
+      CROSS JOIN LATERAL (
+        SELECT coalesce(bool_or(i.latest AND i.type = 'indicator' AND coalesce(i.object->>'revoked', 'false') <> 'true'), false) AS held,
+          coalesce(bool_and(${levelVisible('i', audienceOf(r, 'p'))}), true) AS visible
+        FROM objects i WHERE i.collection_id = p.collection_id AND i.id = p.id
+      ) o
+    ),
+    checks AS MATERIALIZED (
+      SELECT p.collection_id, coalesce(jsonb_object_agg(p.id, true) FILTER (WHERE p.held), '{}') AS held,
+        coalesce(jsonb_object_agg(p.id, true) FILTER (WHERE NOT p.visible), '{}') AS hidden
+      FROM pointed p GROUP BY p.collection_id
+    ),
+    passing AS MATERIALIZED (
+      SELECT f.id, f.version_key, f.indicator_id, f.bucket_start, f.count, f.organisations, f.origin_node
+      FROM figures f JOIN checks k ON k.collection_id = f.collection_id
+      WHERE k.held ? f.indicator_id AND NOT (f.refs_apply AND k.hidden ?| f.ref_ids)
     ),
     counted AS MATERIALIZED (
-      SELECT DISTINCT ON (v.id) v.id, g.indicator_id, v.bucket_start, v.count, v.organisations, v.origin_node
-      FROM grouped g
-      CROSS JOIN LATERAL unnest(g.ids, g.version_keys, g.bucket_starts, g.counts, g.organisations, g.origin_nodes)
-        AS v(id, version_key, bucket_start, count, organisations, origin_node)
-      WHERE ${indicatorHeld(sql.ref('g.collection_id'), sql.ref('g.indicator_id'))}
-        AND ${referencesVisible('g', audienceOf(r, 'g'), sql<boolean>`g.relax_container_refs`)}
-      ORDER BY v.id, v.version_key DESC
+      SELECT p.id, p.indicator_id, p.bucket_start, p.count, p.organisations, p.origin_node FROM passing p
+      WHERE (SELECT count(*) FROM checks) <= 1
+      UNION ALL
+      (SELECT DISTINCT ON (p.id) p.id, p.indicator_id, p.bucket_start, p.count, p.organisations, p.origin_node FROM passing p
+        WHERE (SELECT count(*) FROM checks) > 1
+        ORDER BY p.id, p.version_key DESC)
     )`;
 }
 
@@ -145,7 +167,14 @@ export async function rankTrends(db: Db, r: TrendsReader, q: TrendQuery): Promis
     count(DISTINCT k.origin_node) FILTER (WHERE ${cur})::int AS nodes`;
   const totals =
     q.type === 'indicator'
-      ? sql`SELECT k.indicator_id AS id, ${sums}, NULL::int AS indicators FROM counted k GROUP BY k.indicator_id`
+      ? // Per publishing node first: its nodes are then counted without a distinct sort per indicator.
+        sql`SELECT n.indicator_id AS id, coalesce(sum(n.sightings), 0)::bigint AS sightings, coalesce(sum(n.previous), 0)::bigint AS previous,
+            count(n.origin_node) FILTER (WHERE n.sightings IS NOT NULL)::int AS nodes, NULL::int AS indicators
+          FROM (
+            SELECT k.indicator_id, k.origin_node, sum(k.count) FILTER (WHERE ${cur}) AS sightings, sum(k.count) FILTER (WHERE NOT ${cur}) AS previous
+            FROM counted k GROUP BY k.indicator_id, k.origin_node
+          ) n
+          GROUP BY n.indicator_id`
       : sql`SELECT l.target_id AS id, ${sums}, count(DISTINCT k.indicator_id) FILTER (WHERE ${cur})::int AS indicators
           FROM (
             SELECT DISTINCT o.object->>'source_ref' AS indicator_id, o.object->>'target_ref' AS target_id
