@@ -112,8 +112,10 @@ function counted(r: TrendsReader, size: BucketSize, from: string, to: string, in
     pointed AS MATERIALIZED (
       SELECT p.collection_id, p.id, o.held, o.visible
       FROM (
-        SELECT DISTINCT f.collection_id, f.red, x.id FROM figures f
-        CROSS JOIN LATERAL unnest(CASE WHEN f.refs_apply THEN f.ref_ids || f.indicator_id ELSE ARRAY[f.indicator_id] END) AS x(id)
+        SELECT DISTINCT f.collection_id, f.red, f.indicator_id AS id FROM figures f
+        UNION ALL
+        SELECT DISTINCT f.collection_id, f.red, x.id FROM figures f CROSS JOIN LATERAL unnest(f.ref_ids) AS x(id)
+        WHERE f.refs_apply AND x.id <> f.indicator_id
       ) p
       CROSS JOIN LATERAL (
         SELECT coalesce(bool_or(i.latest AND i.type = 'indicator' AND coalesce(i.object->>'revoked', 'false') <> 'true'), false) AS held,
@@ -126,12 +128,12 @@ function counted(r: TrendsReader, size: BucketSize, from: string, to: string, in
         coalesce(jsonb_object_agg(p.id, true) FILTER (WHERE NOT p.visible), '{}') AS hidden
       FROM pointed p GROUP BY p.collection_id
     ),
-    passing AS MATERIALIZED (
+    passing AS NOT MATERIALIZED (
       SELECT f.id, f.version_key, f.indicator_id, f.bucket_start, f.count, f.organisations, f.origin_node
       FROM figures f JOIN checks k ON k.collection_id = f.collection_id
       WHERE k.held ? f.indicator_id AND NOT (f.refs_apply AND k.hidden ?| f.ref_ids)
     ),
-    counted AS MATERIALIZED (
+    counted AS (
       SELECT p.id, p.indicator_id, p.bucket_start, p.count, p.organisations, p.origin_node FROM passing p
       WHERE (SELECT count(*) FROM checks) <= 1
       UNION ALL
