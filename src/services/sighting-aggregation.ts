@@ -8,6 +8,7 @@ import type { Bucket } from '../stix/sighting-aggregate.ts';
 import {
   claimFamilies,
   holdingCollections,
+  lockHeldIndicators,
   markPublished,
   pendingReports,
   recordAggregates,
@@ -42,12 +43,19 @@ async function aggregateBatch(
   where: { country: string; sector: string },
 ): Promise<number> {
   const db = deps.database.db;
-  const holding = new Map<string, { collection_id: string; level: number }[]>();
-  for (const h of await holdingCollections(db, [...new Set(claimed.map((f) => f.indicator_id))]))
-    holding.set(h.indicator_id, [...(holding.get(h.indicator_id) ?? []), h]);
-  const ids = [...new Set([...holding.values()].flat().map((h) => h.collection_id))].sort();
+  const indicators = [...new Set(claimed.map((f) => f.indicator_id))];
+  // The collections to write to, before the transaction: it announces itself a writer of each.
+  const before = await holdingCollections(db, indicators);
+  const ids = [...new Set(before.map((h) => h.collection_id))].sort();
   const identity = sectorIdentity(where, TLP2_MARKING_OF_LEVEL[0]!);
   const done = await asWriter(db, ids, deps.config.workLeaseSeconds, async (tx) => {
+    // Read again under the locks a delete takes, so an indicator deleted meanwhile gets no aggregate
+    // where it is gone (one held by a collection since is left for its next report).
+    await lockHeldIndicators(tx, before);
+    const locked = new Set(ids);
+    const holding = new Map<string, { collection_id: string; level: number }[]>();
+    for (const h of await holdingCollections(tx, indicators))
+      if (locked.has(h.collection_id)) holding.set(h.indicator_id, [...(holding.get(h.indicator_id) ?? []), h]);
     // An indicator no collection holds now: its reports wait, and a later report makes the family due again.
     const held = claimed.filter((f) => holding.has(f.indicator_id));
     const waiting = new Map<string, FamilyReport[]>();

@@ -149,6 +149,22 @@ export async function recordAggregates(tx: Transaction<Schema>, keys: readonly A
  * (id_levels); those where it is withheld from everyone (DENY), or its latest version is revoked,
  * are left out.
  */
+/**
+ * Locks, shared, the id_levels rows of indicators where they are held: a writer or a delete of one
+ * of them locks its row too, so one under way finishes before the run reads again, and one that
+ * comes later waits for the run to commit (and then withdraws what it published).
+ */
+export async function lockHeldIndicators(
+  tx: Transaction<Schema>,
+  held: readonly { indicator_id: string; collection_id: string }[],
+): Promise<void> {
+  if (held.length === 0) return;
+  await sql`SELECT 1 FROM id_levels l
+    WHERE (l.collection_id, l.id) IN (SELECT h.collection_id, h.indicator_id
+      FROM jsonb_to_recordset(${JSON.stringify(held)}::jsonb) AS h(indicator_id text, collection_id uuid))
+    ORDER BY l.collection_id, l.id FOR SHARE OF l`.execute(tx);
+}
+
 export async function holdingCollections(
   db: Db,
   indicatorIds: readonly string[],

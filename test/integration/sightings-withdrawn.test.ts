@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteObjectVersions } from '../../src/store/objects.ts';
+import { withdrawAggregates } from '../../src/store/sightings.ts';
 import { ALERT_TEST_ENV, flakyReceiver, subscribe } from '../support/alerts.ts';
-import { startTestNode } from '../support/node.ts';
+import { onPostgres, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
 import type { StixObject } from '../support/stix.ts';
@@ -40,7 +43,7 @@ async function client(grants: { collection_id: string; can_read: boolean; can_wr
 
 const read = (id: string) => ({ collection_id: id, can_read: true, can_write: false });
 
-async function reportAll(indicatorId: string): Promise<void> {
+async function reportAll(indicatorId: string, aggregate = true): Promise<void> {
   for (const token of reporters) {
     const res = await node.request('/sightings', {
       method: 'POST',
@@ -50,6 +53,7 @@ async function reportAll(indicatorId: string): Promise<void> {
     });
     expect(res.status, await res.clone().text()).toBe(201);
   }
+  if (!aggregate) return;
   await node.deps.sightings.drain();
   await node.deps.alerts.drain();
 }
@@ -123,6 +127,42 @@ describe('an indicator deleted from a collection', () => {
     expect(res.status).toBe(200);
     expect(await aggregatesIn(x, i.id)).toHaveLength(2);
     expect((await trending(readerX)).get(i.id)).toBe(6);
+  });
+});
+
+describe.skipIf(!onPostgres)('an indicator deleted while the aggregator runs (PostgreSQL only: two sessions at once)', () => {
+  it('gets no aggregate in the collection it is gone from, though the run read it there first', async () => {
+    const i = await inBoth();
+    await reportAll(i.id, false);
+    // A TAXII DELETE of it from X under way: its transaction holds the indicator, as deleteObject's does.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let holding!: (xid: string) => void;
+    const held = new Promise<string>((r) => (holding = r));
+    const deleting = node.database.db.transaction().execute(async (tx) => {
+      await deleteObjectVersions(tx, x.id, { ids: [i.id], versions: [{ kind: 'all' }], anySpecVersion: true, audience: { kind: 'admin' } });
+      await withdrawAggregates(tx, x.id, i.id);
+      holding((await sql<{ xid: string }>`SELECT txid_current()::text AS xid`.execute(tx)).rows[0]!.xid);
+      await released;
+    });
+    const xid = await held;
+    // The run reads the collections holding it (X too: the delete has not committed), then waits
+    // for the delete's transaction, which holds the indicator's row; or, without that, publishes into X at once.
+    const run = node.deps.sightings.drain();
+    let ran = false;
+    void run.then(() => (ran = true));
+    const waiters = async () =>
+      (
+        await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks
+          WHERE NOT granted AND locktype = 'transactionid' AND transactionid::text = ${xid}`.execute(node.database.db)
+      ).rows[0]!.n;
+    const until = Date.now() + 10_000;
+    while (!ran && (await waiters()) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    release();
+    await deleting;
+    await run;
+    expect(await aggregatesIn(x, i.id)).toEqual([]);
+    expect((await aggregatesIn(y, i.id)).map((a) => a.count)).toEqual([6, 6]);
   });
 });
 
