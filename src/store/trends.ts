@@ -96,7 +96,9 @@ function referencesApply(r: TrendsReader): RawBuilder<boolean> {
  * read conditions (migration 0018). The conditions that look up other objects (the indicator held
  * in the collection, its latest version not revoked: docs/sightings.md, "Withdrawn indicators";
  * the references visible) are looked up once per object pointed at, in one lookup of its rows,
- * and kept per collection as sets the rows are checked against, by key.
+ * and kept per collection as jsonb key sets: each row is checked by key, whatever join the read
+ * sessions' generic plans (which expect a handful of rows) would pick. A collection holds one
+ * latest version per id, so only aggregates from several collections need the sort to one per id.
  */
 function counted(r: TrendsReader, size: BucketSize, from: string, to: string, indicator?: string): RawBuilder<unknown> {
   const audience = audienceOf(r);
