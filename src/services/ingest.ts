@@ -147,10 +147,12 @@ async function storePrepared(
   all: Prepared,
   seen: Seen,
   reporter: string | null,
+  /** The queued request whose pending rows hold these objects (the insert reads them there); null when stored inline. */
+  pendingOf: string | null = null,
 ): Promise<Stored> {
   const isReport = (c: Candidate) => reporter !== null && c.meta.type === 'sighting';
   const prepared = { failures: all.failures, candidates: all.candidates.filter((c) => !isReport(c)) };
-  const stored = await storeObjects(tx, signer, collectionId, prepared, seen);
+  const stored = await storeObjects(tx, signer, collectionId, prepared, seen, pendingOf);
   const reports = all.candidates.filter(isReport);
   if (reports.length === 0) return stored;
   const taken = await takeSightingReports(tx, reporter!, collectionId, reports);
@@ -177,11 +179,15 @@ async function storeObjects(
   collectionId: string,
   prepared: Prepared,
   seen: Seen,
+  pendingOf: string | null = null,
 ): Promise<Stored> {
   const details = [...prepared.failures];
   if (prepared.candidates.length === 0) return { details, levels: [], reported: 0 };
   const policy = await collectionPolicy(tx, collectionId);
-  const { accepted, rejected, shipped } = await classifyBatch(tx, collectionId, policy, prepared.candidates, signer);
+  const classified = await classifyBatch(tx, collectionId, policy, prepared.candidates, signer);
+  const { rejected, shipped } = classified;
+  const accepted =
+    pendingOf === null ? classified.accepted : classified.accepted.map((o) => ({ ...o, pending: { statusId: pendingOf, seq: o.seq } }));
   for (const r of rejected) details.push({ seq: r.seq, outcome: 'failure', object_id: r.id, version: r.version, message: r.message });
   const batch = [...shipped, ...accepted];
   const outcomes = await insertObjects(tx, collectionId, batch);
@@ -265,7 +271,7 @@ export async function ingestPending(
     let reported = 0;
     if (prepared.count > 0) {
       await run(async (tx) => {
-        const stored = await storePrepared(tx, signer, collectionId, prepared, seen, reporter);
+        const stored = await storePrepared(tx, signer, collectionId, prepared, seen, reporter, statusId);
         await settleDetails(tx, statusId, stored.details);
         levels = stored.levels;
         reported = stored.reported;

@@ -318,6 +318,11 @@ export type NewObject = {
    * (null: nothing); left out, it is taken from `json` here, inside the writer's transaction.
    */
   feed?: FeedSource | null;
+  /**
+   * Where a queued request holds this object as PostgreSQL parsed it (status_details.payload):
+   * the insert takes it from there, so its text is not sent back to PostgreSQL to parse again.
+   */
+  pending?: { statusId: string; seq: number };
 };
 
 /** `withheld`: stored at DENY, served to nobody (its own markings, or another version of its id). */
@@ -367,7 +372,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
   const rows = `[${batch
     .map(
       (o) =>
-        `[${fields([o.id, o.type, o.specVersion, o.version, o.markingRefs])},${o.json},${fields([
+        `[${fields([o.id, o.type, o.specVersion, o.version, o.markingRefs])},${o.pending ? 'null' : o.json},${fields([
           o.level,
           o.pap,
           o.denyReason,
@@ -378,6 +383,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
           o.originSignature,
           o.originVerified,
           o.unresolvedRefs,
+          ...(o.pending ? [o.pending.statusId, o.pending.seq] : []),
         ])}]`,
     )
     .join(',')}]`;
@@ -397,7 +403,9 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
              r.value->>3 AS version,
              ARRAY(SELECT jsonb_array_elements_text(r.value->4)) AS marking_refs,
-             r.value->5 AS object,
+             CASE WHEN r.value->16 IS NULL THEN r.value->5
+                  ELSE (SELECT d.payload FROM status_details d WHERE d.status_id = (r.value->>16)::uuid AND d.seq = (r.value->>17)::int)
+             END AS object,
              (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
              r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
              r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature,
