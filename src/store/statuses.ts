@@ -131,6 +131,47 @@ export async function listDetails(db: Db, statusId: string): Promise<DetailRow[]
     .execute();
 }
 
+/** A block of a status's details (seq in [k·size, (k+1)·size)): its fingerprint, and its rows when asked for. */
+export type DetailBlock = { k: number; fingerprint: string; rows: DetailRow[] };
+
+/**
+ * A status's details by block of `size` seqs, in one statement (one snapshot): each block's
+ * fingerprint, and the rows of the blocks whose fingerprint differs from `known` (k → fingerprint).
+ * A detail only ever changes from pending to an outcome, or has a note appended to its message
+ * (noteOnDetails), so rows, pending rows and message characters per block tell any change.
+ */
+export async function detailBlocks(db: Db, statusId: string, size: number, known: ReadonlyMap<number, string>): Promise<DetailBlock[]> {
+  const knownJson = JSON.stringify([...known].map(([k, f]) => ({ k, f })));
+  const r = await sql<{ k: number; fingerprint: string | null } & Partial<DetailRow>>`
+    WITH fp AS MATERIALIZED (
+      SELECT seq / ${sql.lit(size)} AS k,
+             count(*) || ':' || count(*) FILTER (WHERE outcome = 'pending') || ':' || coalesce(sum(length(message)), 0) AS fingerprint
+      FROM status_details WHERE status_id = ${statusId} GROUP BY 1
+    ), changed AS (
+      SELECT fp.k FROM fp LEFT JOIN jsonb_to_recordset(${knownJson}::jsonb) AS x(k int, f text) ON x.k = fp.k
+      WHERE x.f IS DISTINCT FROM fp.fingerprint
+    )
+    SELECT k, fingerprint, NULL::int AS seq, NULL AS outcome, NULL AS object_id, NULL AS version, NULL AS message FROM fp
+    UNION ALL
+    SELECT c.k, NULL, d.seq, d.outcome, d.object_id, d.version, d.message
+    FROM changed c JOIN status_details d
+      ON d.status_id = ${statusId} AND d.seq >= c.k * ${sql.lit(size)} AND d.seq < (c.k + 1) * ${sql.lit(size)}
+    ORDER BY 1, 3 NULLS FIRST`.execute(db);
+  const blocks: DetailBlock[] = [];
+  for (const row of r.rows) {
+    if (row.fingerprint !== null) blocks.push({ k: row.k, fingerprint: row.fingerprint, rows: [] });
+    else
+      blocks.at(-1)!.rows.push({
+        seq: row.seq!,
+        outcome: row.outcome!,
+        object_id: row.object_id ?? null,
+        version: row.version ?? null,
+        message: row.message ?? null,
+      });
+  }
+  return blocks;
+}
+
 export async function deleteExpiredStatuses(db: Db): Promise<number> {
   const r = await db.deleteFrom('statuses').where('expires', '<=', sql<string>`now()`).executeTakeFirst();
   return Number(r.numDeletedRows);

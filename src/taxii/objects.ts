@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { requireApiRoot } from '../services/access.ts';
 import { addObjects, requireWriter } from '../services/ingest.ts';
 import { deleteObject, getManifest, getObject, getObjectsPage, getVersions } from '../services/read-objects.ts';
-import { getStatus } from '../services/status.ts';
+import { getStatusText } from '../services/status.ts';
 import { bodyKind } from './media.ts';
 import { readJsonBody } from './body.ts';
 import { pathUuid } from './collections.ts';
@@ -30,7 +30,7 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
 
   app.get('/:root/status/:id', async (c) => {
     const root = await requireApiRoot(deps, c.req.param('root'));
-    return taxiiJson(c, await getStatus(deps, c.get('principal'), root.name, pathUuid(c.req.param('id'), 'status')));
+    return taxiiText(c, await getStatusText(deps, c.get('principal'), root.name, pathUuid(c.req.param('id'), 'status')));
   });
 
   app.get('/:root/collections/:id/manifest', async (c) => {
