@@ -51,7 +51,8 @@ export type Sizes = {
 };
 
 /** Parts of a run: the suite on each database, the read-replica polls, federation, sightings. */
-export const PARTS = ['suite', 'replica', 'federation', 'sightings'] as const;
+// `bundle`: the suite's large-bundle rows alone (within `suite` otherwise).
+export const PARTS = ['suite', 'replica', 'federation', 'sightings', 'bundle'] as const;
 export type Part = (typeof PARTS)[number];
 
 export type Options = {

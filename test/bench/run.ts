@@ -7,7 +7,7 @@ import { federationScenarios } from './scenarios/federation.ts';
 import { replicaPolls } from './scenarios/replica.ts';
 import { sightingScenarios } from './scenarios/sightings.ts';
 import type { Row } from './report.ts';
-import { runSuite } from './suite.ts';
+import { bundleRows, runSuite } from './suite.ts';
 import { pgliteTarget, postgresTarget } from './target.ts';
 import type { Target } from './target.ts';
 
@@ -35,11 +35,12 @@ let pgVersion: string | undefined;
 const started = new Date().toISOString();
 const runs = (part: (typeof options.parts)[number]) => options.parts.includes(part);
 for (const d of options.databases) {
-  if (!runs('suite') && !runs('replica')) break;
+  if (!runs('suite') && !runs('replica') && !runs('bundle')) break;
   const target: Target = d.kind === 'postgres' ? await postgresTarget(d.url!) : await pgliteTarget();
   try {
     if (d.kind === 'postgres') pgVersion = (await target.sql<{ v: string }>('SELECT version() AS v'))[0]?.v;
     if (runs('suite')) rows.push(...(await runSuite(target, d.sizes)));
+    else if (runs('bundle')) rows.push(...(await bundleRows(target, d.sizes)));
   } finally {
     await target.stop();
   }
