@@ -153,9 +153,13 @@ export async function detailBlocks(db: Db, statusId: string, size: number, known
     )
     SELECT k, fingerprint, NULL::int AS seq, NULL AS outcome, NULL AS object_id, NULL AS version, NULL AS message FROM fp
     UNION ALL
+    -- Block by block (OFFSET 0 keeps each a range of the primary key): as a join, the planner read
+    -- every detail of the status a second time to keep those of the changed blocks.
     SELECT c.k, NULL, d.seq, d.outcome, d.object_id, d.version, d.message
-    FROM changed c JOIN status_details d
-      ON d.status_id = ${statusId} AND d.seq >= c.k * ${sql.lit(size)} AND d.seq < (c.k + 1) * ${sql.lit(size)}
+    FROM changed c CROSS JOIN LATERAL (
+      SELECT d.seq, d.outcome, d.object_id, d.version, d.message FROM status_details d
+      WHERE d.status_id = ${statusId} AND d.seq >= c.k * ${sql.lit(size)} AND d.seq < (c.k + 1) * ${sql.lit(size)} OFFSET 0
+    ) d
     ORDER BY 1, 3 NULLS FIRST`.execute(db);
   const blocks: DetailBlock[] = [];
   for (const row of r.rows) {
