@@ -29,6 +29,14 @@ import { passLoop } from './pass-loop.ts';
 /** Families a transaction takes at most: one commit, and a statement a step, for all of them. */
 const BATCH = 50;
 
+/**
+ * How long a report's kick waits before the run: reports arriving meanwhile share it. A run costs
+ * the same dozen statements and a new version of each of its days' aggregates whether it takes one
+ * report or fifty: at 100 reports a second, one a request, a run for each cost PostgreSQL 7.6 ms of
+ * CPU a request. A quarter of a second is little beside early warning's 2 s.
+ */
+export const KICK_DELAY_MS = 250;
+
 const familyKey = (f: Family) => `${f.indicator_id} ${f.day_start}`;
 
 /**
@@ -145,6 +153,7 @@ async function pass(deps: Deps, where: { country: string; sector: string }): Pro
 export function createSightingAggregator(): Started<SightingAggregator> {
   let deps: Deps | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let kicked: NodeJS.Timeout | undefined;
 
   const loop = passLoop(() => {
     const d = deps;
@@ -160,7 +169,12 @@ export function createSightingAggregator(): Started<SightingAggregator> {
 
   return {
     kick() {
-      if (deps && deps.config.sightings.tickMs > 0) void run();
+      if (!deps || deps.config.sightings.tickMs === 0 || kicked) return;
+      kicked = setTimeout(() => {
+        kicked = undefined;
+        void run();
+      }, KICK_DELAY_MS);
+      kicked.unref();
     },
     drain: loop.drain,
     start(d) {
@@ -172,6 +186,8 @@ export function createSightingAggregator(): Started<SightingAggregator> {
     },
     async stop() {
       if (timer) clearInterval(timer);
+      if (kicked) clearTimeout(kicked);
+      kicked = undefined;
       deps = undefined;
       await loop.idle();
     },
