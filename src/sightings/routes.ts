@@ -38,7 +38,7 @@ export function sightingRoutes(deps: Deps): Hono<PrincipalEnv> {
     const wait = caller.kind === 'client' ? (buckets?.take(caller.id, performance.now(), reports) ?? 0) : 0;
     if (wait > 0) throw refused(wait, 'this client has reported more sightings than SIGHTINGS_PER_MINUTE allows');
     if (!batch) return c.json(await sightings.reportSighting(deps, caller, parsedAs(s.reportSightingBody, body)), 201);
-    const inputs = batch.map((item, i): sightings.ReportInput => {
+    const inputs = batch.map((item): sightings.ReportInput => {
       const parsed = s.reportSightingBody.safeParse(item);
       return parsed.success ? parsed.data : { invalid: issueMessage(parsed.error, 'report') };
     });
