@@ -37,28 +37,37 @@ export type ParsedBody = BodyShape & { objects: { seq: number; json: string }[] 
  * all, for the job that stores it. A body of the wrong shape records nothing.
  */
 export async function parseRequestObjects(db: Executor, statusId: string, body: Uint8Array, inline: number): Promise<ParsedBody> {
+  // The statement holds the objects array, and the elements taken from it, in memory for this
+  // transaction: past work_mem (4 MB by default) each went through a temporary file, written and
+  // read back (PostgreSQL holds the parsed body in memory anyway).
+  const workMem = sql`(greatest(pg_size_bytes(current_setting('work_mem')), ${2 * body.length}::bigint) / 1024)::bigint || 'kB'`;
+  await sql`SELECT set_config('work_mem', ${workMem}, true)`.execute(db);
+  // The objects array is taken out of the body once (each `b->'objects'` copies all of it), and
+  // held once: `body` is the statement's only CTE.
   const r = await sql<BodyShape & { seq: number | null; json: string | null }>`
-    WITH body AS (SELECT convert_from(${body}::bytea, 'UTF8')::jsonb AS b),
-    shape AS (
-      SELECT jsonb_typeof(b) AS type, jsonb_typeof(b->'objects') AS objects_type, b->>'type' AS bundle_type FROM body
+    WITH body AS MATERIALIZED (
+      SELECT y.type, y.bundle_type, jsonb_typeof(y.objects) AS objects_type,
+             CASE WHEN jsonb_typeof(y.objects) = 'array' THEN jsonb_array_length(y.objects) ELSE 0 END AS count,
+             CASE WHEN jsonb_typeof(y.objects) = 'array' THEN y.objects ELSE '[]'::jsonb END AS objects
+      FROM (
+        SELECT jsonb_typeof(x.b) AS type, x.b->>'type' AS bundle_type, CASE WHEN jsonb_typeof(x.b) = 'object' THEN x.b->'objects' END AS objects
+        FROM (SELECT convert_from(${body}::bytea, 'UTF8')::jsonb AS b OFFSET 0) x OFFSET 0
+      ) y
     ),
-    elems AS (
-      SELECT (e.ord - 1)::int AS seq, e.obj FROM body, shape,
-             jsonb_array_elements(CASE WHEN shape.type = 'object' AND shape.objects_type = 'array' THEN body.b->'objects' ELSE '[]'::jsonb END)
-               WITH ORDINALITY AS e(obj, ord)
-    ),
-    total AS (SELECT count(*)::int AS count FROM elems),
     recorded AS (
       INSERT INTO status_details (status_id, seq, outcome, object_id, version, payload)
-      SELECT ${statusId}::uuid, e.seq, 'pending',
+      SELECT ${statusId}::uuid, (e.ord - 1)::int, 'pending',
              CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(e.obj->>'id', 300) END,
              CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(coalesce(e.obj->>'modified', e.obj->>'created'), 300) END,
              e.obj
-      FROM elems e, total WHERE total.count > ${inline}
+      FROM body, jsonb_array_elements(body.objects) WITH ORDINALITY AS e(obj, ord) WHERE body.count > ${inline}
     ),
-    counted AS (UPDATE statuses SET total_count = total.count FROM total WHERE statuses.id = ${statusId})
-    SELECT shape.type, shape.objects_type AS "objectsType", shape.bundle_type AS "bundleType", total.count, e.seq, e.obj::text AS json
-    FROM shape CROSS JOIN total LEFT JOIN elems e ON total.count <= ${inline}
+    counted AS (UPDATE statuses SET total_count = body.count FROM body WHERE statuses.id = ${statusId})
+    SELECT body.type, body.objects_type AS "objectsType", body.bundle_type AS "bundleType", body.count, e.seq, e.json
+    FROM body LEFT JOIN LATERAL (
+      SELECT (e.ord - 1)::int AS seq, e.obj::text AS json FROM jsonb_array_elements(body.objects) WITH ORDINALITY AS e(obj, ord)
+      WHERE body.count <= ${inline}
+    ) e ON true
     ORDER BY e.seq`.execute(db);
   const { type, objectsType, bundleType, count } = r.rows[0]!;
   const objects = r.rows.flatMap((row) => (row.seq === null || row.json === null ? [] : [{ seq: row.seq, json: row.json }]));
