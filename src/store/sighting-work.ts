@@ -145,11 +145,6 @@ export async function recordAggregates(tx: Transaction<Schema>, keys: readonly A
 }
 
 /**
- * The collections holding each indicator, each with the strictest level of its versions there
- * (id_levels); those where it is withheld from everyone (DENY), or its latest version is revoked,
- * are left out.
- */
-/**
  * Locks, shared, the id_levels rows of indicators where they are held: a writer or a delete of one
  * of them locks its row too, so one under way finishes before the run reads again, and one that
  * comes later waits for the run to commit (and then withdraws what it published).
@@ -165,6 +160,11 @@ export async function lockHeldIndicators(
     ORDER BY l.collection_id, l.id FOR SHARE OF l`.execute(tx);
 }
 
+/**
+ * The collections holding each indicator, each with the strictest level of its versions there
+ * (id_levels); those where it is withheld from everyone (DENY), or its latest version is revoked,
+ * are left out.
+ */
 export async function holdingCollections(
   db: Db,
   indicatorIds: readonly string[],
