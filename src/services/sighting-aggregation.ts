@@ -90,7 +90,12 @@ async function aggregateBatch(
       settled.push({ ...f, due: plan.again });
     }
     await markPublished(tx, marks);
-    const rows = new Map((await recordAggregates(tx, keys)).map((r) => [r.stix_id, r]));
+    const recorded = await recordAggregates(
+      tx,
+      keys,
+      marks.map((m) => m.seq),
+    );
+    const rows = new Map(recorded.map((r) => [r.stix_id, r]));
     // Per collection, the aggregates of the indicators it holds, each at its indicator's strictest
     // level wherever it is held, so every copy of a version is the same object.
     const objects = new Map<string, Record<string, unknown>[]>();

@@ -266,6 +266,14 @@ export type SightingAggregatesTable = {
   last_seen: Timestamp;
 };
 
+/** The organisations a published aggregate rests on (migration 0020). */
+export type SightingBucketOrgsTable = {
+  indicator_id: string;
+  bucket_size: 'hour' | 'day';
+  bucket_start: Timestamp;
+  org_key: string;
+};
+
 /** The figures of a stored aggregate sighting version (migration 0016). */
 export type SightingFiguresTable = {
   collection_id: string;
@@ -317,5 +325,6 @@ export type Schema = {
   sighting_reports: SightingReportsTable;
   sighting_work: SightingWorkTable;
   sighting_aggregates: SightingAggregatesTable;
+  sighting_bucket_orgs: SightingBucketOrgsTable;
   sighting_figures: SightingFiguresTable;
 };

@@ -114,31 +114,49 @@ export type AggregateRow = {
 };
 
 /**
- * Records a new version of each aggregate, with the figures of everything published in its bucket
- * (an hour's 'hour' reports, a day's reports of either kind): `modified` is the clock, or a
+ * Records a new version of each aggregate, with what this run publishes (`published`: the seqs of
+ * the reports markPublished just marked) added to its figures, and returns them. A report adds to
+ * its hour's bucket if published into it, and to its day's in any case; its organisation joins
+ * the bucket's (sighting_bucket_orgs), which `organisations` counts. Each report is published once
+ * (its row locked by pendingReports), so the figures are those of every report published in the
+ * bucket, without reading them again. `modified` is the clock, to the millisecond, or one
  * millisecond after the last version when the clock has not passed it (a version must be later
  * than the one before).
  */
-export async function recordAggregates(tx: Transaction<Schema>, keys: readonly AggregateKey[]): Promise<AggregateRow[]> {
+export async function recordAggregates(
+  tx: Transaction<Schema>,
+  keys: readonly AggregateKey[],
+  published: readonly string[],
+): Promise<AggregateRow[]> {
   if (keys.length === 0) return [];
   const stamp = sql`date_trunc('milliseconds', clock_timestamp())`;
   const ms = (t: string) => sql`to_char(${sql.raw(t)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  const buckets = sql`SELECT * FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb)
+    AS b(indicator_id text, day_start timestamptz, bucket_size text, bucket_start timestamptz, stix_id text)`;
+  // The reports this run publishes into each bucket, found by seq: not by family, whose reports are many.
+  const added = sql`SELECT b.indicator_id, b.bucket_size, b.bucket_start, b.stix_id, r.count, r.org_key, r.first_seen, r.last_seen
+    FROM (SELECT * FROM sighting_reports WHERE seq = ANY(${published.map(Number)}::bigint[])) r
+    JOIN (${buckets}) b ON r.indicator_id = b.indicator_id AND r.day_start = b.day_start
+      AND CASE WHEN b.bucket_size = 'hour' THEN r.hour_start = b.bucket_start AND r.published = 'hour' ELSE true END`;
+  // Organisations first, in a statement of their own: the upsert below counts them.
+  await sql`INSERT INTO sighting_bucket_orgs (indicator_id, bucket_size, bucket_start, org_key)
+    SELECT DISTINCT a.indicator_id, a.bucket_size, a.bucket_start, a.org_key FROM (${added}) a
+    ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING`.execute(tx);
   const r = await sql<AggregateRow>`
-    WITH b AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb)
-        AS b(indicator_id text, day_start timestamptz, bucket_size text, bucket_start timestamptz, stix_id text)
-    )
     INSERT INTO sighting_aggregates AS a (indicator_id, bucket_size, bucket_start, stix_id, created, modified, count, organisations, first_seen, last_seen)
-    SELECT b.indicator_id, b.bucket_size, b.bucket_start, b.stix_id, ${stamp}, ${stamp}, f.count, f.organisations, f.first_seen, f.last_seen
-    FROM b CROSS JOIN LATERAL (
-      SELECT coalesce(sum(r.count), 0) AS count, count(DISTINCT r.org_key)::int AS organisations,
-        min(r.first_seen) AS first_seen, max(r.last_seen) AS last_seen
-      FROM sighting_reports r WHERE r.indicator_id = b.indicator_id AND r.day_start = b.day_start
-        AND CASE WHEN b.bucket_size = 'hour' THEN r.hour_start = b.bucket_start AND r.published = 'hour' ELSE r.published IS NOT NULL END
+    SELECT f.indicator_id, f.bucket_size, f.bucket_start, f.stix_id, ${stamp}, ${stamp}, f.count,
+      (SELECT count(*)::int FROM sighting_bucket_orgs o
+        WHERE o.indicator_id = f.indicator_id AND o.bucket_size = f.bucket_size AND o.bucket_start = f.bucket_start),
+      f.first_seen, f.last_seen
+    FROM (
+      SELECT x.indicator_id, x.bucket_size, x.bucket_start, x.stix_id, sum(x.count) AS count, min(x.first_seen) AS first_seen,
+        max(x.last_seen) AS last_seen
+      FROM (${added}) x GROUP BY 1, 2, 3, 4
     ) f
     ON CONFLICT (indicator_id, bucket_size, bucket_start) DO UPDATE SET
       modified = greatest(${stamp}, a.modified + interval '1 millisecond'),
-      count = EXCLUDED.count, organisations = EXCLUDED.organisations, first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen
+      count = a.count + EXCLUDED.count, organisations = EXCLUDED.organisations,
+      first_seen = least(a.first_seen, EXCLUDED.first_seen), last_seen = greatest(a.last_seen, EXCLUDED.last_seen)
     RETURNING a.stix_id, ${ms('a.created')} AS created, ${ms('a.modified')} AS modified, a.count::text AS count, a.organisations,
       ${taxiiTimeOf(sql`a.first_seen`)} AS first_seen, ${taxiiTimeOf(sql`a.last_seen`)} AS last_seen`.execute(tx);
   return r.rows.map((row) => ({ ...row, count: Number(row.count) }));
