@@ -34,11 +34,11 @@ import { takeSightingReports } from './sightings.ts';
 
 /**
  * Objects per store: a queued request's chunk (a transaction of its own) and a statement of a
- * request stored inline. Big enough to batch well, small enough to hold the collection's write
- * lock briefly. 1,000 against 500, on the bench's 40 MB bundle (eight alternating runs): 9.8 s
- * against 11.3 s on average, peak RSS alike.
+ * request stored inline. Each chunk pays its round trips (the writer's announcement, the policy,
+ * the id locks, the commit) once: larger is faster, up to a point (at 4,000 the bench's 40 MB
+ * bundle cost PostgreSQL more CPU per object, and took longer).
  */
-export const CHUNK_SIZE = 1000;
+export const CHUNK_SIZE = 2000;
 
 /** What a batch stored: each object's outcome, the TLP levels of the versions that are new (for the metrics), sightings taken as reports. */
 type Stored = { details: DetailRow[]; levels: number[]; reported: number };

@@ -63,7 +63,7 @@ export async function getStatus(deps: Deps, who: Principal, root: string, id: st
   };
 }
 
-/** Seqs per block of a status's details, rendered and kept as one piece (a queued request's chunk). */
+/** Seqs per block of a status's details, rendered and kept as one piece (a queued request's chunk settles two: ingest.ts). */
 const BLOCK = 1000;
 
 /** A block's details as JSON text, comma-joined by outcome, with how many of each. */
