@@ -14,7 +14,8 @@ import type { RateLimits } from './http/rate-limit.ts';
 
 /** Queued ingest requests (services/jobs.ts). */
 export type JobRunner = {
-  kick(statusId: string): void;
+  /** `ready`: the job reads and prepares its objects at once, and stores none before it settles. */
+  kick(statusId: string, ready?: Promise<unknown>): void;
   /** Resolves when no job this process started is still running (tests, shutdown). */
   idle(): Promise<void>;
   stop(): Promise<void>;

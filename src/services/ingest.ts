@@ -391,8 +391,9 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   countIngested(deps.metrics, req.collectionId, levels);
   if (levels.length > 0) deps.alerts.kick();
   if (reported > 0) deps.sightings.kick();
-  // A queued request's answer is read before its work starts: it always says `pending`.
-  const status = await getStatus(deps, who, req.root, statusId);
-  if (queued) deps.jobs.kick(statusId);
+  // A queued request's answer is read before its job stores anything: it always says `pending`.
+  // The job reads and prepares its first objects meanwhile.
+  const status = getStatus(deps, who, req.root, statusId);
+  if (queued) deps.jobs.kick(statusId, status);
   return status;
 }

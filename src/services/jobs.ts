@@ -14,14 +14,17 @@ function sweepMs(leaseSeconds: number): number {
   return Math.min(30_000, (leaseSeconds * 1000) / 2);
 }
 
-async function processJob(deps: Deps, stopping: () => boolean, statusId?: string): Promise<boolean> {
+async function processJob(deps: Deps, stopping: () => boolean, statusId?: string, ready?: Promise<unknown>): Promise<boolean> {
   const lease = deps.config.workLeaseSeconds;
   const job = await claimJob(deps.database.db, lease, statusId);
   if (!job) return false;
   const db = deps.database.db;
   const done = await ingestPending(
     db,
-    (work) => asWriter(db, job.collection_id, lease, work),
+    async (work) => {
+      await ready?.catch(() => {});
+      return asWriter(db, job.collection_id, lease, work);
+    },
     originSigner(deps.keyring),
     job.collection_id,
     job.status_id,
@@ -74,8 +77,8 @@ export function createJobRunner(): Started<JobRunner> {
   };
 
   return {
-    kick(statusId) {
-      if (deps && !stopping) track(processJob(deps, isStopping, statusId));
+    kick(statusId, ready) {
+      if (deps && !stopping) track(processJob(deps, isStopping, statusId, ready));
     },
     async idle() {
       while (running.size > 0) await Promise.all(running);
