@@ -94,7 +94,9 @@ async function matchesOf(db: Db, reporter: Reporter, wanted: Wanted[]): Promise<
   const groups = new Map<string, Wanted[]>();
   for (const w of wanted) {
     const key = `${w.values ? 'values' : 'ids'} ${w.body.collection ?? ''}`;
-    groups.set(key, [...(groups.get(key) ?? []), w]);
+    const group = groups.get(key);
+    if (group) group.push(w);
+    else groups.set(key, [w]);
   }
   const matches = new Map<number, ReadableIndicator[]>();
   for (const group of groups.values()) {
@@ -107,7 +109,12 @@ async function matchesOf(db: Db, reporter: Reporter, wanted: Wanted[]): Promise<
     }
     const found = await readableIndicators(db, reporter, { values: group.flatMap((w) => w.values!) }, collection);
     const byValue = new Map<string, ReadableIndicator[]>();
-    for (const f of found) byValue.set(valueKey(f.kind, f.value), [...(byValue.get(valueKey(f.kind, f.value)) ?? []), f]);
+    for (const f of found) {
+      const key = valueKey(f.kind, f.value);
+      const same = byValue.get(key);
+      if (same) same.push(f);
+      else byValue.set(key, [f]);
+    }
     for (const w of group) {
       const first = new Map<string, ReadableIndicator>();
       for (const f of w.values!.flatMap((v) => byValue.get(valueKey(v.kind, v.value)) ?? []))

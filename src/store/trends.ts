@@ -4,7 +4,7 @@ import type { Level } from '../policy/levels.ts';
 import { PREPARED } from './database.ts';
 import type { Db } from './database.ts';
 import { taxiiTimeOf } from './timestamps.ts';
-import { levelVisible, referencesVisible } from './visibility.ts';
+import { levelVisible, referencesApply, referencesVisible } from './visibility.ts';
 import type { QueryAudience } from './visibility.ts';
 import { horizon } from './write-horizon.ts';
 
@@ -80,13 +80,10 @@ function visible(r: TrendsReader, alias = 'o'): RawBuilder<boolean> {
     AND ${referencesVisible(alias, audience, sql<boolean>`c.relax_container_refs`)}`;
 }
 
-/**
- * Where the references rule of a TAXII read applies to a row (alias `f`) of a collection (alias
- * `c`): as store/visibility.ts decides it, never for the admin.
- */
-function referencesApply(r: TrendsReader): RawBuilder<boolean> {
+/** Where the references rule of a TAXII read applies to a row (alias `f`) of a collection (alias `c`): never for the admin. */
+function refsApply(r: TrendsReader): RawBuilder<boolean> {
   if (r.maxLevel === 'any') return sql<boolean>`false`;
-  return sql<boolean>`(f.ref_kind IS NOT NULL AND (f.ref_kind = 'link' OR NOT c.relax_container_refs))`;
+  return referencesApply('f', sql<boolean>`c.relax_container_refs`);
 }
 
 /**
@@ -104,7 +101,7 @@ function counted(r: TrendsReader, size: BucketSize, from: string, to: string, in
   const audience = audienceOf(r);
   return sql`figures AS MATERIALIZED (
       SELECT f.collection_id, f.id, f.version_key, f.indicator_id, f.bucket_start, f.count, f.organisations, f.origin_node,
-        f.ref_ids, c.red, ${referencesApply(r)} AS refs_apply
+        f.ref_ids, c.red, ${refsApply(r)} AS refs_apply
       FROM readable c
       JOIN sighting_figures f ON f.collection_id = c.id
       WHERE f.latest AND f.bucket_size = ${size} AND f.bucket_start >= ${from}::timestamptz AND f.bucket_start < ${to}::timestamptz

@@ -43,6 +43,17 @@ export function levelVisible(alias: string, audience: QueryAudience): RawBuilder
  * that the audience may not see is withheld, and so is a report, grouping, note or opinion
  * unless the collection relaxes that rule. Objects not held here hide nothing.
  */
+/**
+ * Does the references rule apply to a row of `alias` (its `ref_kind`)? To links always; to
+ * containers (reports, groupings, notes, opinions) unless the collection relaxes them. Callers that
+ * check the references themselves (trends.ts) take the same condition from here.
+ */
+export function referencesApply(alias: string, relaxContainers: boolean | RawBuilder<boolean>): RawBuilder<boolean> {
+  const kind = sql.ref(`${alias}.ref_kind`);
+  if (typeof relaxContainers !== 'boolean') return sql<boolean>`(${kind} IS NOT NULL AND (${kind} = 'link' OR NOT ${relaxContainers}))`;
+  return relaxContainers ? sql<boolean>`${kind} = 'link'` : sql<boolean>`${kind} IS NOT NULL`;
+}
+
 export function referencesVisible(
   alias: string,
   audience: QueryAudience,
@@ -50,13 +61,7 @@ export function referencesVisible(
 ): RawBuilder<boolean> {
   if (audience.kind === 'admin') return sql<boolean>`true`;
   const o = (c: string) => sql.ref(`${alias}.${c}`);
-  const applies =
-    typeof relaxContainers !== 'boolean'
-      ? sql`(${o('ref_kind')} IS NOT NULL AND (${o('ref_kind')} = 'link' OR NOT ${relaxContainers}))`
-      : relaxContainers
-        ? sql`${o('ref_kind')} = 'link'`
-        : sql`${o('ref_kind')} IS NOT NULL`;
-  return sql<boolean>`(NOT (${applies}) OR NOT EXISTS (
+  return sql<boolean>`(NOT (${referencesApply(alias, relaxContainers)}) OR NOT EXISTS (
     SELECT 1 FROM objects r WHERE r.collection_id = ${o('collection_id')} AND r.id = ANY (${o('ref_ids')})
       AND NOT ${levelVisible('r', audience)}))`;
 }
