@@ -135,7 +135,7 @@ export async function recordAggregates(
     AS b(indicator_id text, day_start timestamptz, bucket_size text, bucket_start timestamptz, stix_id text)`;
   // The reports this run publishes into each bucket, found by seq: not by family, whose reports are many.
   const added = sql`SELECT b.indicator_id, b.bucket_size, b.bucket_start, b.stix_id, r.count, r.org_key, r.first_seen, r.last_seen
-    FROM (SELECT * FROM sighting_reports WHERE seq = ANY(${published.map(Number)}::bigint[])) r
+    FROM (SELECT * FROM sighting_reports WHERE seq = ANY(${published}::bigint[])) r
     JOIN (${buckets}) b ON r.indicator_id = b.indicator_id AND r.day_start = b.day_start
       AND CASE WHEN b.bucket_size = 'hour' THEN r.hour_start = b.bucket_start AND r.published = 'hour' ELSE true END`;
   // Organisations first, in a statement of their own: the upsert below counts them.
