@@ -343,18 +343,31 @@ async function lockForWrite(tx: Transaction<Schema>, collectionId: string, batch
   if (definitions.length > 0) await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
   else if (batch.some((o) => o.unresolvedRefs.length > 0))
     await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR SHARE`.execute(tx);
-  const ids = new Set(batch.map((o) => o.id));
-  if (definitions.length > 0) for (const w of await waitingFor(tx, collectionId, definitions)) ids.add(w.id);
-  await lockIds(tx, collectionId, [...ids]);
+  // An id new here has no version held: the lowest level among its versions in the batch (a
+  // waiting one counts as CLEAR) is a floor its level will not go under, so its row is made at
+  // that floor, and the insert rewrites it only where a version raises it.
+  const floors = new Map<string, number>();
+  for (const o of batch) {
+    const level = o.unresolvedRefs.length > 0 ? CLEAR : o.level;
+    floors.set(o.id, Math.min(level, floors.get(o.id) ?? level));
+  }
+  if (definitions.length > 0)
+    for (const w of await waitingFor(tx, collectionId, definitions)) if (!floors.has(w.id)) floors.set(w.id, CLEAR);
+  await lockIds(tx, collectionId, floors);
 }
 
-/** Locks the ids' id_levels rows (made, at CLEAR, for an id new here), in id order. */
-async function lockIds(tx: Transaction<Schema>, collectionId: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
+/**
+ * Locks the ids' id_levels rows in id order, making the row of an id new here at the level given
+ * (CLEAR for an array of ids). A held row is locked, not rewritten (ON CONFLICT locks the rows
+ * its WHERE turns down).
+ */
+async function lockIds(tx: Transaction<Schema>, collectionId: string, ids: string[] | ReadonlyMap<string, number>): Promise<void> {
+  const levels = Array.isArray(ids) ? new Map(ids.map((id) => [id, CLEAR])) : ids;
+  if (levels.size === 0) return;
   await sql`INSERT INTO id_levels (collection_id, id, tlp_level)
-    SELECT ${collectionId}::uuid, i.id, ${sql.lit(CLEAR)} FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) AS i(id)
-    ORDER BY i.id
-    ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = id_levels.tlp_level`.execute(tx);
+    SELECT ${collectionId}::uuid, i.v->>0, (i.v->>1)::smallint FROM jsonb_array_elements(${JSON.stringify([...levels])}::jsonb) AS i(v)
+    ORDER BY i.v->>0
+    ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = id_levels.tlp_level WHERE false`.execute(tx);
 }
 
 /**
@@ -403,9 +416,8 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
              r.value->>3 AS version,
              ARRAY(SELECT jsonb_array_elements_text(r.value->4)) AS marking_refs,
-             CASE WHEN r.value->16 IS NULL THEN r.value->5
-                  ELSE (SELECT d.payload FROM status_details d WHERE d.status_id = (r.value->>16)::uuid AND d.seq = (r.value->>17)::int)
-             END AS object,
+             CASE WHEN r.value->16 IS NULL THEN r.value->5 END AS object,
+             (r.value->>16)::uuid AS pending_status, (r.value->>17)::int AS pending_seq,
              (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
              r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
              r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature,
@@ -428,11 +440,13 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       UNION
       SELECT h.id FROM objects h WHERE h.collection_id = ${collectionId} AND h.unresolved_refs <> '{}' AND h.id IN (SELECT f.id FROM fresh f)
     ), levels AS (
-      -- The ids' rows are locked already (lockForWrite). A waiting version's level is not
-      -- remembered (CLEAR is the floor): it is decided when its definitions arrive.
+      -- The ids' rows are locked already (lockForWrite), and rewritten here only where a version
+      -- raises them; an id's level is its row's then, as this statement found it, or as raised.
+      -- A waiting version's level is not remembered (CLEAR is the floor): it is decided when its
+      -- definitions arrive.
       INSERT INTO id_levels (collection_id, id, tlp_level)
       SELECT ${collectionId}::uuid, f.id, max(CASE WHEN f.unresolved_refs <> '{}' THEN ${sql.lit(CLEAR)} ELSE f.level END) FROM fresh f, stamp GROUP BY f.id
-      ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = greatest(id_levels.tlp_level, excluded.tlp_level)
+      ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = excluded.tlp_level WHERE excluded.tlp_level > id_levels.tlp_level
       RETURNING id, tlp_level
     ), stamped AS (
       SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added,
@@ -442,12 +456,20 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
                            tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified,
                            unresolved_refs, latest)
       SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
-             s.version_at, coalesce(s.version_time, '-infinity'), s.marking_refs, s.object,
-             CASE WHEN s.id IN (SELECT id FROM waiting) THEN ${sql.lit(DENY)} ELSE l.tlp_level END,
-             s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature, s.origin_verified,
-             s.unresolved_refs,
-             NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')})
-      FROM stamped s JOIN levels l ON l.id = s.id ORDER BY s.ord
+             s.version_at, coalesce(s.version_time, '-infinity'), s.marking_refs,
+             coalesce(s.object, (SELECT d.payload FROM status_details d WHERE d.status_id = s.pending_status AND d.seq = s.pending_seq)),
+             s.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature,
+             s.origin_verified, s.unresolved_refs, s.latest
+      FROM (
+        -- Sorted in batch order (the first copy of a version is the one stored) without the
+        -- objects, which are taken from their pending rows after the sort: carried through it, a
+        -- 2,000-object chunk's sort went past work_mem to a temporary file.
+        SELECT s.*, NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')}) AS latest,
+               CASE WHEN s.id IN (SELECT id FROM waiting) THEN ${sql.lit(DENY)}
+                    ELSE coalesce(l.tlp_level, (SELECT k.tlp_level FROM id_levels k WHERE k.collection_id = ${collectionId} AND k.id = s.id)) END AS tlp_level
+        FROM stamped s LEFT JOIN levels l ON l.id = s.id ORDER BY s.ord
+      ) s
+      ORDER BY s.ord
       ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
       RETURNING id, spec_version, version, tlp_level
     ), relabel AS (
