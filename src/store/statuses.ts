@@ -43,7 +43,8 @@ export async function parseRequestObjects(db: Executor, statusId: string, body: 
   const workMem = sql`(greatest(pg_size_bytes(current_setting('work_mem')), ${2 * body.length}::bigint) / 1024)::bigint || 'kB'`;
   await sql`SELECT set_config('work_mem', ${workMem}, true)`.execute(db);
   // The objects array is taken out of the body once (each `b->'objects'` copies all of it), and
-  // held once: `body` is the statement's only CTE.
+  // held once: `body` is the statement's only CTE. Only one of the two uses of the array reads
+  // its elements: a filter on the count would drop them one by one after reading each.
   const r = await sql<BodyShape & { seq: number | null; json: string | null }>`
     WITH body AS MATERIALIZED (
       SELECT y.type, y.bundle_type, jsonb_typeof(y.objects) AS objects_type,
@@ -60,13 +61,13 @@ export async function parseRequestObjects(db: Executor, statusId: string, body: 
              CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(e.obj->>'id', 300) END,
              CASE WHEN jsonb_typeof(e.obj) = 'object' THEN left(coalesce(e.obj->>'modified', e.obj->>'created'), 300) END,
              e.obj
-      FROM body, jsonb_array_elements(body.objects) WITH ORDINALITY AS e(obj, ord) WHERE body.count > ${inline}
+      FROM body, jsonb_array_elements(CASE WHEN body.count > ${inline} THEN body.objects ELSE '[]' END) WITH ORDINALITY AS e(obj, ord)
     ),
     counted AS (UPDATE statuses SET total_count = body.count FROM body WHERE statuses.id = ${statusId})
     SELECT body.type, body.objects_type AS "objectsType", body.bundle_type AS "bundleType", body.count, e.seq, e.json
     FROM body LEFT JOIN LATERAL (
-      SELECT (e.ord - 1)::int AS seq, e.obj::text AS json FROM jsonb_array_elements(body.objects) WITH ORDINALITY AS e(obj, ord)
-      WHERE body.count <= ${inline}
+      SELECT (e.ord - 1)::int AS seq, e.obj::text AS json
+      FROM jsonb_array_elements(CASE WHEN body.count <= ${inline} THEN body.objects ELSE '[]' END) WITH ORDINALITY AS e(obj, ord)
     ) e ON true
     ORDER BY e.seq`.execute(db);
   const { type, objectsType, bundleType, count } = r.rows[0]!;
