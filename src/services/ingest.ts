@@ -47,7 +47,7 @@ type Stored = { details: DetailRow[]; levels: number[]; reported: number };
 type Prepared = { failures: DetailRow[]; candidates: Candidate[] };
 
 /** Objects validated between yields to the event loop, so a chunk's statements keep flowing while the next one is prepared. */
-const PREPARE_SLICE = 100;
+const PREPARE_SLICE = 25;
 
 /**
  * Parses and validates objects (JSON text, by seq), and makes each one's leaf for the batch's
