@@ -429,7 +429,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       -- the batch) is not stored, so its markings raise nothing.
       -- Held versions are looked up one by one (a scalar subquery is never turned into a join):
       -- as a join, a collection grown since its statistics were taken looked small enough to read whole.
-      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity')) i.id, i.level, i.unresolved_refs FROM input i
+      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity')) i.id, i.ord, i.level, i.unresolved_refs FROM input i
       WHERE (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
                AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity')) IS NULL
       ORDER BY i.id, i.spec_version, coalesce(i.version_time, '-infinity'), i.ord
@@ -451,6 +451,12 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     ), stamped AS (
       SELECT input.*, stamp.base + input.ord * interval '1 microsecond' AS date_added,
              coalesce(input.version_time, stamp.base + input.ord * interval '1 microsecond') AS version_at FROM input, stamp
+    ), tops AS (
+      -- The latest (laterVersion's order) of each id's versions this statement stores: the only
+      -- one of them that may be stored as 'latest', so versions of one id in one batch need no
+      -- relabelling after.
+      SELECT DISTINCT ON (f.id) f.id, f.ord FROM fresh f JOIN stamped s ON s.ord = f.ord
+      ORDER BY f.id, s.spec_version DESC, s.version_at DESC
     ), stored AS (
       INSERT INTO objects (collection_id, date_added, id, type, spec_version, version, version_at, version_key, marking_refs, object,
                            tlp_level, pap_level, deny_reason, ref_kind, ref_ids, origin, origin_node, origin_signature, origin_verified,
@@ -464,19 +470,20 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
         -- Sorted in batch order (the first copy of a version is the one stored) without the
         -- objects, which are taken from their pending rows after the sort: carried through it, a
         -- 2,000-object chunk's sort went past work_mem to a temporary file.
-        SELECT s.*, NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')}) AS latest,
+        SELECT s.*, t.ord IS NOT DISTINCT FROM s.ord
+                      AND NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')}) AS latest,
                CASE WHEN s.id IN (SELECT id FROM waiting) THEN ${sql.lit(DENY)}
                     ELSE coalesce(l.tlp_level, (SELECT k.tlp_level FROM id_levels k WHERE k.collection_id = ${collectionId} AND k.id = s.id)) END AS tlp_level
-        FROM stamped s LEFT JOIN levels l ON l.id = s.id ORDER BY s.ord
+        FROM stamped s LEFT JOIN levels l ON l.id = s.id LEFT JOIN tops t ON t.id = s.id ORDER BY s.ord
       ) s
       ORDER BY s.ord
       ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
       RETURNING id, spec_version, version, tlp_level
     ), relabel AS (
-      -- Ids whose other versions may need a new level or 'latest': those already held, and
-      -- those the batch repeats. A fresh id stored once is right as inserted.
+      -- Ids whose versions held already may need a new level or 'latest'. The versions this
+      -- statement stores are right as inserted.
       SELECT i.id FROM input i GROUP BY i.id
-      HAVING count(*) > 1 OR (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id LIMIT 1)
+      HAVING (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id LIMIT 1)
     ), outbox AS (
       -- The alert outbox, in this transaction: the batch's stamps are one range, which no other
       -- writer's stamps fall in. Copies of held versions, not stored, leave gaps in the range,
