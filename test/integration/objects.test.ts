@@ -58,4 +58,14 @@ describe('a page longer than one chunk of the page text', () => {
     expect(rest.more).toBe(false);
     expect(rest.objects).toEqual(objs.slice(120));
   });
+
+  it('serves a page of mostly multi-byte text with exact byte lengths', async () => {
+    const { base: wide } = await collectionWithClient(node);
+    const objs = Array.from({ length: 60 }, (_, i) => indicator({ name: `监控 ${i}`, description: '监控网络流量中的异常行为'.repeat(20) }));
+    expect(await postObjects(node, wide, objs)).toMatchObject({ status: 'complete', success_count: 60 });
+    const res = await node.request(`${wide}/objects/`);
+    const text = await res.text();
+    expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text).objects).toEqual(objs);
+  });
 });
