@@ -53,18 +53,30 @@ export function merkleTree(leaves: readonly Buffer[]): { root: Buffer; paths: Bu
 }
 
 /**
+ * An audit path, bottom up: its node hashes, or any list that gives them one by one (a path
+ * still in base64url, decoded only as far as a walk goes).
+ */
+export type AuditPath = { readonly length: number; at(i: number): Buffer | undefined };
+
+/** An audit path whose hashes are base64url text (checked as such by the caller), each decoded when a walk reaches it. */
+export function encodedPath(hashes: readonly string[]): AuditPath {
+  return { length: hashes.length, at: (i) => Buffer.from(hashes[i]!, 'base64url') };
+}
+
+/**
  * Walks a leaf's audit path up (RFC 9162 §2.1.3.2), calling `reached` with each node hash it
  * computes, bottom up, until `reached` answers true. Answers the node where it stopped (the
  * root, when nothing stopped it sooner), or undefined when the path cannot belong to a leaf at
  * `index` of a tree of `size` leaves.
  */
-function walk(index: number, size: number, leaf: Buffer, path: readonly Buffer[], reached: (node: Buffer) => boolean): Buffer | undefined {
+function walk(index: number, size: number, leaf: Buffer, path: AuditPath, reached: (node: Buffer) => boolean): Buffer | undefined {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return undefined;
   let fn = index;
   let sn = size - 1;
   let r = leaf;
-  for (const p of path) {
+  for (let i = 0; i < path.length; i++) {
     if (sn === 0) return undefined;
+    const p = path.at(i)!;
     if (fn % 2 === 1 || fn === sn) {
       r = nodeHash(p, r);
       if (fn % 2 === 0)
@@ -83,7 +95,7 @@ function walk(index: number, size: number, leaf: Buffer, path: readonly Buffer[]
 }
 
 /** The root a leaf's audit path leads to (RFC 9162 §2.1.3.2), or undefined when it cannot be a path of that leaf. */
-export function rootFromPath(index: number, size: number, leaf: Buffer, path: readonly Buffer[]): Buffer | undefined {
+export function rootFromPath(index: number, size: number, leaf: Buffer, path: AuditPath): Buffer | undefined {
   return walk(index, size, leaf, path, () => false);
 }
 
@@ -102,7 +114,7 @@ export class SignedTree {
     this.#known = new Set([root.toString('latin1')]);
   }
 
-  includes(index: number, leaf: Buffer, path: readonly Buffer[]): boolean {
+  includes(index: number, leaf: Buffer, path: AuditPath): boolean {
     const walked: string[] = [];
     const stop = walk(index, this.#size, leaf, path, (node) => {
       const key = node.toString('latin1');

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { JWK, JWTPayload } from 'jose';
 import { ALGORITHM } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
+import { importedKey, thumbprint } from './pinned-keys.ts';
 
 // A pull is ordinary TAXII, authenticated by a short-lived proof: a JWT signed with the puller's
 // key, bound to the served node (aud), the method and URL, valid 60 s at most, with a jti the
@@ -63,11 +64,11 @@ export async function verifyRequestProof(
   const peer = await findPeer(iss);
   if (!peer) throw new ProofError(`no peer node '${iss}' is registered here`);
   let jwk: JWK | undefined;
-  for (const k of peer.keys) if ((await calculateJwkThumbprint(k, 'sha256')) === kid) jwk = k;
+  for (const k of peer.keys) if ((await thumbprint(k)) === kid) jwk = k;
   if (!jwk) throw new ProofError(`key ${kid} is not pinned for peer '${iss}'`);
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, await importJWK(jwk, ALGORITHM), {
+    ({ payload } = await jwtVerify(token, await importedKey(jwk), {
       algorithms: [ALGORITHM],
       issuer: iss,
       audience: expected.audience,

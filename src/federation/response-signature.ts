@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, CompactSign, compactVerify, decodeProtectedHeader, importJWK } from 'jose';
+import { CompactSign, compactVerify, decodeProtectedHeader } from 'jose';
 import type { JWK } from 'jose';
 import { ALGORITHM } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
+import { importedKey, thumbprint } from './pinned-keys.ts';
 
 // The served node signs each answer to a peer: a compact JWS over the SHA-256 digest of the
 // exact body, the request's jti and the audience. The puller checks it before ingesting anything
@@ -55,11 +56,11 @@ export async function verifyResponse(
     throw err instanceof ResponseSignatureError ? err : new ResponseSignatureError('the signature is not a JWS');
   }
   let jwk: JWK | undefined;
-  for (const k of expected.keys) if ((await calculateJwkThumbprint(k, 'sha256')) === kid) jwk = k;
+  for (const k of expected.keys) if ((await thumbprint(k)) === kid) jwk = k;
   if (!jwk) throw new ResponseSignatureError(`key ${kid} is not pinned for '${expected.issuer}'`);
   let claims: ResponseClaims;
   try {
-    const { payload } = await compactVerify(signature, await importJWK(jwk, ALGORITHM), { algorithms: [ALGORITHM] });
+    const { payload } = await compactVerify(signature, await importedKey(jwk), { algorithms: [ALGORITHM] });
     claims = JSON.parse(new TextDecoder().decode(payload)) as ResponseClaims;
   } catch {
     throw new ResponseSignatureError('the signature does not verify');
