@@ -63,10 +63,7 @@ export async function getStatus(deps: Deps, who: Principal, root: string, id: st
   };
 }
 
-/** Seqs per block of a status's details, rendered and kept as one piece (a queued request's chunk settles two: ingest.ts). */
-const BLOCK = 1000;
-
-/** A block's details as JSON text, comma-joined by outcome, with how many of each. */
+/** A block of details (store/statuses.ts DETAIL_BLOCK seqs; a queued request's chunk settles two) as JSON text, comma-joined by outcome, with how many of each. */
 type RenderedBlock = { fingerprint: string; chars: number } & Record<Outcome, { count: number; text: string }>;
 
 /** Rendered blocks by status, least recently read first; bounded by the characters they hold. */
@@ -106,7 +103,7 @@ export async function getStatusText(deps: Deps, who: Principal, root: string, id
   const cached = rendered.get(id) ?? new Map<number, RenderedBlock>();
   const known = new Map([...cached].map(([k, b]) => [k, b.fingerprint]));
   const blocks = new Map<number, RenderedBlock>();
-  for (const b of await detailBlocks(deps.database.db, id, BLOCK, known)) {
+  for (const b of await detailBlocks(deps.database.db, id, known)) {
     const kept = cached.get(b.k);
     blocks.set(b.k, kept && kept.fingerprint === b.fingerprint ? kept : renderBlock(b.fingerprint, b.rows));
   }

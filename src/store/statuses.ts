@@ -113,14 +113,32 @@ export async function pendingDefinitions(db: Executor, statusId: string): Promis
   return r.rows;
 }
 
+/** Seqs per block of a status's details: the unit a poll reads again when it changed (migration 0022). */
+export const DETAIL_BLOCK = 1000;
+
+/**
+ * Raises the version of the blocks of the details a statement changed (`changed`: a CTE of
+ * status_id and seq), in (status, block) order: writers that change blocks of one status wait for
+ * each other there, never in a cycle.
+ */
+function raiseBlocks(changed: string) {
+  return sql`INSERT INTO status_blocks (status_id, k, version)
+    SELECT c.status_id, c.seq / ${sql.lit(DETAIL_BLOCK)}, 1 FROM ${sql.table(changed)} c GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (status_id, k) DO UPDATE SET version = status_blocks.version + 1`;
+}
+
 /** Records the outcome of some of a request's objects and lets go of their payloads. */
 export async function settleDetails(db: Executor, statusId: string, details: DetailRow[]): Promise<void> {
   if (details.length === 0) return;
   const rows = JSON.stringify(details);
-  await sql`UPDATE status_details AS s
-    SET outcome = d.outcome, object_id = left(d.object_id, 300), version = left(d.version, 300), message = d.message, payload = NULL
-    FROM jsonb_to_recordset(${rows}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)
-    WHERE s.status_id = ${statusId} AND s.seq = d.seq`.execute(db);
+  await sql`WITH settled AS (
+      UPDATE status_details AS s
+      SET outcome = d.outcome, object_id = left(d.object_id, 300), version = left(d.version, 300), message = d.message, payload = NULL
+      FROM jsonb_to_recordset(${rows}::jsonb) AS d(seq int, outcome text, object_id text, version text, message text)
+      WHERE s.status_id = ${statusId} AND s.seq = d.seq
+      RETURNING s.status_id, s.seq
+    )
+    ${raiseBlocks('settled')}`.execute(db);
 }
 
 export async function findStatus(db: Db, id: string): Promise<StatusRow | undefined> {
@@ -141,22 +159,24 @@ export async function listDetails(db: Db, statusId: string): Promise<DetailRow[]
     .execute();
 }
 
-/** A block of a status's details (seq in [k·size, (k+1)·size)): its fingerprint, and its rows when asked for. */
+/** A block of a status's details (seq in [k·DETAIL_BLOCK, (k+1)·DETAIL_BLOCK)): its fingerprint, and its rows when asked for. */
 export type DetailBlock = { k: number; fingerprint: string; rows: DetailRow[] };
 
 /**
- * A status's details by block of `size` seqs, in one statement (one snapshot): each block's
- * fingerprint, and the rows of the blocks whose fingerprint differs from `known` (k → fingerprint).
- * A detail only ever changes from pending to an outcome, or has a note appended to its message
- * (noteOnDetails), so rows, pending rows and message characters per block tell any change.
+ * A status's details by block, in one statement (one snapshot): each block's fingerprint (its
+ * version in status_blocks, raised by every statement that changes one of its details), and the
+ * rows of the blocks whose fingerprint differs from `known` (k → fingerprint). The details are
+ * made with the status, seq 0 to total_count - 1, so its blocks follow from its total.
  */
-export async function detailBlocks(db: Db, statusId: string, size: number, known: ReadonlyMap<number, string>): Promise<DetailBlock[]> {
+export async function detailBlocks(db: Db, statusId: string, known: ReadonlyMap<number, string>): Promise<DetailBlock[]> {
   const knownJson = JSON.stringify([...known].map(([k, f]) => ({ k, f })));
+  const size = sql.lit(DETAIL_BLOCK);
   const r = await sql<{ k: number; fingerprint: string | null } & Partial<DetailRow>>`
     WITH fp AS MATERIALIZED (
-      SELECT seq / ${sql.lit(size)} AS k,
-             count(*) || ':' || count(*) FILTER (WHERE outcome = 'pending') || ':' || coalesce(sum(length(message)), 0) AS fingerprint
-      FROM status_details WHERE status_id = ${statusId} GROUP BY 1
+      SELECT g.k, coalesce(b.version, 0)::text AS fingerprint
+      FROM statuses st CROSS JOIN LATERAL generate_series(0, (st.total_count + ${size} - 1) / ${size} - 1) AS g(k)
+      LEFT JOIN status_blocks b ON b.status_id = st.id AND b.k = g.k
+      WHERE st.id = ${statusId}
     ), changed AS (
       SELECT fp.k FROM fp LEFT JOIN jsonb_to_recordset(${knownJson}::jsonb) AS x(k int, f text) ON x.k = fp.k
       WHERE x.f IS DISTINCT FROM fp.fingerprint
@@ -164,11 +184,11 @@ export async function detailBlocks(db: Db, statusId: string, size: number, known
     SELECT k, fingerprint, NULL::int AS seq, NULL AS outcome, NULL AS object_id, NULL AS version, NULL AS message FROM fp
     UNION ALL
     -- Block by block (OFFSET 0 keeps each a range of the primary key): as a join, the planner read
-    -- every detail of the status a second time to keep those of the changed blocks.
+    -- every detail of the status to keep those of the changed blocks.
     SELECT c.k, NULL, d.seq, d.outcome, d.object_id, d.version, d.message
     FROM changed c CROSS JOIN LATERAL (
       SELECT d.seq, d.outcome, d.object_id, d.version, d.message FROM status_details d
-      WHERE d.status_id = ${statusId} AND d.seq >= c.k * ${sql.lit(size)} AND d.seq < (c.k + 1) * ${sql.lit(size)} OFFSET 0
+      WHERE d.status_id = ${statusId} AND d.seq >= c.k * ${size} AND d.seq < (c.k + 1) * ${size} OFFSET 0
     ) d
     ORDER BY 1, 3 NULLS FIRST`.execute(db);
   const blocks: DetailBlock[] = [];
@@ -245,9 +265,13 @@ export async function noteOnDetails(
 ): Promise<void> {
   if (objectIds.length === 0) return;
   const suffix = sql<string>`'; ' || ${taxiiTimeOf(sql`now()`)} || ' ' || ${note}`;
-  await sql`UPDATE status_details d SET message = d.message || ${suffix}
-    FROM statuses s
-    WHERE s.collection_id = ${collectionId} AND d.status_id = s.id AND d.outcome = 'success'
-      AND d.object_id IN (${sql.join(objectIds)})
-      AND strpos(d.message, ${containing}) > 0 AND strpos(d.message, ${note}) = 0`.execute(db);
+  await sql`WITH noted AS (
+      UPDATE status_details d SET message = d.message || ${suffix}
+      FROM statuses s
+      WHERE s.collection_id = ${collectionId} AND d.status_id = s.id AND d.outcome = 'success'
+        AND d.object_id IN (${sql.join(objectIds)})
+        AND strpos(d.message, ${containing}) > 0 AND strpos(d.message, ${note}) = 0
+      RETURNING d.status_id, d.seq
+    )
+    ${raiseBlocks('noted')}`.execute(db);
 }
