@@ -282,7 +282,7 @@ export async function deleteObjectVersions(tx: Transaction<Schema>, collectionId
   const ids = [...new Set(r.rows.map((row) => row.id))];
   if (ids.length > 0) {
     await relabelLatest(tx, collectionId, ids);
-    // Feed values of the versions went with them (ON DELETE CASCADE); the feeds' ETags must change.
+    // Feed values of the versions went with them (a trigger, migration 0023); the feeds' ETags must change.
     await noteFeedChange(tx, collectionId);
   }
   return r.rows.length;
