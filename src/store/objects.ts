@@ -10,8 +10,7 @@ import { referencesVisible } from './visibility.ts';
 import { CLEAR, DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import { waitingFor } from './waiting.ts';
-import { feedSourceOf, feedTypeCondition, insertFeedValues, noteFeedChange } from './feeds.ts';
-import type { FeedVersion } from './feeds.ts';
+import { feedSourceOf, feedTypeCondition, noteFeedChange } from './feeds.ts';
 import { figuresOf, insertSightingFigures } from './sighting-figures.ts';
 import type { FigureVersion } from './sighting-figures.ts';
 import type { FeedSource } from '../stix/feed-values.ts';
@@ -168,7 +167,8 @@ export type ObjectsText = {
   last: string | null;
   /** The served objects' JSON, comma-joined within each chunk, chunks in page order. */
   objects: string[];
-  levels: number[];
+  /** How many served objects are at each TLP level. */
+  levels: Map<number, number>;
   /** Comma-joined `{"id","version","node","signature"}` records by chunk; empty unless asked for. */
   origins: string[];
 };
@@ -180,7 +180,8 @@ type ChunkRow = {
   first: string | null;
   last: string | null;
   objects: string | null;
-  levels: number[] | null;
+  /** The served objects' TLP levels, a digit each (levels are 0 to 5): no array for the node to parse. */
+  levels: string | null;
   origins: string | null;
 };
 
@@ -212,7 +213,7 @@ export async function selectObjectsTextWithAccess(
         ${taxiiTimeOf(sql`min(m.date_added) ${served}`)} AS first,
         ${taxiiTimeOf(sql`max(m.date_added) ${served}`)} AS last,
         string_agg(m.json, ',' ORDER BY m.n) ${served} AS objects,
-        array_agg(m.tlp_level) ${served} AS levels,
+        string_agg(m.tlp_level::text, '') ${served} AS levels,
         ${origins} AS origins
       FROM (
         SELECT o.date_added, o.tlp_level, o.object::text AS json, row_number() OVER (ORDER BY o.date_added) AS n ${originColumns}
@@ -225,13 +226,16 @@ export async function selectObjectsTextWithAccess(
   const head = r.rows.find((row) => row.access !== null);
   if (!head?.access) return { access: undefined, page: undefined };
   const chunks = r.rows.length > 1 ? r.rows.sort((a, b) => Number(a.k) - Number(b.k)) : r.rows;
-  const page: ObjectsText = { fetched: 0, first: null, last: null, objects: [], levels: [], origins: [] };
+  const page: ObjectsText = { fetched: 0, first: null, last: null, objects: [], levels: new Map(), origins: [] };
   for (const chunk of chunks) {
     page.fetched += chunk.fetched ?? 0;
     page.first ??= chunk.first;
     if (chunk.last !== null) page.last = chunk.last;
     if (chunk.objects !== null) page.objects.push(chunk.objects);
-    if (chunk.levels !== null) page.levels.push(...chunk.levels);
+    for (let i = 0; i < (chunk.levels?.length ?? 0); i++) {
+      const level = chunk.levels!.charCodeAt(i) - 48;
+      page.levels.set(level, (page.levels.get(level) ?? 0) + 1);
+    }
     if (chunk.origins !== null) page.origins.push(chunk.origins);
   }
   return { access: accessRow(JSON.parse(head.access) as Record<string, unknown>), page };
@@ -397,6 +401,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
           o.originSignature,
           o.originVerified,
           o.unresolvedRefs,
+          feedOf(o),
           ...(o.pending ? [o.pending.statusId, o.pending.seq] : []),
         ])}]`,
     )
@@ -417,8 +422,8 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
              r.value->>3 AS version,
              ARRAY(SELECT jsonb_array_elements_text(r.value->4)) AS marking_refs,
-             CASE WHEN r.value->16 IS NULL THEN r.value->5 END AS object,
-             (r.value->>16)::uuid AS pending_status, (r.value->>17)::int AS pending_seq,
+             CASE WHEN r.value->17 IS NULL THEN r.value->5 END AS object,
+             (r.value->>17)::uuid AS pending_status, (r.value->>18)::int AS pending_seq, r.value->16 AS feed,
              (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
              r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
              r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature,
@@ -430,7 +435,9 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       -- the batch) is not stored, so its markings raise nothing.
       -- Held versions are looked up one by one (a scalar subquery is never turned into a join):
       -- as a join, a collection grown since its statistics were taken looked small enough to read whole.
-      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity')) i.id, i.ord, i.level, i.unresolved_refs FROM input i
+      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity'))
+             i.id, i.spec_version, coalesce(i.version_time, '-infinity') AS version_key, i.ord, i.level, i.unresolved_refs
+      FROM input i
       WHERE (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
                AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity')) IS NULL
       ORDER BY i.id, i.spec_version, coalesce(i.version_time, '-infinity'), i.ord
@@ -479,7 +486,17 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       ) s
       ORDER BY s.ord
       ON CONFLICT (collection_id, id, spec_version, version_key) DO NOTHING
-      RETURNING id, spec_version, version, tlp_level
+      RETURNING id, spec_version, version, version_key, tlp_level
+    ), feeds AS (
+      -- What each version stored gives the feeds: its first copy's values.
+      INSERT INTO feed_values (collection_id, kind, value, id, spec_version, version_key, valid_until, confidence)
+      SELECT ${collectionId}::uuid, v.value->>0, v.value->>1, s.id, s.spec_version, s.version_key,
+             ${versionTimeOf(sql`i.feed->>0`)}, (i.feed->>1)::smallint
+      FROM stored s
+      JOIN fresh f ON f.id = s.id AND f.spec_version = s.spec_version AND f.version_key = s.version_key
+      JOIN input i ON i.ord = f.ord
+      CROSS JOIN LATERAL jsonb_array_elements(i.feed->2) AS v(value)
+      ON CONFLICT DO NOTHING
     ), relabel AS (
       -- Ids whose versions held already may need a new level or 'latest'. The versions this
       -- statement stores are right as inserted.
@@ -536,9 +553,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       .filter((row) => row.kind === 'stored')
       .map((row) => [versionIdentity(row.id, row.spec_version!, row.version), row.tlp_level === DENY]),
   );
-  const stored = storedFirstCopies(batch, fresh);
-  await insertFeedValues(tx, collectionId, feedVersions(stored));
-  await insertSightingFigures(tx, collectionId, figureVersions(stored));
+  await insertSightingFigures(tx, collectionId, figureVersions(storedFirstCopies(batch, fresh)));
   return batch.map((o) => {
     const key = versionIdentity(o.id, o.specVersion, o.version);
     const withheld = fresh.get(key);
@@ -558,12 +573,10 @@ function storedFirstCopies(batch: NewObject[], stored: Map<string, boolean>): Ne
   });
 }
 
-/** What the stored versions give the feeds. */
-function feedVersions(stored: NewObject[]): FeedVersion[] {
-  return stored.flatMap((o) => {
-    const source = o.feed === undefined ? feedSourceOf(o.type, o.json) : (o.feed ?? undefined);
-    return source ? [{ id: o.id, specVersion: o.specVersion, version: o.version, source }] : [];
-  });
+/** What a version gives the feeds, as the insert takes it: [valid_until, confidence, [[kind, value], ...]], or null. */
+function feedOf(o: NewObject): [string | null, number | null, [string, string][]] | null {
+  const source = o.feed === undefined ? feedSourceOf(o.type, o.json) : (o.feed ?? undefined);
+  return source && source.values.length > 0 ? [source.validUntil, source.confidence, source.values.map((x) => [x.kind, x.value])] : null;
 }
 
 /** The stored versions that are aggregate sightings, with their figures (trends). */
