@@ -8,7 +8,8 @@ import type { PullOptions, PullOutcome } from './pull-options.ts';
 import type { ClaimedSource } from '../store/sources.ts';
 import { finishFailure, finishSuccess } from '../store/sources.ts';
 import { backoffSeconds } from './backoff.ts';
-import { afterStored, storeReceivedPage } from './store-received.ts';
+import { afterStored, storeReceivedPage, validateReceivedPage } from './store-received.ts';
+import type { ValidatedPage } from './store-received.ts';
 import { keepLease } from './intake-page.ts';
 import { pullMispPages } from './pull-misp.ts';
 import { pullTaxiiPages } from './pull-taxii.ts';
@@ -35,21 +36,26 @@ async function pullPeerPages(deps: Deps, clients: PeerClients, sub: ClaimedSourc
   let cursor = sub.cursor;
   const target = targetOf(sub);
   const ctx = { clients, keyring: deps.keyring, trustList: deps.trustList, ...(opts.limits ? { limits: opts.limits } : {}) };
-  // The next page is fetched (and its signatures checked, on the thread pool) while this one is
-  // stored: a catch-up waits on the peer and on the database at the same time, not one after
-  // the other. A page fetched ahead is only stored after the one before it, dropped if that fails.
-  let ahead: Promise<VerifiedPage> | undefined;
+  // The next page is fetched, its signatures checked (on the thread pool) and its objects
+  // validated while this one is stored: a catch-up waits on the peer and on the database at the
+  // same time, not one after the other. A page fetched ahead is only stored after the one before
+  // it, dropped if that fails.
+  type Ahead = { verified: VerifiedPage; validated: ValidatedPage };
+  let ahead: Promise<Ahead> | undefined;
   const fetchAfter = (from: string | null) => {
-    const p = fetchPage(ctx, target, from, opts.pageLimit);
+    const p = fetchPage(ctx, target, from, opts.pageLimit).then((verified) => ({
+      verified,
+      validated: validateReceivedPage(deps, target.peerNodeId, verified),
+    }));
     p.catch(() => {}); // awaited below, or dropped when a store fails
     return p;
   };
   for (let n = 0; n < opts.maxPages; n++) {
-    const page = await (ahead ?? fetchAfter(cursor));
+    const { verified: page, validated } = await (ahead ?? fetchAfter(cursor));
     ahead = undefined;
     if (page.objects.length === 0) break;
     if (page.more && n + 1 < opts.maxPages) ahead = fetchAfter(page.last!);
-    const stored = await storeReceivedPage(deps, sub, page, cursor);
+    const stored = await storeReceivedPage(deps, sub, validated, cursor);
     cursor = page.last!;
     await afterStored(deps, sub, stored, outcome);
     if (!page.more) break;

@@ -34,7 +34,7 @@ export type IncomingPage = {
 export type IntakeOptions = { origin: string; intake: Intake; defaultLevel: Level | undefined };
 
 /** A peer's verified page as an incoming one: its objects keep the origin they came with. */
-export function peerPage(peer: string, page: VerifiedPage): IncomingPage {
+function peerPage(peer: string, page: VerifiedPage): IncomingPage {
   return {
     objects: page.objects.map((r) => ({
       object: r.object,
@@ -67,20 +67,14 @@ function signIntake(deps: Deps, candidates: Candidate[], refusedIds: string[], i
   }));
 }
 
+/** A page's objects validated as local ingest validates them (and, from outside the federation, signed here), ready to store. */
+export type ValidatedPage = { page: IncomingPage; candidates: Candidate[]; refusedIds: string[] };
+
 /**
- * Stores a checked page in ONE transaction: the objects, through the same validation and TLP
- * classification as local ingest (a peer's with their origin as received, a server's signed here
- * at intake), the versions to quarantine, the receipt, and the cursor, moved only if this puller
- * still holds the lease. All or nothing.
+ * The work on a page that needs no database: a pull does it for the next page while the page
+ * before is stored, so that a catch-up's transactions follow each other with no gap between.
  */
-export async function storeIncomingPage(
-  deps: Deps,
-  sub: ClaimedSource,
-  page: IncomingPage,
-  from: string | null,
-  intake?: IntakeOptions,
-): Promise<StoredPage> {
-  const sender = page.receipt.from;
+function validatePage(deps: Deps, page: IncomingPage, intake?: IntakeOptions): ValidatedPage {
   const refusedIds: string[] = [];
   let candidates: Candidate[] = [];
   page.objects.forEach((r, seq) => {
@@ -89,6 +83,27 @@ export async function storeIncomingPage(
     else candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, ...(r.received ? { received: r.received } : {}) });
   });
   if (intake) candidates = signIntake(deps, candidates, refusedIds, intake);
+  return { page, candidates, refusedIds };
+}
+
+/**
+ * Stores a checked page in ONE transaction: the objects, through the same validation and TLP
+ * classification as local ingest (a peer's with their origin as received, a server's signed here
+ * at intake), the versions to quarantine, the receipt, and the cursor, moved only if this puller
+ * still holds the lease. All or nothing. `validated` is validatePage's answer for the page, when
+ * the caller made it ahead.
+ */
+export async function storeIncomingPage(
+  deps: Deps,
+  sub: ClaimedSource,
+  page: IncomingPage,
+  from: string | null,
+  intake?: IntakeOptions,
+  validated: ValidatedPage = validatePage(deps, page, intake),
+): Promise<StoredPage> {
+  const sender = page.receipt.from;
+  const { candidates } = validated;
+  const refusedIds = [...validated.refusedIds];
   const result = await asWriter(deps.database.db, sub.collection_id, deps.config.workLeaseSeconds, async (tx) => {
     // First: it locks the source row, and a lost lease stores nothing.
     if (!(await advanceCursor(tx, sub.id, sub.lease_owner, from, page.cursor))) {
@@ -134,9 +149,14 @@ export async function storeIncomingPage(
   return { received: page.objects.length, stored: result.stored, quarantined: result.quarantined, refused: refusedIds.length };
 }
 
-/** A peer's verified page, stored with the origin each object came with. */
-export function storeReceivedPage(deps: Deps, sub: ClaimedSource, page: VerifiedPage, from: string | null): Promise<StoredPage> {
-  return storeIncomingPage(deps, sub, peerPage(sub.peer_node_id!, page), from);
+/** A peer's verified page, validated: its objects keep the origin they came with. */
+export function validateReceivedPage(deps: Deps, peer: string, page: VerifiedPage): ValidatedPage {
+  return validatePage(deps, peerPage(peer, page));
+}
+
+/** A peer's page, validated (validateReceivedPage), stored with the origin each object came with. */
+export function storeReceivedPage(deps: Deps, sub: ClaimedSource, validated: ValidatedPage, from: string | null): Promise<StoredPage> {
+  return storeIncomingPage(deps, sub, validated.page, from, undefined, validated);
 }
 
 /** Counts a stored page into the run's outcome, and what follows from it. */
