@@ -226,9 +226,7 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
     page.last = text.last;
     if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.binding);
   }
-  const levels = new Map<number, number>();
-  for (const level of text.levels) levels.set(level, (levels.get(level) ?? 0) + 1);
-  await recordDelivery(deps, who, access.collection.id, { count, levels, first: page.first, last: page.last });
+  await recordDelivery(deps, who, access.collection.id, { count, levels: text.levels, first: page.first, last: page.last });
   if (access.audience.kind === 'peer' && text.origins.length > 0) page.origins = text.origins;
   return page;
 }
