@@ -159,16 +159,29 @@ export function storeReceivedPage(deps: Deps, sub: ClaimedSource, validated: Val
   return storeIncomingPage(deps, sub, validated.page, from, undefined, validated);
 }
 
+/** The statistics refresh in flight, per database: one at a time. */
+const refreshing = new WeakSet<object>();
+
+/**
+ * A backlog outgrows the planner's statistics as it lands (store/statistics.ts). The ANALYZE
+ * (a few hundred milliseconds) runs beside the next page's store, on a connection of its own,
+ * rather than between two pages of a catch-up.
+ */
+function refreshStatistics(deps: Deps): void {
+  const db = deps.database.db;
+  if (refreshing.has(db)) return;
+  refreshing.add(db);
+  refreshStatisticsIfStale(db)
+    .catch((err: unknown) => deps.log.warn({ err }, 'ANALYZE after a received page failed'))
+    .finally(() => refreshing.delete(db));
+}
+
 /** Counts a stored page into the run's outcome, and what follows from it. */
 export async function afterStored(deps: Deps, sub: ClaimedSource, stored: StoredPage, outcome: PullOutcome): Promise<void> {
   outcome.pages++;
   outcome.stored += stored.stored;
   outcome.quarantined += stored.quarantined;
-  // A backlog outgrows the planner's statistics as it lands (store/statistics.ts).
-  if (stored.stored > 0)
-    await refreshStatisticsIfStale(deps.database.db).catch((err: unknown) =>
-      deps.log.warn({ err }, 'ANALYZE after a received page failed'),
-    );
+  if (stored.stored > 0) refreshStatistics(deps);
   if (stored.quarantined)
     deps.log.warn(
       { source: sub.id, from: sub.peer_node_id ?? sub.url, count: stored.quarantined },
