@@ -384,28 +384,32 @@ async function lockIds(tx: Transaction<Schema>, collectionId: string, ids: strin
  */
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
-  // Each object goes in as a JSON value, not as a string holding its text: PostgreSQL parses
-  // it once (not once as a string and again as jsonb), and nothing escapes its text here.
-  const fields = (values: unknown[]) => JSON.stringify(values).slice(1, -1);
-  const rows = `[${batch
-    .map(
-      (o) =>
-        `[${fields([o.id, o.type, o.specVersion, o.version, o.markingRefs])},${o.pending ? 'null' : o.json},${fields([
-          o.level,
-          o.pap,
-          o.denyReason,
-          o.refKind,
-          o.refIds,
-          o.origin,
-          o.originNode,
-          o.originSignature,
-          o.originVerified,
-          o.unresolvedRefs,
-          feedOf(o),
-          ...(o.pending ? [o.pending.statusId, o.pending.seq] : []),
-        ])}]`,
-    )
-    .join(',')}]`;
+  // The versions' fields, and apart from them the objects given inline, each a JSON value (not a
+  // string holding its text): PostgreSQL parses an object once, and nothing escapes its text here.
+  // An object is taken by its ordinal after the sort into batch order, as a pending one is from
+  // its row: carried through the input and the sort, a page of objects went past work_mem.
+  const rows = JSON.stringify(
+    batch.map((o) => [
+      o.id,
+      o.type,
+      o.specVersion,
+      o.version,
+      o.markingRefs,
+      o.level,
+      o.pap,
+      o.denyReason,
+      o.refKind,
+      o.refIds,
+      o.origin,
+      o.originNode,
+      o.originSignature,
+      o.originVerified,
+      o.unresolvedRefs,
+      feedOf(o),
+      ...(o.pending ? [o.pending.statusId, o.pending.seq] : []),
+    ]),
+  );
+  const objects = `[${batch.map((o) => (o.pending ? 'null' : o.json)).join(',')}]`;
   // The locks first, so this statement's snapshot holds every version of the batch's ids committed
   // before it: which ids already had versions (below) is then exact.
   await lockForWrite(tx, collectionId, batch);
@@ -422,12 +426,11 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
              r.value->>3 AS version,
              ARRAY(SELECT jsonb_array_elements_text(r.value->4)) AS marking_refs,
-             CASE WHEN r.value->17 IS NULL THEN r.value->5 END AS object,
-             (r.value->>17)::uuid AS pending_status, (r.value->>18)::int AS pending_seq, r.value->16 AS feed,
-             (r.value->>6)::smallint AS level, (r.value->>7)::smallint AS pap_level, r.value->>8 AS deny_reason,
-             r.value->>9 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->10)) AS ref_ids,
-             r.value->>11 AS origin, r.value->>12 AS origin_node, r.value->>13 AS origin_signature,
-             (r.value->>14)::boolean AS origin_verified, ARRAY(SELECT jsonb_array_elements_text(r.value->15)) AS unresolved_refs,
+             (r.value->>16)::uuid AS pending_status, (r.value->>17)::int AS pending_seq, r.value->15 AS feed,
+             (r.value->>5)::smallint AS level, (r.value->>6)::smallint AS pap_level, r.value->>7 AS deny_reason,
+             r.value->>8 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->9)) AS ref_ids,
+             r.value->>10 AS origin, r.value->>11 AS origin_node, r.value->>12 AS origin_signature,
+             (r.value->>13)::boolean AS origin_verified, ARRAY(SELECT jsonb_array_elements_text(r.value->14)) AS unresolved_refs,
              ${versionTimeOf(sql`r.value->>3`)} AS version_time
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
     ), fresh AS (
@@ -471,13 +474,14 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
                            unresolved_refs, latest)
       SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
              s.version_at, coalesce(s.version_time, '-infinity'), s.marking_refs,
-             coalesce(s.object, (SELECT d.payload FROM status_details d WHERE d.status_id = s.pending_status AND d.seq = s.pending_seq)),
+             CASE WHEN s.pending_status IS NULL THEN (SELECT ${objects}::jsonb) -> s.ord
+                  ELSE (SELECT d.payload FROM status_details d WHERE d.status_id = s.pending_status AND d.seq = s.pending_seq) END,
              s.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature,
              s.origin_verified, s.unresolved_refs, s.latest
       FROM (
         -- Sorted in batch order (the first copy of a version is the one stored) without the
-        -- objects, which are taken from their pending rows after the sort: carried through it, a
-        -- 2,000-object chunk's sort went past work_mem to a temporary file.
+        -- objects, which are taken after the sort (from the objects given, or their pending
+        -- rows): carried through it, a 2,000-object chunk's sort went past work_mem to a temporary file.
         SELECT s.*, t.ord IS NOT DISTINCT FROM s.ord
                       AND NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')}) AS latest,
                CASE WHEN s.id IN (SELECT id FROM waiting) THEN ${sql.lit(DENY)}
