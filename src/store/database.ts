@@ -58,9 +58,26 @@ class PreparingClient extends PgClient {
         name = `vigil_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
         this.#names.set(text, name);
       }
-      if (name !== undefined) return super.query({ name, text, values });
+      if (name !== undefined) return this.#promised({ name, text, values });
     }
+    const submittable = typeof (text as { submit?: unknown } | null)?.submit === 'function';
+    if (args.length <= 2 && typeof values !== 'function' && !submittable) return this.#promised(text, values);
     return super.query(...args);
+  }
+
+  /**
+   * The query with a callback, as a promise. pg's own promise kept every result alive past the
+   * next scavenge: a loop of 48 KB results had them all promoted and the old generation collected
+   * every few hundred queries, where with a callback they stay young garbage. The stack of an
+   * error leads back to the caller, as pg's promise does it.
+   */
+  #promised(config: unknown, values?: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      super.query(config, values, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
+    }).catch((err: unknown) => {
+      if (err instanceof Error) Error.captureStackTrace(err);
+      throw err;
+    });
   }
 }
 
