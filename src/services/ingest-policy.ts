@@ -4,10 +4,12 @@ import type { Level, Pap } from '../policy/levels.ts';
 import { classifyMarkingDefinition, defaultLevelFor, RELEASED_NOTE, resolveMarkings, WAITING_MARK } from '../policy/markings.ts';
 import type { MarkingKind } from '../policy/markings.ts';
 import { objectReferences } from '../policy/references.ts';
+import type { RefKind } from '../policy/references.ts';
 import { objectsToShip } from '../policy/shipped-markings.ts';
 import { TLP_IDS } from '../policy/tlp-ids.ts';
 import type { StixMeta } from '../stix/validate.ts';
 import { FEED_TYPES, feedSource } from '../stix/feed-values.ts';
+import type { FeedSource } from '../stix/feed-values.ts';
 import { findMarkingDefinitions } from '../store/objects.ts';
 import { noteOnDetails } from '../store/statuses.ts';
 import type { NewObject } from '../store/objects.ts';
@@ -21,13 +23,24 @@ export type CollectionPolicy = { defaultLevel: Level; papGreenOnly: boolean };
 /** Where a version pulled from a source came from: a peer's as received, never signed again; a server's as signed at intake. */
 export type ReceivedOrigin = { origin: string; originNode: string; originSignature: string; originVerified: boolean };
 
-/** `signature`: this node's origin signature, when made ahead (see ingest.ts); `received`: a peer's version. */
+/** What a version's row takes from its object alone (no database): its references and feed values. */
+export type Derived = { refs: { kind: RefKind | null; refs: string[] }; feed: FeedSource | null };
+
+export function derivedOf(meta: StixMeta, object: Record<string, unknown>): Derived {
+  return { refs: objectReferences(object), feed: FEED_TYPES.includes(meta.type) ? (feedSource(object) ?? null) : null };
+}
+
+/**
+ * `signature`: this node's origin signature, and `derived`: derivedOf, when made ahead, outside
+ * the writer's transaction (see ingest.ts); `received`: a peer's version.
+ */
 export type Candidate = {
   seq: number;
   object: Record<string, unknown>;
   meta: StixMeta;
   json: string;
   signature?: string;
+  derived?: Derived;
   received?: ReceivedOrigin;
 };
 
@@ -48,8 +61,9 @@ function toNew(
   signer: OriginSigner,
   received?: ReceivedOrigin,
   signature?: string,
+  derived: Derived = derivedOf(meta, object),
 ): Omit<NewObject, 'level' | 'pap' | 'denyReason' | 'unresolvedRefs'> {
-  const refs = objectReferences(object);
+  const { refs, feed } = derived;
   // Pulled from a peer: its origin and signature pass on unchanged (and `modified` is never
   // rewritten), so two nodes pulling from each other never loop.
   const provenance = received ?? {
@@ -68,7 +82,7 @@ function toNew(
     refKind: refs.kind,
     refIds: refs.refs,
     // From the object parsed already: the writer's statement need not parse it again.
-    feed: FEED_TYPES.includes(meta.type) ? (feedSource(object) ?? null) : null,
+    feed,
     // Submitted here: this node is where it enters the federation, and signs it as such.
     ...provenance,
   };
@@ -123,7 +137,7 @@ export async function classifyBatch(
     }
     result.accepted.push({
       seq: c.seq,
-      ...toNew(c.meta, c.json, c.object, signer, c.received, c.signature),
+      ...toNew(c.meta, c.json, c.object, signer, c.received, c.signature, c.derived),
       level: r.level,
       pap: r.pap,
       denyReason: r.reason ?? null,

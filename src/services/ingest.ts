@@ -10,7 +10,7 @@ import { differingVersions, insertObjects, versionIdentity, versionlessVersions 
 import { asWriter } from '../store/write-horizon.ts';
 import { withheldVersions } from '../store/waiting.ts';
 import type { WithheldVersion } from '../store/waiting.ts';
-import { classifyBatch, releaseWaiting } from './ingest-policy.ts';
+import { classifyBatch, derivedOf, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate } from './ingest-policy.ts';
 import { waitingReason } from '../policy/markings.ts';
 import { originLeaf, originSigner } from '../federation/origin-signature.ts';
@@ -50,8 +50,9 @@ type Prepared = { failures: DetailRow[]; candidates: Candidate[] };
 const PREPARE_SLICE = 25;
 
 /**
- * Parses and validates objects (JSON text, by seq), and makes each one's leaf for the batch's
- * origin signature. Pure CPU: it may run ahead of the transaction that stores them.
+ * Parses and validates objects (JSON text, by seq), makes each one's leaf for the batch's origin
+ * signature, and takes what its row needs from it alone (derivedOf). Pure CPU: it may run ahead
+ * of the transaction that stores them, where it would hold the writer's connection.
  */
 function prepareObjects(objects: { seq: number; json: string }[]): Prepared & { leaves: OriginLeaf[] } {
   const prepared: Prepared & { leaves: OriginLeaf[] } = { failures: [], candidates: [], leaves: [] };
@@ -76,7 +77,8 @@ function prepareObjects(objects: { seq: number; json: string }[]): Prepared & { 
       });
       continue;
     }
-    prepared.candidates.push({ seq, object: object as Record<string, unknown>, meta: result.meta, json });
+    const record = object as Record<string, unknown>;
+    prepared.candidates.push({ seq, object: record, meta: result.meta, json, derived: derivedOf(result.meta, record) });
     prepared.leaves.push(leaf);
   }
   return prepared;
