@@ -81,6 +81,18 @@ function pushJoined(parts: string[], chunks: string[]): void {
   }
 }
 
+/**
+ * The bytes a response was made from, where this module made them from bytes: a peer's answer is
+ * signed over them (routes.ts) without reading the body back, which turned the response into a
+ * stream and copied a page of up to 1,000 objects three times.
+ */
+const madeFrom = new WeakMap<Response, Uint8Array>();
+
+/** The bytes `res` was made from, if it is a response this module made from bytes. */
+export function bodyBytes(res: Response): Uint8Array | undefined {
+  return madeFrom.get(res);
+}
+
 /** An objects page whose objects (and, for peers, origin records) PostgreSQL joined already, in chunks. */
 export function objectsPageResponse(c: Context, page: ObjectsPage): Response {
   if (page.count === 0) return taxiiText(c, '{}');
@@ -93,5 +105,8 @@ export function objectsPageResponse(c: Context, page: ObjectsPage): Response {
   parts.push(',"objects":[');
   pushJoined(parts, page.objects);
   parts.push(']}');
-  return c.body(concatUtf8(parts), 200, { 'Content-Type': TAXII_MEDIA_TYPE, ...dateHeaders(page) });
+  const bytes = concatUtf8(parts);
+  const res = c.body(bytes, 200, { 'Content-Type': TAXII_MEDIA_TYPE, ...dateHeaders(page) });
+  madeFrom.set(res, bytes);
+  return res;
 }

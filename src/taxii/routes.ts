@@ -12,6 +12,7 @@ import { discoveryRoutes } from './discovery.ts';
 import type { TaxiiEnv } from './env.ts';
 import { assertAcceptable } from './media.ts';
 import { objectRoutes } from './objects.ts';
+import { bodyBytes } from './respond.ts';
 
 /** Every TAXII endpoint: content negotiation, then authentication, then the resource. */
 export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
@@ -30,7 +31,7 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
       deps.rateLimits.admit(c, peer.principal);
       c.set('principal', peer.principal);
       await next();
-      const body = new Uint8Array(await c.res.clone().arrayBuffer());
+      const body = bodyBytes(c.res) ?? new Uint8Array(await c.res.clone().arrayBuffer());
       const last = c.res.headers.get('X-TAXII-Date-Added-Last');
       c.res.headers.set(RESPONSE_SIGNATURE_HEADER, await signResponse(deps.keyring, body, peer.proof.iss, peer.proof.jti, last));
       return;
