@@ -12,7 +12,7 @@ import type { ClaimedSource } from '../store/sources.ts';
 import { advanceCursor, countStored, insertReceipt, quarantineVersions } from '../store/sources.ts';
 import { refreshStatisticsIfStale } from '../store/statistics.ts';
 import { asWriter } from '../store/write-horizon.ts';
-import { classifyBatch, relayRefusal, releaseWaiting } from './ingest-policy.ts';
+import { classifyBatch, derivedOf, relayRefusal, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate, ReceivedOrigin } from './ingest-policy.ts';
 import type { PullOutcome } from './pull-options.ts';
 
@@ -80,7 +80,11 @@ function validatePage(deps: Deps, page: IncomingPage, intake?: IntakeOptions): V
   page.objects.forEach((r, seq) => {
     const v = validateStixObject(r.object);
     if (!v.ok) refusedIds.push(`${v.id ?? '(no id)'}: ${v.message}`);
-    else candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, ...(r.received ? { received: r.received } : {}) });
+    else {
+      // References and feed values too: this runs while the page before is stored, not in the writer's transaction.
+      const derived = derivedOf(v.meta, r.object);
+      candidates.push({ seq, object: r.object, meta: v.meta, json: r.json, derived, ...(r.received ? { received: r.received } : {}) });
+    }
   });
   if (intake) candidates = signIntake(deps, candidates, refusedIds, intake);
   return { page, candidates, refusedIds };
