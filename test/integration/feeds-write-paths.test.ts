@@ -75,6 +75,17 @@ describe('every write path keeps the feeds in step', () => {
     expect(held.rows[0]!.n).toBe(1);
   });
 
+  it('drops every value of a collection that is deleted', async () => {
+    const col = await newCollection();
+    await postObjects(node, col.base, indicators(addresses(INLINE_MAX * 3, 3)));
+    const held = async () =>
+      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM feed_values WHERE collection_id = ${col.id}`.execute(node.database.db))
+        .rows[0]!.n;
+    expect(await held()).toBe(INLINE_MAX * 3);
+    await adminJson(node, 'DELETE', `/admin/collections/${col.id}`);
+    expect(await held()).toBe(0);
+  });
+
   it('takes objects pulled from a peer', async () => {
     const peer = await startTestNode({ NODE_ID: `node-${randomUUID().slice(0, 6)}`, PULL_TICK_MS: '0' });
     try {
