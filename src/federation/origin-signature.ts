@@ -1,10 +1,10 @@
-import { createPublicKey, hash, randomFillSync, sign, verify } from 'node:crypto';
+import { createPublicKey, randomFillSync, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ALGORITHM } from './keyring.ts';
 import type { Keyring } from './keyring.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { encodedPath, merkleTree, SignedTree } from './merkle.ts';
+import { encodedPath, leafHashOf, merkleTree, SignedTree } from './merkle.ts';
 import { thumbprint } from './pinned-keys.ts';
 
 // The node where an object version enters the federation signs it, so that a node three hops
@@ -85,27 +85,9 @@ export function signOrigin(keyring: Keyring, object: unknown): string {
 /** A version's leaf in a batch: its salt and SHA-256(0x00 ‖ salt ‖ canonical JSON). */
 export type OriginLeaf = { salt: Buffer; hash: Buffer };
 
-/**
- * Where a leaf's input is written, 0x00 ‖ salt ‖ canonical JSON, before it is hashed in one shot:
- * one buffer for every version up to 64 KB, rather than an encoding, a copy and a Hash object
- * per version. Safe to share: nothing awaits between writing it and hashing it.
- */
-const leafScratch = Buffer.alloc(64 * 1024);
-
 /** Throws when the object has no canonical JSON form (which fails that object alone). */
 export function originLeaf(object: unknown, salt: Buffer = freshSalt()): OriginLeaf {
-  const text = canonicalText(object);
-  const head = 1 + salt.length;
-  // At most 3 UTF-8 bytes per UTF-16 code unit: count exactly only when that might not fit.
-  let input = leafScratch;
-  if (head + text.length * 3 > input.length) {
-    const size = head + Buffer.byteLength(text, 'utf8');
-    if (size > input.length) input = Buffer.allocUnsafe(size); // a rare large object: its own buffer
-  }
-  input[0] = 0; // RFC 9162's leaf prefix (merkle.ts's leafHash)
-  salt.copy(input, 1);
-  const end = head + input.write(text, head, 'utf8');
-  return { salt, hash: hash('sha256', input.subarray(0, end), 'buffer') };
+  return { salt, hash: leafHashOf(salt, canonicalText(object)) };
 }
 
 /**

@@ -39,7 +39,7 @@ export function feedSourceOf(type: string, json: string): FeedSource | undefined
   }
 }
 
-/** Records the feed values of versions just stored, in the writer's transaction. */
+/** Records the feed values of versions stored before feeds existed (backfillFeeds); a write stores its own in insertObjects. */
 export async function insertFeedValues(tx: Transaction<Schema> | Db, collectionId: string, versions: FeedVersion[]): Promise<void> {
   const rows = versions.flatMap((v) =>
     v.source.values.map((x) => [x.kind, x.value, v.id, v.specVersion, v.version, v.source.validUntil, v.source.confidence]),

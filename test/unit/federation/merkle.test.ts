@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { leafHash, merkleTree, rootFromPath, SignedTree } from '../../../src/federation/merkle.ts';
+import { leafHash, leafHashOf, merkleTree, rootFromPath, SignedTree } from '../../../src/federation/merkle.ts';
 
 // The reference vectors of RFC 6962's Merkle tree, as Certificate Transparency's own test suite
 // publishes them (merkle_tree_test: eight leaves of 0 to 16 bytes and the root of each prefix).
@@ -42,6 +42,12 @@ describe('Merkle trees (RFC 9162 §2.1)', () => {
         .update(Buffer.from([0]))
         .digest('hex'),
     );
+  });
+
+  it('hash a head and a text as the leaf of their UTF-8 bytes, whatever the text holds and however long', () => {
+    const head = Buffer.from('0123456789abcdef');
+    const texts = ['', '{"a":1}', 'é€𝄞 mixed', 'x'.repeat(70_000), '€'.repeat(22_000), `${'y'.repeat(65_000)}𝄞`];
+    for (const text of texts) expect(leafHashOf(head, text).equals(leafHash(Buffer.concat([head, Buffer.from(text, 'utf8')])))).toBe(true);
   });
 
   it("lead every leaf's audit path to the root, for every size up to 70 and for 1,024 leaves", () => {
