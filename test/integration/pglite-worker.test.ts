@@ -325,3 +325,10 @@ describe('the worker itself', () => {
     expect(r.stdout.trim()).toBe('[{"answer":42}]');
   }, 120_000); // 5.6 s alone; past 30 s once beside CI's other files (a hang still fails at 90 s)
 });
+
+describe('memory', () => {
+  it('runs with 32 MB of shared buffers, not the 128 MB initdb sets: WebAssembly memory is never given back', async () => {
+    const res = await worker.query<{ shared_buffers: string }>('SHOW shared_buffers');
+    expect(res.rows[0]?.shared_buffers).toBe('32MB');
+  });
+});
