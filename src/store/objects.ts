@@ -274,6 +274,7 @@ async function relabelLatest(tx: Db, collectionId: string, ids: string[]): Promi
  */
 export async function deleteObjectVersions(tx: Transaction<Schema>, collectionId: string, f: ObjectFilters): Promise<number> {
   const matched = await sql<{ id: string }>`SELECT DISTINCT o.id FROM objects o WHERE ${objectsWhere(collectionId, f)}`.execute(tx);
+  await lockCollection(tx, collectionId, 'KEY SHARE');
   await lockIds(
     tx,
     collectionId,
@@ -336,18 +337,18 @@ export type InsertOutcome = { inserted: boolean; withheld: boolean };
 /**
  * The locks a writer takes before it stores, always in this order, so that writers wait for each
  * other only where they touch the same thing, and never in a cycle:
- * 1. the collection's row, only where markings resolve later: exclusively by a batch with marking
- *    definitions (which release the versions that waited for them), shared by a batch with
- *    versions that wait: a definition's writer then sees them, or they see the definition;
+ * 1. the collection's row: exclusively by a batch with marking definitions (which release the
+ *    versions that waited for them), shared by a batch with versions that wait (a definition's
+ *    writer then sees them, or they see the definition), else FOR KEY SHARE, which only keeps the
+ *    collection from going while its versions are stored (migration 0024);
  * 2. each id the batch stores (its id_levels row), in id order: the versions of an id, which decide
  *    its `latest` flag and its level, are written by one writer at a time. A batch with marking
  *    definitions also takes the ids of the versions waiting for them, which it will release.
  */
 async function lockForWrite(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<void> {
   const definitions = batch.filter((o) => o.type === 'marking-definition').map((o) => o.id);
-  if (definitions.length > 0) await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR NO KEY UPDATE`.execute(tx);
-  else if (batch.some((o) => o.unresolvedRefs.length > 0))
-    await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR SHARE`.execute(tx);
+  const waits = batch.some((o) => o.unresolvedRefs.length > 0);
+  await lockCollection(tx, collectionId, definitions.length > 0 ? 'NO KEY UPDATE' : waits ? 'SHARE' : 'KEY SHARE');
   // An id new here has no version held: the lowest level among its versions in the batch (a
   // waiting one counts as CLEAR) is a floor its level will not go under, so its row is made at
   // that floor, and the insert rewrites it only where a version raises it.
@@ -359,6 +360,15 @@ async function lockForWrite(tx: Transaction<Schema>, collectionId: string, batch
   if (definitions.length > 0)
     for (const w of await waitingFor(tx, collectionId, definitions)) if (!floors.has(w.id)) floors.set(w.id, CLEAR);
   await lockIds(tx, collectionId, floors);
+}
+
+/**
+ * Locks the collection's row: a writer's versions and id_levels rows name it, and no key checks
+ * it row by row. Throws when the collection is gone.
+ */
+async function lockCollection(tx: Transaction<Schema>, collectionId: string, strength: 'NO KEY UPDATE' | 'SHARE' | 'KEY SHARE') {
+  const r = await sql`SELECT 1 FROM collections WHERE id = ${collectionId} FOR ${sql.raw(strength)}`.execute(tx);
+  if (r.rows.length === 0) throw new Error(`collection ${collectionId} does not exist`);
 }
 
 /**
