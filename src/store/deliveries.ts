@@ -12,12 +12,58 @@ export type DeliveryRow = {
   max_level: number;
 };
 
-/** One row per page served at AMBER or above: a prepared statement, as hot as the read it follows. */
-export async function insertDelivery(db: Db, d: DeliveryRow): Promise<void> {
+/** One row, a prepared statement, as hot as the read it follows. */
+async function insertOne(db: Db, d: DeliveryRow): Promise<void> {
   await sql`${sql.raw(PREPARED)} INSERT INTO deliveries (recipient, collection_id, first_date_added, last_date_added, object_count, max_level)
     VALUES (${d.recipient}, ${d.collection_id}, ${d.first_date_added}, ${d.last_date_added}, ${d.object_count}, ${d.max_level})`.execute(
     db,
   );
+}
+
+/** Several rows in one statement: one text whatever their number, so it stays prepared. */
+async function insertMany(db: Db, rows: DeliveryRow[]): Promise<void> {
+  const column = <K extends keyof DeliveryRow>(key: K) => rows.map((d) => d[key]);
+  await sql`${sql.raw(PREPARED)} INSERT INTO deliveries (recipient, collection_id, first_date_added, last_date_added, object_count, max_level)
+    SELECT * FROM unnest(${column('recipient')}::text[], ${column('collection_id')}::uuid[], ${column('first_date_added')}::timestamptz[],
+      ${column('last_date_added')}::timestamptz[], ${column('object_count')}::int[], ${column('max_level')}::smallint[])`.execute(db);
+}
+
+type Waiting = { row: DeliveryRow; done: (err?: unknown) => void };
+
+/** Per database: the rows that came while an insert was under way, for the next one. */
+const queues = new WeakMap<Db, { busy: boolean; waiting: Waiting[] }>();
+
+/**
+ * Records a page served at AMBER or above, resolving once its row is committed. Rows that come
+ * while an insert is under way go in the next one together: under load one statement and one
+ * commit record many pages, where a row costs PostgreSQL little beside its statement and commit.
+ * A batch that fails is tried row by row, so a row fails only its own page.
+ */
+export function insertDelivery(db: Db, row: DeliveryRow): Promise<void> {
+  // Inside a transaction the row belongs to it alone.
+  if (db.isTransaction) return insertOne(db, row);
+  let queue = queues.get(db);
+  if (!queue) queues.set(db, (queue = { busy: false, waiting: [] }));
+  const q = queue;
+  const recorded = new Promise<void>((resolve, reject) => q.waiting.push({ row, done: (err) => (err ? reject(err) : resolve()) }));
+  if (!q.busy) void drain(db, q);
+  return recorded;
+}
+
+async function drain(db: Db, q: { busy: boolean; waiting: Waiting[] }): Promise<void> {
+  q.busy = true;
+  while (q.waiting.length > 0) {
+    const batch = q.waiting.splice(0);
+    try {
+      const rows = batch.map((w) => w.row);
+      await (rows.length === 1 ? insertOne(db, rows[0]!) : insertMany(db, rows));
+      for (const w of batch) w.done();
+    } catch (err) {
+      if (batch.length === 1) batch[0]!.done(err);
+      else for (const w of batch) await insertOne(db, w.row).then(() => w.done(), w.done);
+    }
+  }
+  q.busy = false;
 }
 
 /**
