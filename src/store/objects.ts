@@ -216,9 +216,9 @@ export async function selectObjectsTextWithAccess(
       )}`
     : sql``;
   // One row, one pass over the matched rows: each chunk is an aggregate of its own, so no sort
-  // copies the page (grouping by chunk sorted the rows, and string_agg's ORDER BY each chunk
-  // again: 100 µs of PostgreSQL's 500 for a 100-object page). string_agg takes the rows in the
-  // order of the subquery's LIMIT, which is the page's. Row limit + 1 only tells whether there is more.
+  // copies the page (grouping by chunk would sort the rows, and an ORDER BY in string_agg sort
+  // each chunk again). string_agg takes the rows in the order of the subquery's LIMIT, which is
+  // the page's. Row limit + 1 only tells whether there is more.
   const r = await sql<PageRow>`${sql.raw(PREPARED)}
     WITH acc AS MATERIALIZED (${accessSelect(who.apiRoot, who.collectionId, who.clientId)})
     SELECT to_json(acc)::text AS access, p.* FROM acc CROSS JOIN LATERAL (
