@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openPGlite } from '../../src/store/database.ts';
@@ -9,21 +10,83 @@ import { migrateOrThrow } from '../../src/node.ts';
 // setup makes one, migrated, and the test support copies it (about 40 MB, tens of milliseconds)
 // wherever a test wants a fresh PGlite database. First starts on an empty directory are still
 // tested where that is the point (`vigil migrate` on a fresh directory, the docs' commands).
+//
+// The template outlives the run, in the temporary directory under a name that hashes everything
+// it is made from (the migrations, the code that opens and migrates, PGlite's version): the next
+// run on the machine copies it instead of spending the first seconds of the suite, one core
+// idle, on initdb. A change to any of those inputs makes another name, so a stale one is never used.
 
 /** Set by the global setup for the test workers and the node processes they start. */
 export const TEMPLATE_ENV = 'VIGIL_TEST_PGLITE_TEMPLATE';
 
-/** Makes the migrated template; returns its directory and a function that removes it. */
-export async function createPGliteTemplate(): Promise<{ dir: string; remove(): void }> {
-  const root = mkdtempSync(path.join(tmpdir(), 'vigil-pglite-template-'));
-  const dir = path.join(root, 'pgdata');
-  const database = await openPGlite(dir);
-  try {
-    await migrateOrThrow(database);
-  } finally {
-    await database.close();
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const PREFIX = 'vigil-pglite-template-';
+/** A template of other inputs unused this long is removed (a run takes minutes; another checkout may still use its own). */
+const STALE_MS = 60 * 60 * 1000;
+
+/** The template's inputs, hashed: every migration, the store and node code that open and migrate, PGlite's version. */
+function inputsHash(): string {
+  const hash = createHash('sha256');
+  const files = [
+    ...readdirSync(path.join(ROOT, 'migrations')).map((f) => `migrations/${f}`),
+    ...readdirSync(path.join(ROOT, 'src/store')).map((f) => `src/store/${f}`),
+    'src/node.ts',
+    'test/support/pglite-template.ts',
+  ].sort();
+  for (const f of files)
+    hash
+      .update(`${f}\0`)
+      .update(readFileSync(path.join(ROOT, f)))
+      .update('\0');
+  hash.update(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Removes templates of other inputs that no run has used for a while. */
+function removeStale(keep: string): void {
+  const now = Date.now();
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith(PREFIX) || entry === keep) continue;
+    const dir = path.join(tmpdir(), entry);
+    try {
+      if (now - statSync(dir).mtimeMs > STALE_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // removed by another run meanwhile
+    }
   }
-  return { dir, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** The migrated template's data directory: the one kept from an earlier run with the same inputs, else made now. */
+export async function createPGliteTemplate(): Promise<{ dir: string }> {
+  const name = `${PREFIX}${inputsHash()}`;
+  const root = path.join(tmpdir(), name);
+  const dir = path.join(root, 'pgdata');
+  removeStale(name);
+  if (existsSync(dir)) {
+    const now = new Date();
+    utimesSync(root, now, now);
+    return { dir };
+  }
+  // Made beside, then renamed into place: a run killed half-way, or two runs at once, never leave
+  // a half-made template under the name.
+  const making = mkdtempSync(path.join(tmpdir(), `${PREFIX}making-`));
+  try {
+    const database = await openPGlite(path.join(making, 'pgdata'));
+    try {
+      await migrateOrThrow(database);
+    } finally {
+      await database.close();
+    }
+    try {
+      renameSync(making, root);
+    } catch (err) {
+      // Another run put the same template in place first.
+      if (!existsSync(dir)) throw err;
+    }
+  } finally {
+    rmSync(making, { recursive: true, force: true });
+  }
+  return { dir };
 }
 
 /**
