@@ -49,9 +49,17 @@ export type OriginRecord = { id: string; version: string; node: string; signatur
 
 type Where = { root: string; collectionId: string };
 
-/** What a next token is bound to: the read and its filters, and the caller it is issued to. */
-function bindingOf(who: Principal, kind: string, where: Where & { objectId?: string }, filters: QueryFilters): CursorBinding {
-  return { filters: filterHash([kind, where.collectionId, where.objectId ?? null, positionless(filters)]), recipient: recipientName(who) };
+/**
+ * What a next token is bound to: the read and its filters, and the caller it is issued to. Worked
+ * out when a token is read or made, not before: most polls do neither (nothing new, or a last page).
+ */
+function bindingOf(who: Principal, kind: string, where: Where & { objectId?: string }, filters: QueryFilters): () => CursorBinding {
+  let binding: CursorBinding | undefined;
+  return () =>
+    (binding ??= {
+      filters: filterHash([kind, where.collectionId, where.objectId ?? null, positionless(filters)]),
+      recipient: recipientName(who),
+    });
 }
 
 /** The client's filters plus the TLP policy for this caller on this collection. */
@@ -70,20 +78,20 @@ async function paged<T extends { date_added: string }>(
   fetch: (filters: ObjectFilters, limit: number) => Promise<T[]>,
 ): Promise<Page<T>> {
   const binding = bindingOf(who, kind, where, req.filters);
-  const stated = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, binding) } : req.filters;
+  const stated = req.next ? { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, binding()) } : req.filters;
   const limit = Math.min(req.limit, deps.config.pageSizeMax);
   return pageOf(deps, await fetch(policyFilters(access, stated), limit), limit, binding);
 }
 
 /** A page from `limit + 1` rows: `more` is exact, `next` the last served position. */
-function pageOf<T extends { date_added: string }>(deps: Deps, rows: T[], limit: number, binding: CursorBinding): Page<T> {
+function pageOf<T extends { date_added: string }>(deps: Deps, rows: T[], limit: number, binding: () => CursorBinding): Page<T> {
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   const page: Page<T> = { items, more };
   if (items.length > 0) {
     page.first = items[0]!.date_added;
     page.last = items[items.length - 1]!.date_added;
-    if (more) page.next = encodeCursor(deps.cursorKey, page.last, binding);
+    if (more) page.next = encodeCursor(deps.cursorKey, page.last, binding());
   }
   return page;
 }
@@ -111,7 +119,7 @@ type WithAccess<T> = (
 
 /** What a read of latest versions needs: its token binding, the filters as stated (the cursor's position applied), the limit, and the reader. */
 type LatestRead = {
-  binding: CursorBinding;
+  binding: () => CursorBinding;
   stated: QueryFilters;
   limit: number;
   reader: { apiRoot: string; collectionId: string; clientId: string | null; right: 'admin' | 'public' | 'grant' };
@@ -127,7 +135,7 @@ async function latestRead(deps: Deps, who: Principal, kind: string, w: Where, re
   let stated: QueryFilters = req.filters;
   if (req.next) {
     try {
-      stated = { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, binding) };
+      stated = { ...req.filters, after: decodeCursor(deps.cursorKey, req.next, binding()) };
     } catch (err) {
       // As before: no right on the collection answers first, whatever the token.
       await readableCollection(deps, who, w.root, w.collectionId);
@@ -224,7 +232,7 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
   if (count > 0 && text.first && text.last) {
     page.first = text.first;
     page.last = text.last;
-    if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.binding);
+    if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.binding());
   }
   await recordDelivery(deps, who, access.collection.id, { count, levels: text.levels, first: page.first, last: page.last });
   if (access.audience.kind === 'peer' && text.origins.length > 0) page.origins = text.origins;
