@@ -11,6 +11,8 @@ const ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** The group of routes whose first segment is a parameter (TAXII's `/:root/…`). */
 const ANY_FIRST = '/:';
 
+const KNOWN_PATHS = 1024;
+
 const firstSegment = (path: string) => path.split('/')[1] ?? '';
 
 /**
@@ -28,12 +30,20 @@ export function allowedMethods(routes: readonly { method: string; path: string }
     if (!router) groups.set(key, (router = new TrieRouter<string>()));
     router.add('ALL', path, method);
   }
+  // By path, for the paths asked again and again (a SIEM polls the same collection's objects);
+  // bounded, so paths made up by the thousand start the table again rather than grow it.
+  const known = new Map<string, string[]>();
   return (path) => {
+    let allow = known.get(path);
+    if (allow) return allow;
     const first = firstSegment(path);
     const router = groups.get(groups.has(first) ? first : ANY_FIRST);
     const methods = new Set(router?.match('GET', path)[0].map(([method]) => method));
     if (methods.has('GET')) methods.add('HEAD');
-    return ORDER.filter((m) => methods.has(m));
+    allow = ORDER.filter((m) => methods.has(m));
+    if (known.size >= KNOWN_PATHS) known.clear();
+    if (path.length <= 256) known.set(path, allow);
+    return allow;
   };
 }
 

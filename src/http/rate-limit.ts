@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Config } from '../config.ts';
 import { VigilError } from '../errors.ts';
@@ -27,6 +28,8 @@ export class RateLimits {
   /** Requests without credentials, charged to their address up front: admitting one gives the token back. */
   readonly #prepaid = new WeakMap<Request, string>();
   readonly #admitted = new WeakSet<Request>();
+  /** A connection's address key, worked out on its first request: a SIEM's polls share one kept-alive connection. */
+  readonly #socketAddresses = new WeakMap<Socket, string>();
   #warned = false;
 
   constructor(config: Pick<Config, 'rateLimits' | 'trustedProxies'>, log: Log, now: () => number = () => performance.now()) {
@@ -78,16 +81,19 @@ export class RateLimits {
   }
 
   #addressOf(c: Context): string {
-    const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress;
+    const socket = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket;
     const forwarded = c.req.header('x-forwarded-for');
     if (forwarded !== undefined && this.#trusted.length === 0 && !this.#warned) {
       this.#warned = true;
       this.#log.warn(
-        { peer },
+        { peer: socket?.remoteAddress },
         "requests carry X-Forwarded-For but TRUSTED_PROXIES is unset: callers without credentials share their proxy's rate limit",
       );
     }
-    return clientAddress(peer, forwarded, this.#trusted);
+    if (forwarded !== undefined || !socket) return clientAddress(socket?.remoteAddress, forwarded, this.#trusted);
+    let address = this.#socketAddresses.get(socket);
+    if (address === undefined) this.#socketAddresses.set(socket, (address = clientAddress(socket.remoteAddress, undefined, this.#trusted)));
+    return address;
   }
 }
 

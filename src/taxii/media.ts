@@ -5,13 +5,27 @@ import { VigilError } from '../errors.ts';
 export const TAXII_MEDIA_TYPE = 'application/taxii+json;version=2.1';
 export const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1';
 
+/** Accept headers decided so far: a node's clients send a handful of them, each on every request. */
+const decided = new Map<string, boolean>();
+const DECIDED_MAX = 256;
+
+function acceptable(accept: string): boolean {
+  let ok = decided.get(accept);
+  if (ok === undefined) {
+    ok = new Negotiator({ headers: { accept } }).mediaType([TAXII_MEDIA_TYPE]) !== undefined;
+    // Bounded: headers made up by the thousand start the table again rather than grow it.
+    if (decided.size >= DECIDED_MAX) decided.clear();
+    if (accept.length <= 512) decided.set(accept, ok);
+  }
+  return ok;
+}
+
 /**
  * TAXII 2.1 §1.6.8: serves `application/taxii+json;version=2.1`, `application/taxii+json` and
  * wildcards, with lists and q-values parsed by negotiator. A missing Accept is a 406.
  */
 export function assertAcceptable(accept: string | undefined): void {
-  const ok = accept && new Negotiator({ headers: { accept } }).mediaType([TAXII_MEDIA_TYPE]);
-  if (!ok) {
+  if (!accept || !acceptable(accept)) {
     throw new VigilError('not-acceptable', `this server answers only with ${TAXII_MEDIA_TYPE}; send it (or */*) in Accept`);
   }
 }
