@@ -10,6 +10,8 @@ import { referencesVisible } from './visibility.ts';
 import { CLEAR, DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import { waitingFor } from './waiting.ts';
+import { executeCached } from './statement-cache.ts';
+import type { StatementValues } from './statement-cache.ts';
 import { feedSourceOf, feedTypeCondition, noteFeedChange } from './feeds.ts';
 import { figuresOf, insertSightingFigures } from './sighting-figures.ts';
 import type { FigureVersion } from './sighting-figures.ts';
@@ -186,54 +188,102 @@ type PageRow = {
   levels: string | null;
 } & Record<`c${number}` | `o${number}`, string | null>;
 
-/** For each chunk of a page of `limit`, `aggregate` over the served rows of alias `m` it holds, as column `<prefix><i>`. */
-function chunkColumns(limit: number, prefix: string, aggregate: RawBuilder<unknown>, also = sql`true`): RawBuilder<unknown> {
+/** For each of `chunks` chunks of a page of `limit`, `aggregate` over the served rows of alias `m` it holds, as column `<prefix><i>`. */
+function chunkColumns(
+  chunks: number,
+  limit: unknown,
+  prefix: string,
+  aggregate: RawBuilder<unknown>,
+  also = sql`true`,
+): RawBuilder<unknown> {
   const columns: RawBuilder<unknown>[] = [];
-  for (let i = 0; i * PAGE_CHUNK < limit; i++) {
+  for (let i = 0; i < chunks; i++) {
     const bounds = sql`m.n > ${sql.lit(i * PAGE_CHUNK)} AND m.n <= least(${sql.lit((i + 1) * PAGE_CHUNK)}, ${limit})`;
     columns.push(sql`${aggregate} FILTER (WHERE ${bounds} AND ${also}) AS ${sql.ref(`${prefix}${i}`)}`);
   }
   return sql.join(columns);
 }
 
+type Reader = Parameters<typeof latestPageWithAccess>[1];
+
+/**
+ * What the page statement's text depends on: the right it checks, the audience, which filters
+ * are given, the number of chunks, origins or not (executeCached adds the lists' lengths).
+ */
+function pageShape(who: Reader, f: ObjectFilters, chunks: number, withOrigins: boolean): string {
+  const a = f.audience;
+  const audience = [
+    a.kind,
+    'maxLevel' in a ? a.maxLevel : null,
+    'amber' in a ? a.amber : null,
+    'red' in a ? (typeof a.red === 'boolean' ? a.red : 'in the query') : null,
+  ];
+  return JSON.stringify([
+    'objects-text',
+    who.right,
+    who.clientId === null,
+    audience,
+    typeof f.relaxContainers,
+    !!f.after,
+    chunks,
+    withOrigins,
+  ]);
+}
+
 export async function selectObjectsTextWithAccess(
   db: Db,
-  who: Parameters<typeof latestPageWithAccess>[1],
+  who: Reader,
   filtersFor: (acc: AccessRefs) => ObjectFilters,
   limit: number,
   withOrigins: boolean,
 ): Promise<{ access: CollectionAccessRow | undefined; page: ObjectsText | undefined }> {
   const f = filtersFor({ red: sql<boolean>`acc.red`, relaxContainers: sql<boolean>`acc.relax_container_refs` });
   if (!readsLatest(f)) throw new Error('selectObjectsTextWithAccess reads latest versions only');
-  const right = { admin: sql`acc.id IS NOT NULL`, public: sql`acc.public`, grant: sql`coalesce(acc.can_read, false)` }[who.right];
-  const originColumns = withOrigins ? sql`, o.id, ${versionText} AS version, o.origin_node, o.origin_signature` : sql``;
-  const origins = withOrigins
-    ? sql`, ${chunkColumns(
-        limit,
-        'o',
-        sql`string_agg(json_build_object('id', m.id, 'version', m.version, 'node', m.origin_node, 'signature', m.origin_signature)::text, ',')`,
-        sql`m.origin_node IS NOT NULL AND m.origin_signature IS NOT NULL`,
-      )}`
-    : sql``;
-  // One row, one pass over the matched rows: each chunk is an aggregate of its own, so no sort
-  // copies the page (grouping by chunk would sort the rows, and an ORDER BY in string_agg sort
-  // each chunk again). string_agg takes the rows in the order of the subquery's LIMIT, which is
-  // the page's. Row limit + 1 only tells whether there is more.
-  const r = await sql<PageRow>`${sql.raw(PREPARED)}
-    WITH acc AS MATERIALIZED (${accessSelect(who.apiRoot, who.collectionId, who.clientId)})
+  const chunks = Math.ceil(limit / PAGE_CHUNK);
+  const values: StatementValues = { apiRoot: who.apiRoot, collectionId: who.collectionId, limit: String(limit), fetch: String(limit + 1) };
+  if (who.clientId !== null) values.clientId = who.clientId;
+  if (f.after) values.after = f.after;
+  if (f.ids?.length) values.ids = f.ids;
+  if (f.types?.length) values.types = f.types;
+  const r = await executeCached(db, pageShape(who, f, chunks, withOrigins), values, (v) => {
+    const vf: ObjectFilters = {
+      ...f,
+      after: v.after as string | undefined,
+      ids: v.ids as string[] | undefined,
+      types: v.types as string[] | undefined,
+    };
+    const collectionId = v.collectionId as string;
+    const right = { admin: sql`acc.id IS NOT NULL`, public: sql`acc.public`, grant: sql`coalesce(acc.can_read, false)` }[who.right];
+    const originColumns = withOrigins ? sql`, o.id, ${versionText} AS version, o.origin_node, o.origin_signature` : sql``;
+    const origins = withOrigins
+      ? sql`, ${chunkColumns(
+          chunks,
+          v.limit,
+          'o',
+          sql`string_agg(json_build_object('id', m.id, 'version', m.version, 'node', m.origin_node, 'signature', m.origin_signature)::text, ',')`,
+          sql`m.origin_node IS NOT NULL AND m.origin_signature IS NOT NULL`,
+        )}`
+      : sql``;
+    // One row, one pass over the matched rows: each chunk is an aggregate of its own, so no sort
+    // copies the page (grouping by chunk would sort the rows, and an ORDER BY in string_agg sort
+    // each chunk again). string_agg takes the rows in the order of the subquery's LIMIT, which is
+    // the page's. Row limit + 1 only tells whether there is more.
+    return sql<PageRow>`${sql.raw(PREPARED)}
+    WITH acc AS MATERIALIZED (${accessSelect(v.apiRoot as string, collectionId, (v.clientId as string | undefined) ?? null)})
     SELECT to_json(acc)::text AS access, p.* FROM acc CROSS JOIN LATERAL (
       SELECT count(*)::int AS fetched,
         ${taxiiTimeOf(sql`min(m.date_added)`)} AS first,
-        ${taxiiTimeOf(sql`max(m.date_added) FILTER (WHERE m.n <= ${limit})`)} AS last,
-        string_agg(m.tlp_level::text, '') FILTER (WHERE m.n <= ${limit}) AS levels,
-        ${chunkColumns(limit, 'c', sql`string_agg(m.json, ',')`)} ${origins}
+        ${taxiiTimeOf(sql`max(m.date_added) FILTER (WHERE m.n <= ${v.limit})`)} AS last,
+        string_agg(m.tlp_level::text, '') FILTER (WHERE m.n <= ${v.limit}) AS levels,
+        ${chunkColumns(chunks, v.limit, 'c', sql`string_agg(m.json, ',')`)} ${origins}
       FROM (
         SELECT o.date_added, o.tlp_level, o.object::text AS json, row_number() OVER (ORDER BY o.date_added) AS n ${originColumns}
         FROM objects o
-        WHERE ${right} AND ${rowConditions(who.collectionId, f)} AND o.latest AND ${referencesVisible('o', f.audience, f.relaxContainers ?? false)}
-        ORDER BY o.date_added LIMIT ${limit + 1}
+        WHERE ${right} AND ${rowConditions(collectionId, vf)} AND o.latest AND ${referencesVisible('o', vf.audience, vf.relaxContainers ?? false)}
+        ORDER BY o.date_added LIMIT ${v.fetch}
       ) m
-    ) p`.execute(db);
+    ) p`;
+  });
   const row = r.rows[0];
   if (!row) return { access: undefined, page: undefined };
   const page: ObjectsText = { fetched: row.fetched, first: row.first, last: row.last, objects: [], levels: new Map(), origins: [] };
@@ -241,7 +291,7 @@ export async function selectObjectsTextWithAccess(
     const level = row.levels!.charCodeAt(i) - 48;
     page.levels.set(level, (page.levels.get(level) ?? 0) + 1);
   }
-  for (let i = 0; i * PAGE_CHUNK < limit; i++) {
+  for (let i = 0; i < chunks; i++) {
     const objects = row[`c${i}`];
     if (objects !== null && objects !== undefined) page.objects.push(objects);
     const origin = row[`o${i}`];
