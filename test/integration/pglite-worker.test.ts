@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPGlite } from '../../src/store/database.ts';
 import type { Database } from '../../src/store/database.ts';
 import { PGliteWorker } from '../../src/store/pglite-proxy.ts';
+import { pgliteDirectory } from '../support/pglite-template.ts';
 
 // PGlite runs in a worker thread (src/store/pglite-worker.ts), reached through PGliteWorker
 // (src/store/pglite-proxy.ts). What crosses must come back as PGlite in-thread returns it,
@@ -25,9 +26,17 @@ async function failure(promise: Promise<unknown>): Promise<DbError> {
 let inThread: PGlite;
 let worker: PGliteWorker;
 let database: Database;
+// Each PGlite here opens a copy of the suite's migrated template: in memory, each would first run
+// initdb (4-5 s of CPU). What crosses the worker does not depend on where the data lives.
+const directories: { dir: string; remove(): void }[] = [];
+const directory = () => {
+  const d = pgliteDirectory();
+  directories.push(d);
+  return d.dir;
+};
 
 beforeAll(async () => {
-  [inThread, worker, database] = await Promise.all([PGlite.create(), PGliteWorker.create(undefined), openPGlite(undefined)]);
+  [inThread, worker, database] = await Promise.all([PGlite.create(directory()), PGliteWorker.create(directory()), openPGlite(directory())]);
   const ddl = `CREATE TABLE kinds (
       id int PRIMARY KEY, j jsonb, ts timestamptz, tsl timestamp, d date, n int8, b bytea, tags text[], nums int[], nothing text, f float8, ok bool
     );
@@ -37,6 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([inThread?.close(), worker?.close(), database?.close()]);
+  for (const d of directories.splice(0)) d.remove();
 });
 
 describe('values round-trip as PGlite in-thread returns them', () => {
@@ -300,7 +310,7 @@ describe('the worker itself', () => {
   });
 
   it('after close(), calls fail and the instance says it is closed', async () => {
-    const pglite = await PGliteWorker.create(undefined);
+    const pglite = await PGliteWorker.create(directory());
     const before = pglite.query<{ one: number }>('SELECT 1 AS one'); // made before close(): still answered
     const closing = pglite.close();
     expect((await before).rows).toEqual([{ one: 1 }]);
@@ -313,7 +323,7 @@ describe('the worker itself', () => {
   it('an idle worker does not keep a process alive that never closes its database', async () => {
     const database = new URL('../../src/store/database.ts', import.meta.url).href;
     const script = `const { openPGlite } = await import(${JSON.stringify(database)});
-      const d = await openPGlite(undefined);
+      const d = await openPGlite(${JSON.stringify(directory())});
       const r = await d.withScriptSession((s) => s.query('SELECT 41 + 1 AS answer'));
       console.log(JSON.stringify(r));`;
     const r = await new Promise<{ code: number | string | null; stdout: string; stderr: string }>((resolve) => {
@@ -323,7 +333,7 @@ describe('the worker itself', () => {
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('[{"answer":42}]');
-  }, 120_000); // 5.6 s alone; past 30 s once beside CI's other files (a hang still fails at 90 s)
+  }, 120_000); // a hang fails at 90 s; a loaded machine, not before
 });
 
 describe('memory', () => {

@@ -99,3 +99,15 @@ export function seedPGlite(dir: string): void {
   mkdirSync(path.dirname(dir), { recursive: true });
   cpSync(template, dir, { recursive: true });
 }
+
+/**
+ * A PGlite data directory of its own, for a test that opens PGlite itself rather than through
+ * a test node: a copy of the template where there is one (else PGlite makes it at first open),
+ * and its removal.
+ */
+export function pgliteDirectory(): { dir: string; remove(): void } {
+  const root = mkdtempSync(path.join(tmpdir(), 'vigil-test-'));
+  const dir = path.join(root, 'pgdata');
+  seedPGlite(dir);
+  return { dir, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
