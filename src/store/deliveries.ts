@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { PREPARED } from './database.ts';
 import type { Db } from './database.ts';
+import { executeCached } from './statement-cache.ts';
 import { taxiiTime } from './timestamps.ts';
 
 export type DeliveryRow = {
@@ -12,11 +13,24 @@ export type DeliveryRow = {
   max_level: number;
 };
 
-/** One row, a prepared statement, as hot as the read it follows. */
+/** One row, a prepared statement compiled once, as hot as the read it follows. */
 async function insertOne(db: Db, d: DeliveryRow): Promise<void> {
-  await sql`${sql.raw(PREPARED)} INSERT INTO deliveries (recipient, collection_id, first_date_added, last_date_added, object_count, max_level)
-    VALUES (${d.recipient}, ${d.collection_id}, ${d.first_date_added}, ${d.last_date_added}, ${d.object_count}, ${d.max_level})`.execute(
+  const values = {
+    recipient: d.recipient,
+    collectionId: d.collection_id,
+    first: d.first_date_added,
+    last: d.last_date_added,
+    count: String(d.object_count),
+    level: String(d.max_level),
+  };
+  await executeCached(
     db,
+    'delivery',
+    values,
+    (
+      v,
+    ) => sql`${sql.raw(PREPARED)} INSERT INTO deliveries (recipient, collection_id, first_date_added, last_date_added, object_count, max_level)
+    VALUES (${v.recipient}, ${v.collectionId}, ${v.first}, ${v.last}, ${v.count}, ${v.level})`,
   );
 }
 
