@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureKeyring, loadKeyring } from '../../src/federation/keyring.ts';
@@ -7,14 +7,23 @@ import type { Keyring } from '../../src/federation/keyring.ts';
 import { createRequestProof, PROOF_SCHEME } from '../../src/federation/request-proof.ts';
 import { generateToken, hashToken } from '../../src/services/tokens.ts';
 import type { TestNode } from './node.ts';
+import { afterAll } from 'vitest';
 import { adminJson } from './stix.ts';
 
 /** A peer node registered at a test node: a client of kind peer with this keyring's keys pinned. */
 export type Peer = { id: string; name: string; nodeId: string; keyring: Keyring; dir: string };
 
+// A keyring reads its files as it needs them, so its folder goes when the test file is done
+// (the TLP property test alone makes hundreds).
+const folders: string[] = [];
+afterAll(() => {
+  for (const dir of folders.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A keyring of its own for a node that is not running: a peer, as far as the node under test knows. */
 export async function peerKeyring(nodeId: string): Promise<{ keyring: Keyring; dir: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-peer-'));
+  folders.push(dir);
   await ensureKeyring(dir, nodeId);
   return { keyring: loadKeyring(dir), dir };
 }
