@@ -50,8 +50,42 @@ export const params = z.strictObject({
 
 type Param = keyof typeof params.shape;
 
+/**
+ * Queries parsed so far, by endpoint: a SIEM sends the same one poll after poll until something
+ * new arrives. Bounded: made-up queries start a table again rather than grow it. What is kept is
+ * frozen, as every caller shares it.
+ */
+const parsedQueries = new WeakMap<readonly Param[], Map<string, PageRequest>>();
+const PARSED_MAX = 1024;
+const PARSED_KEY_MAX = 2048;
+
 /** Parses the query for an endpoint that takes `allowed`; unknown parameters are ignored. */
 export function parsePageQuery(url: string, allowed: readonly Param[], defaultLimit: number): PageRequest {
+  // Without a fragment, the parse depends on the URL's text from its first `?` only.
+  if (url.includes('#')) return parseQuery(url, allowed, defaultLimit);
+  const at = url.indexOf('?');
+  const key = `${defaultLimit}${at < 0 ? '' : url.slice(at)}`;
+  let parsed = parsedQueries.get(allowed);
+  if (!parsed) parsedQueries.set(allowed, (parsed = new Map()));
+  let req = parsed.get(key);
+  if (req) return req;
+  req = frozen(parseQuery(url, allowed, defaultLimit));
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  if (key.length <= PARSED_KEY_MAX) parsed.set(key, req);
+  return req;
+}
+
+function frozen(req: PageRequest): PageRequest {
+  for (const list of Object.values(req.filters)) {
+    if (!Array.isArray(list)) continue;
+    for (const item of list) Object.freeze(item);
+    Object.freeze(list);
+  }
+  Object.freeze(req.filters);
+  return Object.freeze(req);
+}
+
+function parseQuery(url: string, allowed: readonly Param[], defaultLimit: number): PageRequest {
   const search = new URL(url).searchParams;
   const raw: Record<string, string> = {};
   for (const [key, value] of search) {
