@@ -505,20 +505,17 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
              (r.value->>13)::boolean AS origin_verified, ARRAY(SELECT jsonb_array_elements_text(r.value->14)) AS unresolved_refs,
              ${versionTimeOf(sql`r.value->>3`)} AS version_time
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS r(value, ord)
-    ), probed AS (
-      -- What is held of each version's id, in one look at its versions: NULL when none is, else
-      -- whether this very version is. Looked up id by id (a scalar subquery is never turned into
-      -- a join): as a join, a collection grown since its statistics were taken looked small enough to read whole.
-      SELECT i.id, i.spec_version, coalesce(i.version_time, '-infinity') AS version_key, i.ord, i.level, i.unresolved_refs,
-             (SELECT bool_or(h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity'))
-              FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id) AS held
-      FROM input i
     ), fresh AS (
       -- The versions this statement stores: a copy of a version already held (or repeated in
       -- the batch) is not stored, so its markings raise nothing.
-      SELECT DISTINCT ON (p.id, p.spec_version, p.version_key) p.id, p.spec_version, p.version_key, p.ord, p.level, p.unresolved_refs
-      FROM probed p WHERE p.held IS NOT TRUE
-      ORDER BY p.id, p.spec_version, p.version_key, p.ord
+      -- Held versions are looked up one by one (a scalar subquery is never turned into a join):
+      -- as a join, a collection grown since its statistics were taken looked small enough to read whole.
+      SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity'))
+             i.id, i.spec_version, coalesce(i.version_time, '-infinity') AS version_key, i.ord, i.level, i.unresolved_refs
+      FROM input i
+      WHERE (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
+               AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity')) IS NULL
+      ORDER BY i.id, i.spec_version, coalesce(i.version_time, '-infinity'), i.ord
     ), waiting AS (
       -- Ids with a version waiting for a marking definition, stored now or before: every
       -- version of such an id is withheld (the strictest level of an id applies to all).
@@ -579,7 +576,8 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     ), relabel AS (
       -- Ids whose versions held already may need a new level or 'latest'. The versions this
       -- statement stores are right as inserted.
-      SELECT p.id FROM probed p WHERE p.held IS NOT NULL GROUP BY p.id
+      SELECT i.id FROM input i GROUP BY i.id
+      HAVING (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id LIMIT 1)
     ), outbox AS (
       -- The alert outbox, in this transaction: the batch's stamps are one range, which no other
       -- writer's stamps fall in. Copies of held versions, not stored, leave gaps in the range,
