@@ -7,6 +7,7 @@ import type { Metrics } from './metrics/metrics.ts';
 import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
 import type { RateLimits } from './http/rate-limit.ts';
+import type { ClientHints } from './services/client-hints.ts';
 
 // The background work of a replica, as requests and the node's shutdown use it. Declared here,
 // not imported from the runners (services/jobs.ts, puller.ts, alert-runner.ts, sighting-aggregation.ts), which take the
@@ -77,6 +78,8 @@ export type Deps = Readonly<{
   metrics: Metrics;
   /** This replica's request rate limits (kept in its memory). */
   rateLimits: RateLimits;
+  /** Which client each recently seen token named: hints a poll proves in its own statement (services/auth.ts). */
+  clientHints: ClientHints;
   /** The federation's verified trust list, when one is configured. */
   trustList: TrustList | undefined;
   /** Aborted when the node begins to stop: open alert streams end, so closing the server does not wait on them. */

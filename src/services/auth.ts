@@ -2,11 +2,12 @@ import type { Deps } from '../deps.ts';
 import { findClientByTokenHash } from '../store/clients.ts';
 import { hashToken, sameHash } from './tokens.ts';
 
-export type { ClientPrincipal, Principal } from './principal.ts';
-import type { Principal } from './principal.ts';
+export type { ClientPrincipal, Credentials, Principal } from './principal.ts';
+export { ClientHints } from './client-hints.ts';
+import type { ClientHint } from './client-hints.ts';
+import type { ClientPrincipal, Credentials, Principal } from './principal.ts';
+import { VigilError } from '../errors.ts';
 import type { Clearance } from '../policy/levels.ts';
-
-export type Credentials = { scheme: 'bearer'; token: string } | { scheme: 'basic'; user: string; password: string };
 
 export const ADMIN_USER = 'admin';
 
@@ -33,6 +34,14 @@ export async function authenticateFeed(
   return principalOf(deps, creds, ['client', 'feed']);
 }
 
+/** The client a hint names, looked up afresh (and the hint kept or dropped by what is found); a 401 when there is none. */
+export async function proveHint(deps: Deps, hint: ClientHint): Promise<Principal> {
+  deps.clientHints.forget(hint.tokenHash);
+  const principal = await authenticate(deps, hint.credentials);
+  if (!principal) throw new VigilError('unauthorized', 'the credentials were not accepted');
+  return principal;
+}
+
 async function principalOf(
   deps: Deps,
   creds: Credentials,
@@ -48,7 +57,7 @@ async function principalOf(
   const client = await findClientByTokenHash(deps.database.db, hash);
   if (!client || !sameHash(Buffer.from(client.token_hash), hash) || !(kinds as readonly string[]).includes(client.kind)) return undefined;
   if (creds.scheme === 'basic' && creds.user !== client.name) return undefined;
-  return {
+  const principal: ClientPrincipal = {
     kind: 'client',
     id: client.id,
     name: client.name,
@@ -57,4 +66,6 @@ async function principalOf(
     ownOrg: client.own_org,
     peerAmber: client.peer_amber,
   };
+  if (client.kind === 'client') deps.clientHints.remember(hash, principal);
+  return principal;
 }

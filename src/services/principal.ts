@@ -14,3 +14,6 @@ export type ClientPrincipal = {
 
 /** `anonymous`: no credentials at all, which only a public collection accepts. */
 export type Principal = { kind: 'admin' } | ClientPrincipal | { kind: 'anonymous' };
+
+/** What a request's Authorization header says: a token, or (HTTP Basic, which many SIEMs speak) a name and a token. */
+export type Credentials = { scheme: 'bearer'; token: string } | { scheme: 'basic'; user: string; password: string };

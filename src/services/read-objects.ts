@@ -12,13 +12,14 @@ import {
   selectObjectsWithAccess,
   PAGE_CHUNK,
 } from '../store/objects.ts';
-import type { AccessRefs, ManifestRow, ObjectRow, PageWithAccess } from '../store/objects.ts';
+import type { AccessRefs, ClientProof, ManifestRow, ObjectRow, PageWithAccess } from '../store/objects.ts';
 import { readsLatest } from '../store/objects-query.ts';
 import { withdrawAggregates } from '../store/sightings.ts';
 import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
 import type { CollectionAccess } from './access.ts';
 import { recipientName, recordDelivery, servedSummary } from './audit.ts';
 import type { Principal } from './auth.ts';
+import type { ClientHint } from './client-hints.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
 import type { CursorBinding } from './cursor.ts';
 
@@ -198,6 +199,10 @@ export async function getObjects(deps: Deps, who: Principal, w: Where, req: Page
  */
 export type ObjectsPage = Omit<Page<never>, 'items' | 'extra'> & { count: number; objects: string[]; origins?: string[] };
 
+function proofOf({ principal, tokenHash }: ClientHint): ClientProof {
+  return { tokenHash, name: principal.name, clearance: principal.clearance, ownOrg: principal.ownOrg, peerAmber: principal.peerAmber };
+}
+
 /** Texts comma-joined PAGE_CHUNK at a time. */
 function joinInChunks(texts: string[]): string[] {
   const chunks: string[] = [];
@@ -205,8 +210,20 @@ function joinInChunks(texts: string[]): string[] {
   return chunks;
 }
 
-export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: PageRequest): Promise<ObjectsPage> {
+/** A read on a client hint that the hint could not serve: the caller proves the credentials, then reads again. */
+export class Unproven extends Error {
+  constructor() {
+    super('the client hint did not hold');
+  }
+}
+
+/**
+ * `hint`: the read is on a client hint (`who` is its principal), proved in the page's statement;
+ * Unproven when it does not hold or the read is not one statement of latest versions.
+ */
+export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: PageRequest, hint?: ClientHint): Promise<ObjectsPage> {
   const latest = await latestRead(deps, who, 'objects', w, req);
+  if (!latest && hint) throw new Unproven();
   if (!latest) {
     const { items, extra, ...page } = await getObjects(deps, who, w, req);
     const origins = extra?.x_vigil_origins as OriginRecord[] | undefined;
@@ -224,7 +241,9 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
     latestFilters(who, latest.stated),
     latest.limit,
     peer,
+    hint && proofOf(hint),
   );
+  if (!found.proven) throw new Unproven();
   const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
   const text = found.page!;
   const count = Math.min(text.fetched, latest.limit);

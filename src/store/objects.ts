@@ -181,6 +181,7 @@ export type ObjectsText = {
  */
 type PageRow = {
   access: string;
+  proven: boolean;
   fetched: number;
   first: string | null;
   last: string | null;
@@ -210,7 +211,7 @@ type Reader = Parameters<typeof latestPageWithAccess>[1];
  * What the page statement's text depends on: the right it checks, the audience, which filters
  * are given, the number of chunks, origins or not (executeCached adds the lists' lengths).
  */
-function pageShape(who: Reader, f: ObjectFilters, chunks: number, withOrigins: boolean): string {
+function pageShape(who: Reader, f: ObjectFilters, chunks: number, withOrigins: boolean, proven: boolean): string {
   const a = f.audience;
   const audience = [
     a.kind,
@@ -227,7 +228,22 @@ function pageShape(who: Reader, f: ObjectFilters, chunks: number, withOrigins: b
     !!f.after,
     chunks,
     withOrigins,
+    proven,
   ]);
+}
+
+/**
+ * A client's row as a request's token was last seen to name it (services/client-hints.ts): the
+ * page statement serves only if the clients row still says all of it, in the page's own snapshot.
+ */
+export type ClientProof = { tokenHash: Buffer; name: string; clearance: number; ownOrg: boolean; peerAmber: boolean };
+
+/** Whether the clients row still matches a proof; true when there is none to check. */
+function provenSelect(v: StatementValues, proven: boolean) {
+  if (!proven) return sql`SELECT true AS proven`;
+  return sql`SELECT EXISTS (SELECT 1 FROM clients k WHERE k.token_hash = decode(${v.tokenHash}, 'hex') AND k.id = ${v.clientId}::uuid
+    AND k.kind = 'client' AND k.name = ${v.name} AND k.clearance = ${v.clearance}::smallint
+    AND k.own_org = ${v.ownOrg}::boolean AND k.peer_amber = ${v.peerAmber}::boolean) AS proven`;
 }
 
 export async function selectObjectsTextWithAccess(
@@ -236,16 +252,25 @@ export async function selectObjectsTextWithAccess(
   filtersFor: (acc: AccessRefs) => ObjectFilters,
   limit: number,
   withOrigins: boolean,
-): Promise<{ access: CollectionAccessRow | undefined; page: ObjectsText | undefined }> {
+  proof?: ClientProof,
+): Promise<{ access: CollectionAccessRow | undefined; page: ObjectsText | undefined; proven: boolean }> {
   const f = filtersFor({ red: sql<boolean>`acc.red`, relaxContainers: sql<boolean>`acc.relax_container_refs` });
   if (!readsLatest(f)) throw new Error('selectObjectsTextWithAccess reads latest versions only');
+  if (proof && who.clientId === null) throw new Error('a proof names a client');
   const chunks = Math.ceil(limit / PAGE_CHUNK);
   const values: StatementValues = { apiRoot: who.apiRoot, collectionId: who.collectionId, limit: String(limit), fetch: String(limit + 1) };
   if (who.clientId !== null) values.clientId = who.clientId;
+  if (proof) {
+    values.tokenHash = proof.tokenHash.toString('hex');
+    values.name = proof.name;
+    values.clearance = String(proof.clearance);
+    values.ownOrg = String(proof.ownOrg);
+    values.peerAmber = String(proof.peerAmber);
+  }
   if (f.after) values.after = f.after;
   if (f.ids?.length) values.ids = f.ids;
   if (f.types?.length) values.types = f.types;
-  const r = await executeCached(db, pageShape(who, f, chunks, withOrigins), values, (v) => {
+  const r = await executeCached(db, pageShape(who, f, chunks, withOrigins, !!proof), values, (v) => {
     const vf: ObjectFilters = {
       ...f,
       after: v.after as string | undefined,
@@ -267,10 +292,12 @@ export async function selectObjectsTextWithAccess(
     // One row, one pass over the matched rows: each chunk is an aggregate of its own, so no sort
     // copies the page (grouping by chunk would sort the rows, and an ORDER BY in string_agg sort
     // each chunk again). string_agg takes the rows in the order of the subquery's LIMIT, which is
-    // the page's. Row limit + 1 only tells whether there is more.
+    // the page's. Row limit + 1 only tells whether there is more. A token's proof, when there is
+    // one, gates the page as the right does: an unproven one reads nothing.
     return sql<PageRow>`${sql.raw(PREPARED)}
-    WITH acc AS MATERIALIZED (${accessSelect(v.apiRoot as string, collectionId, (v.clientId as string | undefined) ?? null)})
-    SELECT to_json(acc)::text AS access, p.* FROM acc CROSS JOIN LATERAL (
+    WITH acc AS MATERIALIZED (${accessSelect(v.apiRoot as string, collectionId, (v.clientId as string | undefined) ?? null)}),
+      token AS MATERIALIZED (${provenSelect(v, !!proof)})
+    SELECT to_json(acc)::text AS access, token.proven, p.* FROM acc CROSS JOIN token CROSS JOIN LATERAL (
       SELECT count(*)::int AS fetched,
         ${taxiiTimeOf(sql`min(m.date_added)`)} AS first,
         ${taxiiTimeOf(sql`max(m.date_added) FILTER (WHERE m.n <= ${v.limit})`)} AS last,
@@ -279,13 +306,15 @@ export async function selectObjectsTextWithAccess(
       FROM (
         SELECT o.date_added, o.tlp_level, o.object::text AS json, row_number() OVER (ORDER BY o.date_added) AS n ${originColumns}
         FROM objects o
-        WHERE ${right} AND ${rowConditions(collectionId, vf)} AND o.latest AND ${referencesVisible('o', vf.audience, vf.relaxContainers ?? false)}
+        WHERE ${right} AND token.proven AND ${rowConditions(collectionId, vf)} AND o.latest AND ${referencesVisible('o', vf.audience, vf.relaxContainers ?? false)}
         ORDER BY o.date_added LIMIT ${v.fetch}
       ) m
     ) p`;
   });
   const row = r.rows[0];
-  if (!row) return { access: undefined, page: undefined };
+  // No row: no such API root; a proof then stays unproven, for the caller to answer as to anyone.
+  if (!row) return { access: undefined, page: undefined, proven: !proof };
+  if (!row.proven) return { access: undefined, page: undefined, proven: false };
   const page: ObjectsText = { fetched: row.fetched, first: row.first, last: row.last, objects: [], levels: new Map(), origins: [] };
   for (let i = 0; i < (row.levels?.length ?? 0); i++) {
     const level = row.levels!.charCodeAt(i) - 48;
@@ -297,7 +326,7 @@ export async function selectObjectsTextWithAccess(
     const origin = row[`o${i}`];
     if (origin !== null && origin !== undefined) page.origins.push(origin);
   }
-  return { access: accessRow(JSON.parse(row.access) as Record<string, unknown>), page };
+  return { access: accessRow(JSON.parse(row.access) as Record<string, unknown>), page, proven: true };
 }
 
 export function selectManifestWithAccess(

@@ -1,3 +1,9 @@
 import type { Principal } from '../services/auth.ts';
+import type { ClientHint } from '../services/client-hints.ts';
 
-export type TaxiiEnv = { Variables: { principal: Principal } };
+/**
+ * `principal`: who the request is from, authenticated. `hint` instead, on a poll of a collection's
+ * objects whose token named a client before: the read proves it (taxii/objects.ts), and no
+ * principal is set until then.
+ */
+export type TaxiiEnv = { Variables: { principal: Principal; hint?: ClientHint } };

@@ -14,6 +14,12 @@ import { assertAcceptable } from './media.ts';
 import { objectRoutes } from './objects.ts';
 import { bodyBytes } from './respond.ts';
 
+/**
+ * A poll of a collection's objects (TAXII 2.1 §5.4), what SIEMs send all day: its token is
+ * checked in the page's own statement when a hint names its client (services/client-hints.ts).
+ */
+const OBJECTS_POLL = /^\/[^/]+\/collections\/[^/]+\/objects\/?$/;
+
 /** Every TAXII endpoint: content negotiation, then authentication, then the resource. */
 export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
   const app = new Hono<TaxiiEnv>({ strict: false });
@@ -37,6 +43,12 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
       return;
     }
     const creds = parseAuthorization(header);
+    const hint = creds && c.req.method === 'GET' && OBJECTS_POLL.test(c.req.path) ? deps.clientHints.match(creds) : undefined;
+    if (hint) {
+      deps.rateLimits.admit(c, hint.principal);
+      c.set('hint', hint);
+      return next();
+    }
     const principal: Principal | undefined = header === undefined ? { kind: 'anonymous' } : creds && (await authenticate(deps, creds));
     if (!principal) throw new VigilError('unauthorized', 'the credentials were not accepted');
     deps.rateLimits.admit(c, principal);
