@@ -433,13 +433,13 @@ export type InsertOutcome = { inserted: boolean; withheld: boolean };
  *    its `latest` flag and its level, are written by one writer at a time. A batch with marking
  *    definitions also takes the ids of the versions waiting for them, which it will release.
  */
-async function lockForWrite(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<void> {
+async function lockForWrite(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<Set<string>> {
   const definitions = batch.filter((o) => o.type === 'marking-definition').map((o) => o.id);
   const waits = batch.some((o) => o.unresolvedRefs.length > 0);
   await lockCollection(tx, collectionId, definitions.length > 0 ? 'NO KEY UPDATE' : waits ? 'SHARE' : 'KEY SHARE');
   // An id new here has no version held: the lowest level among its versions in the batch (a
   // waiting one counts as CLEAR) is a floor its level will not go under, so its row is made at
-  // that floor, and the insert rewrites it only where a version raises it.
+  // that floor, and the insert rewrites it only where a version raises it. Answers those ids.
   const floors = new Map<string, number>();
   for (const o of batch) {
     const level = o.unresolvedRefs.length > 0 ? CLEAR : o.level;
@@ -447,7 +447,7 @@ async function lockForWrite(tx: Transaction<Schema>, collectionId: string, batch
   }
   if (definitions.length > 0)
     for (const w of await waitingFor(tx, collectionId, definitions)) if (!floors.has(w.id)) floors.set(w.id, CLEAR);
-  await lockIds(tx, collectionId, floors);
+  return lockIds(tx, collectionId, floors);
 }
 
 /**
@@ -462,16 +462,35 @@ async function lockCollection(tx: Transaction<Schema>, collectionId: string, str
 /**
  * Locks the ids' id_levels rows in id order, making the row of an id new here at the level given
  * (CLEAR for an array of ids). A held row is locked, not rewritten (ON CONFLICT locks the rows
- * its WHERE turns down).
+ * its WHERE turns down). Answers the ids whose row it made: an id with a version stored has its
+ * row (made with its first version, kept while a version is left), so these have none.
  */
-async function lockIds(tx: Transaction<Schema>, collectionId: string, ids: string[] | ReadonlyMap<string, number>): Promise<void> {
+async function lockIds(tx: Transaction<Schema>, collectionId: string, ids: string[] | ReadonlyMap<string, number>): Promise<Set<string>> {
   const levels = Array.isArray(ids) ? new Map(ids.map((id) => [id, CLEAR])) : ids;
-  if (levels.size === 0) return;
-  await sql`${sql.raw(PREPARED)}
+  if (levels.size === 0) return new Set();
+  const r = await sql<{ id: string }>`${sql.raw(PREPARED)}
     INSERT INTO id_levels (collection_id, id, tlp_level)
     SELECT ${collectionId}::uuid, i.v->>0, (i.v->>1)::smallint FROM jsonb_array_elements(${JSON.stringify([...levels])}::jsonb) AS i(v)
     ORDER BY i.v->>0
-    ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = id_levels.tlp_level WHERE false`.execute(tx);
+    ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = id_levels.tlp_level WHERE false
+    RETURNING id`.execute(tx);
+  return new Set(r.rows.map((row) => row.id));
+}
+
+/**
+ * The level of each id new here (lockIds made its row) whose versions in the batch all have one
+ * level (a waiting one counts as CLEAR): its row holds it already, and nothing in the batch
+ * raises it. The insert looks no further for these ids.
+ */
+function settledLevels(batch: NewObject[], created: ReadonlySet<string>): Map<string, number | null> {
+  const settled = new Map<string, number | null>();
+  for (const o of batch) {
+    if (!created.has(o.id)) continue;
+    const level = o.unresolvedRefs.length > 0 ? CLEAR : o.level;
+    const seen = settled.get(o.id);
+    settled.set(o.id, seen === undefined || seen === level ? level : null);
+  }
+  return settled;
 }
 
 /**
@@ -483,6 +502,11 @@ async function lockIds(tx: Transaction<Schema>, collectionId: string, ids: strin
  */
 export async function insertObjects(tx: Transaction<Schema>, collectionId: string, batch: NewObject[]): Promise<InsertOutcome[]> {
   if (batch.length === 0) return [];
+  // The locks first, so this statement's snapshot holds every version of the batch's ids committed
+  // before it: which ids already had versions (below) is then exact. An id whose row the locks
+  // made (`created`) has no version held: the statement looks up none of its held versions.
+  const created = await lockForWrite(tx, collectionId, batch);
+  const settled = settledLevels(batch, created);
   // The versions' fields, and apart from them the objects given inline, each a JSON value (not a
   // string holding its text): PostgreSQL parses an object once, and nothing escapes its text here.
   // An object is taken by its ordinal after the sort into batch order, as a pending one is from
@@ -505,13 +529,12 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       o.originVerified,
       o.unresolvedRefs,
       feedOf(o),
+      created.has(o.id),
+      settled.get(o.id) ?? null,
       ...(o.pending ? [o.pending.statusId, o.pending.seq] : []),
     ]),
   );
   const objects = `[${batch.map((o) => (o.pending ? 'null' : o.json)).join(',')}]`;
-  // The locks first, so this statement's snapshot holds every version of the batch's ids committed
-  // before it: which ids already had versions (below) is then exact.
-  await lockForWrite(tx, collectionId, batch);
   // A prepared statement (its text never varies): parsing and planning it anew took a few
   // milliseconds of PostgreSQL's time for every batch, about as much as storing a dozen versions.
   const r = await sql<{
@@ -527,7 +550,8 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT (r.ord - 1)::int AS ord, r.value->>0 AS id, r.value->>1 AS type, r.value->>2 AS spec_version,
              r.value->>3 AS version,
              ARRAY(SELECT jsonb_array_elements_text(r.value->4)) AS marking_refs,
-             (r.value->>16)::uuid AS pending_status, (r.value->>17)::int AS pending_seq, r.value->15 AS feed,
+             (r.value->>18)::uuid AS pending_status, (r.value->>19)::int AS pending_seq, r.value->15 AS feed,
+             (r.value->>16)::boolean AS new_id, (r.value->>17)::smallint AS settled,
              (r.value->>5)::smallint AS level, (r.value->>6)::smallint AS pap_level, r.value->>7 AS deny_reason,
              r.value->>8 AS ref_kind, ARRAY(SELECT jsonb_array_elements_text(r.value->9)) AS ref_ids,
              r.value->>10 AS origin, r.value->>11 AS origin_node, r.value->>12 AS origin_signature,
@@ -539,10 +563,12 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       -- the batch) is not stored, so its markings raise nothing.
       -- Held versions are looked up one by one (a scalar subquery is never turned into a join):
       -- as a join, a collection grown since its statistics were taken looked small enough to read whole.
+      -- An id new here (new_id: lockIds made its row) has none to look up, here or below: in a
+      -- catch-up or a first ingest, most ids.
       SELECT DISTINCT ON (i.id, i.spec_version, coalesce(i.version_time, '-infinity'))
-             i.id, i.spec_version, coalesce(i.version_time, '-infinity') AS version_key, i.ord, i.level, i.unresolved_refs
+             i.id, i.spec_version, coalesce(i.version_time, '-infinity') AS version_key, i.ord, i.level, i.unresolved_refs, i.settled
       FROM input i
-      WHERE (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
+      WHERE i.new_id OR (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id
                AND h.spec_version = i.spec_version AND h.version_key = coalesce(i.version_time, '-infinity')) IS NULL
       ORDER BY i.id, i.spec_version, coalesce(i.version_time, '-infinity'), i.ord
     ), waiting AS (
@@ -555,9 +581,10 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       -- The ids' rows are locked already (lockForWrite), and rewritten here only where a version
       -- raises them; an id's level is its row's then, as this statement found it, or as raised.
       -- A waiting version's level is not remembered (CLEAR is the floor): it is decided when its
-      -- definitions arrive.
+      -- definitions arrive. A settled id's row holds its level already.
       INSERT INTO id_levels (collection_id, id, tlp_level)
-      SELECT ${collectionId}::uuid, f.id, max(CASE WHEN f.unresolved_refs <> '{}' THEN ${sql.lit(CLEAR)} ELSE f.level END) FROM fresh f, stamp GROUP BY f.id
+      SELECT ${collectionId}::uuid, f.id, max(CASE WHEN f.unresolved_refs <> '{}' THEN ${sql.lit(CLEAR)} ELSE f.level END) FROM fresh f, stamp
+      WHERE f.settled IS NULL GROUP BY f.id
       ON CONFLICT (collection_id, id) DO UPDATE SET tlp_level = excluded.tlp_level WHERE excluded.tlp_level > id_levels.tlp_level
       RETURNING id, tlp_level
     ), stamped AS (
@@ -584,9 +611,9 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
         -- objects, which are taken after the sort (from the objects given, or their pending
         -- rows): carried through it, a 2,000-object chunk's sort went past work_mem to a temporary file.
         SELECT s.*, t.ord IS NOT DISTINCT FROM s.ord
-                      AND NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')}) AS latest,
+                      AND (s.new_id OR NOT EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = ${collectionId} AND v.id = s.id AND ${laterVersion('v', 's')})) AS latest,
                CASE WHEN s.id IN (SELECT id FROM waiting) THEN ${sql.lit(DENY)}
-                    ELSE coalesce(l.tlp_level, (SELECT k.tlp_level FROM id_levels k WHERE k.collection_id = ${collectionId} AND k.id = s.id)) END AS tlp_level
+                    ELSE coalesce(l.tlp_level, s.settled, (SELECT k.tlp_level FROM id_levels k WHERE k.collection_id = ${collectionId} AND k.id = s.id)) END AS tlp_level
         FROM stamped s LEFT JOIN levels l ON l.id = s.id LEFT JOIN tops t ON t.id = s.id ORDER BY s.ord
       ) s
       ORDER BY s.ord
@@ -605,7 +632,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     ), relabel AS (
       -- Ids whose versions held already may need a new level or 'latest'. The versions this
       -- statement stores are right as inserted.
-      SELECT i.id FROM input i GROUP BY i.id
+      SELECT i.id FROM input i WHERE NOT i.new_id GROUP BY i.id
       HAVING (SELECT true FROM objects h WHERE h.collection_id = ${collectionId} AND h.id = i.id LIMIT 1)
     ), outbox AS (
       -- The alert outbox, in this transaction: the batch's stamps are one range, which no other
