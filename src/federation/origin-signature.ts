@@ -47,7 +47,8 @@ function freshSalt(): Buffer {
   return saltBlock.subarray(saltAt - SALT_BYTES, saltAt);
 }
 
-function canonicalText(object: unknown): string {
+/** The object's canonical JSON (RFC 8785), what its origin signature covers; throws OriginSignatureError when it has none. */
+export function canonicalText(object: unknown): string {
   let text: string | undefined;
   try {
     text = canonicalJson(object);
@@ -243,6 +244,7 @@ async function verifyInBatch(
   originNode: string,
   keys: JWK[],
   batches: BatchChecks,
+  text: string | undefined,
 ): Promise<Intake | undefined> {
   const [jws, salt, index, path, extra] = signature.split('~');
   if (!jws || salt === undefined || index === undefined || path === undefined || extra !== undefined)
@@ -250,7 +252,7 @@ async function verifyInBatch(
   if (!SALT_B64.test(salt) || !INDEX.test(index) || !PATH_B64.test(path))
     throw new OriginSignatureError('unreadable salt, index or audit path');
   const batch = checkBatch(jws, originNode, keys, batches);
-  const leaf = originLeaf(object, Buffer.from(salt, 'base64url'));
+  const leaf = { hash: leafHashOf(Buffer.from(salt, 'base64url'), text ?? canonicalText(object)) };
   const { tree, intake } = await batch;
   // A walk stops at the first node an earlier leaf of the batch reached: most hashes of a path are never decoded.
   if (!tree.includes(Number(index), leaf.hash, encodedPath(path === '' ? [] : path.split('.'))))
@@ -263,6 +265,7 @@ async function verifyInBatch(
  * the trust list). Ed25519 only, verified with node:crypto on the thread pool: many may be
  * awaited at once. Checks of one page share `batches`, so each batch is verified once. Resolves
  * to the signed intake claim when `originNode` took the version in from outside the federation.
+ * `text`: the object's canonicalText, when the caller has it already.
  */
 export async function verifyOrigin(
   signature: string,
@@ -270,12 +273,13 @@ export async function verifyOrigin(
   originNode: string,
   keys: JWK[],
   batches: BatchChecks = new Map(),
+  text?: string,
 ): Promise<Intake | undefined> {
-  if (signature.includes('~')) return verifyInBatch(signature, object, originNode, keys, batches);
+  if (signature.includes('~')) return verifyInBatch(signature, object, originNode, keys, batches, text);
   const [protectedHeader, empty, sig, extra] = signature.split('.');
   if (!protectedHeader || empty !== '' || !sig || extra !== undefined) throw new OriginSignatureError('not a detached compact JWS');
   const key = await headerKey(protectedHeader, OBJECT_TYP, originNode, keys);
-  const input = Buffer.from(`${protectedHeader}.${b64(canonicalBytes(object))}`);
+  const input = Buffer.from(`${protectedHeader}.${b64(text === undefined ? canonicalBytes(object) : Buffer.from(text, 'utf8'))}`);
   if (!(await verifyAsync(input, key, Buffer.from(sig, 'base64url'))))
     throw new OriginSignatureError('the object does not match its origin signature');
   return undefined;

@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import { z } from 'zod';
 import type { Keyring } from './keyring.ts';
-import { OriginSignatureError, verifyOrigin } from './origin-signature.ts';
+import { canonicalText, OriginSignatureError, verifyOrigin } from './origin-signature.ts';
 import type { BatchChecks } from './origin-signature.ts';
 import type { Limits, PeerClients, PeerErrorCode } from './peer-client.ts';
 import { PeerRequestError } from './peer-client.ts';
@@ -190,8 +190,17 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     const keys = originKeys(record.node, target, ctx.keyring, ctx.trustList);
     if (keys.length === 0 && ctx.trustList)
       throw new PullError('bad-origin', `${object.id}: origin node '${record.node}' is not in the federation's trust list`);
+    // The canonical JSON the signature covers is the text stored, too: the same object, made once.
+    let text: string | undefined;
     if (keys.length > 0) {
-      const check = verifyOrigin(record.signature, object, record.node, keys, batches).catch((err: unknown) => {
+      let check: Promise<unknown>;
+      try {
+        text = canonicalText(object);
+        check = verifyOrigin(record.signature, object, record.node, keys, batches, text);
+      } catch (err) {
+        check = Promise.reject(err);
+      }
+      check = check.catch((err: unknown) => {
         if (err instanceof OriginSignatureError)
           throw new PullError('bad-origin', `${object.id}: origin signature refused: ${err.message}`);
         throw err;
@@ -201,7 +210,7 @@ export async function fetchPage(ctx: FetchContext, target: PullTarget, cursor: s
     }
     received.push({
       object,
-      json: JSON.stringify(object),
+      json: text ?? JSON.stringify(object),
       originNode: record.node,
       originSignature: record.signature,
       originVerified: keys.length > 0,
