@@ -1,4 +1,5 @@
 import { createPGliteTemplate, TEMPLATE_ENV } from './support/pglite-template.ts';
+import { ramTmpdir } from './support/ram-tmpdir.ts';
 
 // One migrated PGlite data directory for the whole run, copied by tests that need a fresh one
 // (test/support/pglite-template.ts says why, and why it is kept for the next run). The workers
@@ -7,6 +8,10 @@ import { createPGliteTemplate, TEMPLATE_ENV } from './support/pglite-template.ts
 let made: Promise<{ dir: string }> | undefined;
 
 export default async function setup(): Promise<void> {
+  // Temporary files in memory where there is room (support/ram-tmpdir.ts says why), unless TMPDIR
+  // names a place already; set before the template is made, so that it is made there too.
+  const ram = process.env.TMPDIR ? undefined : ramTmpdir();
+  if (ram) process.env.TMPDIR = ram;
   made ??= createPGliteTemplate();
   process.env[TEMPLATE_ENV] = (await made).dir;
 }
