@@ -20,7 +20,7 @@ import { migrateOrThrow } from '../../src/node.ts';
 export const TEMPLATE_ENV = 'VIGIL_TEST_PGLITE_TEMPLATE';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const PREFIX = 'vigil-pglite-template-';
+export const TEMPLATE_PREFIX = 'vigil-pglite-template-';
 /** A template of other inputs unused this long is removed (a run takes minutes; another checkout may still use its own). */
 const STALE_MS = 60 * 60 * 1000;
 
@@ -46,7 +46,7 @@ function inputsHash(): string {
 function removeStale(keep: string): void {
   const now = Date.now();
   for (const entry of readdirSync(tmpdir())) {
-    if (!entry.startsWith(PREFIX) || entry === keep) continue;
+    if (!entry.startsWith(TEMPLATE_PREFIX) || entry === keep) continue;
     const dir = path.join(tmpdir(), entry);
     try {
       if (now - statSync(dir).mtimeMs > STALE_MS) rmSync(dir, { recursive: true, force: true });
@@ -58,7 +58,7 @@ function removeStale(keep: string): void {
 
 /** The migrated template's data directory: the one kept from an earlier run with the same inputs, else made now. */
 export async function createPGliteTemplate(): Promise<{ dir: string }> {
-  const name = `${PREFIX}${inputsHash()}`;
+  const name = `${TEMPLATE_PREFIX}${inputsHash()}`;
   const root = path.join(tmpdir(), name);
   const dir = path.join(root, 'pgdata');
   removeStale(name);
@@ -69,7 +69,7 @@ export async function createPGliteTemplate(): Promise<{ dir: string }> {
   }
   // Made beside, then renamed into place: a run killed half-way, or two runs at once, never leave
   // a half-made template under the name.
-  const making = mkdtempSync(path.join(tmpdir(), `${PREFIX}making-`));
+  const making = mkdtempSync(path.join(tmpdir(), `${TEMPLATE_PREFIX}making-`));
   try {
     const database = await openPGlite(path.join(making, 'pgdata'));
     try {

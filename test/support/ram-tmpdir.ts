@@ -1,5 +1,6 @@
-import { accessSync, constants, statfsSync } from 'node:fs';
+import { accessSync, constants, readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { freemem } from 'node:os';
+import path from 'node:path';
 
 // The suite writes its temporary files (PGlite data directories, copies of the migrated
 // template, the nodes' keys, shell sessions) to a memory-backed file system where the machine
@@ -12,6 +13,8 @@ const RAM_DIR = '/dev/shm';
 const TMPFS_MAGIC = 0x01021994;
 /** What the suite needs at most at once, with a margin (a few nodes' data, the benchmark's smoke run). */
 const ROOM = 2 * 1024 ** 3;
+/** Longer than any run: what a run left behind (killed, or a test that failed before its cleanup) and nobody uses. */
+const LEFT_BEHIND_MS = 6 * 60 * 60 * 1000;
 
 /** `/dev/shm` when it is a writable tmpfs with room and the machine has the memory; else undefined (keep TMPDIR). */
 export function ramTmpdir(): string | undefined {
@@ -22,5 +25,23 @@ export function ramTmpdir(): string | undefined {
     return RAM_DIR;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Removes the suite's directories (vigil-…) that earlier runs left in `dir` hours ago: in memory,
+ * unlike on a disk, they would hold RAM until the machine restarts. The PGlite templates have
+ * their own rule (pglite-template.ts).
+ */
+export function removeLeftBehind(dir: string, keepPrefix: string): void {
+  const now = Date.now();
+  for (const entry of readdirSync(dir)) {
+    if (!entry.startsWith('vigil-') || entry.startsWith(keepPrefix)) continue;
+    const full = path.join(dir, entry);
+    try {
+      if (now - statSync(full).mtimeMs > LEFT_BEHIND_MS) rmSync(full, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile, or not ours to remove
+    }
   }
 }
