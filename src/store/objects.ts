@@ -238,12 +238,11 @@ function pageShape(who: Reader, f: ObjectFilters, chunks: number, withOrigins: b
  */
 export type ClientProof = { tokenHash: Buffer; name: string; clearance: number; ownOrg: boolean; peerAmber: boolean };
 
-/** Whether the clients row still matches a proof; true when there is none to check. */
-function provenSelect(v: StatementValues, proven: boolean) {
-  if (!proven) return sql`SELECT true AS proven`;
-  return sql`SELECT EXISTS (SELECT 1 FROM clients k WHERE k.token_hash = decode(${v.tokenHash}, 'hex') AND k.id = ${v.clientId}::uuid
-    AND k.kind = 'client' AND k.name = ${v.name} AND k.clearance = ${v.clearance}::smallint
-    AND k.own_org = ${v.ownOrg}::boolean AND k.peer_amber = ${v.peerAmber}::boolean) AS proven`;
+/** The CTE `token`: whether the clients row still matches the proof. */
+function provenCte(v: StatementValues) {
+  return sql`, token AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM clients k WHERE k.token_hash = decode(${v.tokenHash}, 'hex')
+    AND k.id = ${v.clientId}::uuid AND k.kind = 'client' AND k.name = ${v.name} AND k.clearance = ${v.clearance}::smallint
+    AND k.own_org = ${v.ownOrg}::boolean AND k.peer_amber = ${v.peerAmber}::boolean) AS proven)`;
 }
 
 export async function selectObjectsTextWithAccess(
@@ -295,9 +294,9 @@ export async function selectObjectsTextWithAccess(
     // the page's. Row limit + 1 only tells whether there is more. A token's proof, when there is
     // one, gates the page as the right does: an unproven one reads nothing.
     return sql<PageRow>`${sql.raw(PREPARED)}
-    WITH acc AS MATERIALIZED (${accessSelect(v.apiRoot as string, collectionId, (v.clientId as string | undefined) ?? null)}),
-      token AS MATERIALIZED (${provenSelect(v, !!proof)})
-    SELECT to_json(acc)::text AS access, token.proven, p.* FROM acc CROSS JOIN token CROSS JOIN LATERAL (
+    WITH acc AS MATERIALIZED (${accessSelect(v.apiRoot as string, collectionId, (v.clientId as string | undefined) ?? null)})
+      ${proof ? provenCte(v) : sql``}
+    SELECT to_json(acc)::text AS access, ${proof ? sql`token.proven` : sql`true AS proven`}, p.* FROM acc ${proof ? sql`CROSS JOIN token` : sql``} CROSS JOIN LATERAL (
       SELECT count(*)::int AS fetched,
         ${taxiiTimeOf(sql`min(m.date_added)`)} AS first,
         ${taxiiTimeOf(sql`max(m.date_added) FILTER (WHERE m.n <= ${v.limit})`)} AS last,
@@ -306,7 +305,7 @@ export async function selectObjectsTextWithAccess(
       FROM (
         SELECT o.date_added, o.tlp_level, o.object::text AS json, row_number() OVER (ORDER BY o.date_added) AS n ${originColumns}
         FROM objects o
-        WHERE ${right} AND token.proven AND ${rowConditions(collectionId, vf)} AND o.latest AND ${referencesVisible('o', vf.audience, vf.relaxContainers ?? false)}
+        WHERE ${right} ${proof ? sql`AND token.proven` : sql``} AND ${rowConditions(collectionId, vf)} AND o.latest AND ${referencesVisible('o', vf.audience, vf.relaxContainers ?? false)}
         ORDER BY o.date_added LIMIT ${v.fetch}
       ) m
     ) p`;
