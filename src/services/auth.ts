@@ -3,7 +3,6 @@ import { findClientByTokenHash } from '../store/clients.ts';
 import { hashToken, sameHash } from './tokens.ts';
 
 export type { ClientPrincipal, Credentials, Principal } from './principal.ts';
-export { ClientHints } from './client-hints.ts';
 import type { ClientHint } from './client-hints.ts';
 import type { ClientPrincipal, Credentials, Principal } from './principal.ts';
 import { VigilError } from '../errors.ts';
