@@ -211,7 +211,7 @@ function joinInChunks(texts: string[]): string[] {
 }
 
 /** A read on a client hint that the hint could not serve: the caller proves the credentials, then reads again. */
-export class Unproven extends Error {
+class Unproven extends Error {
   constructor() {
     super('the client hint did not hold');
   }
