@@ -37,15 +37,20 @@ export const POSTGRES_WHEN_GIVEN: Record<string, string> = {
     "docker-compose.yml's nodes run on PostgreSQL; on PGlite the walkthrough runs only so that npm test without a server still covers it",
 };
 
+/** Set to '1' in the PGlite pass when the PostgreSQL pass runs in the same run. */
+export const POSTGRES_PASS_ENV = 'SUITE_HAS_POSTGRES_PASS';
+
 /** The suite's projects: PGlite always, PostgreSQL when `pgUrl` is given. */
 export function projects(pgUrl: string | undefined): TestProjectInlineConfiguration[] {
   return [
     // An empty TEST_DATABASE_URL is unset to the suite (test/support/node.ts reads it as a boolean).
+    // SUITE_HAS_POSTGRES_PASS tells the PGlite pass that the PostgreSQL pass runs beside it
+    // (test/support/property-runs.ts).
     {
       extends: true,
       test: {
         name: 'pglite',
-        env: { TEST_DATABASE_URL: '' },
+        env: { TEST_DATABASE_URL: '', ...(pgUrl ? { [POSTGRES_PASS_ENV]: '1' } : {}) },
         ...(pgUrl ? { exclude: [...configDefaults.exclude, ...Object.keys(POSTGRES_WHEN_GIVEN)] } : {}),
       },
     },
@@ -66,23 +71,25 @@ export function projects(pgUrl: string | undefined): TestProjectInlineConfigurat
 
 /**
  * Seconds a file took in a run of the whole suite on CI's two cores (`.ci/run` at 1408930, 495 s;
- * `postgres` where that project's run differs much), read off vitest's report. The run starts the
- * heaviest files first (test/sequencer.ts), so that no long file starts last and runs alone at
- * the end while the other cores idle. Only the order depends on these figures: a stale one
- * costs time, never a test. Files not listed weigh by their size.
+ * `postgres` where that project's run differs much), read off vitest's report; the property
+ * tests' PGlite figures are for the quarter of their cases that pass runs beside PostgreSQL
+ * (support/property-runs.ts). The run starts the heaviest files first (test/sequencer.ts), so
+ * that no long file starts last and runs alone at the end while the other cores idle. Only the
+ * order depends on these figures: a stale one costs time, never a test. Files not listed weigh
+ * by their size.
  */
 export const SECONDS: Record<string, { pglite: number; postgres?: number }> = {
-  'test/integration/tlp-property.test.ts': { pglite: 44, postgres: 73 },
+  'test/integration/tlp-property.test.ts': { pglite: 15, postgres: 73 },
   'test/integration/docs-commands.test.ts': { pglite: 54 },
   'test/integration/faults.test.ts': { pglite: 44, postgres: 18 },
-  'test/integration/feeds-tlp-property.test.ts': { pglite: 44, postgres: 22 },
+  'test/integration/feeds-tlp-property.test.ts': { pglite: 14, postgres: 22 },
   'test/integration/bench-smoke.test.ts': { pglite: 36, postgres: 42 },
   'test/integration/compose-walkthrough.test.ts': { pglite: 29 },
   'test/integration/federation-pull.test.ts': { pglite: 27, postgres: 22 },
   'test/integration/alerts-restart.test.ts': { pglite: 21 },
   'test/browser/console.test.ts': { pglite: 21 },
   'test/integration/pglite-worker.test.ts': { pglite: 21 },
-  'test/integration/sightings-privacy-property.test.ts': { pglite: 20 },
+  'test/integration/sightings-privacy-property.test.ts': { pglite: 8, postgres: 12 },
   'test/integration/tlp-endpoints.test.ts': { pglite: 20, postgres: 13 },
   'test/integration/cli.test.ts': { pglite: 20, postgres: 9 },
   'test/integration/cli-alerts.test.ts': { pglite: 18, postgres: 9 },

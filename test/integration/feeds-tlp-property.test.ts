@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, postObjects } from '../support/stix.ts';
+import { propertyRuns } from '../support/property-runs.ts';
 import { ALIASES, AMBER, AMBER_STRICT, CLEAR, DENY, LEVEL_NAMES, RED } from '../support/tlp-oracle.ts';
 
 // A property-based test of the TLP policy (shared/reference/tlp.md) on every feed: each of the six
@@ -15,7 +16,7 @@ import { ALIASES, AMBER, AMBER_STRICT, CLEAR, DENY, LEVEL_NAMES, RED } from '../
 
 // 100 cases a pass, each run from a fresh seed: the CI machine's two cores are the suite's limit,
 // and FC_RUNS=1000 runs more by hand.
-const NUM_RUNS = Number(process.env.FC_RUNS ?? 100);
+const NUM_RUNS = propertyRuns({ postgres: 100, pglite: 100 });
 const PATH = process.env.FC_PATH;
 const SEED = process.env.FC_SEED === undefined ? (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0 : Number(process.env.FC_SEED);
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { adminJson, indicator, postObjects } from '../support/stix.ts';
+import { propertyRuns } from '../support/property-runs.ts';
 import { TLP2 } from '../fixtures/tlp-ids.ts';
 
 // The privacy rule of sighting aggregates (docs/sightings.md), property-based: whatever the
@@ -14,7 +15,7 @@ import { TLP2 } from '../fixtures/tlp-ids.ts';
 // the node publishes, read over TAXII, is exactly what the oracle below says, counts included.
 // The oracle imports nothing of src/. Reproduce a failure with FC_SEED (and FC_PATH), as printed.
 
-const NUM_RUNS = Number(process.env.FC_RUNS ?? 100);
+const NUM_RUNS = propertyRuns({ postgres: 100, pglite: 100 });
 const SEED = process.env.FC_SEED === undefined ? (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0 : Number(process.env.FC_SEED);
 const PATH = process.env.FC_PATH;
 const MIN_ORGS = 3;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, startTestNode, TAXII } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { pinnedPeer, requestAs } from '../support/peer.ts';
+import { propertyRuns } from '../support/property-runs.ts';
 import type { Caller } from '../support/peer.ts';
 import { adminJson, postObjects } from '../support/stix.ts';
 import { ALIASES, AMBER, AMBER_STRICT, CLEAR, DENY, GREEN, LEVEL_NAMES, RED } from '../support/tlp-oracle.ts';
@@ -26,8 +27,9 @@ import { ALIASES, AMBER, AMBER_STRICT, CLEAR, DENY, GREEN, LEVEL_NAMES, RED } fr
 // origin is set on every version of an id or on none.
 
 // 1,000 cases on PostgreSQL; 250 on the embedded PGlite, which runs the same SQL four times slower
-// (115 s of the suite for 1,000). FC_RUNS sets either.
-const NUM_RUNS = Number(process.env.FC_RUNS ?? (process.env.TEST_DATABASE_URL ? 1000 : 250));
+// (115 s of the suite for 1,000), and a quarter of that beside the PostgreSQL pass
+// (support/property-runs.ts). FC_RUNS sets either.
+const NUM_RUNS = propertyRuns({ postgres: 1000, pglite: 250 });
 const PATH = process.env.FC_PATH;
 /**
  * The cases run as a few concurrent fast-check streams (one collection each, so they do not

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PGLITE_ONLY, POSTGRES_WHEN_GIVEN, projects, SECONDS } from '../passes.ts';
+import { PGLITE_ONLY, POSTGRES_PASS_ENV, POSTGRES_WHEN_GIVEN, projects, SECONDS } from '../passes.ts';
 
 // The suite's split between its two passes (test/passes.ts): no file is lost, and the PostgreSQL
 // pass runs only files that open a database.
@@ -55,7 +55,9 @@ describe('the two passes of the suite', () => {
     // With a server, a file that stands PGlite in for PostgreSQL runs on PostgreSQL only.
     expect(pglite?.test?.exclude).toEqual(expect.arrayContaining(Object.keys(POSTGRES_WHEN_GIVEN)));
     for (const glob of Object.keys(POSTGRES_WHEN_GIVEN)) expect(postgres?.test?.exclude).not.toContain(glob);
-    expect(pglite?.test?.env).toEqual({ TEST_DATABASE_URL: '' });
+    // The PGlite pass knows the PostgreSQL pass runs beside it (property tests run fewer cases there).
+    expect(pglite?.test?.env).toEqual({ TEST_DATABASE_URL: '', [POSTGRES_PASS_ENV]: '1' });
+    expect(projects(undefined)[0]?.test?.env).toEqual({ TEST_DATABASE_URL: '' });
     expect(postgres?.test?.env).toEqual({ TEST_DATABASE_URL: 'postgres://db.example/test' });
     for (const glob of Object.keys(PGLITE_ONLY)) expect(postgres?.test?.exclude).toContain(glob);
   });
