@@ -124,6 +124,7 @@ export async function runSuite(t: Target, s: Sizes): Promise<Row[]> {
       ADMIN_TOKEN,
       { rates: s.siemRates, seconds: s.siemSeconds, limit: 100, p99Ms: 50 },
       at(s.objects),
+      { floor: true },
     )),
   );
   const growth = large.p50 / small.p50;

@@ -30,6 +30,8 @@ export type Target = {
   rss: RssProbe;
   /** CPU seconds of the node and of PostgreSQL (null where they cannot be told apart from the harness). */
   cpu: CpuProbe;
+  /** PostgreSQL only: the HTTP floor of a poll (floor-server.ts) on the node's schema, in a process of its own. */
+  floor?(): Promise<{ url: string; cpu: CpuProbe; stop(): Promise<void> }>;
   stop(): Promise<void>;
 };
 
@@ -121,6 +123,28 @@ export async function postgresTarget(
     },
     rss,
     cpu,
+    async floor() {
+      const floorChild = fork(path.join(import.meta.dirname, 'floor-server.ts'), [], {
+        env: { ...process.env, FLOOR_DATABASE_URL: scopedUrl(url, schema, true) },
+        execArgv: nodeFlags(),
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const floorUrl = await new Promise<string>((resolve, reject) => {
+        floorChild.once('message', (m) => resolve((m as { url: string }).url));
+        floorChild.once('exit', (code) => reject(new Error(`the floor server exited with ${code} before listening`)));
+      });
+      const floorCpu = cpuProbe(floorChild.pid!, new URL(url).pathname.slice(1) || null);
+      return {
+        url: floorUrl,
+        cpu: floorCpu,
+        async stop() {
+          floorCpu.stop();
+          const exited = new Promise((resolve) => floorChild.once('exit', resolve));
+          floorChild.disconnect();
+          await exited;
+        },
+      };
+    },
     async stop() {
       rss.stop();
       cpu.stop();

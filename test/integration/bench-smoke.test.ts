@@ -54,6 +54,9 @@ describe('npm run bench:smoke', () => {
     for (const r of measured.filter((x) => /^(Ingest|Full read|SIEM polls|Sightings|Trends)/.test(x.scenario))) {
       expect(Number.isFinite(r.raw) && Number.isFinite(r.ratio), r.scenario).toBe(true);
     }
+    // On PostgreSQL the SIEM rows carry the HTTP floor of the same polls (test/bench/floor-server.ts).
+    const siem = measured.filter((r) => r.scenario.startsWith('SIEM polls, open loop'));
+    for (const r of siem) expect('HTTP floor: highest rate held' in r.extra, r.scenario).toBe(!!process.env.TEST_DATABASE_URL);
     expect(result.rows.filter((r) => r.figure === null)).toEqual([]);
     expect(stdout).toContain('| Scenario |');
   }, 120_000);

@@ -68,22 +68,54 @@ async function rawRate(
 /** Rate after rate until one is not held: what each rate gave (with its CPU per request), and the highest held. */
 type Run = Awaited<ReturnType<typeof openLoop>> & { cpu: ReturnType<typeof cpuPerUnit> };
 
-async function climb(t: Target, path: string, token: string, o: SiemOptions): Promise<{ held: number; runs: Run[] }> {
+async function climb(
+  server: Pick<Target, 'url' | 'cpu'>,
+  path: string,
+  token: string,
+  o: SiemOptions,
+): Promise<{ held: number; runs: Run[] }> {
   let held = 0;
   const runs: Run[] = [];
   // Warm-up, not counted: the node's first requests of a path compile code and open sockets.
-  await openLoop(t.url, path, token, o.rates[0]!, Math.min(1, o.seconds));
+  await openLoop(server.url, path, token, o.rates[0]!, Math.min(1, o.seconds));
   for (const rate of o.rates) {
-    const from = t.cpu.read();
-    const r = await openLoop(t.url, path, token, rate, o.seconds);
-    runs.push({ ...r, cpu: cpuPerUnit(from, t.cpu.read(), r.count + r.errors) });
+    const from = server.cpu.read();
+    const r = await openLoop(server.url, path, token, rate, o.seconds);
+    runs.push({ ...r, cpu: cpuPerUnit(from, server.cpu.read(), r.count + r.errors) });
     if (r.errors > 0 || !(r.p99 < o.p99Ms)) break;
     held = rate;
   }
   return { held, runs };
 }
 
-export async function siemPolls(t: Target, collectionId: string, token: string, o: SiemOptions, size: string): Promise<Row[]> {
+/**
+ * The HTTP floor's figures for one kind of poll (floor-server.ts): the highest rate it held, and
+ * its CPU per request at that rate; empty where the target has no floor (PGlite).
+ */
+async function floorFigures(t: Target, path: string, o: SiemOptions): Promise<Record<string, number>> {
+  if (!t.floor) return {};
+  const floor = await t.floor();
+  try {
+    const { held, runs } = await climb(floor, path, '', o);
+    const run = runs.find((r) => r.rate === held) ?? runs[0]!;
+    const figures: Record<string, number> = { 'HTTP floor: highest rate held': held };
+    if (run.cpu.node !== undefined) figures['HTTP floor: node CPU µs/request'] = run.cpu.node;
+    if (run.cpu.postgres !== undefined) figures['HTTP floor: PostgreSQL CPU µs/request'] = run.cpu.postgres;
+    return figures;
+  } finally {
+    await floor.stop();
+  }
+}
+
+/** `floor`: also climb the HTTP floor (floor-server.ts) with the same polls, for the row's details. */
+export async function siemPolls(
+  t: Target,
+  collectionId: string,
+  token: string,
+  o: SiemOptions,
+  size: string,
+  options: { floor?: boolean } = {},
+): Promise<Row[]> {
   const kinds: Kind[] = [
     { name: 'polls that find nothing new', after: await behindHead(t, collectionId, 0), rows: 0 },
     { name: `polls that get a ${o.limit}-object page`, after: await behindHead(t, collectionId, o.limit), rows: o.limit },
@@ -93,6 +125,7 @@ export async function siemPolls(t: Target, collectionId: string, token: string, 
     const path = `${objectsPath(collectionId)}?added_after=${encodeURIComponent(kind.after)}&limit=${o.limit}`;
     const { held, runs } = await climb(t, path, token, o);
     const { rate: raw, cpu: rawCpu } = await rawRate(t, collectionId, kind.after, o.limit, o.seconds);
+    const floor = options.floor ? await floorFigures(t, path, o) : {};
     const last = runs[runs.length - 1]!;
     const extra: Record<string, number> = {};
     for (const r of runs) extra[`p99 ms at ${r.rate}/s`] = r.p99;
@@ -116,8 +149,8 @@ export async function siemPolls(t: Target, collectionId: string, token: string, 
       ratio: held / raw,
       target: kind.rows === 0 ? '≥ 2,000 requests/s' : 'node ≥ 60% of raw',
       pass: kind.rows === 0 ? held >= 2000 : held / raw >= 0.6,
-      extra: { ...extra, 'p50 ms at the last rate': last.p50, ...cpu },
-      note: `${held === o.rates[o.rates.length - 1] ? 'held every rate tried, so the ceiling is higher; ' : ''}rates ${o.rates.join(', ')}/s for ${o.seconds} s each, stopping at the first not held; latency from each request's scheduled time; raw: the same page query back to back on ${t.kind === 'postgres' ? 8 : 1} session(s), parsed`,
+      extra: { ...extra, 'p50 ms at the last rate': last.p50, ...cpu, ...floor },
+      note: `${held === o.rates[o.rates.length - 1] ? 'held every rate tried, so the ceiling is higher; ' : ''}rates ${o.rates.join(', ')}/s for ${o.seconds} s each, stopping at the first not held; latency from each request's scheduled time; raw: the same page query back to back on ${t.kind === 'postgres' ? 8 : 1} session(s), parsed${'HTTP floor: highest rate held' in floor ? '; HTTP floor: node:http and pg answering the same polls with the raw query alone (test/bench/floor-server.ts), the same rates' : ''}`,
     });
   }
   return rows;
