@@ -111,4 +111,6 @@ export const SECONDS: Record<string, { pglite: number; postgres?: number }> = {
   'test/integration/cli-submit.test.ts': { pglite: 8 },
   'test/integration/sightings-withdrawn.test.ts': { pglite: 8, postgres: 2 },
   'test/integration/feed-urls.test.ts': { pglite: 8 },
+  // 11 s idle on PostgreSQL (the pool's idle timeout): started early, not last.
+  'test/integration/database-pool.test.ts': { pglite: 1, postgres: 12 },
 };
