@@ -10,8 +10,8 @@ import pg from 'pg';
 
 const url = process.env.FLOOR_DATABASE_URL;
 if (!url) throw new Error('floor-server.ts: FLOOR_DATABASE_URL names the schema-scoped database');
-// As many sessions as the node's pool (src/store/database.ts).
-const pool = new pg.Pool({ connectionString: url, max: 10 });
+// As many sessions as the node's pool, kept open as its are (src/store/database.ts).
+const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 0 });
 const OBJECTS = /^\/[^/]+\/collections\/([^/]+)\/objects\/$/;
 const TAXII = 'application/taxii+json;version=2.1';
 
