@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openPGlite } from '../../src/store/database.ts';
 import { migrateOrThrow } from '../../src/node.ts';
+import { removeOlderThan } from './ram-tmpdir.ts';
 
 // A fresh PGlite data directory costs 4-6 s of CPU (initdb inside WebAssembly), and the PGlite
 // pass of the suite made about sixty: a third of its CPU on CI's two cores. The suite's global
@@ -44,16 +45,7 @@ function inputsHash(): string {
 
 /** Removes templates of other inputs that no run has used for a while. */
 function removeStale(keep: string): void {
-  const now = Date.now();
-  for (const entry of readdirSync(tmpdir())) {
-    if (!entry.startsWith(TEMPLATE_PREFIX) || entry === keep) continue;
-    const dir = path.join(tmpdir(), entry);
-    try {
-      if (now - statSync(dir).mtimeMs > STALE_MS) rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // removed by another run meanwhile
-    }
-  }
+  removeOlderThan(tmpdir(), (entry) => entry.startsWith(TEMPLATE_PREFIX) && entry !== keep, STALE_MS);
 }
 
 /** The migrated template's data directory: the one kept from an earlier run with the same inputs, else made now. */

@@ -28,20 +28,25 @@ export function ramTmpdir(): string | undefined {
   }
 }
 
+/** Removes the entries of `dir` that `matches` picks and that nothing has touched for `ageMs`. */
+export function removeOlderThan(dir: string, matches: (entry: string) => boolean, ageMs: number): void {
+  const now = Date.now();
+  for (const entry of readdirSync(dir)) {
+    if (!matches(entry)) continue;
+    const full = path.join(dir, entry);
+    try {
+      if (now - statSync(full).mtimeMs > ageMs) rmSync(full, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile, or not ours to remove
+    }
+  }
+}
+
 /**
  * Removes the suite's directories (vigil-…) that earlier runs left in `dir` hours ago: in memory,
  * unlike on a disk, they would hold RAM until the machine restarts. The PGlite templates have
  * their own rule (pglite-template.ts).
  */
 export function removeLeftBehind(dir: string, keepPrefix: string): void {
-  const now = Date.now();
-  for (const entry of readdirSync(dir)) {
-    if (!entry.startsWith('vigil-') || entry.startsWith(keepPrefix)) continue;
-    const full = path.join(dir, entry);
-    try {
-      if (now - statSync(full).mtimeMs > LEFT_BEHIND_MS) rmSync(full, { recursive: true, force: true });
-    } catch {
-      // removed meanwhile, or not ours to remove
-    }
-  }
+  removeOlderThan(dir, (entry) => entry.startsWith('vigil-') && !entry.startsWith(keepPrefix), LEFT_BEHIND_MS);
 }
