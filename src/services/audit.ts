@@ -27,7 +27,7 @@ export function recipientName(who: Principal): string {
  * page counts in the metrics of objects served, by collection and level.
  */
 export async function recordDelivery(deps: Deps, who: Principal, collectionId: string, served: ServedSummary): Promise<void> {
-  for (const [level, n] of served.levels) deps.metrics.objectsServed.inc({ collection: collectionId, level: levelName(level) }, n);
+  countServed(deps, collectionId, served.levels);
   const maxLevel = Math.max(-1, ...served.levels.keys());
   if (maxLevel < AMBER || !served.first || !served.last) return;
   await insertDelivery(deps.database.db, {
@@ -38,4 +38,18 @@ export async function recordDelivery(deps: Deps, who: Principal, collectionId: s
     object_count: served.count,
     max_level: maxLevel,
   });
+}
+
+/** The metrics of objects served, by collection and level. */
+export function countServed(deps: Deps, collectionId: string, levels: Map<number, number>): void {
+  for (const [level, n] of levels) deps.metrics.objectsServed.inc({ collection: collectionId, level: levelName(level) }, n);
+}
+
+/**
+ * Where the page's own statement can record it: reads on the primary (no read replicas), so the
+ * audit row commits with the read, in its round trip. A read on a standby is recorded after it
+ * (recordDelivery), on the primary.
+ */
+export function auditInRead(deps: Deps, who: Principal): { recipient: string } | undefined {
+  return deps.database.replicas.length === 0 ? { recipient: recipientName(who) } : undefined;
 }

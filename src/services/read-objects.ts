@@ -17,7 +17,7 @@ import { readsLatest } from '../store/objects-query.ts';
 import { withdrawAggregates } from '../store/sightings.ts';
 import { collectionAccess, decideAccess, readableCollection, readerAudience, requireAuthenticated, requireReadable } from './access.ts';
 import type { CollectionAccess } from './access.ts';
-import { recipientName, recordDelivery, servedSummary } from './audit.ts';
+import { auditInRead, countServed, recipientName, recordDelivery, servedSummary } from './audit.ts';
 import type { Principal } from './auth.ts';
 import type { ClientHint } from './client-hints.ts';
 import { decodeCursor, encodeCursor, filterHash } from './cursor.ts';
@@ -235,6 +235,7 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
     };
   }
   const peer = who.kind === 'client' && who.role === 'peer';
+  const audit = auditInRead(deps, who);
   const found = await selectObjectsTextWithAccess(
     deps.database.read(),
     latest.reader,
@@ -242,6 +243,7 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
     latest.limit,
     peer,
     hint && proofOf(hint),
+    audit,
   );
   if (!found.proven) throw new Unproven();
   const access = requireReadable(decideAccess(who, w.root, w.collectionId, found.access));
@@ -253,7 +255,8 @@ export async function getObjectsPage(deps: Deps, who: Principal, w: Where, req: 
     page.last = text.last;
     if (page.more) page.next = encodeCursor(deps.cursorKey, text.last, latest.binding());
   }
-  await recordDelivery(deps, who, access.collection.id, { count, levels: text.levels, first: page.first, last: page.last });
+  if (audit) countServed(deps, access.collection.id, text.levels);
+  else await recordDelivery(deps, who, access.collection.id, { count, levels: text.levels, first: page.first, last: page.last });
   if (access.audience.kind === 'peer' && text.origins.length > 0) page.origins = text.origins;
   return page;
 }

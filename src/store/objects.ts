@@ -7,7 +7,7 @@ import type { CollectionAccessRow } from './collections.ts';
 import { laterVersion, objectsWhere, readsLatest, rowConditions } from './objects-query.ts';
 import { allVersionsPage, readsAllVersions } from './objects-all-versions.ts';
 import { referencesVisible } from './visibility.ts';
-import { CLEAR, DENY } from '../policy/levels.ts';
+import { AMBER, CLEAR, DENY } from '../policy/levels.ts';
 import { taxiiTime, taxiiTimeOf, versionTimeOf } from './timestamps.ts';
 import { waitingFor } from './waiting.ts';
 import { executeCached } from './statement-cache.ts';
@@ -160,8 +160,8 @@ export const PAGE_CHUNK = 50;
  * A page of latest versions as PostgreSQL renders it: the served objects' JSON texts joined
  * with commas in chunks of PAGE_CHUNK, its first and last date_added, how many rows matched (up
  * to limit + 1: `more`), the TLP level of each served object (for the metrics and the audit),
- * and for peers each version's origin record as JSON text. A 1,000-object page is one row of
- * twenty chunks and a few fields, not 1,000 rows of eight: the node parses almost nothing and joins nothing.
+ * and for peers each version's origin record as JSON text. A 1,000-object page is twenty rows of
+ * a chunk each, not 1,000 rows: the node parses almost nothing and joins nothing.
  */
 export type ObjectsText = {
   fetched: number;
@@ -176,42 +176,29 @@ export type ObjectsText = {
 };
 
 /**
- * The statement's one row: the access row, and the page's figures; chunk `i`'s objects (and
- * origins) are the columns `c<i>` (and `o<i>`), up to the page's chunk count.
+ * A row of the page statement: the access row, and one chunk of the page (none when it is
+ * empty). Chunk -1 is the row past the limit, which only tells that there is more.
  */
 type PageRow = {
   access: string;
   proven: boolean;
-  fetched: number;
+  chunk: number | null;
+  fetched: number | null;
   first: string | null;
   last: string | null;
-  /** The served objects' TLP levels, a digit each (levels are 0 to 5): no array for the node to parse. */
+  /** The chunk's TLP levels, a digit each (levels are 0 to 5): no array for the node to parse. */
   levels: string | null;
-} & Record<`c${number}` | `o${number}`, string | null>;
-
-/** For each of `chunks` chunks of a page of `limit`, `aggregate` over the served rows of alias `m` it holds, as column `<prefix><i>`. */
-function chunkColumns(
-  chunks: number,
-  limit: unknown,
-  prefix: string,
-  aggregate: RawBuilder<unknown>,
-  also = sql`true`,
-): RawBuilder<unknown> {
-  const columns: RawBuilder<unknown>[] = [];
-  for (let i = 0; i < chunks; i++) {
-    const bounds = sql`m.n > ${sql.lit(i * PAGE_CHUNK)} AND m.n <= least(${sql.lit((i + 1) * PAGE_CHUNK)}, ${limit})`;
-    columns.push(sql`${aggregate} FILTER (WHERE ${bounds} AND ${also}) AS ${sql.ref(`${prefix}${i}`)}`);
-  }
-  return sql.join(columns);
-}
+  objects: string | null;
+  origins: string | null;
+};
 
 type Reader = Parameters<typeof latestPageWithAccess>[1];
 
 /**
  * What the page statement's text depends on: the right it checks, the audience, which filters
- * are given, the number of chunks, origins or not (executeCached adds the lists' lengths).
+ * are given, origins or not, a proof or not, the audit or not (executeCached adds the lists' lengths).
  */
-function pageShape(who: Reader, f: ObjectFilters, chunks: number, withOrigins: boolean, proven: boolean): string {
+function pageShape(who: Reader, f: ObjectFilters, withOrigins: boolean, proven: boolean, audited: boolean): string {
   const a = f.audience;
   const audience = [
     a.kind,
@@ -226,9 +213,9 @@ function pageShape(who: Reader, f: ObjectFilters, chunks: number, withOrigins: b
     audience,
     typeof f.relaxContainers,
     !!f.after,
-    chunks,
     withOrigins,
     proven,
+    audited,
   ]);
 }
 
@@ -245,6 +232,21 @@ function provenCte(v: StatementValues) {
     AND k.own_org = ${v.ownOrg}::boolean AND k.peer_amber = ${v.peerAmber}::boolean) AS proven)`;
 }
 
+/**
+ * The CTE `audit`: a page with content at AMBER or above is recorded in the statement that reads
+ * it (services/audit.ts says what is recorded), committed with it, in no extra round trip.
+ */
+function auditCte(v: StatementValues) {
+  return sql`, audit AS (INSERT INTO deliveries (recipient, collection_id, first_date_added, last_date_added, object_count, max_level)
+    SELECT ${v.recipient}, ${v.collectionId}::uuid, min(p.first_at), max(p.last_at), sum(p.fetched), max(p.max_level) FROM p
+    WHERE p.chunk >= 0 HAVING max(p.max_level) >= ${sql.lit(AMBER)})`;
+}
+
+/**
+ * The caller's access row and a page of latest versions as text (ObjectsText), in one statement.
+ * `audit`: the statement also records the page in the audit, as recordDelivery would (only on the
+ * primary: a standby takes no writes).
+ */
 export async function selectObjectsTextWithAccess(
   db: Db,
   who: Reader,
@@ -252,11 +254,11 @@ export async function selectObjectsTextWithAccess(
   limit: number,
   withOrigins: boolean,
   proof?: ClientProof,
+  audit?: { recipient: string },
 ): Promise<{ access: CollectionAccessRow | undefined; page: ObjectsText | undefined; proven: boolean }> {
   const f = filtersFor({ red: sql<boolean>`acc.red`, relaxContainers: sql<boolean>`acc.relax_container_refs` });
   if (!readsLatest(f)) throw new Error('selectObjectsTextWithAccess reads latest versions only');
   if (proof && who.clientId === null) throw new Error('a proof names a client');
-  const chunks = Math.ceil(limit / PAGE_CHUNK);
   const values: StatementValues = { apiRoot: who.apiRoot, collectionId: who.collectionId, limit: String(limit), fetch: String(limit + 1) };
   if (who.clientId !== null) values.clientId = who.clientId;
   if (proof) {
@@ -266,10 +268,11 @@ export async function selectObjectsTextWithAccess(
     values.ownOrg = String(proof.ownOrg);
     values.peerAmber = String(proof.peerAmber);
   }
+  if (audit) values.recipient = audit.recipient;
   if (f.after) values.after = f.after;
   if (f.ids?.length) values.ids = f.ids;
   if (f.types?.length) values.types = f.types;
-  const r = await executeCached(db, pageShape(who, f, chunks, withOrigins, !!proof), values, (v) => {
+  const r = await executeCached(db, pageShape(who, f, withOrigins, !!proof, !!audit), values, (v) => {
     const vf: ObjectFilters = {
       ...f,
       after: v.after as string | undefined,
@@ -280,52 +283,54 @@ export async function selectObjectsTextWithAccess(
     const right = { admin: sql`acc.id IS NOT NULL`, public: sql`acc.public`, grant: sql`coalesce(acc.can_read, false)` }[who.right];
     const originColumns = withOrigins ? sql`, o.id, ${versionText} AS version, o.origin_node, o.origin_signature` : sql``;
     const origins = withOrigins
-      ? sql`, ${chunkColumns(
-          chunks,
-          v.limit,
-          'o',
-          sql`string_agg(json_build_object('id', m.id, 'version', m.version, 'node', m.origin_node, 'signature', m.origin_signature)::text, ',')`,
-          sql`m.origin_node IS NOT NULL AND m.origin_signature IS NOT NULL`,
-        )}`
-      : sql``;
-    // One row, one pass over the matched rows: each chunk is an aggregate of its own, so no sort
-    // copies the page (grouping by chunk would sort the rows, and an ORDER BY in string_agg sort
-    // each chunk again). string_agg takes the rows in the order of the subquery's LIMIT, which is
-    // the page's. Row limit + 1 only tells whether there is more. A token's proof, when there is
-    // one, gates the page as the right does: an unproven one reads nothing.
+      ? sql`string_agg(json_build_object('id', m.id, 'version', m.version, 'node', m.origin_node, 'signature', m.origin_signature)::text, ',' ORDER BY m.n)
+          FILTER (WHERE m.n <= ${v.limit} AND m.origin_node IS NOT NULL AND m.origin_signature IS NOT NULL)`
+      : sql`NULL::text`;
+    const tokenJoin = proof ? sql`CROSS JOIN token` : sql``;
+    // Grouped by chunk, each chunk's texts in page order (string_agg's ORDER BY): one aggregate a
+    // row. A column per chunk, each aggregate filtering every row, cost PostgreSQL a millisecond
+    // more on a 1,000-object page. Row limit + 1 only tells whether there is more. A token's
+    // proof, when there is one, gates the page as the right does: an unproven one reads nothing.
     return sql<PageRow>`${sql.raw(PREPARED)}
     WITH acc AS MATERIALIZED (${accessSelect(v.apiRoot as string, collectionId, (v.clientId as string | undefined) ?? null)})
       ${proof ? provenCte(v) : sql``}
-    SELECT to_json(acc)::text AS access, ${proof ? sql`token.proven` : sql`true AS proven`}, p.* FROM acc ${proof ? sql`CROSS JOIN token` : sql``} CROSS JOIN LATERAL (
-      SELECT count(*)::int AS fetched,
-        ${taxiiTimeOf(sql`min(m.date_added)`)} AS first,
-        ${taxiiTimeOf(sql`max(m.date_added) FILTER (WHERE m.n <= ${v.limit})`)} AS last,
-        string_agg(m.tlp_level::text, '') FILTER (WHERE m.n <= ${v.limit}) AS levels,
-        ${chunkColumns(chunks, v.limit, 'c', sql`string_agg(m.json, ',')`)} ${origins}
-      FROM (
+    , p AS MATERIALIZED (
+      SELECT CASE WHEN m.n > ${v.limit} THEN -1 ELSE (m.n - 1) / ${sql.lit(PAGE_CHUNK)} END AS chunk, count(*)::int AS fetched,
+        min(m.date_added) AS first_at, max(m.date_added) AS last_at, max(m.tlp_level) AS max_level,
+        string_agg(m.tlp_level::text, '') AS levels,
+        string_agg(m.json, ',' ORDER BY m.n) FILTER (WHERE m.n <= ${v.limit}) AS objects, ${origins} AS origins
+      FROM acc ${tokenJoin} CROSS JOIN LATERAL (
         SELECT o.date_added, o.tlp_level, o.object::text AS json, row_number() OVER (ORDER BY o.date_added) AS n ${originColumns}
         FROM objects o
         WHERE ${right} ${proof ? sql`AND token.proven` : sql``} AND ${rowConditions(collectionId, vf)} AND o.latest AND ${referencesVisible('o', vf.audience, vf.relaxContainers ?? false)}
         ORDER BY o.date_added LIMIT ${v.fetch}
       ) m
-    ) p`;
+      GROUP BY 1
+    ) ${audit ? auditCte(v) : sql``}
+    SELECT to_json(acc)::text AS access, ${proof ? sql`token.proven` : sql`true AS proven`}, p.chunk, p.fetched,
+      ${taxiiTimeOf(sql`p.first_at`)} AS first, ${taxiiTimeOf(sql`p.last_at`)} AS last, p.levels, p.objects, p.origins
+    FROM acc ${tokenJoin} LEFT JOIN p ON true ORDER BY p.chunk`;
   });
-  const row = r.rows[0];
+  const first = r.rows[0];
   // No row: no such API root; a proof then stays unproven, for the caller to answer as to anyone.
-  if (!row) return { access: undefined, page: undefined, proven: !proof };
-  if (!row.proven) return { access: undefined, page: undefined, proven: false };
-  const page: ObjectsText = { fetched: row.fetched, first: row.first, last: row.last, objects: [], levels: new Map(), origins: [] };
-  for (let i = 0; i < (row.levels?.length ?? 0); i++) {
-    const level = row.levels!.charCodeAt(i) - 48;
-    page.levels.set(level, (page.levels.get(level) ?? 0) + 1);
+  if (!first) return { access: undefined, page: undefined, proven: !proof };
+  if (!first.proven) return { access: undefined, page: undefined, proven: false };
+  const page: ObjectsText = { fetched: 0, first: null, last: null, objects: [], levels: new Map(), origins: [] };
+  for (const row of r.rows) {
+    if (row.chunk === null) continue;
+    page.fetched += row.fetched!;
+    if (row.chunk < 0) continue;
+    page.first ??= row.first;
+    page.last = row.last;
+    const levels = row.levels ?? '';
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels.charCodeAt(i) - 48;
+      page.levels.set(level, (page.levels.get(level) ?? 0) + 1);
+    }
+    if (row.objects !== null) page.objects.push(row.objects);
+    if (row.origins !== null) page.origins.push(row.origins);
   }
-  for (let i = 0; i < chunks; i++) {
-    const objects = row[`c${i}`];
-    if (objects !== null && objects !== undefined) page.objects.push(objects);
-    const origin = row[`o${i}`];
-    if (origin !== null && origin !== undefined) page.origins.push(origin);
-  }
-  return { access: accessRow(JSON.parse(row.access) as Record<string, unknown>), page, proven: true };
+  return { access: accessRow(JSON.parse(first.access) as Record<string, unknown>), page, proven: true };
 }
 
 export function selectManifestWithAccess(

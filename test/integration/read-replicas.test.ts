@@ -6,7 +6,7 @@ import { ADMIN_TOKEN, onPostgres, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { startReplicaPair } from '../support/replica-pair.ts';
 import type { ReplicaPair } from '../support/replica-pair.ts';
-import { collectionWithClient, indicator, postObjects, storable } from '../support/stix.ts';
+import { adminJson, collectionWithClient, indicator, postObjects, storable } from '../support/stix.ts';
 
 // DATABASE_READ_URL: TAXII reads go to hot standbys of the primary, writes stay on it. A real
 // pair streams here (test/support/replica-pair.ts); the standby is made to lag by pausing its
@@ -89,6 +89,25 @@ describe.runIf(onPostgres)('reads from a hot standby', () => {
       await pair.caughtUp();
       const after = (await (await node.request(`${col.base}/objects/`, { token: col.token })).json()) as { objects?: { id: string }[] };
       expect(ids(after)).toEqual([a.id, b.id]);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it('records a page with AMBER content read from the standby in the audit, on the primary', async () => {
+    const node = await nodeReadingFrom([pair.standbyUrl]);
+    try {
+      const col = await collectionWithClient(node);
+      const o = indicator();
+      expect((await postObjects(node, col.base, [o])).success_count).toBe(1);
+      await pair.caughtUp();
+      const res = await node.request(`${col.base}/objects/`, { token: col.token });
+      expect(res.status).toBe(200);
+      expect(ids((await res.json()) as { objects?: { id: string }[] })).toEqual([o.id]);
+      const audit = await adminJson(node, 'GET', `/admin/collections/${col.collectionId}/objects/${o.id}/recipients`);
+      expect(audit.deliveries.map((d: { recipient: string; max_level: string }) => [d.recipient, d.max_level])).toEqual([
+        [`client:${col.clientId}`, 'AMBER'],
+      ]);
     } finally {
       await node.stop();
     }
