@@ -58,7 +58,7 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
         root,
         () => [where(root, c.req.param('id')), parsePageQuery(c.req.url, OBJECTS_PARAMS, pageSize)] as const,
       );
-      return objectsPageResponse(c, await getObjectsPage(deps, who, w, q, hint));
+      return objectsPageResponse(c, await getObjectsPage(deps, who, w, q, hint), c.get('signed') === true);
     };
     const hint = c.get('hint');
     if (hint) {

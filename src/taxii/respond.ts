@@ -93,8 +93,17 @@ export function bodyBytes(res: Response): Uint8Array | undefined {
   return madeFrom.get(res);
 }
 
-/** An objects page whose objects (and, for peers, origin records) PostgreSQL joined already, in chunks. */
-export function objectsPageResponse(c: Context, page: ObjectsPage): Response {
+/**
+ * An objects page whose objects (and, for peers, origin records) PostgreSQL joined already, in
+ * chunks. `asBytes`: the answer is signed over its bytes (a peer's signed pull), so it is made
+ * as one buffer that the signature reads (bodyBytes).
+ *
+ * Otherwise the chunks go to the socket as they are, strings written one after the other (the
+ * Node adapter writes a body stream's chunks to the socket, which encodes strings itself). A
+ * page-sized buffer per answer made V8 run a full collection every dozen 1,000-object pages, for
+ * the buffers' memory outside its heap: half of the node's CPU on a full read.
+ */
+export function objectsPageResponse(c: Context, page: ObjectsPage, asBytes = false): Response {
   if (page.count === 0) return taxiiText(c, '{}');
   const parts = [envelopeHead(page)];
   if (page.origins) {
@@ -105,8 +114,20 @@ export function objectsPageResponse(c: Context, page: ObjectsPage): Response {
   parts.push(',"objects":[');
   pushJoined(parts, page.objects);
   parts.push(']}');
-  const bytes = concatUtf8(parts);
-  const res = c.body(bytes, 200, { 'Content-Type': TAXII_MEDIA_TYPE, ...dateHeaders(page) });
-  madeFrom.set(res, bytes);
-  return res;
+  const headers = { 'Content-Type': TAXII_MEDIA_TYPE, ...dateHeaders(page) };
+  if (asBytes) {
+    const bytes = concatUtf8(parts);
+    const res = c.body(bytes, 200, headers);
+    madeFrom.set(res, bytes);
+    return res;
+  }
+  let length = 0;
+  for (const part of parts) length += Buffer.byteLength(part);
+  const body = new ReadableStream<string>({
+    start(controller) {
+      for (const part of parts) controller.enqueue(part);
+      controller.close();
+    },
+  });
+  return c.body(body as unknown as ReadableStream<Uint8Array>, 200, { ...headers, 'Content-Length': String(length) });
 }

@@ -36,6 +36,7 @@ export function taxiiRoutes(deps: Deps): Hono<TaxiiEnv> {
       const peer = await authenticatePeer(deps, proof, c.req.method, `${deps.config.publicUrl ?? origin}${pathname}${search}`);
       deps.rateLimits.admit(c, peer.principal);
       c.set('principal', peer.principal);
+      c.set('signed', true);
       await next();
       const body = bodyBytes(c.res) ?? new Uint8Array(await c.res.clone().arrayBuffer());
       const last = c.res.headers.get('X-TAXII-Date-Added-Last');
