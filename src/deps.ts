@@ -8,6 +8,7 @@ import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
 import type { RateLimits } from './http/rate-limit.ts';
 import type { ClientHints } from './services/client-hints.ts';
+import type { PreparedAhead } from './services/prepare-objects.ts';
 
 // The background work of a replica, as requests and the node's shutdown use it. Declared here,
 // not imported from the runners (services/jobs.ts, puller.ts, alert-runner.ts, sighting-aggregation.ts), which take the
@@ -15,8 +16,11 @@ import type { ClientHints } from './services/client-hints.ts';
 
 /** Queued ingest requests (services/jobs.ts). */
 export type JobRunner = {
-  /** `ready`: the job reads and prepares its objects at once, and stores none before it settles. */
-  kick(statusId: string, ready?: Promise<unknown>): void;
+  /**
+   * `ready`: the job reads and prepares its objects at once, and stores none before it settles.
+   * `ahead`: its first chunks, prepared from the body while the request was recorded.
+   */
+  kick(statusId: string, ready?: Promise<unknown>, ahead?: PreparedAhead): void;
   /** Resolves when no job this process started is still running (tests, shutdown). */
   idle(): Promise<void>;
   stop(): Promise<void>;

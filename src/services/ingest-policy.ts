@@ -38,7 +38,8 @@ export type Candidate = {
   seq: number;
   object: Record<string, unknown>;
   meta: StixMeta;
-  json: string;
+  /** The object's text; null where a queued request's pending row holds it (the insert reads it there). */
+  json: string | null;
   signature?: string;
   derived?: Derived;
   received?: ReceivedOrigin;
@@ -56,7 +57,7 @@ export type OriginSigner = { nodeId: string; sign(object: unknown): string };
 
 function toNew(
   meta: StixMeta,
-  json: string,
+  json: string | null,
   object: Record<string, unknown>,
   signer: OriginSigner,
   received?: ReceivedOrigin,

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Kysely, Transaction } from 'kysely';
 import type { Deps } from '../deps.ts';
 import { VigilError } from '../errors.ts';
-import { validateStixObject } from '../stix/validate.ts';
 import type { Schema } from '../store/schema.ts';
 import { collectionPolicy } from '../store/collections.ts';
 import { differingVersions, insertObjects, versionIdentity, versionlessVersions } from '../store/objects.ts';
 import { asWriter } from '../store/write-horizon.ts';
 import { withheldVersions } from '../store/waiting.ts';
 import type { WithheldVersion } from '../store/waiting.ts';
-import { classifyBatch, derivedOf, releaseWaiting } from './ingest-policy.ts';
+import { classifyBatch, releaseWaiting } from './ingest-policy.ts';
 import type { Candidate } from './ingest-policy.ts';
 import { waitingReason } from '../policy/markings.ts';
-import { originLeaf, originSigner } from '../federation/origin-signature.ts';
-import type { OriginLeaf, OriginSigner } from '../federation/origin-signature.ts';
+import { originSigner } from '../federation/origin-signature.ts';
+import type { OriginSigner } from '../federation/origin-signature.ts';
+import { prepareAhead, prepareInSlices } from './prepare-objects.ts';
+import type { Prepared, PreparedAhead, PreparedChunk } from './prepare-objects.ts';
 import {
   insertDetails,
   insertJob,
@@ -40,71 +40,14 @@ import { takeSightingReports } from './sightings.ts';
  */
 export const CHUNK_SIZE = 2000;
 
+/**
+ * Chunks of a queued request prepared from its body while PostgreSQL records it: about what the
+ * node prepares in that time for a 40 MB bundle (a second or so), held until its job stores them.
+ */
+const CHUNKS_AHEAD = 3;
+
 /** What a batch stored: each object's outcome, the TLP levels of the versions that are new (for the metrics), sightings taken as reports. */
 type Stored = { details: DetailRow[]; levels: number[]; reported: number };
-
-/** A batch after the work that needs no database: parsed, validated, and signed as origin. */
-type Prepared = { failures: DetailRow[]; candidates: Candidate[] };
-
-/** Objects validated between yields to the event loop, so a chunk's statements keep flowing while the next one is prepared. */
-const PREPARE_SLICE = 25;
-
-/**
- * Parses and validates objects (JSON text, by seq), makes each one's leaf for the batch's origin
- * signature, and takes what its row needs from it alone (derivedOf). Pure CPU: it may run ahead
- * of the transaction that stores them, where it would hold the writer's connection.
- */
-function prepareObjects(objects: { seq: number; json: string }[]): Prepared & { leaves: OriginLeaf[] } {
-  const prepared: Prepared & { leaves: OriginLeaf[] } = { failures: [], candidates: [], leaves: [] };
-  for (const { seq, json } of objects) {
-    const object: unknown = JSON.parse(json);
-    const result = validateStixObject(object);
-    if (!result.ok) {
-      prepared.failures.push({ seq, outcome: 'failure', object_id: result.id, version: result.version, message: result.message });
-      continue;
-    }
-    let leaf: OriginLeaf;
-    try {
-      leaf = originLeaf(object);
-    } catch (err) {
-      // A value validation let through and signing cannot take fails its object, not the request.
-      prepared.failures.push({
-        seq,
-        outcome: 'failure',
-        object_id: result.meta.id,
-        version: result.meta.version,
-        message: `object: cannot be signed as its origin (${(err as Error).message})`,
-      });
-      continue;
-    }
-    const record = object as Record<string, unknown>;
-    prepared.candidates.push({ seq, object: record, meta: result.meta, json, derived: derivedOf(result.meta, record) });
-    prepared.leaves.push(leaf);
-  }
-  return prepared;
-}
-
-/**
- * prepareObjects in slices, letting other work (a chunk being stored, requests) run between
- * them; then signs them as their origin, one signature a batch (origin-signature.ts). A version
- * the collection's policy then refuses (PAP) was signed for nothing, which is rare and harmless.
- */
-async function prepareInSlices(signer: OriginSigner, objects: { seq: number; json: string }[]): Promise<Prepared> {
-  const prepared: Prepared = { failures: [], candidates: [] };
-  const leaves: OriginLeaf[] = [];
-  for (let at = 0; at < objects.length; at += PREPARE_SLICE) {
-    if (at > 0) await yieldToEventLoop();
-    const slice = prepareObjects(objects.slice(at, at + PREPARE_SLICE));
-    prepared.failures.push(...slice.failures);
-    prepared.candidates.push(...slice.candidates);
-    leaves.push(...slice.leaves);
-  }
-  const signatures = signer.signLeaves(leaves);
-  prepared.candidates.forEach((c, i) => {
-    c.signature = signatures[i]!;
-  });
-  return prepared;
-}
 
 /**
  * The versions a request has stored so far, by id, spec version and version, with the index
@@ -232,16 +175,37 @@ async function storeObjects(
 }
 
 /** A queued request's chunk: its still-pending objects (seq in [from, from + CHUNK_SIZE)), prepared. */
-async function loadChunk(db: Kysely<Schema>, signer: OriginSigner, statusId: string, from: number): Promise<Prepared & { count: number }> {
+async function loadChunk(db: Kysely<Schema>, signer: OriginSigner, statusId: string, from: number): Promise<PreparedChunk> {
   const pending = await pendingObjects(db, statusId, from, CHUNK_SIZE);
-  return { count: pending.length, ...(await prepareInSlices(signer, pending)) };
+  return { count: pending.length, ...(await prepareInSlices(signer, pending, true)) };
 }
 
 /** A queued request's marking definitions still pending, prepared (the first chunk it stores). */
-async function loadDefinitions(db: Kysely<Schema>, signer: OriginSigner, statusId: string): Promise<Prepared & { count: number }> {
+async function loadDefinitions(db: Kysely<Schema>, signer: OriginSigner, statusId: string): Promise<PreparedChunk> {
   const pending = await pendingDefinitions(db, statusId);
-  return { count: pending.length, ...(await prepareInSlices(signer, pending)) };
+  return { count: pending.length, ...(await prepareInSlices(signer, pending, true)) };
 }
+
+/** A chunk less the objects of `settled` seqs (stored already, as marking definitions). */
+function withoutSettled(chunk: PreparedChunk, settled: ReadonlySet<number>): PreparedChunk {
+  const failures = chunk.failures.filter((f) => !settled.has(f.seq));
+  const candidates = chunk.candidates.filter((c) => !settled.has(c.seq));
+  return { count: failures.length + candidates.length, failures, candidates };
+}
+
+/** A queued request to store: its status, collection and `total` objects (as recorded). */
+export type PendingRequest = { collectionId: string; statusId: string; total: number };
+
+export type PendingHooks = {
+  /** Runs after each chunk and may answer false to stop there (the rest stays pending). */
+  between?: () => Promise<boolean>;
+  /** After each chunk commits: the TLP levels of the versions it stored, and how many sightings it took as reports. */
+  committed?: (levels: number[], reported: number) => void;
+  /** The client that sent the request (its sightings are reports); null for the admin. */
+  reporter?: string | null;
+  /** Its first chunks, prepared from its body while it was recorded (the process that took it in). */
+  ahead?: PreparedAhead;
+};
 
 /**
  * Runs chunk after chunk over a request's `total` objects, each stored with its outcomes in a
@@ -250,25 +214,20 @@ async function loadDefinitions(db: Kysely<Schema>, signer: OriginSigner, statusI
  * its own request brings, and readers get definitions before what they mark. While a chunk is
  * stored, the next one is read and prepared (parse, validation, origin signature): the node's CPU
  * work overlaps PostgreSQL's. Chunks are disjoint ranges of seq, and a chunk only settles objects
- * still pending, so reading one ahead of the previous commit changes nothing. `between` runs
- * after each chunk and may answer false to stop there (the rest stays pending). True when every
+ * still pending, so reading one ahead of the previous commit changes nothing. True when every
  * chunk ran.
  */
 export async function ingestPending(
   db: Kysely<Schema>,
   run: (work: (tx: Transaction<Schema>) => Promise<void>) => Promise<void>,
   signer: OriginSigner,
-  collectionId: string,
-  statusId: string,
-  total: number,
-  between: () => Promise<boolean> = async () => true,
-  /** After each chunk commits: the TLP levels of the versions it stored, and how many sightings it took as reports. */
-  committed: (levels: number[], reported: number) => void = () => {},
-  /** The client that sent the request (its sightings are reports); null for the admin. */
-  reporter: string | null = null,
+  request: PendingRequest,
+  hooks: PendingHooks = {},
 ): Promise<boolean> {
+  const { collectionId, statusId, total } = request;
+  const { between = async () => true, committed = () => {}, reporter = null } = hooks;
   const seen: Seen = new Map();
-  const store = async (prepared: Prepared & { count: number }) => {
+  const store = async (prepared: PreparedChunk) => {
     let levels: number[] = [];
     let reported = 0;
     if (prepared.count > 0) {
@@ -281,22 +240,34 @@ export async function ingestPending(
     }
     committed(levels, reported);
   };
-  const definitions = total > 0 ? await loadDefinitions(db, signer, statusId) : undefined;
-  if (definitions && definitions.count > 0) {
-    await store(definitions);
-    if (!(await between())) return false;
+  try {
+    const definitions = total > 0 ? await loadDefinitions(db, signer, statusId) : undefined;
+    // Stored first: a chunk prepared ahead from the body still holds them.
+    const settled = new Set([...(definitions?.failures ?? []), ...(definitions?.candidates ?? [])].map((o) => o.seq));
+    if (definitions && definitions.count > 0) {
+      await store(definitions);
+      if (!(await between())) return false;
+    }
+    // A chunk prepared ahead serves only where the body held what PostgreSQL recorded.
+    const early = hooks.ahead && (await hooks.ahead.count) === total ? hooks.ahead : undefined;
+    const load = async (from: number) => {
+      const prepared = await early?.chunk(from);
+      return prepared ? withoutSettled(prepared, settled) : loadChunk(db, signer, statusId, from);
+    };
+    let ahead = total > 0 ? load(0) : undefined;
+    for (let from = 0; ahead; from += CHUNK_SIZE) {
+      const prepared = await ahead;
+      const following = from + CHUNK_SIZE;
+      ahead = following < total ? load(following) : undefined;
+      // A chunk read ahead and then abandoned (a failed store, a stop) must not become an unhandled rejection.
+      ahead?.catch(() => {});
+      await store(prepared);
+      if (!(await between())) return following >= total;
+    }
+    return true;
+  } finally {
+    hooks.ahead?.cancel();
   }
-  let ahead = total > 0 ? loadChunk(db, signer, statusId, 0) : undefined;
-  for (let from = 0; ahead; from += CHUNK_SIZE) {
-    const prepared = await ahead;
-    const following = from + CHUNK_SIZE;
-    ahead = following < total ? loadChunk(db, signer, statusId, following) : undefined;
-    // A chunk read ahead and then abandoned (a failed store, a stop) must not become an unhandled rejection.
-    ahead?.catch(() => {});
-    await store(prepared);
-    if (!(await between())) return following >= total;
-  }
-  return true;
 }
 
 /** `objectsAtMost`: an upper bound on the body's objects, when its reader counted them (readJsonBody). */
@@ -354,16 +325,23 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   // A request that may be queued is recorded in a transaction of its own, not as a writer: it
   // stores no object, and the seconds a large body takes to record must not hold readers back
   // (nor outlast a writer's lease). One that turns out small is rolled back and stored below.
-  let queued =
-    req.objectsAtMost !== undefined && req.objectsAtMost > deps.config.syncIngestMaxObjects
-      ? await deps.database.db
-          .transaction()
-          .execute(async (tx) => {
-            if (!(await recordRequest(deps, who, req, statusId, tx)).queued) throw new StoreInline();
-            return true;
-          })
-          .catch((err: unknown) => (err instanceof StoreInline ? false : asClientError(err)))
-      : false;
+  // Meanwhile, its first chunks are prepared from the body, for its job (prepare-objects.ts).
+  const mayQueue = req.objectsAtMost !== undefined && req.objectsAtMost > deps.config.syncIngestMaxObjects;
+  const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+  const ahead = mayQueue ? prepareAhead(originSigner(deps.keyring), body, CHUNK_SIZE, CHUNKS_AHEAD) : undefined;
+  let queued = false;
+  try {
+    if (mayQueue)
+      queued = await deps.database.db
+        .transaction()
+        .execute(async (tx) => {
+          if (!(await recordRequest(deps, who, req, statusId, tx)).queued) throw new StoreInline();
+          return true;
+        })
+        .catch((err: unknown) => (err instanceof StoreInline ? false : asClientError(err)));
+  } finally {
+    if (!queued) ahead?.cancel();
+  }
   // A writer of the collection: readers stay before its stamps until it commits (write-horizon.ts).
   if (!queued)
     queued = await asWriter(deps.database.db, req.collectionId, deps.config.workLeaseSeconds, async (tx) => {
@@ -396,6 +374,6 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   // A queued request's answer is read before its job stores anything: it always says `pending`.
   // The job reads and prepares its first objects meanwhile.
   const status = getStatus(deps, who, req.root, statusId);
-  if (queued) deps.jobs.kick(statusId, status);
+  if (queued) deps.jobs.kick(statusId, status, ahead);
   return status;
 }

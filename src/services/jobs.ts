@@ -5,6 +5,7 @@ import { asWriter } from '../store/write-horizon.ts';
 import { ingestPending } from './ingest.ts';
 import { countIngested } from '../metrics/metrics.ts';
 import { originSigner } from '../federation/origin-signature.ts';
+import type { PreparedAhead } from './prepare-objects.ts';
 
 /**
  * How often a replica looks for jobs whose replica died (their lease ran out): at most every
@@ -14,10 +15,19 @@ function sweepMs(leaseSeconds: number): number {
   return Math.min(30_000, (leaseSeconds * 1000) / 2);
 }
 
-async function processJob(deps: Deps, stopping: () => boolean, statusId?: string, ready?: Promise<unknown>): Promise<boolean> {
+async function processJob(
+  deps: Deps,
+  stopping: () => boolean,
+  statusId?: string,
+  ready?: Promise<unknown>,
+  ahead?: PreparedAhead,
+): Promise<boolean> {
   const lease = deps.config.workLeaseSeconds;
   const job = await claimJob(deps.database.db, lease, statusId);
-  if (!job) return false;
+  if (!job) {
+    ahead?.cancel();
+    return false;
+  }
   const db = deps.database.db;
   const done = await ingestPending(
     db,
@@ -26,27 +36,28 @@ async function processJob(deps: Deps, stopping: () => boolean, statusId?: string
       return asWriter(db, job.collection_id, lease, work);
     },
     originSigner(deps.keyring),
-    job.collection_id,
-    job.status_id,
-    job.total_count,
-    async () => {
-      // On shutdown, stop after this chunk and hand the rest back at once: the next replica (or
-      // the next start) resumes from the objects still pending.
-      if (stopping()) {
-        await extendLease(db, job.status_id, -lease);
-        return false;
-      }
-      await extendLease(db, job.status_id, lease);
-      // Let requests run between chunks: a 40 MB bundle must not stall the node.
-      await yieldToEventLoop();
-      return true;
+    { collectionId: job.collection_id, statusId: job.status_id, total: job.total_count },
+    {
+      between: async () => {
+        // On shutdown, stop after this chunk and hand the rest back at once: the next replica (or
+        // the next start) resumes from the objects still pending.
+        if (stopping()) {
+          await extendLease(db, job.status_id, -lease);
+          return false;
+        }
+        await extendLease(db, job.status_id, lease);
+        // Let requests run between chunks: a 40 MB bundle must not stall the node.
+        await yieldToEventLoop();
+        return true;
+      },
+      committed: (levels, reported) => {
+        countIngested(deps.metrics, job.collection_id, levels);
+        if (levels.length > 0) deps.alerts.kick();
+        if (reported > 0) deps.sightings.kick();
+      },
+      reporter: job.client_id,
+      ahead,
     },
-    (levels, reported) => {
-      countIngested(deps.metrics, job.collection_id, levels);
-      if (levels.length > 0) deps.alerts.kick();
-      if (reported > 0) deps.sightings.kick();
-    },
-    job.client_id,
   );
   if (done) await deleteJob(deps.database.db, job.status_id);
   return done;
@@ -77,8 +88,9 @@ export function createJobRunner(): Started<JobRunner> {
   };
 
   return {
-    kick(statusId, ready) {
-      if (deps && !stopping) track(processJob(deps, isStopping, statusId, ready));
+    kick(statusId, ready, ahead) {
+      if (deps && !stopping) track(processJob(deps, isStopping, statusId, ready, ahead));
+      else ahead?.cancel();
     },
     async idle() {
       while (running.size > 0) await Promise.all(running);

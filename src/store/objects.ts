@@ -385,14 +385,17 @@ export async function deleteObjectVersions(tx: Transaction<Schema>, collectionId
   return r.rows.length;
 }
 
-/** One object version ready to store: `json` is the object exactly as received. */
+/**
+ * One object version ready to store: `json` is the object exactly as received, or null where
+ * `pending` holds it (a queued request's chunk keeps no text it does not need).
+ */
 export type NewObject = {
   id: string;
   type: string;
   specVersion: string;
   version: string | null;
   markingRefs: string[];
-  json: string;
+  json: string | null;
   /** This version's own effective TLP level; the stored level is the strictest of the id's. */
   level: number;
   pap: number | null;
@@ -538,7 +541,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       ...(o.pending ? [o.pending.statusId, o.pending.seq] : []),
     ]),
   );
-  const objects = `[${batch.map((o) => (o.pending ? 'null' : o.json)).join(',')}]`;
+  const objects = `[${batch.map(objectText).join(',')}]`;
   // A prepared statement (its text never varies): parsing and planning it anew took a few
   // milliseconds of PostgreSQL's time for every batch, about as much as storing a dozen versions.
   const r = await sql<{
@@ -607,7 +610,11 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
       SELECT ${collectionId}::uuid, s.date_added, s.id, s.type, s.spec_version, s.version,
              s.version_at, coalesce(s.version_time, '-infinity'), s.marking_refs,
              CASE WHEN s.pending_status IS NULL THEN (SELECT ${objects}::jsonb) -> s.ord
-                  ELSE (SELECT d.payload FROM status_details d WHERE d.status_id = s.pending_status AND d.seq = s.pending_seq) END,
+                  -- The pending row and the version described are one object, or the insert fails
+                  -- (NOT NULL): a chunk prepared from a body's text (prepare-objects.ts) describes
+                  -- what PostgreSQL recorded of it, and this holds it to that.
+                  ELSE (SELECT d.payload FROM status_details d WHERE d.status_id = s.pending_status AND d.seq = s.pending_seq
+                          AND d.payload->>'id' = s.id) END,
              s.tlp_level, s.pap_level, s.deny_reason, s.ref_kind, s.ref_ids, s.origin, s.origin_node, s.origin_signature,
              s.origin_verified, s.unresolved_refs, s.latest
       FROM (
@@ -709,24 +716,37 @@ function storedFirstCopies(batch: NewObject[], stored: Map<string, boolean>): Ne
   });
 }
 
+/** A version's text in the insert's list of objects: `null` for one its pending row holds. */
+function objectText(o: NewObject): string {
+  if (o.pending) return 'null';
+  if (o.json === null) throw new Error(`${o.id}: a version to store has neither its text nor a pending row`);
+  return o.json;
+}
+
 /** What a version gives the feeds, as the insert takes it: [valid_until, confidence, [[kind, value], ...]], or null. */
 function feedOf(o: NewObject): [string | null, number | null, [string, string][]] | null {
-  const source = o.feed === undefined ? feedSourceOf(o.type, o.json) : (o.feed ?? undefined);
+  const source = o.feed === undefined && o.json !== null ? feedSourceOf(o.type, o.json) : (o.feed ?? undefined);
   return source && source.values.length > 0 ? [source.validUntil, source.confidence, source.values.map((x) => [x.kind, x.value])] : null;
 }
 
 /** The stored versions that are aggregate sightings, with their figures (trends). */
 function figureVersions(stored: NewObject[]): FigureVersion[] {
   return stored.flatMap((o) => {
-    const figures = figuresOf(o.type, o.json);
+    const figures = o.json === null ? undefined : figuresOf(o.type, o.json);
     return figures && o.version !== null
       ? [{ id: o.id, specVersion: o.specVersion, version: o.version, originNode: o.originNode, figures }]
       : [];
   });
 }
 
-/** A version to compare with what is held: `json` is the object as received. */
-export type ReceivedVersion = { id: string; specVersion: string; version: string | null; json: string };
+/** A version to compare with what is held: `json` is the object as received, or `pending` the row that holds it. */
+export type ReceivedVersion = {
+  id: string;
+  specVersion: string;
+  version: string | null;
+  json: string | null;
+  pending?: { statusId: string; seq: number };
+};
 
 /**
  * The indexes of versions held here under the same key with other content (compared as jsonb),
@@ -734,10 +754,12 @@ export type ReceivedVersion = { id: string; specVersion: string; version: string
  */
 export async function differingVersions(tx: Transaction<Schema>, collectionId: string, items: ReceivedVersion[]): Promise<number[]> {
   if (items.length === 0) return [];
-  const rows = JSON.stringify(items.map((o, i) => [i, o.id, o.specVersion, o.version, o.json]));
+  const rows = JSON.stringify(items.map((o, i) => [i, o.id, o.specVersion, o.version, o.json, o.pending?.statusId, o.pending?.seq]));
+  const received = sql`coalesce((i.value->>4)::jsonb,
+    (SELECT d.payload FROM status_details d WHERE d.status_id = (i.value->>5)::uuid AND d.seq = (i.value->>6)::int))`;
   const r = await sql<{ ord: number }>`
     SELECT (i.value->>0)::int AS ord FROM jsonb_array_elements(${rows}::jsonb) AS i(value)
-    WHERE (SELECT o.object <> (i.value->>4)::jsonb FROM objects o
+    WHERE (SELECT o.object <> ${received} FROM objects o
            WHERE o.collection_id = ${collectionId} AND o.id = i.value->>1 AND o.spec_version = i.value->>2
              AND o.version_key = coalesce(${versionTimeOf(sql`i.value->>3`)}, '-infinity'))
     ORDER BY 1`.execute(tx);

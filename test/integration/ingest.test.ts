@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { ADMIN_TOKEN, STIX, TAXII, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
@@ -90,6 +91,65 @@ describe('large requests are processed in the background', () => {
     expect(seen.has('pending')).toBe(true);
     expect(s).toMatchObject({ status: 'complete', success_count: 300, failure_count: 100, pending_count: 0 });
     expect(s.failures[0].message).toMatch(/^objects\[3\]: /);
+  });
+});
+
+/** The status of a POST once its job has stored everything. */
+async function completed(res: Response): Promise<any> {
+  expect(res.status).toBe(202);
+  let s: any = await res.json();
+  for (let i = 0; i < 500 && s.status !== 'complete'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    s = await (await node.request(`/default/status/${s.id}/`)).json();
+  }
+  expect(s.status).toBe('complete');
+  return s;
+}
+
+describe('a queued request, its first chunks prepared from its text while it is recorded', () => {
+  it('stores a body that has `objects` twice as PostgreSQL reads it: the last one', async () => {
+    const first = Array.from({ length: 60 }, () => indicator());
+    const last = Array.from({ length: 60 }, () => indicator());
+    const s = await completed(await post(`{"objects":${JSON.stringify(first)},"objects":${JSON.stringify(last)}}`));
+    expect(s).toMatchObject({ total_count: 60, success_count: 60, failure_count: 0 });
+    expect(new Set(s.successes.map((d: any) => d.id))).toEqual(new Set(last.map((o) => o.id)));
+    const rows = await node.database.db
+      .selectFrom('objects')
+      .select(['id', 'object'])
+      .where(
+        'id',
+        'in',
+        [...first, ...last].map((o) => o.id),
+      )
+      .execute();
+    expect(rows).toHaveLength(60);
+    for (const r of rows) expect(r.object).toEqual(last.find((o) => o.id === r.id));
+  });
+
+  it('stores the marking definitions of its first chunk first, and once', async () => {
+    const definition = {
+      type: 'marking-definition',
+      spec_version: '2.1',
+      id: `marking-definition--${randomUUID()}`,
+      created: '2024-01-01T00:00:00.000Z',
+      definition_type: 'statement',
+      definition: { statement: 'Copyright hospital CSIRT' },
+    };
+    const marked = Array.from({ length: 60 }, () => indicator({ object_marking_refs: [definition.id] }));
+    const s = await completed(await post(JSON.stringify({ objects: [...marked.slice(0, 30), definition, ...marked.slice(30)] })));
+    expect(s).toMatchObject({ total_count: 61, success_count: 61, failure_count: 0 });
+    expect(s.successes.map((d: any) => d.message)).toEqual(Array(61).fill('added'));
+  });
+
+  it('tells a version re-posted with other content from the copies, against its pending row', async () => {
+    const objs = Array.from({ length: 60 }, () => indicator());
+    await completed(await post(JSON.stringify({ objects: objs })));
+    const changed = objs.map((o, i) => (i === 7 ? { ...o, name: 'changed, same modified' } : o));
+    const s = await completed(await post(JSON.stringify({ objects: changed })));
+    expect(s).toMatchObject({ success_count: 59, failure_count: 1 });
+    expect(s.failures[0]).toMatchObject({ id: objs[7]!.id });
+    expect(s.failures[0].message).toMatch(/^objects\[7\]: another object is already stored under this id and version, with other content/);
+    expect(new Set(s.successes.map((d: any) => d.message))).toEqual(new Set(['already present: nothing changed']));
   });
 });
 

@@ -26,8 +26,10 @@ async function reference(id: string): Promise<string> {
 describe('a polled status, rendered block by block', () => {
   it('answers what a full rendering answers, while the job settles it and after a note', async () => {
     const { collectionId, base } = await collectionWithClient(node);
-    // 2,500 objects over three blocks; every seventh is invalid (a failure), one a duplicate.
-    const objects: unknown[] = Array.from({ length: 2500 }, (_, i) => (i % 7 === 3 ? { type: 'indicator', id: 'bad' } : indicator()));
+    // 8,500 objects over nine blocks, and five chunks of the job: more than it prepares while the
+    // request is recorded, so that polls see it settle. Every seventh is invalid (a failure), one
+    // a duplicate.
+    const objects: unknown[] = Array.from({ length: 8500 }, (_, i) => (i % 7 === 3 ? { type: 'indicator', id: 'bad' } : indicator()));
     objects[2400] = objects[5];
     const res = await node.request(`${base}/objects/`, {
       method: 'POST',
@@ -40,7 +42,7 @@ describe('a polled status, rendered block by block', () => {
       const text = await (await node.request(`/default/status/${id}/`)).text();
       const status = JSON.parse(text);
       polls++;
-      expect(status.success_count + status.failure_count + status.pending_count).toBe(2500);
+      expect(status.success_count + status.failure_count + status.pending_count).toBe(8500);
       expect(status.successes?.length ?? 0).toBe(status.success_count);
       expect(status.pendings?.length ?? 0).toBe(status.pending_count);
       if (status.status === 'complete') {
