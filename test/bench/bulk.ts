@@ -46,18 +46,24 @@ export async function bulkLoad(sql: Sql, collectionId: string, docs: Doc[], star
   );
 }
 
-/** The raw ingest's table: the node's objects table's columns and indexes, nothing else. */
-export async function createRawTable(sql: Sql): Promise<void> {
-  await sql(`CREATE TABLE bench_raw_objects (LIKE objects INCLUDING DEFAULTS INCLUDING INDEXES)`);
-  await sql(`CREATE SEQUENCE bench_raw_seq`);
+export const RAW_TABLE = 'bench_raw_objects';
+/** The ingest floor's table (floor-server.ts), a copy of the raw ingest's. */
+export const FLOOR_TABLE = 'bench_floor_objects';
+
+/** A raw ingest's table: the node's objects table's columns and indexes, nothing else, and its stamps' sequence. */
+export async function createRawTable(sql: Sql, table = RAW_TABLE): Promise<void> {
+  await sql(`CREATE TABLE ${table} (LIKE objects INCLUDING DEFAULTS INCLUDING INDEXES)`);
+  await sql(`CREATE SEQUENCE ${table}_seq`);
+}
+
+/** The raw ingest's statement into `table`: $1 the collection, $2 the payload of [text, level, refIds] rows. */
+export function rawInsertStatement(table: string): string {
+  return `WITH x AS (SELECT ${derived} FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS d(value, ord))
+     INSERT INTO ${table} (${columns})
+     SELECT ${values(`'2000-01-01'::timestamptz + nextval('${table}_seq') * interval '1 microsecond'`)} FROM x`;
 }
 
 /** The raw ingest: one batched INSERT of documents parsed by PostgreSQL, as the node does. */
 export async function rawInsert(sql: Sql, collectionId: string, docs: Doc[]): Promise<void> {
-  await sql(
-    `WITH x AS (SELECT ${derived} FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS d(value, ord))
-     INSERT INTO bench_raw_objects (${columns})
-     SELECT ${values(`'2000-01-01'::timestamptz + nextval('bench_raw_seq') * interval '1 microsecond'`)} FROM x`,
-    [collectionId, payload(docs)],
-  );
+  await sql(rawInsertStatement(RAW_TABLE), [collectionId, payload(docs)]);
 }

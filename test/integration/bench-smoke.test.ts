@@ -57,6 +57,10 @@ describe('npm run bench:smoke', () => {
     // On PostgreSQL the SIEM rows carry the HTTP floor of the same polls (test/bench/floor-server.ts).
     const siem = measured.filter((r) => r.scenario.startsWith('SIEM polls, open loop'));
     for (const r of siem) expect('HTTP floor: highest rate held' in r.extra, r.scenario).toBe(!!process.env.TEST_DATABASE_URL);
+    // And the ingest row the ingest floor of the same envelopes.
+    const ingest = measured.filter((r) => r.scenario.startsWith('Ingest: envelopes'));
+    expect(ingest).toHaveLength(1);
+    for (const r of ingest) expect('ingest floor: ratio to raw' in r.extra, r.scenario).toBe(!!process.env.TEST_DATABASE_URL);
     expect(result.rows.filter((r) => r.figure === null)).toEqual([]);
     expect(stdout).toContain('| Scenario |');
   }, 120_000);
