@@ -15,6 +15,7 @@ import { originSigner } from '../federation/origin-signature.ts';
 import type { OriginSigner } from '../federation/origin-signature.ts';
 import { prepareAhead, prepareInSlices } from './prepare-objects.ts';
 import type { Prepared, PreparedAhead, PreparedChunk } from './prepare-objects.ts';
+import { PARSED_HERE_MAX_BYTES, parseBodyHere } from './request-body.ts';
 import {
   insertDetails,
   insertJob,
@@ -24,7 +25,7 @@ import {
   pendingObjects,
   settleDetails,
 } from '../store/statuses.ts';
-import type { DetailRow } from '../store/statuses.ts';
+import type { BodyShape, DetailRow } from '../store/statuses.ts';
 import { requireAuthenticated, writableCollection } from './access.ts';
 import type { Principal } from './auth.ts';
 import { getStatus } from './status.ts';
@@ -298,20 +299,44 @@ export async function requireWriter(deps: Deps, who: Principal, root: string, co
   await writableCollection(deps, who, root, collectionId);
 }
 
-/** Records the request and its shape; a request over the inline size is queued (its objects pending, a job made). */
-async function recordRequest(deps: Deps, who: Principal, req: AddRequest, statusId: string, tx: Transaction<Schema>) {
-  const clientId = who.kind === 'client' ? who.id : null;
-  await insertStatus(tx, { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours });
-  const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
+/** Refuses a body that is JSON but no TAXII envelope, nor (for application/stix+json) a STIX bundle. */
+function checkShape(req: AddRequest, shape: BodyShape): void {
   if (shape.type !== 'object') throw new VigilError('unprocessable', 'the body must be a JSON object: a TAXII envelope or a STIX bundle');
   if (req.kind === 'bundle' && shape.bundleType !== 'bundle') {
     throw new VigilError('unprocessable', 'an application/stix+json body must be a STIX bundle ("type": "bundle")');
   }
   if (shape.objectsType !== null && shape.objectsType !== 'array')
     throw new VigilError('unprocessable', 'objects: must be a list of STIX objects');
+}
+
+function statusRow(deps: Deps, who: Principal, req: AddRequest, statusId: string, total?: number) {
+  const clientId = who.kind === 'client' ? who.id : null;
+  return { id: statusId, collectionId: req.collectionId, clientId, retentionHours: deps.config.statusRetentionHours, total };
+}
+
+/** Records the request and its shape, as PostgreSQL parses it; a request over the inline size is queued (its objects pending, a job made). */
+async function recordRequest(deps: Deps, who: Principal, req: AddRequest, statusId: string, tx: Transaction<Schema>) {
+  await insertStatus(tx, statusRow(deps, who, req, statusId));
+  const shape = await parseRequestObjects(tx, statusId, req.body, deps.config.syncIngestMaxObjects);
+  checkShape(req, shape);
   const queued = shape.count > deps.config.syncIngestMaxObjects;
   if (queued) await insertJob(tx, statusId, req.collectionId);
   return { queued, shape };
+}
+
+/**
+ * A request of at most SYNC_INGEST_MAX_OBJECTS objects, as its reader counted them, parsed and
+ * prepared here before its writer's transaction begins (request-body.ts): no round trip for
+ * PostgreSQL to parse the body and send each object back, and the transaction holds the
+ * collection's horizon only while it stores. Undefined for a larger body, which PostgreSQL parses.
+ */
+async function preparedHere(deps: Deps, req: AddRequest, body: Buffer): Promise<{ total: number; prepared: Prepared } | undefined> {
+  if (req.objectsAtMost === undefined || req.objectsAtMost > deps.config.syncIngestMaxObjects || body.byteLength > PARSED_HERE_MAX_BYTES)
+    return undefined;
+  const shape = await parseBodyHere(body);
+  if (!shape) return undefined;
+  checkShape(req, shape);
+  return { total: shape.count, prepared: await prepareInSlices(originSigner(deps.keyring), shape.objects) };
 }
 
 /** Thrown to roll back a request found small enough to store inline, which must be stored as a writer. */
@@ -342,19 +367,25 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   } finally {
     if (!queued) ahead?.cancel();
   }
+  const here = queued ? undefined : await preparedHere(deps, req, body);
   // A writer of the collection: readers stay before its stamps until it commits (write-horizon.ts).
   if (!queued)
     queued = await asWriter(deps.database.db, req.collectionId, deps.config.workLeaseSeconds, async (tx) => {
-      const recorded = await recordRequest(deps, who, req, statusId, tx);
-      if (recorded.queued) return true;
-      const { shape } = recorded;
-      // Stored inline: each object is sent to PostgreSQL once more (to store it), never parked as pending.
+      // Stored inline: each object is sent to PostgreSQL once, to store it, never parked as pending.
       // Everything is prepared first (parse, validation, signing), in slices (the transaction's
       // locks on its ids need this event loop between statements), then stored CHUNK_SIZE objects
       // a statement.
+      let prepared: Prepared;
+      if (here) {
+        await insertStatus(tx, statusRow(deps, who, req, statusId, here.total));
+        prepared = here.prepared;
+      } else {
+        const recorded = await recordRequest(deps, who, req, statusId, tx);
+        if (recorded.queued) return true;
+        prepared = await prepareInSlices(originSigner(deps.keyring), recorded.shape.objects);
+      }
       const signer = originSigner(deps.keyring);
       const details: DetailRow[] = [];
-      const prepared = await prepareInSlices(signer, shape.objects);
       const candidates = definitionsFirst(prepared.candidates);
       const seen: Seen = new Map();
       for (let from = 0; from === 0 || from < candidates.length; from += CHUNK_SIZE) {

@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { VigilError } from '../errors.ts';
 import { originLeaf } from '../federation/origin-signature.ts';
 import type { OriginLeaf, OriginSigner } from '../federation/origin-signature.ts';
 import { objectSpans } from '../stix/object-spans.ts';
@@ -29,7 +30,7 @@ const NOT_KEPT: Record<string, unknown> = Object.freeze({});
  * Parses and validates objects (JSON text, by seq), makes each one's leaf for the batch's origin
  * signature, and takes what its row needs from it alone (derivedOf). Pure CPU: it may run ahead
  * of the transaction that stores them, where it would hold the writer's connection. Text that is
- * not JSON fails its object.
+ * not JSON makes the request's body not JSON: it is refused whole, as PostgreSQL refuses it.
  */
 function prepareObjects(objects: { seq: number; json: string }[], pending: boolean): Prepared & { leaves: OriginLeaf[] } {
   const prepared: Prepared & { leaves: OriginLeaf[] } = { failures: [], candidates: [], leaves: [] };
@@ -37,9 +38,8 @@ function prepareObjects(objects: { seq: number; json: string }[], pending: boole
     let object: unknown;
     try {
       object = JSON.parse(json);
-    } catch {
-      prepared.failures.push({ seq, outcome: 'failure', object_id: null, version: null, message: 'object: not valid JSON' });
-      continue;
+    } catch (err) {
+      throw new VigilError('invalid-json', `the body is not valid JSON: objects[${seq}]: ${(err as Error).message}`);
     }
     const result = validateStixObject(object);
     if (!result.ok) {

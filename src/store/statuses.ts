@@ -17,12 +17,15 @@ export type StatusRow = {
 
 type Executor = Kysely<Schema>;
 
+/** `total`: the request's objects, when known already (parseRequestObjects sets it otherwise). */
 export async function insertStatus(
   db: Executor,
-  s: { id: string; collectionId: string; clientId: string | null; retentionHours: number },
+  s: { id: string; collectionId: string; clientId: string | null; retentionHours: number; total?: number },
 ): Promise<void> {
   await sql`INSERT INTO statuses (id, collection_id, client_id, request_timestamp, total_count, expires)
-    VALUES (${s.id}, ${s.collectionId}, ${s.clientId}, now(), 0, now() + ${s.retentionHours} * interval '1 hour')`.execute(db);
+    VALUES (${s.id}, ${s.collectionId}, ${s.clientId}, now(), ${s.total ?? 0}, now() + ${s.retentionHours} * interval '1 hour')`.execute(
+    db,
+  );
 }
 
 export type BodyShape = { type: string | null; objectsType: string | null; bundleType: string | null; count: number };

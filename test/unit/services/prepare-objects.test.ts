@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureKeyring, loadKeyring } from '../../../src/federation/keyring.ts';
 import { originSigner, verifyOrigin } from '../../../src/federation/origin-signature.ts';
 import type { OriginSigner } from '../../../src/federation/origin-signature.ts';
-import { prepareAhead } from '../../../src/services/prepare-objects.ts';
+import { VigilError } from '../../../src/errors.ts';
+import { prepareAhead, prepareInSlices } from '../../../src/services/prepare-objects.ts';
 import type { Keyring } from '../../../src/federation/keyring.ts';
 import { indicator } from '../../support/stix.ts';
 
@@ -65,5 +66,18 @@ describe('the first chunks of a queued request, prepared from its body', () => {
     const cancelled = prepareAhead(signer, body, 2, 2);
     cancelled.cancel();
     expect(await cancelled.chunk(0)).toBeUndefined();
+  });
+});
+
+describe('objects prepared from their text', () => {
+  it('refuses the whole body when one object is not JSON, as PostgreSQL refuses it', async () => {
+    const objects = [
+      { seq: 0, json: JSON.stringify(indicator()) },
+      { seq: 1, json: '{"type":"indicator",}' },
+    ];
+    const refused = await prepareInSlices(signer, objects).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(VigilError);
+    expect(refused).toMatchObject({ code: 'invalid-json' });
+    expect((refused as Error).message).toMatch(/^the body is not valid JSON: objects\[1\]: /);
   });
 });
