@@ -1,23 +1,11 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, isSpace, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-bytes.ts';
 
 /** Where one element of a body's `objects` array lies in the body's bytes: [start, end). */
 export type Span = { start: number; end: number };
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-
 /** Bytes walked between yields to the event loop: a 40 MB bundle is walked in slices, not in one stall. */
 const SLICE_BYTES = 4 * 1024 * 1024;
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
 
 /** The index of the quote that closes the string opened at `open`, or -1. */
 function closingQuote(body: Buffer, open: number): number {

@@ -1,4 +1,5 @@
 import { VigilError } from '../errors.ts';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, isSpace, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from '../stix/json-bytes.ts';
 
 /**
  * What a JSON request body may hold, checked on its bytes as they stream in, before any parser
@@ -27,22 +28,9 @@ const ARRAY = 2;
 const MAX_NUMBER_CHARS = 400;
 const MAX_EXPONENT = 400;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-
 /** Digits, sign, decimal point and exponent: what a JSON number token is made of. */
 function isNumberChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 /**

@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureKeyring, loadKeyring } from '../../../src/federation/keyring.ts';
 import type { Keyring } from '../../../src/federation/keyring.ts';
+import { freshKeyring } from '../../support/keyring.ts';
 import {
   MAX_BATCH_LEAVES,
   OriginSignatureError,
@@ -22,12 +19,8 @@ import { compactVerify, FlattenedSign, importJWK } from 'jose';
 let ring: Keyring;
 let other: Keyring;
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-origin-'));
-  await ensureKeyring(dir, 'node-c');
-  ring = loadKeyring(dir);
-  const dir2 = mkdtempSync(path.join(tmpdir(), 'vigil-origin-'));
-  await ensureKeyring(dir2, 'node-b');
-  other = loadKeyring(dir2);
+  ring = await freshKeyring('node-c');
+  other = await freshKeyring('node-b');
 });
 
 const object = {

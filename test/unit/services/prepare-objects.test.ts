@@ -1,21 +1,16 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureKeyring, loadKeyring } from '../../../src/federation/keyring.ts';
 import { originSigner, verifyOrigin } from '../../../src/federation/origin-signature.ts';
 import type { OriginSigner } from '../../../src/federation/origin-signature.ts';
 import { VigilError } from '../../../src/errors.ts';
 import { prepareAhead, prepareInSlices } from '../../../src/services/prepare-objects.ts';
 import type { Keyring } from '../../../src/federation/keyring.ts';
+import { freshKeyring } from '../../support/keyring.ts';
 import { indicator } from '../../support/stix.ts';
 
 let ring: Keyring;
 let signer: OriginSigner;
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-ahead-'));
-  await ensureKeyring(dir, 'node-a');
-  ring = loadKeyring(dir);
+  ring = await freshKeyring('node-a');
   signer = originSigner(ring);
 });
 
