@@ -4,8 +4,8 @@ import type { ParsedBody } from '../store/statuses.ts';
 
 /**
  * The largest request body the node parses itself, rather than PostgreSQL: a request of up to
- * SYNC_INGEST_MAX_OBJECTS objects, as most are, is a megabyte or two. Past this its envelope is
- * still parsed here in one go, and that must stay short; PostgreSQL parses larger ones.
+ * SYNC_INGEST_MAX_OBJECTS objects, as most are, is a megabyte or two. What lies around its
+ * objects is parsed here in one go, which must stay short; PostgreSQL parses larger bodies.
  */
 export const PARSED_HERE_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -27,7 +27,7 @@ const BACKSLASH_U = Buffer.from('\\u');
 function holdsJsonbEscapes(body: Buffer): boolean {
   for (let at = body.indexOf(BACKSLASH_U); at >= 0; at = body.indexOf(BACKSLASH_U, at + 2)) {
     const hex = body.toString('latin1', at + 2, at + 6).toLowerCase();
-    if (hex === '0000' || (hex[0] === 'd' && '89abcdef'.includes(hex[1] ?? ''))) return true;
+    if (hex === '0000' || (hex.length === 4 && hex[0] === 'd' && '89abcdef'.includes(hex[1]!))) return true;
   }
   return false;
 }
