@@ -140,10 +140,9 @@ export async function startNode(config: Config, database?: Database, log: Log = 
       // Kept-alive connections with no request in flight would hold close() until their clients let go.
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       await closing;
-      await deps.puller.stop();
-      await deps.alerts.stop();
-      await deps.sightings.stop();
-      await deps.jobs.stop();
+      // Every runner is told at once: each ends the unit of work in hand (a chunk, a page, a
+      // delivery, a batch) and hands the rest back, rather than running on while another stops.
+      await Promise.all([deps.puller.stop(), deps.alerts.stop(), deps.sightings.stop(), deps.jobs.stop()]);
       if (!database) await db.close();
     },
   };
