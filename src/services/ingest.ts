@@ -330,13 +330,18 @@ async function recordRequest(deps: Deps, who: Principal, req: AddRequest, status
  * PostgreSQL to parse the body and send each object back, and the transaction holds the
  * collection's horizon only while it stores. Undefined for a larger body, which PostgreSQL parses.
  */
-async function preparedHere(deps: Deps, req: AddRequest, body: Buffer): Promise<{ total: number; prepared: Prepared } | undefined> {
+async function preparedHere(
+  deps: Deps,
+  signer: OriginSigner,
+  req: AddRequest,
+  body: Buffer,
+): Promise<{ total: number; prepared: Prepared } | undefined> {
   if (req.objectsAtMost === undefined || req.objectsAtMost > deps.config.syncIngestMaxObjects || body.byteLength > PARSED_HERE_MAX_BYTES)
     return undefined;
   const shape = await parseBodyHere(body);
   if (!shape) return undefined;
   checkShape(req, shape);
-  return { total: shape.count, prepared: await prepareInSlices(originSigner(deps.keyring), shape.objects) };
+  return { total: shape.count, prepared: await prepareInSlices(signer, shape.objects) };
 }
 
 /** Thrown to roll back a request found small enough to store inline, which must be stored as a writer. */
@@ -353,7 +358,8 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   // Meanwhile, its first chunks are prepared from the body, for its job (prepare-objects.ts).
   const mayQueue = req.objectsAtMost !== undefined && req.objectsAtMost > deps.config.syncIngestMaxObjects;
   const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
-  const ahead = mayQueue ? prepareAhead(originSigner(deps.keyring), body, CHUNK_SIZE, CHUNKS_AHEAD) : undefined;
+  const signer = originSigner(deps.keyring);
+  const ahead = mayQueue ? prepareAhead(signer, body, CHUNK_SIZE, CHUNKS_AHEAD) : undefined;
   let queued = false;
   try {
     if (mayQueue)
@@ -367,14 +373,14 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
   } finally {
     if (!queued) ahead?.cancel();
   }
-  const here = queued ? undefined : await preparedHere(deps, req, body);
+  const here = queued ? undefined : await preparedHere(deps, signer, req, body);
   // A writer of the collection: readers stay before its stamps until it commits (write-horizon.ts).
   if (!queued)
     queued = await asWriter(deps.database.db, req.collectionId, deps.config.workLeaseSeconds, async (tx) => {
-      // Stored inline: each object is sent to PostgreSQL once, to store it, never parked as pending.
-      // Everything is prepared first (parse, validation, signing), in slices (the transaction's
-      // locks on its ids need this event loop between statements), then stored CHUNK_SIZE objects
-      // a statement.
+      // Stored inline, never parked as pending. Everything is prepared first (parse, validation,
+      // signing), in slices (the transaction's locks on its ids need this event loop between
+      // statements): before the transaction when the node parsed the body, else here. Then it is
+      // stored CHUNK_SIZE objects a statement.
       let prepared: Prepared;
       if (here) {
         await insertStatus(tx, statusRow(deps, who, req, statusId, here.total));
@@ -382,9 +388,8 @@ export async function addObjects(deps: Deps, who: Principal, req: AddRequest): P
       } else {
         const recorded = await recordRequest(deps, who, req, statusId, tx);
         if (recorded.queued) return true;
-        prepared = await prepareInSlices(originSigner(deps.keyring), recorded.shape.objects);
+        prepared = await prepareInSlices(signer, recorded.shape.objects);
       }
-      const signer = originSigner(deps.keyring);
       const details: DetailRow[] = [];
       const candidates = definitionsFirst(prepared.candidates);
       const seen: Seen = new Map();
