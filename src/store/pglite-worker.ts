@@ -53,7 +53,20 @@ function reply(message: WorkerReply): void {
 // system's cache holds anyway; a node that needs more runs on PostgreSQL.
 const SHARED_BUFFERS = '32MB';
 
-const opened = PGlite.create(dir, { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`] });
+// PGlite's own bytea serializer makes a string of each byte (`Array.from(bytes).map(…)`): a 38 MB
+// request body, which the node hands PostgreSQL as bytea to parse (store/statuses.ts), took this
+// thread's heap past the limit `npm start` sets and the worker down with it. Buffer's hex
+// encoding makes the same text natively.
+const BYTEA = 17;
+function byteaText(value: unknown): string {
+  if (!(value instanceof Uint8Array)) throw new Error('Invalid input for bytea type');
+  return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+}
+
+const opened = PGlite.create(dir, {
+  startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
+  serializers: { [BYTEA]: byteaText },
+});
 
 async function run(req: WorkerRequest): Promise<unknown> {
   const pglite = await opened;

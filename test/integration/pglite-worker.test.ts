@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -336,9 +336,9 @@ describe('the worker itself', () => {
 });
 
 /** Runs `script` (an ES module) in a Node process of its own: its exit code, stdout and stderr. */
-function runNode(script: string): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
+function runNode(script: string, flags: string[] = []): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 90_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [...flags, '--input-type=module', '-e', script], { timeout: 90_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (err.code ?? err.signal ?? -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
     );
   });
@@ -365,6 +365,25 @@ describe('memory', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it("takes a request body of 40 MB as bytea under npm start's heap limit (an ATT&CK bundle is about that size)", async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+    const flags = pkg.scripts.start.split(' ').filter((word) => word.startsWith('--'));
+    expect(flags.join(' ')).toMatch(/--max-old-space-size=/);
+    const database = new URL('../../src/store/database.ts', import.meta.url).href;
+    const r = await runNode(
+      `const { sql } = await import('kysely');
+      const { openPGlite } = await import(${JSON.stringify(database)});
+      const d = await openPGlite(${JSON.stringify(directory())});
+      const body = new Uint8Array(40_000_000).fill(0x41);
+      const r = await sql\`SELECT length(\${body}::bytea) AS n, md5(\${body}::bytea) = md5(repeat('A', 40000000)::bytea) AS same\`.execute(d.db);
+      console.log(JSON.stringify(r.rows));
+      await d.close();`,
+      flags,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('[{"n":40000000,"same":true}]');
   }, 120_000);
 
   it('names the data folder it cannot make', async () => {
