@@ -115,8 +115,14 @@ async function submit(node: TestNode, base: string, fixture: PublishedBundle): P
   return status;
 }
 
-it('has real bundles to test with', () => {
-  expect(PUBLISHED_BUNDLES.length).toBeGreaterThanOrEqual(15);
+it('has real bundles to test with, from each producer: OASIS, MITRE ATT&CK, MISP and OpenCTI', () => {
+  const from = (folder: string) => PUBLISHED_BUNDLES.filter((b) => b.name.startsWith(folder)).length;
+  expect(from('stix/oasis-examples/')).toBeGreaterThanOrEqual(15);
+  expect(from('real-world/mitre-attack/')).toBeGreaterThanOrEqual(1);
+  expect(from('real-world/misp/')).toBeGreaterThanOrEqual(5);
+  expect(from('real-world/opencti/')).toBeGreaterThanOrEqual(1);
+  // Each bundle whose refusals are listed is one the suite submits.
+  for (const name of Object.keys(REFUSED)) expect(PUBLISHED_BUNDLES.map((b) => b.name)).toContain(name);
 });
 
 describe.each(PUBLISHED_BUNDLES.map((f) => [f.name, f] as const))('%s, submitted as published', (_, fixture) => {
