@@ -50,6 +50,9 @@ const configSchema = z.object({
   JSON_MAX_MEMBERS: positiveInt.max(1_000_000).default(10_000),
   JSON_MAX_STRING_BYTES: positiveInt.default(16_777_216),
   REQUEST_MAX_OBJECTS: positiveInt.default(100_000),
+  // Request bodies held at once by this process (src/taxii/body.ts, BodyBudget): twice the
+  // default max_content_length.
+  REQUEST_BYTES_IN_FLIGHT: positiveInt.default(209_715_200),
   NODE_ID: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
@@ -142,6 +145,8 @@ export type Config = Readonly<{
   publicUrl: string | undefined;
   logLevel: (typeof logLevels)[number];
   maxContentLength: number;
+  /** Bytes of request bodies this process holds at once; one body is always taken when none is held. */
+  requestBytesInFlight: number;
   pageSizeMax: number;
   statusRetentionHours: number;
   syncIngestMaxObjects: number;
@@ -233,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: c.PUBLIC_URL,
     logLevel: c.LOG_LEVEL,
     maxContentLength: c.MAX_CONTENT_LENGTH,
+    requestBytesInFlight: c.REQUEST_BYTES_IN_FLIGHT,
     pageSizeMax: c.PAGE_SIZE_MAX,
     statusRetentionHours: c.STATUS_RETENTION_HOURS,
     syncIngestMaxObjects: c.SYNC_INGEST_MAX_OBJECTS,

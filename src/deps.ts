@@ -7,6 +7,7 @@ import type { Metrics } from './metrics/metrics.ts';
 import type { Keyring } from './federation/keyring.ts';
 import type { TrustList } from './federation/trust-list.ts';
 import type { RateLimits } from './http/rate-limit.ts';
+import type { BodyBudget } from './taxii/body.ts';
 import type { ClientHints } from './services/client-hints.ts';
 import type { PreparedAhead } from './services/prepare-objects.ts';
 
@@ -80,6 +81,8 @@ export type Deps = Readonly<{
   keyring: Keyring;
   /** This replica's Prometheus metrics. */
   metrics: Metrics;
+  /** The bytes of request bodies this replica holds at once (kept in its memory: it bounds this process's). */
+  bodyBudget: BodyBudget;
   /** This replica's request rate limits (kept in its memory). */
   rateLimits: RateLimits;
   /** Which client each recently seen token named: hints a poll proves in its own statement (services/auth.ts). */

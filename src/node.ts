@@ -15,6 +15,7 @@ import { backfillFeeds } from './store/feeds.ts';
 import { backfillSightingFigures } from './store/sighting-figures.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { RateLimits } from './http/rate-limit.ts';
+import { BodyBudget } from './taxii/body.ts';
 import { ClientHints } from './services/client-hints.ts';
 import { ensureKeyring, loadKeyring } from './federation/keyring.ts';
 import { hashToken } from './services/tokens.ts';
@@ -95,6 +96,7 @@ export async function buildDeps(
     alerts,
     sightings,
     metrics: createMetrics(database),
+    bodyBudget: new BodyBudget(config.requestBytesInFlight),
     rateLimits: new RateLimits(config, log),
     clientHints: new ClientHints(),
     keyring: loadKeyring(config.keyDir),

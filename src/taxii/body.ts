@@ -3,6 +3,60 @@ import { VigilError } from '../errors.ts';
 import { JsonLimitScanner } from './json-limits.ts';
 import type { JsonLimits } from './json-limits.ts';
 
+/**
+ * The bytes of request bodies this process holds at once (REQUEST_BYTES_IN_FLIGHT): a body is
+ * held whole while PostgreSQL parses it, which takes PostgreSQL two to three times its size.
+ * Six writers each sending a 95 MB bundle at once took a node to 1.3 GB and PostgreSQL from
+ * 0.3 to 5.4 GB. One body is always taken when none is held, whatever its size (its API root's
+ * max_content_length bounds it), so the budget limits how many come at once, never which.
+ */
+export class BodyBudget {
+  #held = 0;
+  readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Holds `bytes` more, or answers false when that would pass the budget. */
+  take(bytes: number, alreadyHeld: number): boolean {
+    if (this.#held > alreadyHeld && this.#held + bytes > this.max) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#held -= bytes;
+  }
+
+  get held(): number {
+    return this.#held;
+  }
+}
+
+/** A body's bytes, and the budget it holds them under until `release` (idempotent). */
+export type HeldBody = { body: Buffer; release(): void };
+
+const busy = (budget: BodyBudget) =>
+  new VigilError(
+    'unavailable',
+    `this node is already taking in ${budget.held} octets of request bodies (REQUEST_BYTES_IN_FLIGHT is ${budget.max}): send this request again shortly`,
+  );
+
+/**
+ * Holds a body that another reader takes in whole (a console form), by its declared length, or
+ * `undeclared` octets without one: answers the release, or throws the 503 of a spent budget.
+ */
+export function holdWhole(budget: BodyBudget, req: Request, undeclared: number): () => void {
+  const declaredText = req.headers.get('content-length');
+  const bytes = declaredText !== null && /^\d+$/.test(declaredText) ? Number(declaredText) : undeclared;
+  if (!budget.take(bytes, 0)) throw busy(budget);
+  let given = false;
+  return () => {
+    if (!given) budget.give(bytes);
+    given = true;
+  };
+}
+
 /** The first buffer a body with a declared length gets; it doubles as bytes arrive, up to that length. */
 const FIRST_CAPACITY = 65_536;
 
@@ -15,10 +69,46 @@ const FIRST_CAPACITY = 65_536;
  * reserves nothing.
  */
 export async function readBody(req: Request, limit: number, inspect?: (chunk: Uint8Array) => void): Promise<Buffer> {
+  return (await readHeldBody(req, limit, inspect)).body;
+}
+
+/**
+ * readBody, holding the body's bytes under `budget` (taken as they are declared or arrive) until
+ * the caller releases them: a 503 when the budget is spent, before the bytes are held.
+ */
+async function readHeldBody(req: Request, limit: number, inspect?: (chunk: Uint8Array) => void, budget?: BodyBudget): Promise<HeldBody> {
+  let held = 0;
+  const hold = (bytes: number): boolean => {
+    if (!budget) return true;
+    if (!budget.take(bytes, held)) return false;
+    held += bytes;
+    return true;
+  };
+  const release = () => {
+    budget?.give(held);
+    held = 0;
+  };
+  try {
+    return { body: await readHolding(req, limit, hold, inspect, budget), release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+async function readHolding(
+  req: Request,
+  limit: number,
+  hold: (bytes: number) => boolean,
+  inspect: ((chunk: Uint8Array) => void) | undefined,
+  budget: BodyBudget | undefined,
+): Promise<Buffer> {
   const tooLarge = () => new VigilError('payload-too-large', `the body exceeds this API root's max_content_length of ${limit} octets`);
   const declaredText = req.headers.get('content-length');
   const declared = declaredText !== null && /^\d+$/.test(declaredText) ? Number(declaredText) : undefined;
   if (declared !== undefined && declared > limit) throw tooLarge();
+  // A declared length is held before a byte is read; an undeclared one as its bytes arrive.
+  if (declared !== undefined && !hold(declared)) throw busy(budget!);
   if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   let whole = declared !== undefined ? Buffer.allocUnsafe(Math.min(declared, FIRST_CAPACITY)) : undefined;
@@ -32,6 +122,10 @@ export async function readBody(req: Request, limit: number, inspect?: (chunk: Ui
       const { done, value } = await reader.read();
       if (done) break;
       if (size + value.byteLength > limit) throw tooLarge();
+      if (refused === undefined && declared === undefined && !hold(value.byteLength)) {
+        refused = busy(budget!);
+        chunks.length = 0;
+      }
       if (refused !== undefined) {
         size += value.byteLength;
         continue;
@@ -90,10 +184,20 @@ function utf8(bytes: Buffer): Buffer {
  * array of it holds: an upper bound on a TAXII envelope's or bundle's `objects`, known before it
  * is parsed.
  */
-export async function readJsonBody(req: Request, limit: number, limits: JsonLimits): Promise<{ body: Buffer; objectsAtMost: number }> {
+export async function readJsonBody(
+  req: Request,
+  limit: number,
+  limits: JsonLimits,
+  budget?: BodyBudget,
+): Promise<HeldBody & { objectsAtMost: number }> {
   const scanner = new JsonLimitScanner(limits);
-  const body = utf8(await readBody(req, limit, (chunk) => scanner.push(chunk)));
-  return { body, objectsAtMost: scanner.arrayElementsAtMost };
+  const held = await readHeldBody(req, limit, (chunk) => scanner.push(chunk), budget);
+  try {
+    return { body: utf8(held.body), release: held.release, objectsAtMost: scanner.arrayElementsAtMost };
+  } catch (err) {
+    held.release();
+    throw err;
+  }
 }
 
 export async function readBodyText(req: Request, limit: number, limits?: JsonLimits): Promise<string> {

@@ -78,9 +78,18 @@ export function objectRoutes(deps: Deps): Hono<TaxiiEnv> {
     const collectionId = pathUuid(c.req.param('id'), 'collection');
     const kind = bodyKind(c.req.header('content-type'));
     await requireWriter(deps, c.get('principal'), root.name, collectionId);
-    const { body, objectsAtMost } = await readJsonBody(c.req.raw, root.max_content_length, deps.config.jsonLimits);
-    const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind, objectsAtMost });
-    return taxiiJson(c, status, 202);
+    const { body, objectsAtMost, release } = await readJsonBody(
+      c.req.raw,
+      root.max_content_length,
+      deps.config.jsonLimits,
+      deps.bodyBudget,
+    );
+    try {
+      const status = await addObjects(deps, c.get('principal'), { root: root.name, collectionId, body, kind, objectsAtMost });
+      return taxiiJson(c, status, 202);
+    } finally {
+      release();
+    }
   });
 
   app.get('/:root/collections/:id/objects/:objectId', async (c) => {

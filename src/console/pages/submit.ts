@@ -8,6 +8,7 @@ import { uuidParam } from '../../http/json.ts';
 import { requireApiRoot, writableCollection } from '../../services/access.ts';
 import type { CollectionAccess } from '../../services/access.ts';
 import { addObjects } from '../../services/ingest.ts';
+import { holdWhole } from '../../taxii/body.ts';
 import { getStatus } from '../../services/status.ts';
 import type { StatusResource } from '../../services/status.ts';
 import type { ConsoleEnv } from '../env.ts';
@@ -98,23 +99,29 @@ export function submitRoutes(deps: Deps): Hono<ConsoleEnv> {
     const who = c.get('session')!.principal;
     const root = await requireApiRoot(deps, c.req.param('root'));
     const access = await writableCollection(deps, who, root.name, uuidParam(c.req.param('id'), 'collection'));
-    const form = parseForm(submitForm, await c.req.parseBody());
-    let text = '';
+    // Held like a TAXII POST's body (taxii/body.ts), from before the form is read until it is recorded.
+    const release = holdWhole(deps.bodyBudget, c.req.raw, deps.config.maxContentLength);
     try {
-      text = await bundleText(form, root.max_content_length);
-      let parsed: unknown;
+      const form = parseForm(submitForm, await c.req.parseBody());
+      let text = '';
       try {
-        parsed = JSON.parse(text);
+        text = await bundleText(form, root.max_content_length);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch (err) {
+          throw new VigilError('invalid-json', `not valid JSON: ${(err as Error).message}`);
+        }
+        const kind = (parsed as { type?: unknown } | null)?.type === 'bundle' ? 'bundle' : 'envelope';
+        const status = await addObjects(deps, who, { root: root.name, collectionId: access.collection.id, body: Buffer.from(text), kind });
+        return c.redirect(`/console/status/${encodeURIComponent(root.name)}/${status.id}`, 303);
       } catch (err) {
-        throw new VigilError('invalid-json', `not valid JSON: ${(err as Error).message}`);
+        if (!(err instanceof VigilError) || err.status >= 500) throw err;
+        // The pasted text comes back for correction; a file's does not (it may be large).
+        return submitPage(c, root.name, access, err.message, err.status, form.file?.size ? '' : text || form.bundle || '');
       }
-      const kind = (parsed as { type?: unknown } | null)?.type === 'bundle' ? 'bundle' : 'envelope';
-      const status = await addObjects(deps, who, { root: root.name, collectionId: access.collection.id, body: Buffer.from(text), kind });
-      return c.redirect(`/console/status/${encodeURIComponent(root.name)}/${status.id}`, 303);
-    } catch (err) {
-      if (!(err instanceof VigilError) || err.status >= 500) throw err;
-      // The pasted text comes back for correction; a file's does not (it may be large).
-      return submitPage(c, root.name, access, err.message, err.status, form.file?.size ? '' : text || form.bundle || '');
+    } finally {
+      release();
     }
   });
 
