@@ -76,8 +76,38 @@ function describeFailure(statusCode: number, text: string): string {
   return `${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`;
 }
 
-export function taxiiClient(baseUrl: string, token: string, timeoutMs = 60_000): TaxiiClient {
+/** How often a request the node answered 429 or 503 with Retry-After is sent again, and the longest wait taken. */
+const RETRIES = 5;
+const RETRY_AFTER_MAX_SECONDS = 60;
+
+/** The seconds of a Retry-After the CLI waits out (the node sends whole seconds), or undefined. */
+function retryAfter(value: string | string[] | undefined): number | undefined {
+  return typeof value === 'string' && /^\d+$/.test(value.trim()) ? Math.min(Number(value), RETRY_AFTER_MAX_SECONDS) : undefined;
+}
+
+/**
+ * `notice`: where a wait before sending again is told (stderr). A 429 or a 503 with Retry-After
+ * stored nothing (the node says so), so even a POST is sent again, up to RETRIES times: a node
+ * taking in other large bodies (REQUEST_BYTES_IN_FLIGHT) answers a 503 until they are recorded.
+ */
+export function taxiiClient(
+  baseUrl: string,
+  token: string,
+  timeoutMs = 60_000,
+  notice: (message: string) => void = (message) => process.stderr.write(`${message}\n`),
+): TaxiiClient {
   async function call<T>(method: 'GET' | 'POST', pathname: string, expected: number, schema: z.ZodType<T>, body?: string) {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await send(method, pathname, body);
+      const wait =
+        answer.res.statusCode === 429 || answer.res.statusCode === 503 ? retryAfter(answer.res.headers['retry-after']) : undefined;
+      if (wait === undefined || attempt > RETRIES) return checked(answer, method, pathname, expected, schema);
+      notice(`${method} /${pathname}: ${describeFailure(answer.res.statusCode, answer.text)}; sending it again in ${wait} s`);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
+  }
+
+  async function send(method: 'GET' | 'POST', pathname: string, body?: string) {
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(new URL(pathname, `${baseUrl}/`), {
@@ -103,6 +133,16 @@ export function taxiiClient(baseUrl: string, token: string, timeoutMs = 60_000):
       if (err instanceof CliError) throw err;
       throw new CliError(`the node at ${baseUrl} broke off its answer: ${(err as Error).message}`, 3);
     }
+    return { res, text };
+  }
+
+  function checked<T>(
+    { res, text }: Awaited<ReturnType<typeof send>>,
+    method: string,
+    pathname: string,
+    expected: number,
+    schema: z.ZodType<T>,
+  ): { value: T; headers: typeof res.headers } {
     const where = `${method} /${pathname}`;
     if (res.statusCode !== expected) {
       const code = res.statusCode === 401 || res.statusCode === 403 ? 4 : 1;

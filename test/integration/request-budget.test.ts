@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAXII, startTestNode } from '../support/node.ts';
 import type { TestNode } from '../support/node.ts';
 import { collectionWithClient, indicator } from '../support/stix.ts';
 import { consolePost, signIn } from '../browser/console-http.ts';
+import { runVigil } from '../support/cli.ts';
 
 // A POSTed body is held whole until PostgreSQL has recorded it, which takes PostgreSQL two to
 // three times its size: writers sending large bodies at once must not take the node's and the
@@ -129,6 +133,28 @@ describe('request bodies held at once (REQUEST_BYTES_IN_FLIGHT)', () => {
     expect((await submit(bundle)).status).toBe(303);
     expect(held()).toBe(0);
   });
+
+  it('vigil submit waits out the 503 and sends the request again', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-budget-'));
+    try {
+      const file = path.join(dir, 'bundle.json');
+      const objects = JSON.parse(envelope(100_000)).objects;
+      writeFileSync(file, JSON.stringify({ type: 'bundle', id: 'bundle--0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d', objects }));
+      const first = envelope(150_000);
+      const a = slowPost(first);
+      await expect.poll(held, { timeout: 10_000 }).toBe(Buffer.byteLength(first));
+      const submitting = runVigil(['--url', node.url, '--token', token, 'submit', file, '--collection', collectionId]);
+      // The first answer is a 503; the held body is then recorded, within the node's Retry-After.
+      setTimeout(() => a.finish(), 1000);
+      const r = await submitting;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/503 Service unavailable: .*REQUEST_BYTES_IN_FLIGHT.*; sending it again in 5 s/);
+      expect(r.stdout).toContain(`accepted ${objects.length}, already present 0, rejected 0`);
+      expect((await a.answer).status).toBe(202);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('gives back what a refused body held', async () => {
     expect((await post('{"objects": [')).status).toBe(400);
