@@ -84,6 +84,7 @@ export async function buildDeps(
   const puller = createPuller();
   const alerts = createAlertRunner();
   const sightings = createSightingAggregator();
+  const bodyBudget = new BodyBudget(config.requestBytesInFlight);
   const deps: Deps = {
     config,
     database,
@@ -95,8 +96,8 @@ export async function buildDeps(
     puller,
     alerts,
     sightings,
-    metrics: createMetrics(database),
-    bodyBudget: new BodyBudget(config.requestBytesInFlight),
+    metrics: createMetrics(database, () => bodyBudget.held),
+    bodyBudget,
     rateLimits: new RateLimits(config, log),
     clientHints: new ClientHints(),
     keyring: loadKeyring(config.keyDir),

@@ -30,7 +30,8 @@ export function countIngested(metrics: Pick<Metrics, 'objectsIngested'>, collect
 }
 
 /** `pool`: the database handle's own view of its connections, when it has one. */
-export function createMetrics(database: Database): Metrics {
+/** `bodyBytesHeld`: the octets of request bodies this replica holds (REQUEST_BYTES_IN_FLIGHT's budget). */
+export function createMetrics(database: Database, bodyBytesHeld?: () => number): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vigil_process_' });
   const registers = [registry];
@@ -149,6 +150,16 @@ export function createMetrics(database: Database): Metrics {
     s.last_success ? Date.parse(s.last_success) / 1000 : null,
   );
 
+  if (bodyBytesHeld) {
+    new Gauge({
+      name: 'vigil_request_body_bytes_held',
+      help: 'Octets of POSTed bodies this replica holds until PostgreSQL has recorded them; past REQUEST_BYTES_IN_FLIGHT a POST is a 503',
+      registers,
+      collect() {
+        this.set(bodyBytesHeld());
+      },
+    });
+  }
   const pool = database.poolStats;
   if (pool) {
     new Gauge({

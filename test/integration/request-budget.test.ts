@@ -79,6 +79,8 @@ describe('request bodies held at once (REQUEST_BYTES_IN_FLIGHT)', () => {
     const a = slowPost(first);
     // Its declared length is held before a byte of it is read.
     await expect.poll(held, { timeout: 10_000 }).toBe(Buffer.byteLength(first));
+    const metrics = await (await node.request('/metrics')).text();
+    expect(metrics).toContain(`vigil_request_body_bytes_held ${Buffer.byteLength(first)}`);
 
     const refused = await post(envelope(100_000));
     expect(refused.status).toBe(503);
