@@ -47,14 +47,19 @@ const busy = (budget: BodyBudget) =>
  * `undeclared` octets without one: answers the release, or throws the 503 of a spent budget.
  */
 export function holdWhole(budget: BodyBudget, req: Request, undeclared: number): () => void {
-  const declaredText = req.headers.get('content-length');
-  const bytes = declaredText !== null && /^\d+$/.test(declaredText) ? Number(declaredText) : undeclared;
+  const bytes = declaredLength(req) ?? undeclared;
   if (!budget.take(bytes, 0)) throw busy(budget);
   let given = false;
   return () => {
     if (!given) budget.give(bytes);
     given = true;
   };
+}
+
+/** The request's Content-Length, when it declares a well-formed one. */
+function declaredLength(req: Request): number | undefined {
+  const text = req.headers.get('content-length');
+  return text !== null && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /** The first buffer a body with a declared length gets; it doubles as bytes arrive, up to that length. */
@@ -74,7 +79,10 @@ export async function readBody(req: Request, limit: number, inspect?: (chunk: Ui
 
 /**
  * readBody, holding the body's bytes under `budget` (taken as they are declared or arrive) until
- * the caller releases them: a 503 when the budget is spent, before the bytes are held.
+ * the caller releases them: a 503 when the budget is spent, before the bytes are held. Held by
+ * its declared length, a body is admitted whole or not at all: held as they arrived, six 95 MB
+ * bodies sent at once each took a share and all six were refused. The price: a declared length
+ * holds its share while the client is slow to send it (at most the server's request timeout).
  */
 async function readHeldBody(req: Request, limit: number, inspect?: (chunk: Uint8Array) => void, budget?: BodyBudget): Promise<HeldBody> {
   let held = 0;
@@ -104,8 +112,7 @@ async function readHolding(
   budget: BodyBudget | undefined,
 ): Promise<Buffer> {
   const tooLarge = () => new VigilError('payload-too-large', `the body exceeds this API root's max_content_length of ${limit} octets`);
-  const declaredText = req.headers.get('content-length');
-  const declared = declaredText !== null && /^\d+$/.test(declaredText) ? Number(declaredText) : undefined;
+  const declared = declaredLength(req);
   if (declared !== undefined && declared > limit) throw tooLarge();
   // A declared length is held before a byte is read; an undeclared one as its bytes arrive.
   if (declared !== undefined && !hold(declared)) throw busy(budget!);
