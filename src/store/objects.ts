@@ -665,7 +665,7 @@ export async function insertObjects(tx: Transaction<Schema>, collectionId: strin
     const later = sql`EXISTS (SELECT 1 FROM objects v WHERE v.collection_id = o.collection_id AND v.id = o.id AND ${laterVersion('v', 'o')})`;
     const withheld = waiting.length > 0 ? sql<boolean>`x.id IN (${sql.join(waiting)})` : sql<boolean>`false`;
     // Every version of the ids, found id by id (OFFSET 0 keeps each lookup a probe of
-    // objects_by_id) and updated by its row's address: a collection that grew since its
+    // objects_version_key) and updated by its row's address: a collection that grew since its
     // statistics were taken looks small to the planner, which then read all of it for each
     // batch (0.4 s a batch at 80,000 objects, and growing with the collection).
     // `changes` sees the rows before the update: a feed's value withheld from readers who were
