@@ -29,8 +29,10 @@ export function countIngested(metrics: Pick<Metrics, 'objectsIngested'>, collect
   for (const [level, n] of byLevel) metrics.objectsIngested.inc({ collection: collectionId, level: levelName(level) }, n);
 }
 
-/** `pool`: the database handle's own view of its connections, when it has one. */
-/** `bodyBytesHeld`: the octets of request bodies this replica holds (REQUEST_BYTES_IN_FLIGHT's budget). */
+/**
+ * The database's pool is read from `database.poolStats`, when the handle has one. `bodyBytesHeld`:
+ * the octets of request bodies this replica holds (REQUEST_BYTES_IN_FLIGHT's budget).
+ */
 export function createMetrics(database: Database, bodyBytesHeld?: () => number): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vigil_process_' });
